@@ -1,0 +1,223 @@
+/**
+ * `os2-webform-in`: receives OS2forms submissions (push: the Webform remote-post handler POSTs to a path on
+ * Node-RED's HTTP node server) or fetches them (fetch: polls the OS2forms REST API through an `os2-os2forms-site`
+ * config node), and emits one normalised `Submission` per message.
+ */
+import * as path from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import type { Submission } from '../../lib/sf2900/model';
+import { verifyHmac, verifySharedSecret } from '../../lib/webform/auth';
+import { charset, HttpError, mediaType, readRawBody } from '../../lib/webform/body';
+import { FileCursorStore, type CursorStore } from '../../lib/webform/cursor-store';
+import { decodeForm, FormDecodeError } from '../../lib/webform/form-decode';
+import { normaliseRemotePost, SubmissionError } from '../../lib/webform/normalise';
+import type { Os2formsSite } from '../../lib/webform/os2forms-client';
+import { pollOnce } from '../../lib/webform/poller';
+
+interface WebformInDef extends NodeDef {
+  mode?: 'push' | 'fetch';
+  path?: string;
+  auth?: 'header' | 'hmac';
+  authHeader?: string;
+  hmacHeader?: string;
+  maxBodyMb?: string | number;
+  webformId?: string;
+  site?: string;
+  interval?: string | number;
+  fetchFiles?: boolean;
+}
+
+type Creds = { secret: unknown };
+type Res = ServerResponse & { status(code: number): Res; type(t: string): Res; send(body: string): Res; headersSent: boolean };
+type Layer = { route?: { path: string; methods: Record<string, boolean> } };
+type Handler = (req: IncomingMessage, res: Res, next: (err?: unknown) => void) => void;
+
+const DEFAULT_MAX_MB = 25;
+
+function fail(res: Res, status: number, error: string): void {
+  if (res.headersSent) return;
+  res.status(status).type('application/json').send(JSON.stringify({ error }) + '\n');
+}
+
+function time(d = new Date()): string {
+  return d.toISOString().slice(11, 19);
+}
+
+export = function (RED: NodeAPI) {
+  function WebformInNode(this: Node<Creds>, config: WebformInDef) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const mode = config.mode === 'fetch' ? 'fetch' : 'push';
+    const secret = typeof node.credentials?.secret === 'string' ? node.credentials.secret : '';
+    const webformIdHint = (config.webformId ?? '').trim() || undefined;
+
+    const emit = (submission: Submission) => {
+      node.send({ _msgid: RED.util.generateId(), payload: submission, submissionId: submission.submission.uuid } as never);
+    };
+
+    if (mode === 'push') {
+      const settings = RED.settings as unknown as Record<string, unknown>;
+      if (settings.httpNodeRoot === false) {
+        node.warn('webform in: the HTTP node server is disabled (httpNodeRoot: false); no route created');
+        node.status({ fill: 'red', shape: 'ring', text: 'HTTP node server disabled' });
+        return;
+      }
+      let url = (config.path ?? '').trim();
+      if (!url) {
+        node.status({ fill: 'red', shape: 'ring', text: 'no path configured' });
+        node.warn('webform in: no path configured');
+        return;
+      }
+      if (!url.startsWith('/')) url = '/' + url;
+      const auth = config.auth === 'hmac' ? 'hmac' : 'header';
+      const headerName = ((auth === 'hmac' ? config.hmacHeader : config.authHeader) || (auth === 'hmac' ? 'x-webform-signature' : 'x-webform-secret')).trim().toLowerCase();
+      const mb = Number(config.maxBodyMb);
+      const limit = Math.round((Number.isFinite(mb) && mb > 0 ? mb : DEFAULT_MAX_MB) * 1024 * 1024);
+      const listening = `listening on ${url}`;
+      if (!secret) {
+        node.status({ fill: 'red', shape: 'ring', text: 'no secret configured: refusing all requests' });
+      } else {
+        node.status({ fill: 'green', shape: 'dot', text: listening });
+      }
+
+      const handle = async (req: IncomingMessage, res: Res): Promise<void> => {
+        if (!secret) {
+          req.resume();
+          return fail(res, 503, 'webform in has no secret configured');
+        }
+        const presented = req.headers[headerName];
+        const value = Array.isArray(presented) ? presented[0] : presented;
+        if (auth === 'header' && !verifySharedSecret(value, secret)) {
+          req.resume();
+          return fail(res, 401, value ? `wrong secret in header ${headerName}` : `missing header ${headerName}`);
+        }
+        const type = mediaType(req.headers['content-type']);
+        if (type !== 'application/json' && type !== 'application/x-www-form-urlencoded') {
+          req.resume();
+          return fail(res, 415, `content type must be application/json or application/x-www-form-urlencoded, not ${type || 'none'}`);
+        }
+        if (!['utf-8', 'utf8'].includes(charset(req.headers['content-type']))) {
+          req.resume();
+          return fail(res, 415, 'only charset utf-8 is supported');
+        }
+        const raw = await readRawBody(req, limit);
+        if (auth === 'hmac' && !verifyHmac(raw, value, secret)) {
+          return fail(res, 401, value ? `wrong HMAC-SHA256 signature in header ${headerName}` : `missing header ${headerName}`);
+        }
+        let body: unknown;
+        const text = raw.toString('utf8');
+        if (type === 'application/json') {
+          try {
+            body = JSON.parse(text);
+          } catch (err) {
+            return fail(res, 400, `malformed JSON: ${(err as Error).message}`);
+          }
+        } else {
+          body = decodeForm(text);
+        }
+        const submission = normaliseRemotePost(body, { webformId: webformIdHint });
+        emit(submission);
+        node.status({ fill: 'green', shape: 'dot', text: `${listening} · last ${time()}` });
+        res.status(202).type('application/json').send(JSON.stringify({ uuid: submission.submission.uuid }) + '\n');
+      };
+
+      const callback: Handler = (req, res) => {
+        handle(req, res).catch((err: unknown) => {
+          if (err instanceof HttpError) return fail(res, err.status, err.message);
+          if (err instanceof FormDecodeError || err instanceof SubmissionError) return fail(res, 400, err.message);
+          node.error(`webform in: ${(err as Error).message}`);
+          fail(res, 500, 'internal error');
+        });
+      };
+      const errorHandler = (err: unknown, _req: IncomingMessage, res: Res, _next: unknown) => {
+        node.warn(`webform in: ${(err as Error)?.message ?? err}`);
+        fail(res, 500, 'internal error');
+      };
+      const mw = settings.httpNodeMiddleware;
+      const middleware: Handler | Handler[] =
+        typeof mw === 'function' || Array.isArray(mw) ? (mw as Handler | Handler[]) : (_req, _res, next) => next();
+      const app = RED.httpNode as unknown as {
+        post(path: string, ...handlers: unknown[]): void;
+        _router: { stack: Layer[] };
+      };
+      app.post(url, middleware, callback, errorHandler);
+
+      node.on('close', (_removed: boolean, done: () => void) => {
+        const stack = app._router.stack;
+        for (let i = stack.length - 1; i >= 0; i--) {
+          const r = stack[i]!.route;
+          if (r && r.path === url && r.methods.post) stack.splice(i, 1);
+        }
+        done();
+      });
+      return;
+    }
+
+    // fetch mode
+    const site = config.site ? (RED.nodes.getNode(config.site) as unknown as Os2formsSite | null) : null;
+    const webformId = webformIdHint;
+    const iv = Number(config.interval);
+    const intervalMs = Math.round((Number.isFinite(iv) && iv >= 5 ? iv : 60) * 1000);
+    const problem = !site ? 'no os2forms site configured' : site.error ? site.error : !webformId ? 'no webform id configured' : undefined;
+    if (problem) {
+      node.status({ fill: 'red', shape: 'ring', text: problem });
+      node.error(`webform in: ${problem}`);
+      return;
+    }
+    const userDir = (RED.settings as unknown as { userDir?: string }).userDir;
+    let closed = false;
+    let timer: NodeJS.Timeout | undefined;
+    let running: Promise<void> = Promise.resolve();
+    let store: CursorStore | undefined;
+
+    const tick = async () => {
+      try {
+        if (!store) {
+          if (!userDir) throw new Error('Node-RED has no userDir; cannot keep the fetch cursor');
+          store = await FileCursorStore.open(path.join(userDir, 'os2-state', `webform-in-${node.id.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`));
+        }
+        node.status({ fill: 'blue', shape: 'dot', text: `polling ${webformId}…` });
+        const r = await pollOnce({
+          client: site!.client(),
+          webformId: webformId!,
+          store,
+          fetchFiles: config.fetchFiles !== false,
+          emit,
+          stopped: () => closed,
+        });
+        if (closed) return;
+        if (r.failed.length > 0) {
+          const first = r.failed[0]!;
+          node.status({ fill: 'red', shape: 'ring', text: `last poll ${time()}: ${r.failed.length} failed (sid ${first.sid}: ${first.error}); retrying` });
+          node.warn(`webform in: ${r.failed.length} submission(s) of ${webformId} not fetched, retried next poll: ` + r.failed.map((f) => `sid ${f.sid}: ${f.error}`).join('; '));
+        } else {
+          node.status({ fill: 'green', shape: 'dot', text: `polling ${webformId}; last poll ${time()} (${r.emitted} new)` });
+        }
+      } catch (err) {
+        if (closed) return;
+        const message = (err as Error).message;
+        node.status({ fill: 'red', shape: 'ring', text: `poll failed ${time()}: ${message}; retrying` });
+        node.warn(`webform in: poll of ${webformId} failed, retrying in ${intervalMs / 1000} s: ${message}`);
+      }
+    };
+    const schedule = (delay: number) => {
+      timer = setTimeout(() => {
+        running = tick().finally(() => {
+          if (!closed) schedule(intervalMs);
+        });
+      }, delay);
+    };
+    schedule(0);
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      running.then(done, done);
+    });
+  }
+
+  RED.nodes.registerType('os2-webform-in', WebformInNode, {
+    credentials: { secret: { type: 'password' } },
+  });
+};
