@@ -1,0 +1,43 @@
+import { createHash } from 'crypto';
+
+/**
+ * Fixed namespace of this package's name-based UUIDs. Changing it would change every AnvenderTransaktionsID,
+ * so a resend after an upgrade would no longer be recognised: never change it.
+ */
+export const TRANSACTION_NAMESPACE = '5b0e7f52-6a1c-4b8e-9d2f-0c3a8e4f9a17';
+
+function uuidBytes(uuid: string): Buffer {
+  return Buffer.from(uuid.replace(/-/g, ''), 'hex');
+}
+
+/** RFC 4122 version-5 UUID (SHA-1 over namespace + name), lower case. */
+export function nameBasedUuid(name: string, namespace = TRANSACTION_NAMESPACE): string {
+  const hash = createHash('sha1').update(uuidBytes(namespace)).update(name, 'utf8').digest();
+  const b = Buffer.from(hash.subarray(0, 16));
+  b[6] = (b[6] & 0x0f) | 0x50;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+function requireKey(submissionUuid: string): string {
+  if (typeof submissionUuid !== 'string' || !submissionUuid.trim()) {
+    throw new Error('A submission uuid is required to derive the AnvenderTransaktionsID');
+  }
+  return submissionUuid.trim().toLowerCase();
+}
+
+/**
+ * The AnvenderTransaktionsID of a submission: deterministic, so a resend of the same submission
+ * (same uuid, same webform) reuses it. Lower-case UUID.
+ */
+export function transactionIdFor(submissionUuid: string, webformId?: string): string {
+  const key = requireKey(submissionUuid);
+  return nameBasedUuid(webformId ? `transaction:${webformId}:${key}` : `transaction:${key}`);
+}
+
+/** Default object ID (DistributionJournalPost/ID etc.) of a submission's FordelingsObject. */
+export function objectIdFor(submissionUuid: string, webformId?: string): string {
+  const key = requireKey(submissionUuid);
+  return nameBasedUuid(webformId ? `object:${webformId}:${key}` : `object:${key}`);
+}
