@@ -103,7 +103,7 @@ export interface Os2formsSite {
   readonly baseUrl: string;
   readonly timeoutMs: number;
   /** One clear line when the site is not usable as configured. */
-  readonly error?: string;
-  /** A client for this site; throws Error(error) when misconfigured. */
+  readonly configError?: string;
+  /** A client for this site; throws Error(configError) when misconfigured. */
   client(): Os2formsGetter;
 }

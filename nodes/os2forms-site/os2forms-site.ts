@@ -24,10 +24,10 @@ export = function (RED: NodeAPI) {
       if (!apiKey) throw new Error('no API key (credentials)');
       client = new Os2formsClient({ baseUrl: self.baseUrl, apiKey, timeoutMs: self.timeoutMs });
     } catch (err) {
-      self.error = `os2forms site: ${(err as Error).message}`;
+      self.configError = `os2forms site: ${(err as Error).message}`;
     }
     self.client = () => {
-      if (!client) throw new Error(self.error);
+      if (!client) throw new Error(self.configError);
       return client;
     };
   }

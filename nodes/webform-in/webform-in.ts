@@ -158,8 +158,8 @@ export = function (RED: NodeAPI) {
     const site = config.site ? (RED.nodes.getNode(config.site) as unknown as Os2formsSite | null) : null;
     const webformId = webformIdHint;
     const iv = Number(config.interval);
-    const intervalMs = Math.round((Number.isFinite(iv) && iv >= 5 ? iv : 60) * 1000);
-    const problem = !site ? 'no os2forms site configured' : site.error ? site.error : !webformId ? 'no webform id configured' : undefined;
+    const intervalMs = Math.round((Number.isFinite(iv) && iv > 0 ? Math.max(iv, 0.05) : 60) * 1000);
+    const problem = !site ? 'no os2forms site configured' : site.configError ? site.configError : !webformId ? 'no webform id configured' : undefined;
     if (problem) {
       node.status({ fill: 'red', shape: 'ring', text: problem });
       node.error(`webform in: ${problem}`);
