@@ -1,78 +1,164 @@
 import { randomUUID } from 'node:crypto';
-import type { AttemptRecord, Ledger, ReceiptRecord, ShipmentFilter, ShipmentRecord } from './types';
+import { LedgerCore, clone } from './core';
+import type { Op } from './core';
+import { exportCsv, exportJson } from './export';
+import type { AttemptRecord, ExportFilter, InboxEntry, Ledger, PurgeResult, ReceiptRecord, ShipmentFilter, ShipmentRecord, WorkItem } from './types';
 
-/** A ledger held in memory: for tests and for flows that do not configure a durable one. Lost on restart. */
+export interface MemoryLedgerOptions {
+  /** The clock (tests inject a fake one). */
+  now?: () => Date;
+}
+
+/**
+ * A ledger held in memory: for tests and for flows that do not configure a durable one. Lost on restart.
+ * Every change goes through `persist(op)` after it was applied, which the file ledger overrides to journal it;
+ * reads wait for `persist()` with no op so they never report something not yet durable.
+ */
 export class MemoryLedger implements Ledger {
-  private readonly shipments = new Map<string, ShipmentRecord>();
-  private readonly receipts = new Map<string, ReceiptRecord[]>();
+  protected core = new LedgerCore();
+  protected readonly now: () => Date;
+
+  constructor(options: MemoryLedgerOptions = {}) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** Makes an applied change durable (nothing to do in memory); without an op, waits until earlier changes are. */
+  protected async persist(_op?: Op): Promise<void> {}
+
+  /** Applies the op and, when it changed something, persists it. */
+  private async change(op: Op): Promise<boolean> {
+    this.checkUsable();
+    const changed = this.core.apply(op);
+    await this.persist(changed ? op : undefined);
+    return changed;
+  }
+
+  /** Throws when the ledger can no longer be used (closed, or the file ledger lost its journal). */
+  protected checkUsable(): void {}
+
+  private iso(): string {
+    return this.now().toISOString();
+  }
 
   async createShipment(init: Parameters<Ledger['createShipment']>[0]): Promise<{ created: boolean; shipment: ShipmentRecord }> {
-    const existing = this.shipments.get(init.transactionId);
-    if (existing) return { created: false, shipment: clone(existing) };
-    const now = new Date().toISOString();
+    const now = this.iso();
     const shipment: ShipmentRecord = { attempts: [], ...init, createdAt: now, updatedAt: now };
-    this.shipments.set(shipment.transactionId, shipment);
-    return { created: true, shipment: clone(shipment) };
+    const created = await this.change({ o: 'create', s: shipment });
+    return { created, shipment: clone(this.core.require(init.transactionId)) };
   }
 
   async updateShipment(transactionId: string, patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>): Promise<ShipmentRecord> {
-    const current = this.require(transactionId);
-    Object.assign(current, patch, { updatedAt: new Date().toISOString() });
-    return clone(current);
+    const { transactionId: _t, createdAt: _c, ...clean } = patch as Partial<ShipmentRecord>;
+    await this.change({ o: 'update', t: transactionId, patch: clean, at: this.iso() });
+    return clone(this.core.require(transactionId));
   }
 
   async addAttempt(transactionId: string, attempt: AttemptRecord): Promise<ShipmentRecord> {
-    const current = this.require(transactionId);
-    current.attempts.push({ ...attempt });
-    current.updatedAt = new Date().toISOString();
-    return clone(current);
+    await this.change({ o: 'attempt', t: transactionId, a: attempt, at: this.iso() });
+    return clone(this.core.require(transactionId));
   }
 
   async getShipment(transactionId: string): Promise<ShipmentRecord | undefined> {
-    const s = this.shipments.get(transactionId);
+    await this.read();
+    const s = this.core.shipments.get(transactionId);
     return s ? clone(s) : undefined;
   }
 
   async findByDistributionId(distributionTransactionId: string): Promise<ShipmentRecord | undefined> {
-    for (const s of this.shipments.values()) if (s.distributionTransactionId === distributionTransactionId) return clone(s);
-    return undefined;
+    await this.read();
+    const s = this.core.findByDistributionId(distributionTransactionId);
+    return s ? clone(s) : undefined;
   }
 
   async listShipments(filter: ShipmentFilter = {}): Promise<ShipmentRecord[]> {
-    const out = [...this.shipments.values()].filter(
-      (s) =>
-        (!filter.state || s.state === filter.state) &&
-        (!filter.webformId || s.webformId === filter.webformId) &&
-        (!filter.since || s.createdAt >= filter.since) &&
-        (!filter.until || s.createdAt <= filter.until),
-    );
-    out.sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
-    return out.slice(0, filter.limit ?? out.length).map(clone);
+    await this.read();
+    return this.core.list(filter).map(clone);
   }
 
   async addReceipt(receipt: ReceiptRecord): Promise<{ duplicate: boolean; receipt: ReceiptRecord }> {
-    const list = this.receipts.get(receipt.transactionId) ?? [];
-    const same = list.find((r) => r.fingerprint === receipt.fingerprint);
-    if (same) return { duplicate: true, receipt: { ...same } };
     const stored = { ...receipt, id: receipt.id ?? randomUUID() };
-    list.push(stored);
-    this.receipts.set(receipt.transactionId, list);
-    return { duplicate: false, receipt: { ...stored } };
+    const created = await this.change({ o: 'receipt', r: stored });
+    const same = (this.core.receipts.get(receipt.transactionId) ?? []).find((r) => r.fingerprint === receipt.fingerprint);
+    return { duplicate: !created, receipt: clone(same ?? stored) };
   }
 
   async listReceipts(transactionId: string): Promise<ReceiptRecord[]> {
-    return (this.receipts.get(transactionId) ?? []).map((r) => ({ ...r }));
+    await this.read();
+    return (this.core.receipts.get(transactionId) ?? []).map(clone);
+  }
+
+  async putInbox(entry: Omit<InboxEntry, 'receivedAt'> & { receivedAt?: string }): Promise<{ created: boolean }> {
+    const created = await this.change({ o: 'inbox', e: { ...entry, receivedAt: entry.receivedAt ?? this.iso() } });
+    return { created };
+  }
+
+  async ackInbox(id: string): Promise<void> {
+    await this.change({ o: 'ack', id });
+  }
+
+  async pendingInbox(): Promise<InboxEntry[]> {
+    await this.read();
+    return [...this.core.inbox.values()].sort((a, b) => (a.receivedAt < b.receivedAt ? -1 : a.receivedAt > b.receivedAt ? 1 : 0)).map(clone);
+  }
+
+  async enqueue(transactionId: string, notBefore?: Date): Promise<void> {
+    await this.change({ o: 'enqueue', t: transactionId, notBefore: (notBefore ?? this.now()).toISOString() });
+  }
+
+  // Leases live in memory only (the file ledger is single-process by its lock; after a restart nobody holds a lease).
+  async claimDue(owner: string, limit: number, leaseMs: number, now?: Date): Promise<WorkItem[]> {
+    await this.read();
+    const at = now ?? this.now();
+    const leaseUntil = new Date(at.getTime() + leaseMs).toISOString();
+    const items = this.core.due(at.toISOString(), limit);
+    for (const w of items) Object.assign(w, { owner, leaseUntil });
+    return items.map(clone);
+  }
+
+  async extendLease(transactionId: string, owner: string, leaseMs: number, now?: Date): Promise<boolean> {
+    await this.read();
+    const w = this.core.queue.get(transactionId);
+    if (!w || w.owner !== owner) return false;
+    w.leaseUntil = new Date((now ?? this.now()).getTime() + leaseMs).toISOString();
+    return true;
+  }
+
+  async release(transactionId: string, owner: string, retryAt?: Date): Promise<boolean> {
+    this.checkUsable();
+    const w = this.core.queue.get(transactionId);
+    if (!w || w.owner !== owner) {
+      await this.read();
+      return false;
+    }
+    if (retryAt) await this.change({ o: 'enqueue', t: transactionId, notBefore: retryAt.toISOString() });
+    else await this.change({ o: 'dequeue', t: transactionId });
+    return true;
+  }
+
+  async listQueue(): Promise<WorkItem[]> {
+    await this.read();
+    return this.core.sortedQueue().map(clone);
+  }
+
+  async purgeOlderThan(cutoff: Date): Promise<PurgeResult> {
+    this.checkUsable();
+    const result = this.core.purge(cutoff.toISOString());
+    await this.persist(result.shipments + result.receipts > 0 ? { o: 'purge', cutoff: cutoff.toISOString() } : undefined);
+    return result;
+  }
+
+  exportJson(filter?: ExportFilter): Promise<string> {
+    return exportJson(this, filter);
+  }
+
+  exportCsv(filter?: ExportFilter): Promise<string> {
+    return exportCsv(this, filter);
   }
 
   async close(): Promise<void> {}
 
-  private require(transactionId: string): ShipmentRecord {
-    const s = this.shipments.get(transactionId);
-    if (!s) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
-    return s;
+  private async read(): Promise<void> {
+    this.checkUsable();
+    await this.persist();
   }
-}
-
-function clone<T>(v: T): T {
-  return structuredClone(v);
 }

@@ -71,6 +71,38 @@ export interface ShipmentFilter {
   limit?: number;
 }
 
+/** A submission `webform in` (push) accepted and must not lose: stored before answering 202, removed once its flow finished. */
+export interface InboxEntry {
+  /** Unique per submission (e.g. the AnvenderTransaktionsID or the submission uuid). */
+  id: string;
+  webformId?: string;
+  /** The normalised submission (JSON-serialisable). May contain personal data; never logged. */
+  payload: unknown;
+  receivedAt: string;
+}
+
+/** A shipment waiting to be (re)sent: survives restarts; claimed with a lease so only one worker sends it. */
+export interface WorkItem {
+  transactionId: string;
+  /** Not to be claimed before this instant (ISO 8601). */
+  notBefore: string;
+  /** Who holds the lease, while claimed. */
+  owner?: string;
+  /** Lease expiry (ISO 8601); after it the item may be claimed again (the owner is presumed dead). */
+  leaseUntil?: string;
+}
+
+/** What `purgeOlderThan` removed. */
+export interface PurgeResult {
+  shipments: number;
+  receipts: number;
+}
+
+export type ExportFilter = Omit<ShipmentFilter, 'limit'>;
+
+/** States in which a shipment is still being worked on; retention never purges these. */
+export const ACTIVE_STATES: readonly ShipmentState[] = ['received', 'queued', 'sending'];
+
 export interface Ledger {
   /**
    * Create the shipment if no shipment with this transactionId exists; otherwise return the existing one.
@@ -85,5 +117,40 @@ export interface Ledger {
   /** Stores the receipt unless an identical one (same transactionId + fingerprint) exists. */
   addReceipt(receipt: ReceiptRecord): Promise<{ duplicate: boolean; receipt: ReceiptRecord }>;
   listReceipts(transactionId: string): Promise<ReceiptRecord[]>;
+
+  // ---- push inbox (webform in) ----
+  /** Stores the submission unless an entry with this id exists (`created: false` then). Resolve = durable. */
+  putInbox(entry: Omit<InboxEntry, 'receivedAt'> & { receivedAt?: string }): Promise<{ created: boolean }>;
+  /** Removes the entry: its flow finished. Unknown ids are ignored. */
+  ackInbox(id: string): Promise<void>;
+  /** Entries not yet acknowledged, oldest first (to be put back into the flow on start). */
+  pendingInbox(): Promise<InboxEntry[]>;
+
+  // ---- durable work queue (retries that survive a restart; several instances claim without double-sending) ----
+  /** Schedules (or reschedules) the shipment; clears any lease. */
+  enqueue(transactionId: string, notBefore?: Date): Promise<void>;
+  /** Claims up to `limit` due items whose lease is free or expired, leasing them to `owner` for `leaseMs`. */
+  claimDue(owner: string, limit: number, leaseMs: number, now?: Date): Promise<WorkItem[]>;
+  /** Prolongs the lease; false when `owner` no longer holds it. */
+  extendLease(transactionId: string, owner: string, leaseMs: number, now?: Date): Promise<boolean>;
+  /**
+   * Gives the item back: without `retryAt` it is done and leaves the queue; with `retryAt` it is due again then.
+   * False (and no change) when `owner` no longer holds the item.
+   */
+  release(transactionId: string, owner: string, retryAt?: Date): Promise<boolean>;
+  /** Everything in the queue, soonest first. */
+  listQueue(): Promise<WorkItem[]>;
+
+  // ---- retention and audit ----
+  /**
+   * Deletes shipments last updated before `cutoff` that are finished (not received/queued/sending, not in the queue),
+   * and receipts received before `cutoff` whose shipment no longer exists.
+   */
+  purgeOlderThan(cutoff: Date): Promise<PurgeResult>;
+  /** Shipments with their receipts for audit, as JSON. CPR numbers masked; no request/response bodies or file contents. */
+  exportJson(filter?: ExportFilter): Promise<string>;
+  /** The same as CSV: one row per receipt (or one per shipment without receipts). */
+  exportCsv(filter?: ExportFilter): Promise<string>;
+
   close(): Promise<void>;
 }

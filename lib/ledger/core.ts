@@ -1,0 +1,170 @@
+/**
+ * The in-process state of a ledger and the operations that change it.
+ * Every change is an `Op` (plain JSON, timestamps included) applied synchronously, so the same ops can be
+ * journaled by the file ledger and replayed on open with identical results. The memory ledger applies them only.
+ */
+import { ACTIVE_STATES } from './types';
+import type { AttemptRecord, InboxEntry, PurgeResult, ReceiptRecord, ShipmentFilter, ShipmentRecord, WorkItem } from './types';
+
+export type ShipmentPatch = Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>;
+
+export type Op =
+  | { o: 'create'; s: ShipmentRecord }
+  | { o: 'update'; t: string; patch: ShipmentPatch; at: string }
+  | { o: 'attempt'; t: string; a: AttemptRecord; at: string }
+  | { o: 'receipt'; r: ReceiptRecord }
+  | { o: 'inbox'; e: InboxEntry }
+  | { o: 'ack'; id: string }
+  | { o: 'enqueue'; t: string; notBefore: string }
+  | { o: 'dequeue'; t: string }
+  | { o: 'purge'; cutoff: string };
+
+export interface CoreSnapshot {
+  shipments: ShipmentRecord[];
+  receipts: ReceiptRecord[];
+  inbox: InboxEntry[];
+  queue: WorkItem[];
+}
+
+export class LedgerCore {
+  readonly shipments = new Map<string, ShipmentRecord>();
+  readonly receipts = new Map<string, ReceiptRecord[]>();
+  readonly inbox = new Map<string, InboxEntry>();
+  readonly queue = new Map<string, WorkItem>();
+  private readonly byDistributionId = new Map<string, string>();
+
+  /** Applies a change. Returns false when it changed nothing (so it need not be journaled). Throws for an unknown shipment. */
+  apply(op: Op): boolean {
+    switch (op.o) {
+      case 'create': {
+        if (this.shipments.has(op.s.transactionId)) return false;
+        const s = clone(op.s);
+        this.shipments.set(s.transactionId, s);
+        this.index(s);
+        return true;
+      }
+      case 'update': {
+        const s = this.require(op.t);
+        Object.assign(s, clone(op.patch), { updatedAt: op.at });
+        this.index(s);
+        return true;
+      }
+      case 'attempt': {
+        const s = this.require(op.t);
+        s.attempts.push(clone(op.a));
+        s.updatedAt = op.at;
+        return true;
+      }
+      case 'receipt': {
+        const list = this.receipts.get(op.r.transactionId) ?? [];
+        if (list.some((r) => r.fingerprint === op.r.fingerprint)) return false;
+        list.push(clone(op.r));
+        this.receipts.set(op.r.transactionId, list);
+        return true;
+      }
+      case 'inbox':
+        if (this.inbox.has(op.e.id)) return false;
+        this.inbox.set(op.e.id, clone(op.e));
+        return true;
+      case 'ack':
+        return this.inbox.delete(op.id);
+      case 'enqueue':
+        this.queue.set(op.t, { transactionId: op.t, notBefore: op.notBefore });
+        return true;
+      case 'dequeue':
+        return this.queue.delete(op.t);
+      case 'purge': {
+        const r = this.purge(op.cutoff);
+        return r.shipments + r.receipts > 0;
+      }
+    }
+  }
+
+  /** The purge rule shared by all backends (see Ledger.purgeOlderThan). */
+  purge(cutoff: string): PurgeResult {
+    let shipments = 0;
+    let receipts = 0;
+    for (const s of [...this.shipments.values()]) {
+      if (s.updatedAt < cutoff && !ACTIVE_STATES.includes(s.state) && !this.queue.has(s.transactionId)) {
+        this.shipments.delete(s.transactionId);
+        if (s.distributionTransactionId) this.byDistributionId.delete(s.distributionTransactionId);
+        shipments++;
+      }
+    }
+    for (const [t, list] of [...this.receipts]) {
+      if (this.shipments.has(t)) continue;
+      const keep = list.filter((r) => r.receivedAt >= cutoff);
+      receipts += list.length - keep.length;
+      if (keep.length) this.receipts.set(t, keep);
+      else this.receipts.delete(t);
+    }
+    return { shipments, receipts };
+  }
+
+  findByDistributionId(id: string): ShipmentRecord | undefined {
+    const t = this.byDistributionId.get(id);
+    return t ? this.shipments.get(t) : undefined;
+  }
+
+  list(filter: ShipmentFilter = {}): ShipmentRecord[] {
+    const out = [...this.shipments.values()].filter((s) => matches(s, filter));
+    out.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+    return out.slice(0, filter.limit ?? out.length);
+  }
+
+  /** Due items with a free or expired lease, soonest first. */
+  due(now: string, limit: number): WorkItem[] {
+    const out: WorkItem[] = [];
+    for (const w of this.sortedQueue()) {
+      if (out.length >= limit) break;
+      if (w.notBefore <= now && (!w.leaseUntil || w.leaseUntil < now)) out.push(w);
+    }
+    return out;
+  }
+
+  sortedQueue(): WorkItem[] {
+    return [...this.queue.values()].sort((a, b) => (a.notBefore < b.notBefore ? -1 : a.notBefore > b.notBefore ? 1 : 0));
+  }
+
+  require(transactionId: string): ShipmentRecord {
+    const s = this.shipments.get(transactionId);
+    if (!s) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
+    return s;
+  }
+
+  snapshot(): CoreSnapshot {
+    return {
+      shipments: [...this.shipments.values()],
+      receipts: [...this.receipts.values()].flat(),
+      inbox: [...this.inbox.values()],
+      // Leases are not persisted: after a restart nobody holds them.
+      queue: [...this.queue.values()].map((w) => ({ transactionId: w.transactionId, notBefore: w.notBefore })),
+    };
+  }
+
+  static fromSnapshot(snap: CoreSnapshot): LedgerCore {
+    const core = new LedgerCore();
+    for (const s of snap.shipments) core.apply({ o: 'create', s });
+    for (const r of snap.receipts) core.apply({ o: 'receipt', r });
+    for (const e of snap.inbox) core.apply({ o: 'inbox', e });
+    for (const w of snap.queue) core.apply({ o: 'enqueue', t: w.transactionId, notBefore: w.notBefore });
+    return core;
+  }
+
+  private index(s: ShipmentRecord): void {
+    if (s.distributionTransactionId) this.byDistributionId.set(s.distributionTransactionId, s.transactionId);
+  }
+}
+
+export function matches(s: ShipmentRecord, filter: ShipmentFilter): boolean {
+  return (
+    (!filter.state || s.state === filter.state) &&
+    (!filter.webformId || s.webformId === filter.webformId) &&
+    (!filter.since || s.createdAt >= filter.since) &&
+    (!filter.until || s.createdAt <= filter.until)
+  );
+}
+
+export function clone<T>(v: T): T {
+  return structuredClone(v);
+}

@@ -1,0 +1,412 @@
+/**
+ * The PostgreSQL ledger: several Node-RED instances share one database.
+ * - Schema (in its own PostgreSQL schema, default `os2_ledger`) created on open, idempotently, under an advisory lock.
+ * - createShipment: INSERT … ON CONFLICT DO NOTHING, so the same submission from two instances is one shipment.
+ * - Work queue claimed with SELECT … FOR UPDATE SKIP LOCKED and a lease; an expired lease can be claimed again.
+ * - Receipts unique on (transaction_id, fingerprint).
+ * `pg` is an optional peer dependency, loaded only when this backend is used.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Pool, PoolClient, PoolConfig } from 'pg';
+import { ACTIVE_STATES } from './types';
+import { exportCsv, exportJson } from './export';
+import type { AttemptRecord, ExportFilter, InboxEntry, Ledger, PurgeResult, ReceiptRecord, ShipmentFilter, ShipmentRecord, WorkItem } from './types';
+
+export interface PgLedgerOptions {
+  connectionString: string;
+  /** PostgreSQL schema holding the tables. Default `os2_ledger`. */
+  schema?: string;
+  /** Pool size. Default 5. */
+  max?: number;
+  /** Extra pool settings (ssl, …). */
+  pool?: Omit<PoolConfig, 'connectionString' | 'max'>;
+}
+
+type PgModule = typeof import('pg');
+
+function loadPg(): PgModule {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('pg') as PgModule;
+  } catch {
+    throw new Error('install pg to use the PostgreSQL ledger (npm install pg in your Node-RED user directory)');
+  }
+}
+
+const SHIPMENT_COLUMNS: Record<string, string> = {
+  distributionTransactionId: 'distribution_transaction_id',
+  submissionId: 'submission_id',
+  webformId: 'webform_id',
+  objektType: 'objekt_type',
+  state: 'state',
+  request: 'request',
+  response: 'response',
+  lastError: 'last_error',
+  meta: 'meta',
+};
+
+export class PgLedger implements Ledger {
+  private closed = false;
+
+  private constructor(
+    private readonly pool: Pool,
+    private readonly s: string,
+  ) {}
+
+  static async open(options: PgLedgerOptions): Promise<PgLedger> {
+    const schema = options.schema ?? 'os2_ledger';
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`Invalid PostgreSQL schema name "${schema}" (lower-case letters, digits, _)`);
+    const pg = loadPg();
+    const pool = new pg.Pool({ ...options.pool, connectionString: options.connectionString, max: options.max ?? 5 });
+    pool.on('error', () => undefined); // an idle client lost its connection; the next query reconnects
+    const ledger = new PgLedger(pool, `"${schema}"`);
+    try {
+      await ledger.migrate(schema);
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw new Error(`Could not prepare the PostgreSQL ledger: ${(err as Error).message}`);
+    }
+    return ledger;
+  }
+
+  private async migrate(schema: string): Promise<void> {
+    const s = this.s;
+    await this.tx(async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`os2-ledger:${schema}`]);
+      await c.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+      await c.query(`CREATE TABLE IF NOT EXISTS ${s}.shipments (
+        transaction_id text PRIMARY KEY,
+        distribution_transaction_id text,
+        submission_id text NOT NULL,
+        webform_id text,
+        objekt_type text,
+        state text NOT NULL,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        request text,
+        response text,
+        last_error text,
+        meta jsonb)`);
+      await c.query(`CREATE INDEX IF NOT EXISTS shipments_distribution_idx ON ${s}.shipments (distribution_transaction_id)`);
+      await c.query(`CREATE INDEX IF NOT EXISTS shipments_created_idx ON ${s}.shipments (created_at)`);
+      await c.query(`CREATE TABLE IF NOT EXISTS ${s}.attempts (
+        id bigserial PRIMARY KEY,
+        transaction_id text NOT NULL REFERENCES ${s}.shipments (transaction_id) ON DELETE CASCADE,
+        at timestamptz NOT NULL,
+        ok boolean NOT NULL,
+        error_class text,
+        error text,
+        duration_ms integer)`);
+      await c.query(`CREATE INDEX IF NOT EXISTS attempts_tx_idx ON ${s}.attempts (transaction_id)`);
+      await c.query(`CREATE TABLE IF NOT EXISTS ${s}.receipts (
+        id text PRIMARY KEY,
+        transaction_id text NOT NULL,
+        distribution_transaction_id text,
+        type text NOT NULL,
+        code text NOT NULL,
+        reason text,
+        errors jsonb NOT NULL,
+        received_at timestamptz NOT NULL,
+        fingerprint text NOT NULL,
+        raw text,
+        seq bigserial,
+        UNIQUE (transaction_id, fingerprint))`);
+      await c.query(`CREATE TABLE IF NOT EXISTS ${s}.inbox (
+        id text PRIMARY KEY,
+        webform_id text,
+        payload jsonb NOT NULL,
+        received_at timestamptz NOT NULL)`);
+      await c.query(`CREATE TABLE IF NOT EXISTS ${s}.work_queue (
+        transaction_id text PRIMARY KEY,
+        not_before timestamptz NOT NULL,
+        owner text,
+        lease_until timestamptz)`);
+      await c.query(`CREATE INDEX IF NOT EXISTS work_queue_due_idx ON ${s}.work_queue (not_before)`);
+    });
+  }
+
+  private async tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
+    this.checkOpen();
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      const out = await fn(c);
+      await c.query('COMMIT');
+      return out;
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      c.release();
+    }
+  }
+
+  private q(text: string, values?: unknown[]) {
+    this.checkOpen();
+    return this.pool.query(text, values);
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new Error('The PostgreSQL ledger is closed');
+  }
+
+  async createShipment(init: Parameters<Ledger['createShipment']>[0]): Promise<{ created: boolean; shipment: ShipmentRecord }> {
+    const s = this.s;
+    const created = await this.tx(async (c) => {
+      const r = await c.query(
+        `INSERT INTO ${s}.shipments (transaction_id, distribution_transaction_id, submission_id, webform_id, objekt_type, state,
+           created_at, updated_at, request, response, last_error, meta)
+         VALUES ($1,$2,$3,$4,$5,$6, clock_timestamp(), clock_timestamp(), $7,$8,$9,$10)
+         ON CONFLICT (transaction_id) DO NOTHING`,
+        [init.transactionId, init.distributionTransactionId ?? null, init.submissionId, init.webformId ?? null, init.objektType ?? null, init.state,
+          init.request ?? null, init.response ?? null, init.lastError ?? null, init.meta === undefined ? null : JSON.stringify(init.meta)],
+      );
+      if (r.rowCount === 1) for (const a of init.attempts ?? []) await this.insertAttempt(c, init.transactionId, a);
+      return r.rowCount === 1;
+    });
+    const shipment = await this.getShipment(init.transactionId);
+    if (!shipment) throw new Error(`Shipment ${init.transactionId} vanished`);
+    return { created, shipment };
+  }
+
+  async updateShipment(transactionId: string, patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>): Promise<ShipmentRecord> {
+    const s = this.s;
+    await this.tx(async (c) => {
+      const sets: string[] = ['updated_at = clock_timestamp()'];
+      const values: unknown[] = [transactionId];
+      for (const [key, column] of Object.entries(SHIPMENT_COLUMNS)) {
+        if (!(key in patch)) continue;
+        const v = (patch as Record<string, unknown>)[key];
+        values.push(v === undefined ? null : key === 'meta' ? JSON.stringify(v) : v);
+        sets.push(`${column} = $${values.length}`);
+      }
+      const r = await c.query(`UPDATE ${s}.shipments SET ${sets.join(', ')} WHERE transaction_id = $1`, values);
+      if (r.rowCount !== 1) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
+      if (patch.attempts) {
+        await c.query(`DELETE FROM ${s}.attempts WHERE transaction_id = $1`, [transactionId]);
+        for (const a of patch.attempts) await this.insertAttempt(c, transactionId, a);
+      }
+    });
+    return (await this.getShipment(transactionId))!;
+  }
+
+  async addAttempt(transactionId: string, attempt: AttemptRecord): Promise<ShipmentRecord> {
+    const s = this.s;
+    await this.tx(async (c) => {
+      const r = await c.query(`UPDATE ${s}.shipments SET updated_at = clock_timestamp() WHERE transaction_id = $1`, [transactionId]);
+      if (r.rowCount !== 1) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
+      await this.insertAttempt(c, transactionId, attempt);
+    });
+    return (await this.getShipment(transactionId))!;
+  }
+
+  private async insertAttempt(c: PoolClient, transactionId: string, a: AttemptRecord): Promise<void> {
+    await c.query(`INSERT INTO ${this.s}.attempts (transaction_id, at, ok, error_class, error, duration_ms) VALUES ($1,$2,$3,$4,$5,$6)`, [
+      transactionId, a.at, a.ok, a.errorClass ?? null, a.error ?? null, a.durationMs ?? null,
+    ]);
+  }
+
+  async getShipment(transactionId: string): Promise<ShipmentRecord | undefined> {
+    return (await this.selectShipments('WHERE transaction_id = $1', [transactionId]))[0];
+  }
+
+  async findByDistributionId(distributionTransactionId: string): Promise<ShipmentRecord | undefined> {
+    return (await this.selectShipments('WHERE distribution_transaction_id = $1 ORDER BY created_at DESC LIMIT 1', [distributionTransactionId]))[0];
+  }
+
+  async listShipments(filter: ShipmentFilter = {}): Promise<ShipmentRecord[]> {
+    const where: string[] = [];
+    const values: unknown[] = [];
+    const add = (sql: string, v: unknown) => {
+      values.push(v);
+      where.push(sql.replace('?', `$${values.length}`));
+    };
+    if (filter.state) add('state = ?', filter.state);
+    if (filter.webformId) add('webform_id = ?', filter.webformId);
+    if (filter.since) add('created_at >= ?', filter.since);
+    if (filter.until) add('created_at <= ?', filter.until);
+    let sql = `${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, transaction_id`;
+    if (filter.limit !== undefined) {
+      values.push(filter.limit);
+      sql += ` LIMIT $${values.length}`;
+    }
+    return this.selectShipments(sql, values);
+  }
+
+  private async selectShipments(tail: string, values: unknown[]): Promise<ShipmentRecord[]> {
+    const { rows } = await this.q(`SELECT * FROM ${this.s}.shipments ${tail}`, values);
+    if (!rows.length) return [];
+    const ids = rows.map((r) => r.transaction_id as string);
+    const att = await this.q(`SELECT * FROM ${this.s}.attempts WHERE transaction_id = ANY($1) ORDER BY id`, [ids]);
+    const byTx = new Map<string, AttemptRecord[]>();
+    for (const a of att.rows) {
+      const list = byTx.get(a.transaction_id) ?? [];
+      list.push(strip({ at: iso(a.at), ok: a.ok, errorClass: a.error_class ?? undefined, error: a.error ?? undefined, durationMs: a.duration_ms ?? undefined }));
+      byTx.set(a.transaction_id, list);
+    }
+    return rows.map((r) =>
+      strip({
+        transactionId: r.transaction_id,
+        distributionTransactionId: r.distribution_transaction_id ?? undefined,
+        submissionId: r.submission_id,
+        webformId: r.webform_id ?? undefined,
+        objektType: r.objekt_type ?? undefined,
+        state: r.state,
+        attempts: byTx.get(r.transaction_id) ?? [],
+        createdAt: iso(r.created_at),
+        updatedAt: iso(r.updated_at),
+        request: r.request ?? undefined,
+        response: r.response ?? undefined,
+        lastError: r.last_error ?? undefined,
+        meta: r.meta ?? undefined,
+      }),
+    );
+  }
+
+  async addReceipt(receipt: ReceiptRecord): Promise<{ duplicate: boolean; receipt: ReceiptRecord }> {
+    const id = receipt.id ?? randomUUID();
+    const r = await this.q(
+      `INSERT INTO ${this.s}.receipts (id, transaction_id, distribution_transaction_id, type, code, reason, errors, received_at, fingerprint, raw)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT (transaction_id, fingerprint) DO NOTHING`,
+      [id, receipt.transactionId, receipt.distributionTransactionId ?? null, receipt.type, receipt.code, receipt.reason ?? null,
+        JSON.stringify(receipt.errors ?? []), receipt.receivedAt, receipt.fingerprint, receipt.raw ?? null],
+    );
+    const { rows } = await this.q(`SELECT * FROM ${this.s}.receipts WHERE transaction_id = $1 AND fingerprint = $2`, [receipt.transactionId, receipt.fingerprint]);
+    return { duplicate: r.rowCount !== 1, receipt: toReceipt(rows[0]) };
+  }
+
+  async listReceipts(transactionId: string): Promise<ReceiptRecord[]> {
+    const { rows } = await this.q(`SELECT * FROM ${this.s}.receipts WHERE transaction_id = $1 ORDER BY seq`, [transactionId]);
+    return rows.map(toReceipt);
+  }
+
+  async putInbox(entry: Omit<InboxEntry, 'receivedAt'> & { receivedAt?: string }): Promise<{ created: boolean }> {
+    const r = await this.q(
+      `INSERT INTO ${this.s}.inbox (id, webform_id, payload, received_at) VALUES ($1,$2,$3, COALESCE($4::timestamptz, clock_timestamp()))
+       ON CONFLICT (id) DO NOTHING`,
+      [entry.id, entry.webformId ?? null, JSON.stringify(entry.payload ?? null), entry.receivedAt ?? null],
+    );
+    return { created: r.rowCount === 1 };
+  }
+
+  async ackInbox(id: string): Promise<void> {
+    await this.q(`DELETE FROM ${this.s}.inbox WHERE id = $1`, [id]);
+  }
+
+  async pendingInbox(): Promise<InboxEntry[]> {
+    const { rows } = await this.q(`SELECT * FROM ${this.s}.inbox ORDER BY received_at, id`);
+    return rows.map((r) => strip({ id: r.id, webformId: r.webform_id ?? undefined, payload: r.payload, receivedAt: iso(r.received_at) }));
+  }
+
+  async enqueue(transactionId: string, notBefore?: Date): Promise<void> {
+    await this.q(
+      `INSERT INTO ${this.s}.work_queue (transaction_id, not_before) VALUES ($1, COALESCE($2::timestamptz, clock_timestamp()))
+       ON CONFLICT (transaction_id) DO UPDATE SET not_before = EXCLUDED.not_before, owner = NULL, lease_until = NULL`,
+      [transactionId, notBefore ?? null],
+    );
+  }
+
+  async claimDue(owner: string, limit: number, leaseMs: number, now?: Date): Promise<WorkItem[]> {
+    const s = this.s;
+    const { rows } = await this.q(
+      `WITH clock AS (SELECT COALESCE($4::timestamptz, clock_timestamp()) AS now),
+       due AS (
+         SELECT w.transaction_id FROM ${s}.work_queue w, clock
+          WHERE w.not_before <= clock.now AND (w.lease_until IS NULL OR w.lease_until < clock.now)
+          ORDER BY w.not_before
+          LIMIT $2
+          FOR UPDATE OF w SKIP LOCKED)
+       UPDATE ${s}.work_queue q SET owner = $1, lease_until = clock.now + ($3::double precision * interval '1 millisecond')
+         FROM due, clock WHERE q.transaction_id = due.transaction_id
+       RETURNING q.*`,
+      [owner, limit, leaseMs, now ?? null],
+    );
+    return rows.map(toWork).sort((a, b) => (a.notBefore < b.notBefore ? -1 : a.notBefore > b.notBefore ? 1 : 0));
+  }
+
+  async extendLease(transactionId: string, owner: string, leaseMs: number, now?: Date): Promise<boolean> {
+    const r = await this.q(
+      `UPDATE ${this.s}.work_queue SET lease_until = COALESCE($4::timestamptz, clock_timestamp()) + ($3::double precision * interval '1 millisecond')
+        WHERE transaction_id = $1 AND owner = $2`,
+      [transactionId, owner, leaseMs, now ?? null],
+    );
+    return r.rowCount === 1;
+  }
+
+  async release(transactionId: string, owner: string, retryAt?: Date): Promise<boolean> {
+    const r = retryAt
+      ? await this.q(`UPDATE ${this.s}.work_queue SET not_before = $3, owner = NULL, lease_until = NULL WHERE transaction_id = $1 AND owner = $2`, [transactionId, owner, retryAt])
+      : await this.q(`DELETE FROM ${this.s}.work_queue WHERE transaction_id = $1 AND owner = $2`, [transactionId, owner]);
+    return r.rowCount === 1;
+  }
+
+  async listQueue(): Promise<WorkItem[]> {
+    const { rows } = await this.q(`SELECT * FROM ${this.s}.work_queue ORDER BY not_before, transaction_id`);
+    return rows.map(toWork);
+  }
+
+  async purgeOlderThan(cutoff: Date): Promise<PurgeResult> {
+    const s = this.s;
+    return this.tx(async (c) => {
+      const a = await c.query(
+        `DELETE FROM ${s}.shipments sh WHERE sh.updated_at < $1 AND NOT (sh.state = ANY($2))
+           AND NOT EXISTS (SELECT 1 FROM ${s}.work_queue w WHERE w.transaction_id = sh.transaction_id)`,
+        [cutoff, ACTIVE_STATES],
+      );
+      const b = await c.query(
+        `DELETE FROM ${s}.receipts r WHERE r.received_at < $1
+           AND NOT EXISTS (SELECT 1 FROM ${s}.shipments sh WHERE sh.transaction_id = r.transaction_id)`,
+        [cutoff],
+      );
+      return { shipments: a.rowCount ?? 0, receipts: b.rowCount ?? 0 };
+    });
+  }
+
+  exportJson(filter?: ExportFilter): Promise<string> {
+    return exportJson(this, filter);
+  }
+
+  exportCsv(filter?: ExportFilter): Promise<string> {
+    return exportCsv(this, filter);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+}
+
+function iso(v: unknown): string {
+  return v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString();
+}
+
+/** Drops undefined properties so records compare equal across backends. */
+function strip<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as Array<keyof T>) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+function toReceipt(r: Record<string, unknown>): ReceiptRecord {
+  return strip({
+    id: r.id as string,
+    transactionId: r.transaction_id as string,
+    distributionTransactionId: (r.distribution_transaction_id as string | null) ?? undefined,
+    type: r.type as string,
+    code: r.code as string,
+    reason: (r.reason as string | null) ?? undefined,
+    errors: r.errors as ReceiptRecord['errors'],
+    receivedAt: iso(r.received_at),
+    fingerprint: r.fingerprint as string,
+    raw: (r.raw as string | null) ?? undefined,
+  });
+}
+
+function toWork(r: Record<string, unknown>): WorkItem {
+  return strip({
+    transactionId: r.transaction_id as string,
+    notBefore: iso(r.not_before),
+    owner: (r.owner as string | null) ?? undefined,
+    leaseUntil: r.lease_until ? iso(r.lease_until) : undefined,
+  });
+}

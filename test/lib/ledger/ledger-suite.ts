@@ -1,0 +1,195 @@
+/** The behaviour every Ledger backend must show; run against memory, file and PostgreSQL by backends.test.ts. */
+import assert from 'node:assert/strict';
+import type { Ledger, ReceiptRecord } from '../../../lib/ledger/types';
+
+export interface Backend {
+  /** A fresh, empty ledger. */
+  open(): Promise<Ledger>;
+  /** Closes `ledger` and opens the same store again (durable backends only). */
+  reopen?(ledger: Ledger): Promise<Ledger>;
+}
+
+const receipt = (transactionId: string, fingerprint: string, extra: Partial<ReceiptRecord> = {}): ReceiptRecord => ({
+  transactionId,
+  type: 'Teknisk',
+  code: 'MODTAGET',
+  errors: [],
+  receivedAt: '2026-11-22T08:00:00.000Z',
+  fingerprint,
+  ...extra,
+});
+
+export function ledgerSuite(getBackend: () => Backend | undefined): void {
+  let ledger: Ledger;
+  const opened: Ledger[] = [];
+
+  beforeEach(async function () {
+    const b = getBackend();
+    if (!b) return this.skip();
+    ledger = await b.open();
+    opened.push(ledger);
+  });
+  afterEach(async () => {
+    for (const l of opened.splice(0)) await l.close().catch(() => undefined);
+  });
+
+  async function reopen(): Promise<void> {
+    const b = getBackend()!;
+    if (!b.reopen) return;
+    ledger = await b.reopen(ledger);
+    opened.push(ledger);
+  }
+
+  it('creates a shipment once per transaction id, also when asked concurrently', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => ledger.createShipment({ transactionId: 't1', submissionId: `s${i}`, state: 'queued' })),
+    );
+    assert.equal(results.filter((r) => r.created).length, 1);
+    const winner = results.find((r) => r.created)!.shipment.submissionId;
+    for (const r of results) assert.equal(r.shipment.submissionId, winner);
+    assert.deepEqual((await ledger.listShipments()).map((s) => s.transactionId), ['t1']);
+    await reopen();
+    const again = await ledger.createShipment({ transactionId: 't1', submissionId: 'other', state: 'queued' });
+    assert.equal(again.created, false);
+    assert.equal(again.shipment.submissionId, winner);
+  });
+
+  it('updates state, records attempts and finds a shipment by the platform id, across a reopen', async () => {
+    await ledger.createShipment({ transactionId: 't1', submissionId: 's1', webformId: 'w', state: 'queued', request: '<x/>', meta: { file: 'a.pdf' } });
+    await ledger.addAttempt('t1', { at: '2026-11-22T08:00:00.000Z', ok: false, errorClass: 'transient', error: 'HTTP 503', durationMs: 12 });
+    await ledger.addAttempt('t1', { at: '2026-11-22T08:00:30.000Z', ok: true, durationMs: 40 });
+    const updated = await ledger.updateShipment('t1', { state: 'sent', distributionTransactionId: 'd1', response: 'ok' });
+    assert.equal(updated.state, 'sent');
+    assert.ok(updated.updatedAt >= updated.createdAt);
+    await reopen();
+    const s = await ledger.findByDistributionId('d1');
+    assert.equal(s?.transactionId, 't1');
+    assert.equal(s?.state, 'sent');
+    assert.equal(s?.request, '<x/>');
+    assert.deepEqual(s?.meta, { file: 'a.pdf' });
+    assert.deepEqual(s?.attempts, [
+      { at: '2026-11-22T08:00:00.000Z', ok: false, errorClass: 'transient', error: 'HTTP 503', durationMs: 12 },
+      { at: '2026-11-22T08:00:30.000Z', ok: true, durationMs: 40 },
+    ]);
+    assert.equal(await ledger.findByDistributionId('nope'), undefined);
+    assert.equal(await ledger.getShipment('nope'), undefined);
+  });
+
+  it('refuses to update or add an attempt to an unknown shipment', async () => {
+    await assert.rejects(ledger.updateShipment('missing', { state: 'sent' }), /No shipment with AnvenderTransaktionsID missing/);
+    await assert.rejects(ledger.addAttempt('missing', { at: '2026-11-22T08:00:00.000Z', ok: true }), /No shipment/);
+  });
+
+  it('lists shipments newest first, filtered by state and webform, limited', async () => {
+    for (let i = 0; i < 5; i++) {
+      await ledger.createShipment({ transactionId: `t${i}`, submissionId: `s${i}`, webformId: i % 2 ? 'odd' : 'even', state: i < 3 ? 'queued' : 'sent' });
+      await new Promise((r) => setTimeout(r, 3));
+    }
+    assert.deepEqual((await ledger.listShipments()).map((s) => s.transactionId), ['t4', 't3', 't2', 't1', 't0']);
+    assert.deepEqual((await ledger.listShipments({ state: 'sent' })).map((s) => s.transactionId), ['t4', 't3']);
+    assert.deepEqual((await ledger.listShipments({ webformId: 'odd' })).map((s) => s.transactionId), ['t3', 't1']);
+    assert.equal((await ledger.listShipments({ limit: 2 })).length, 2);
+  });
+
+  it('keeps receipts once per (transaction, fingerprint)', async () => {
+    const first = await ledger.addReceipt(receipt('t1', 'f1'));
+    assert.equal(first.duplicate, false);
+    assert.ok(first.receipt.id);
+    const dup = await ledger.addReceipt(receipt('t1', 'f1', { code: 'IGNORED' }));
+    assert.equal(dup.duplicate, true);
+    assert.equal(dup.receipt.code, 'MODTAGET');
+    assert.equal(dup.receipt.id, first.receipt.id);
+    await ledger.addReceipt(receipt('t1', 'f2', { type: 'Forretning', code: 'ACCEPTERET', errors: [{ code: 'E1', text: 'x' }] }));
+    await ledger.addReceipt(receipt('t2', 'f1'));
+    await reopen();
+    const list = await ledger.listReceipts('t1');
+    assert.deepEqual(list.map((r) => r.code), ['MODTAGET', 'ACCEPTERET']);
+    assert.deepEqual(list[1]!.errors, [{ code: 'E1', text: 'x' }]);
+    assert.equal((await ledger.addReceipt(receipt('t1', 'f2'))).duplicate, true);
+  });
+
+  it('holds push-inbox entries until acknowledged, oldest first', async () => {
+    assert.deepEqual(await ledger.putInbox({ id: 'b', payload: { sid: 2 }, receivedAt: '2026-11-22T08:00:02.000Z' }), { created: true });
+    assert.deepEqual(await ledger.putInbox({ id: 'a', webformId: 'w', payload: { sid: 1, data: { x: [1, 'æøå'] } }, receivedAt: '2026-11-22T08:00:01.000Z' }), { created: true });
+    assert.deepEqual(await ledger.putInbox({ id: 'a', payload: { sid: 'again' } }), { created: false });
+    await reopen();
+    const pending = await ledger.pendingInbox();
+    assert.deepEqual(pending, [
+      { id: 'a', webformId: 'w', payload: { sid: 1, data: { x: [1, 'æøå'] } }, receivedAt: '2026-11-22T08:00:01.000Z' },
+      { id: 'b', payload: { sid: 2 }, receivedAt: '2026-11-22T08:00:02.000Z' },
+    ]);
+    await ledger.ackInbox('a');
+    await ledger.ackInbox('unknown');
+    await reopen();
+    assert.deepEqual((await ledger.pendingInbox()).map((e) => e.id), ['b']);
+  });
+
+  it('claims due work with a lease; an expired lease is claimable again; release reschedules or completes', async () => {
+    const t0 = new Date('2026-11-22T08:00:00.000Z');
+    const at = (ms: number) => new Date(t0.getTime() + ms);
+    await ledger.enqueue('a', at(0));
+    await ledger.enqueue('b', at(1000));
+    await ledger.enqueue('c', at(60_000));
+    assert.deepEqual((await ledger.claimDue('w1', 10, 5000, at(1000))).map((w) => w.transactionId), ['a', 'b']);
+    assert.deepEqual(await ledger.claimDue('w2', 10, 5000, at(2000)), [], 'leased items are not claimed twice');
+    assert.equal(await ledger.extendLease('a', 'w2', 5000, at(2000)), false);
+    assert.equal(await ledger.extendLease('a', 'w1', 10_000, at(2000)), true);
+    // b's lease (until 6000) expires; a's was extended to 12000.
+    const stolen = await ledger.claimDue('w2', 10, 5000, at(7000));
+    assert.deepEqual(stolen.map((w) => [w.transactionId, w.owner]), [['b', 'w2']]);
+    assert.equal(await ledger.release('b', 'w1'), false, 'the old owner lost the lease');
+    assert.equal(await ledger.release('a', 'w1', at(30_000)), true);
+    assert.equal(await ledger.release('b', 'w2'), true);
+    await reopen();
+    assert.deepEqual((await ledger.listQueue()).map((w) => [w.transactionId, w.notBefore]), [
+      ['a', at(30_000).toISOString()],
+      ['c', at(60_000).toISOString()],
+    ]);
+    assert.deepEqual((await ledger.claimDue('w3', 1, 5000, at(100_000))).map((w) => w.transactionId), ['a'], 'limit respected');
+    await ledger.enqueue('a', at(200_000));
+    const q = await ledger.listQueue();
+    assert.equal(q.find((w) => w.transactionId === 'a')?.owner, undefined, 'enqueue clears the lease');
+  });
+
+  it('purges finished shipments and orphaned receipts older than the cutoff, never active ones', async () => {
+    await ledger.createShipment({ transactionId: 'old-done', submissionId: 's', state: 'accepted' });
+    await ledger.createShipment({ transactionId: 'old-queued', submissionId: 's', state: 'queued' });
+    await ledger.createShipment({ transactionId: 'old-failed-retrying', submissionId: 's', state: 'failed' });
+    await ledger.enqueue('old-failed-retrying');
+    await ledger.addReceipt(receipt('old-done', 'f1', { receivedAt: '2020-01-01T00:00:00.000Z' }));
+    await ledger.addReceipt(receipt('stranger', 'f1', { receivedAt: '2020-01-01T00:00:00.000Z' }));
+    await new Promise((r) => setTimeout(r, 5));
+    const cutoff = new Date();
+    await new Promise((r) => setTimeout(r, 5));
+    await ledger.createShipment({ transactionId: 'new-done', submissionId: 's', state: 'accepted' });
+    const result = await ledger.purgeOlderThan(cutoff);
+    assert.deepEqual(result, { shipments: 1, receipts: 2 });
+    await reopen();
+    assert.deepEqual((await ledger.listShipments()).map((s) => s.transactionId).sort(), ['new-done', 'old-failed-retrying', 'old-queued']);
+    assert.deepEqual(await ledger.listReceipts('old-done'), []);
+    assert.deepEqual(await ledger.purgeOlderThan(cutoff), { shipments: 0, receipts: 0 });
+  });
+
+  it('exports shipments with receipts as JSON and CSV, CPR numbers masked, no bodies', async () => {
+    await ledger.createShipment({ transactionId: 't1', submissionId: 's1', webformId: 'w', state: 'queued', request: '<cpr>0101901234</cpr>', meta: { content: 'PDFDATA' } });
+    await ledger.addAttempt('t1', { at: '2026-11-22T08:00:00.000Z', ok: false, errorClass: 'permanent', error: 'Invalid CPR 010190-1234' });
+    await ledger.updateShipment('t1', { state: 'rejected', lastError: 'AFVIST for 0101901234' });
+    await ledger.addReceipt(receipt('t1', 'f', { type: 'Forretning', code: 'AFVIST', reason: 'cpr 0101901234, "quoted"', errors: [{ code: 'E', text: '=cmd 0101901234' }] }));
+    await ledger.createShipment({ transactionId: 't2', submissionId: 's2', webformId: 'other', state: 'sent' });
+    const json = await ledger.exportJson({ webformId: 'w' });
+    assert.doesNotMatch(json, /0101901234|1234|PDFDATA|<cpr>/);
+    const parsed = JSON.parse(json) as { shipments: Array<{ transactionId: string; lastError: string; receipts: Array<{ reason: string }> }> };
+    assert.deepEqual(parsed.shipments.map((s) => s.transactionId), ['t1']);
+    assert.equal(parsed.shipments[0]!.lastError, 'AFVIST for 010190-XXXX');
+    assert.equal(parsed.shipments[0]!.receipts[0]!.reason, 'cpr 010190-XXXX, "quoted"');
+    const csv = await ledger.exportCsv();
+    assert.doesNotMatch(csv, /0101901234|-1234|PDFDATA/);
+    const lines = csv.trimEnd().split('\r\n');
+    assert.equal(lines.length, 3);
+    assert.match(lines[0]!, /^transactionId,distributionTransactionId,submissionId/);
+    const t1 = lines.find((l) => l.startsWith('t1,'))!;
+    assert.match(t1, /,rejected,/);
+    assert.match(t1, /"cpr 010190-XXXX, ""quoted"""/);
+    assert.match(t1, /,E: =cmd 010190-XXXX,/);
+  });
+}

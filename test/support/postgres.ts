@@ -1,0 +1,104 @@
+/**
+ * A throw-away PostgreSQL server for tests: Debian's postgresql binaries, initdb into a temp dir, listening on
+ * 127.0.0.1 and a free port (plus a socket in the temp dir), run as the unprivileged `postgres` user when we are root.
+ * Shared by all test files of one mocha process (reference counted); stopped when the last user releases it.
+ *
+ * `startPostgres()` resolves undefined (and the caller skips) when PostgreSQL is not installed — except with CI=true,
+ * where it throws so nothing is silently skipped.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, chownSync } from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface PostgresServer {
+  /** e.g. postgresql://postgres@127.0.0.1:54321/os2test */
+  connectionString: string;
+  release(): Promise<void>;
+}
+
+interface Running {
+  dataDir: string;
+  base: string;
+  bin: string;
+  port: number;
+  users: number;
+}
+
+let running: Promise<Running> | undefined;
+
+function findBin(): string | undefined {
+  const root = '/usr/lib/postgresql';
+  if (existsSync(root)) {
+    const versions = readdirSync(root).filter((v) => existsSync(path.join(root, v, 'bin', 'pg_ctl'))).sort((a, b) => Number(b) - Number(a));
+    if (versions.length) return path.join(root, versions[0]!, 'bin');
+  }
+  const which = spawnSync('sh', ['-c', 'command -v pg_ctl'], { encoding: 'utf8' });
+  return which.status === 0 ? path.dirname(which.stdout.trim()) : undefined;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs a PostgreSQL binary as `postgres` when we are root (initdb/postgres refuse root). */
+function asPg(bin: string, file: string, args: string[]) {
+  const isRoot = process.getuid?.() === 0;
+  return isRoot ? run('runuser', ['-u', 'postgres', '--', path.join(bin, file), ...args]) : run(path.join(bin, file), args);
+}
+
+async function boot(): Promise<Running> {
+  const bin = findBin();
+  if (!bin) throw new Error('PostgreSQL is not installed (apt-get install -y postgresql)');
+  const base = mkdtempSync(path.join(os.tmpdir(), 'os2-pg-'));
+  const dataDir = path.join(base, 'data');
+  if (process.getuid?.() === 0) {
+    const uid = Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim());
+    const gid = Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim());
+    if (!Number.isInteger(uid) || uid <= 0) throw new Error('There is no unprivileged "postgres" user to run PostgreSQL as');
+    chownSync(base, uid, gid);
+  }
+  await asPg(bin, 'initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-instructions']);
+  const port = await freePort();
+  await asPg(bin, 'pg_ctl', ['-D', dataDir, '-l', path.join(base, 'log'), '-w', '-t', '60', '-o', `-k ${base} -p ${port} -h 127.0.0.1 -c fsync=off -c max_connections=100`, 'start']);
+  await asPg(bin, 'createdb', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', 'os2test']);
+  return { dataDir, base, bin, port, users: 0 };
+}
+
+/** Starts (or joins) the test server. Undefined = not available here (skip); with CI=true that is an error. */
+export async function startPostgres(): Promise<PostgresServer | undefined> {
+  running ??= boot();
+  let r: Running;
+  try {
+    r = await running;
+  } catch (err) {
+    running = undefined;
+    if (process.env.CI === 'true') throw new Error(`PostgreSQL test server could not start: ${(err as Error).message}`);
+    console.warn(`  (skipping PostgreSQL tests: ${(err as Error).message.split('\n')[0]})`);
+    return undefined;
+  }
+  r.users++;
+  let released = false;
+  return {
+    connectionString: `postgresql://postgres@127.0.0.1:${r.port}/os2test`,
+    async release() {
+      if (released) return;
+      released = true;
+      if (--r.users > 0) return;
+      running = undefined;
+      await asPg(r.bin, 'pg_ctl', ['-D', r.dataDir, '-m', 'fast', '-w', 'stop']).catch(() => undefined);
+      rmSync(r.base, { recursive: true, force: true });
+    },
+  };
+}
