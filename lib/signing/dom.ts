@@ -1,0 +1,100 @@
+import { createRequire } from 'module';
+import { XMLSerializer, type Document, type Element, type Node } from '@xmldom/xmldom';
+import { NS } from './constants';
+
+const ELEMENT_NODE = 1;
+
+/** The XPath engine xml-crypto itself uses (resolved through xml-crypto, whose dependency it is). */
+interface XPathEngine {
+  useNamespaces(map: Record<string, string>): (expression: string, node: unknown) => unknown;
+}
+let xpathEngine: XPathEngine | undefined;
+function engine(): XPathEngine {
+  xpathEngine ??= createRequire(require.resolve('xml-crypto'))('xpath') as XPathEngine;
+  return xpathEngine;
+}
+
+/** Namespace prefixes declared on the document element (what an XPath written by a user most likely uses). */
+export function rootPrefixes(doc: Document): Record<string, string> {
+  const map: Record<string, string> = {};
+  const root = doc.documentElement;
+  if (!root) return map;
+  for (let i = 0; i < root.attributes.length; i++) {
+    const a = root.attributes.item(i);
+    if (a && a.prefix === 'xmlns' && a.localName) map[a.localName] = a.value;
+  }
+  return map;
+}
+
+/** Elements an XPath selects (prefixes resolved from the root element's declarations plus `extra`). */
+export function selectElements(doc: Document, expression: string, extra: Record<string, string> = {}): Element[] {
+  let result: unknown;
+  try {
+    result = engine().useNamespaces({ ...rootPrefixes(doc), ...extra })(expression, doc);
+  } catch (err) {
+    throw new Error(`XPath "${expression}" could not be evaluated: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(result)) throw new Error(`XPath "${expression}" does not select elements`);
+  return (result as Node[]).filter((n) => n.nodeType === ELEMENT_NODE) as Element[];
+}
+
+export function childElements(parent: Element | Document | null | undefined): Element[] {
+  const out: Element[] = [];
+  if (!parent) return out;
+  for (let n: Node | null = parent.firstChild; n; n = n.nextSibling) {
+    if (n.nodeType === ELEMENT_NODE) out.push(n as Element);
+  }
+  return out;
+}
+
+export function isElement(node: Node | null | undefined, ns: string, localName: string): node is Element {
+  return !!node && node.nodeType === ELEMENT_NODE && (node as Element).namespaceURI === ns && (node as Element).localName === localName;
+}
+
+export function childrenNS(parent: Element | null | undefined, ns: string, localName: string): Element[] {
+  return childElements(parent).filter((e) => isElement(e, ns, localName));
+}
+
+/** Every element in document order. */
+export function allElements(root: Element): Element[] {
+  const out: Element[] = [];
+  const walk = (el: Element) => {
+    out.push(el);
+    for (const c of childElements(el)) walk(c);
+  };
+  walk(root);
+  return out;
+}
+
+export function descendantsNS(root: Element, ns: string, localName: string): Element[] {
+  return allElements(root).filter((e) => isElement(e, ns, localName));
+}
+
+/** The XPath xml-crypto can use to find exactly this element again after re-parsing: /*[i]/*[j]/… */
+export function positionalXPath(el: Element): string {
+  const steps: string[] = [];
+  let cur: Element | null = el;
+  while (cur && cur.nodeType === ELEMENT_NODE) {
+    const parent: Node | null = cur.parentNode;
+    const siblings = parent && parent.nodeType === ELEMENT_NODE ? childElements(parent as Element) : [cur];
+    steps.unshift(`*[${siblings.indexOf(cur) + 1}]`);
+    cur = parent && parent.nodeType === ELEMENT_NODE ? (parent as Element) : null;
+  }
+  return '/' + steps.join('/');
+}
+
+/** The Id of an element as XML signatures reference it: wsu:Id, Id, ID or id. */
+export function idOf(el: Element): string | undefined {
+  return (
+    el.getAttributeNS(NS.wsu, 'Id') || el.getAttribute('Id') || el.getAttribute('ID') || el.getAttribute('id') || undefined
+  );
+}
+
+/** XPath that selects the element whose wsu:Id is `id` (the form xml-crypto resolves as it does references). */
+export function wsuIdXPath(id: string): string {
+  return `//*[@*[local-name(.)='Id' and namespace-uri(.)='${NS.wsu}']='${id}']`;
+}
+
+export function serialize(doc: Document | Element): string {
+  return new XMLSerializer().serializeToString(doc as Node);
+}

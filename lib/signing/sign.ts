@@ -1,0 +1,222 @@
+import { randomUUID } from 'crypto';
+import { SignedXml } from 'xml-crypto';
+import type { Document, Element } from '@xmldom/xmldom';
+import { parseXmlSafely } from '../xml/safe-xml';
+import { ALG, NS, WSA_HEADERS, WSS } from './constants';
+import { childElements, childrenNS, idOf, positionalXPath, selectElements, serialize, wsuIdXPath } from './dom';
+import { loadSigningKey, SigningError, type KeyMaterial, type SigningKey } from './keys';
+
+export interface EnvelopedOptions {
+  /** XPath of the one element to sign (prefixes from the document element's declarations). Default: the document. */
+  xpath?: string;
+  /** Id (Id/ID/id/wsu:Id attribute) of the element to sign. */
+  id?: string;
+}
+
+export interface WsSecurityOptions {
+  /** Seconds between wsu:Created and wsu:Expires (default 300). */
+  lifetimeSeconds?: number;
+  /** Further SOAP headers to sign, by local name or `{namespace}localName` (e.g. `{urn:liberty:sb:2006-08}Framework`). */
+  extraHeaders?: string[];
+  /** Also sign the BinarySecurityToken (ProtectTokens; the STS request does). */
+  signToken?: boolean;
+  /** Clock for the timestamp (tests). */
+  now?: Date;
+}
+
+export type SignRequest =
+  | ({ mode: 'enveloped'; xml: string } & EnvelopedOptions)
+  | ({ mode: 'wssecurity'; xml: string } & WsSecurityOptions);
+
+const XMLDSIG_PREFIX = 'ds';
+
+function newSignedXml(key: SigningKey, keyInfo?: string): SignedXml {
+  const sig = new SignedXml({
+    privateKey: key.privateKey,
+    publicCert: key.certPem,
+    signatureAlgorithm: ALG.rsaSha256,
+    canonicalizationAlgorithm: ALG.excC14n,
+    getKeyInfoContent: keyInfo === undefined ? undefined : () => keyInfo,
+  });
+  if (keyInfo === undefined) {
+    // xml-crypto 6 has no default KeyInfo: publish the leaf certificate as X509Data/X509Certificate.
+    sig.getKeyInfoContent = ({ prefix } = {}) => {
+      const p = prefix ? `${prefix}:` : '';
+      return `<${p}X509Data><${p}X509Certificate>${key.certBase64}</${p}X509Certificate></${p}X509Data>`;
+    };
+  }
+  return sig;
+}
+
+function existingSignatureCheck(root: Element): void {
+  // Refuse to add a second signature where the verifier expects exactly one.
+  const stack: Element[] = [root];
+  while (stack.length) {
+    const el = stack.pop()!;
+    if (el.namespaceURI === NS.ds && el.localName === 'Signature') {
+      throw new SigningError('the document is already signed (it contains a ds:Signature)');
+    }
+    stack.push(...childElements(el));
+  }
+}
+
+function targetFor(doc: Document, opts: EnvelopedOptions): Element {
+  const root = doc.documentElement!;
+  if (opts.xpath && opts.id) throw new SigningError('give either an XPath or an Id of the element to sign, not both');
+  if (opts.xpath) {
+    const found = selectElements(doc, opts.xpath);
+    if (found.length !== 1) throw new SigningError(`XPath "${opts.xpath}" selects ${found.length} elements; it must select exactly one`);
+    return found[0];
+  }
+  if (opts.id) {
+    const stack: Element[] = [root];
+    const found: Element[] = [];
+    while (stack.length) {
+      const el = stack.pop()!;
+      if (idOf(el) === opts.id) found.push(el);
+      stack.push(...childElements(el));
+    }
+    if (found.length !== 1) throw new SigningError(`Id "${opts.id}" is carried by ${found.length} elements; it must be exactly one`);
+    return found[0];
+  }
+  return root;
+}
+
+/**
+ * Enveloped XMLDSig (RSA-SHA256, SHA-256 digest, exclusive c14n, KeyInfo/X509Data with the certificate) of the
+ * document or of one element in it. The signature becomes the last child of the signed element.
+ */
+export function signEnveloped(xml: string, key: SigningKey, opts: EnvelopedOptions = {}): string {
+  const doc = parseXmlSafely(xml, 'the XML to sign');
+  existingSignatureCheck(doc.documentElement!);
+  const target = targetFor(doc, opts);
+  const isRoot = target === doc.documentElement;
+  if (!isRoot && !idOf(target)) target.setAttribute('Id', `id-${randomUUID()}`);
+  const path = positionalXPath(target);
+  const sig = newSignedXml(key);
+  sig.addReference({
+    xpath: path,
+    transforms: [ALG.enveloped, ALG.excC14n],
+    digestAlgorithm: ALG.sha256,
+    isEmptyUri: isRoot,
+  });
+  sig.computeSignature(serialize(doc), { prefix: XMLDSIG_PREFIX, location: { reference: path, action: 'append' } });
+  return sig.getSignedXml();
+}
+
+function headerMatcher(spec: string): (el: Element) => boolean {
+  const m = /^\{([^}]*)\}(.+)$/.exec(spec.trim());
+  if (m) return (el) => el.namespaceURI === m[1] && el.localName === m[2];
+  const name = spec.trim();
+  return (el) => el.localName === name;
+}
+
+function ensureWsuId(el: Element, prefix: string): string {
+  const existing = el.getAttributeNS(NS.wsu, 'Id');
+  if (existing) return existing;
+  const id = `${prefix}-${randomUUID()}`;
+  el.setAttributeNS(NS.wsu, 'wsu:Id', id);
+  return id;
+}
+
+/** ISO 8601 UTC with milliseconds, as WS-Security timestamps are usually written. */
+function isoInstant(d: Date): string {
+  return d.toISOString();
+}
+
+/**
+ * WS-Security (SOAP 1.1, or 1.2 for the STS): adds wsse:Security (mustUnderstand) with wsu:Timestamp, an X.509v3
+ * BinarySecurityToken and one ds:Signature over Body, Timestamp, the WS-Addressing headers present and the named
+ * extra headers, each referenced by wsu:Id; KeyInfo is a SecurityTokenReference to the token.
+ */
+export function signWsSecurity(xml: string, key: SigningKey, opts: WsSecurityOptions = {}): string {
+  const doc = parseXmlSafely(xml, 'the SOAP envelope to sign');
+  const env = doc.documentElement!;
+  const soapNs = env.namespaceURI;
+  if (env.localName !== 'Envelope' || (soapNs !== NS.soap11 && soapNs !== NS.soap12)) {
+    throw new SigningError('WS-Security signing needs a SOAP envelope (soap:Envelope as the document element)');
+  }
+  existingSignatureCheck(env);
+  if (!env.lookupNamespaceURI('wsu')) env.setAttributeNS(NS.xmlns, 'xmlns:wsu', NS.wsu);
+  const lifetime = opts.lifetimeSeconds ?? 300;
+  if (!Number.isFinite(lifetime) || lifetime <= 0) throw new SigningError('the timestamp lifetime must be a positive number of seconds');
+  const soapPrefix = env.prefix ? `${env.prefix}:` : '';
+  const bodies = childrenNS(env, soapNs, 'Body');
+  if (bodies.length !== 1) throw new SigningError(`the envelope has ${bodies.length} Body elements; it must have exactly one`);
+  const body = bodies[0];
+  let headers = childrenNS(env, soapNs, 'Header');
+  if (headers.length > 1) throw new SigningError('the envelope has more than one Header');
+  let header = headers[0];
+  if (!header) {
+    header = doc.createElementNS(soapNs, `${soapPrefix}Header`);
+    env.insertBefore(header, body);
+  }
+  headers = [header];
+  let security = childrenNS(header, NS.wsse, 'Security')[0];
+  if (!security) {
+    security = doc.createElementNS(NS.wsse, 'wsse:Security');
+    security.setAttributeNS(NS.xmlns, 'xmlns:wsse', NS.wsse);
+    header.insertBefore(security, header.firstChild);
+  }
+  security.setAttributeNS(soapNs, `${env.prefix ? env.prefix : 'soap'}:mustUnderstand`, soapNs === NS.soap12 ? 'true' : '1');
+
+  const now = opts.now ?? new Date();
+  const timestamp = doc.createElementNS(NS.wsu, 'wsu:Timestamp');
+  const created = doc.createElementNS(NS.wsu, 'wsu:Created');
+  created.appendChild(doc.createTextNode(isoInstant(now)));
+  const expires = doc.createElementNS(NS.wsu, 'wsu:Expires');
+  expires.appendChild(doc.createTextNode(isoInstant(new Date(now.getTime() + lifetime * 1000))));
+  timestamp.appendChild(created);
+  timestamp.appendChild(expires);
+  const tsId = ensureWsuId(timestamp, 'TS');
+
+  const bst = doc.createElementNS(NS.wsse, 'wsse:BinarySecurityToken');
+  bst.setAttribute('EncodingType', WSS.base64Binary);
+  bst.setAttribute('ValueType', WSS.x509v3);
+  bst.appendChild(doc.createTextNode(key.certBase64));
+  const bstId = ensureWsuId(bst, 'X509');
+  // Strict layout: Timestamp first, the token before the signature that uses it.
+  security.insertBefore(bst, security.firstChild);
+  security.insertBefore(timestamp, security.firstChild);
+
+  const ids: string[] = [ensureWsuId(body, 'Body'), tsId];
+  const extra = (opts.extraHeaders ?? []).filter((h) => h.trim()).map(headerMatcher);
+  for (const h of childElements(header)) {
+    if (h === security) continue;
+    const isWsa = h.namespaceURI === NS.wsa && (WSA_HEADERS as readonly string[]).includes(h.localName ?? '');
+    if (isWsa || extra.some((m) => m(h))) ids.push(ensureWsuId(h, h.localName ?? 'H'));
+  }
+  if (opts.signToken) ids.push(bstId);
+
+  const keyInfo =
+    `<wsse:SecurityTokenReference xmlns:wsse="${NS.wsse}">` +
+    `<wsse:Reference URI="#${bstId}" ValueType="${WSS.x509v3}"/></wsse:SecurityTokenReference>`;
+  const sig = newSignedXml(key, keyInfo);
+  for (const id of ids) sig.addReference({ xpath: wsuIdXPath(id), transforms: [ALG.excC14n], digestAlgorithm: ALG.sha256 });
+  const securityPath = positionalXPath(security);
+  sig.computeSignature(serialize(doc), { prefix: XMLDSIG_PREFIX, location: { reference: securityPath, action: 'append' } });
+  return sig.getSignedXml();
+}
+
+/** Signs according to a request (the shape the worker pool passes around). */
+export function signXml(req: SignRequest, key: SigningKey): string {
+  if (!req || typeof req.xml !== 'string') throw new SigningError('the XML to sign must be a string');
+  if (req.mode === 'enveloped') return signEnveloped(req.xml, key, req);
+  if (req.mode === 'wssecurity') return signWsSecurity(req.xml, key, req);
+  throw new SigningError(`unknown signing mode "${(req as { mode?: unknown }).mode}"`);
+}
+
+/** In-thread signer with the same Promise API as the worker pool. */
+export class Signer {
+  readonly key: SigningKey;
+  constructor(material: KeyMaterial) {
+    this.key = loadSigningKey(material);
+  }
+  signSync(req: SignRequest): string {
+    return signXml(req, this.key);
+  }
+  async sign(req: SignRequest): Promise<string> {
+    return signXml(req, this.key);
+  }
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,307 @@
+import { X509Certificate } from 'crypto';
+import { SignedXml } from 'xml-crypto';
+import type { Document, Element, Node } from '@xmldom/xmldom';
+import { parseXmlSafely } from '../xml/safe-xml';
+import { ALG, NS, WSA_HEADERS, WSS } from './constants';
+import { allElements, childElements, childrenNS, isElement, selectElements } from './dom';
+import { base64ToPem, fingerprintOf, parsePins, type Pins } from './keys';
+
+export interface VerifyOptions {
+  /** Certificates to trust: PEM text and/or SHA-256 fingerprints, or already parsed pins. Required. */
+  pins: Pins | string | string[];
+  /** What kind of signature to expect; `auto` = WS-Security for a SOAP envelope with wsse:Security, else enveloped. */
+  mode?: 'auto' | 'enveloped' | 'wssecurity';
+  /** Enveloped mode: XPath / Id of the element the flow goes on to use (default: the document element). */
+  xpath?: string;
+  id?: string;
+  /** Clock (tests). */
+  now?: Date;
+  /** Allowed clock difference for wsu:Timestamp and certificate validity (seconds, default 120). */
+  clockSkewSeconds?: number;
+  /** WS-Security: require a signed wsu:Timestamp that has not expired (default true). */
+  requireTimestamp?: boolean;
+  /** Further headers that must be signed when present, by local name or `{namespace}localName`. */
+  requiredHeaders?: string[];
+}
+
+export interface VerifyResult {
+  valid: boolean;
+  /** Why the signature was rejected (set when valid is false). */
+  reason?: string;
+  /** The canonical XML of the covered element exactly as the signature covers it: use this, not the input. */
+  signedElement?: string;
+  mode?: 'enveloped' | 'wssecurity';
+  signer?: { subject: string; fingerprint256: string };
+}
+
+class Reject extends Error {}
+const reject = (reason: string): never => {
+  throw new Reject(reason);
+};
+
+const ELEMENT_NODE = 1;
+const TEXT_NODE = 3;
+const SAML2 = 'urn:oasis:names:tc:SAML:2.0:assertion';
+const SIGNATURE_METHODS = new Set<string>([ALG.rsaSha256, ALG.rsaSha512]);
+const DIGEST_METHODS = new Set<string>([ALG.sha256, ALG.sha512]);
+const C14N_METHODS = new Set<string>([ALG.excC14n, ALG.c14n]);
+const TRANSFORMS = new Set<string>([ALG.enveloped, ALG.excC14n, ALG.c14n]);
+const BASE64 = /^[A-Za-z0-9+/=\s]+$/;
+
+function one(parent: Element, localName: string, what: string): Element {
+  const found = childrenNS(parent, NS.ds, localName);
+  if (found.length !== 1) reject(`${what} must contain exactly one ${localName}, found ${found.length}`);
+  return found[0];
+}
+
+/** DigestValue / SignatureValue: text only (no comment, CDATA, PI or element can hide inside — CVE-2025-29775). */
+function base64Only(el: Element, what: string): void {
+  for (let n: Node | null = el.firstChild; n; n = n.nextSibling) {
+    if (n.nodeType !== TEXT_NODE) reject(`${what} contains markup or a comment, which is refused`);
+  }
+  const t = el.textContent ?? '';
+  if (!t.trim() || !BASE64.test(t)) reject(`${what} is not base64`);
+}
+
+function algorithm(el: Element, allowed: Set<string>, what: string): string {
+  const alg = el.getAttribute('Algorithm') ?? '';
+  if (!allowed.has(alg)) reject(`${what} algorithm "${alg}" is not accepted`);
+  return alg;
+}
+
+/** Checks the shape of a ds:Signature before any cryptography runs. */
+function checkSignatureShape(sig: Element): void {
+  for (const c of childElements(sig)) {
+    if (c.namespaceURI !== NS.ds || !['SignedInfo', 'SignatureValue', 'KeyInfo'].includes(c.localName ?? '')) {
+      reject(`unexpected element ${c.localName} in Signature`);
+    }
+  }
+  const signedInfo = one(sig, 'SignedInfo', 'Signature');
+  base64Only(one(sig, 'SignatureValue', 'Signature'), 'SignatureValue');
+  if (childrenNS(sig, NS.ds, 'KeyInfo').length > 1) reject('Signature has more than one KeyInfo');
+  algorithm(one(signedInfo, 'CanonicalizationMethod', 'SignedInfo'), C14N_METHODS, 'canonicalization');
+  algorithm(one(signedInfo, 'SignatureMethod', 'SignedInfo'), SIGNATURE_METHODS, 'signature');
+  const refs = childrenNS(signedInfo, NS.ds, 'Reference');
+  if (!refs.length) reject('SignedInfo has no Reference');
+  for (const ref of refs) {
+    const uri = ref.getAttribute('URI') ?? '';
+    if (uri !== '' && !/^#[^'"\s]+$/.test(uri)) reject(`Reference URI "${uri}" is not a same-document reference`);
+    const transforms = childrenNS(ref, NS.ds, 'Transforms');
+    if (transforms.length > 1) reject('Reference has more than one Transforms');
+    for (const t of transforms.length ? childrenNS(transforms[0], NS.ds, 'Transform') : []) algorithm(t, TRANSFORMS, 'transform');
+    algorithm(one(ref, 'DigestMethod', 'Reference'), DIGEST_METHODS, 'digest');
+    base64Only(one(ref, 'DigestValue', 'Reference'), 'DigestValue');
+  }
+}
+
+/** Every value of an Id/ID/id attribute (any namespace) must be unique: a duplicate is how wrapping attacks hide. */
+function checkUniqueIds(root: Element): Map<string, Element> {
+  const ids = new Map<string, Element>();
+  for (const el of allElements(root)) {
+    for (let i = 0; i < el.attributes.length; i++) {
+      const a = el.attributes.item(i)!;
+      if (a.localName !== 'Id' && a.localName !== 'ID' && a.localName !== 'id') continue;
+      if (ids.has(a.value)) reject(`the Id "${a.value}" appears more than once (signature wrapping)`);
+      ids.set(a.value, el);
+    }
+  }
+  return ids;
+}
+
+function signaturesOutsideAssertions(root: Element): Element[] {
+  const out: Element[] = [];
+  const walk = (el: Element) => {
+    if (isElement(el, SAML2, 'Assertion')) return;
+    if (isElement(el, NS.ds, 'Signature')) out.push(el);
+    for (const c of childElements(el)) walk(c);
+  };
+  walk(root);
+  return out;
+}
+
+function certFromKeyInfo(sig: Element, ids: Map<string, Element>): X509Certificate[] {
+  const keyInfo = childrenNS(sig, NS.ds, 'KeyInfo')[0];
+  if (!keyInfo) return [];
+  const texts: string[] = [];
+  for (const data of childrenNS(keyInfo, NS.ds, 'X509Data')) {
+    for (const c of childrenNS(data, NS.ds, 'X509Certificate')) texts.push(c.textContent ?? '');
+  }
+  for (const str of childrenNS(keyInfo, NS.wsse, 'SecurityTokenReference')) {
+    for (const r of childrenNS(str, NS.wsse, 'Reference')) {
+      const uri = r.getAttribute('URI') ?? '';
+      const target = uri.startsWith('#') ? ids.get(uri.slice(1)) : undefined;
+      if (!target || !isElement(target, NS.wsse, 'BinarySecurityToken')) reject('SecurityTokenReference does not point to a BinarySecurityToken');
+      if (target!.getAttribute('ValueType') !== WSS.x509v3) reject('the BinarySecurityToken is not an X.509v3 certificate');
+      texts.push(target!.textContent ?? '');
+    }
+  }
+  return texts.map((t) => {
+    if (!BASE64.test(t)) reject('a certificate in KeyInfo is not base64');
+    try {
+      return new X509Certificate(base64ToPem(t));
+    } catch {
+      return reject('a certificate in KeyInfo could not be read');
+    }
+  });
+}
+
+function checkValidity(cert: X509Certificate, now: Date, skewMs: number): void {
+  if (Date.parse(cert.validFrom) - skewMs > now.getTime()) reject('the signing certificate is not yet valid');
+  if (Date.parse(cert.validTo) + skewMs < now.getTime()) reject('the signing certificate has expired');
+}
+
+interface Located {
+  mode: 'enveloped' | 'wssecurity';
+  signature: Element;
+  /** The element whose bytes the flow uses and that a signed reference must cover. */
+  target: Element;
+  security?: Element;
+  header?: Element;
+}
+
+function locate(doc: Document, opts: VerifyOptions): Located {
+  const root = doc.documentElement!;
+  const soapNs = root.namespaceURI;
+  const isEnvelope = root.localName === 'Envelope' && (soapNs === NS.soap11 || soapNs === NS.soap12);
+  const header = isEnvelope ? childrenNS(root, soapNs!, 'Header') : [];
+  const securities = header.length === 1 ? childrenNS(header[0], NS.wsse, 'Security') : [];
+  let mode = opts.mode ?? 'auto';
+  if (mode === 'auto') mode = isEnvelope && securities.length ? 'wssecurity' : 'enveloped';
+  const signatures = signaturesOutsideAssertions(root);
+  if (mode === 'enveloped') {
+    if (signatures.length !== 1) reject(`expected exactly one Signature, found ${signatures.length}`);
+    let target = root;
+    if (opts.xpath) {
+      const found = selectElements(doc, opts.xpath);
+      if (found.length !== 1) reject(`XPath "${opts.xpath}" selects ${found.length} elements, not exactly one`);
+      target = found[0];
+    } else if (opts.id) {
+      const found = allElements(root).filter((e) => ['Id', 'ID', 'id'].some((a) => e.getAttribute(a) === opts.id) || e.getAttributeNS(NS.wsu, 'Id') === opts.id);
+      if (found.length !== 1) reject(`Id "${opts.id}" is carried by ${found.length} elements, not exactly one`);
+      target = found[0];
+    }
+    return { mode, signature: signatures[0], target };
+  }
+  if (!isEnvelope) reject('WS-Security verification needs a SOAP envelope');
+  if (header.length !== 1) reject(`the envelope must have exactly one Header, found ${header.length}`);
+  const bodies = childrenNS(root, soapNs!, 'Body');
+  if (bodies.length !== 1) reject(`the envelope must have exactly one Body, found ${bodies.length}`);
+  if (securities.length !== 1) reject(`expected exactly one wsse:Security header, found ${securities.length}`);
+  const inSecurity = childrenNS(securities[0], NS.ds, 'Signature');
+  if (inSecurity.length !== 1 || signatures.length !== 1) {
+    reject(`expected exactly one Signature (in wsse:Security), found ${signatures.length}`);
+  }
+  return { mode, signature: inSecurity[0], target: bodies[0], security: securities[0], header: header[0] };
+}
+
+function coveredBy(el: Element, root: Element, refs: { uri: string; signed?: string }[]): string | undefined {
+  for (const r of refs) {
+    if (r.signed === undefined) continue;
+    // URI="" signs the whole document, which covers every element in it (the signed bytes are the whole document).
+    if (r.uri === '' && (el === root || el.ownerDocument === root.ownerDocument)) return r.signed;
+    if (r.uri.startsWith('#')) {
+      const id = r.uri.slice(1);
+      const ownIds = ['Id', 'ID', 'id'].map((a) => el.getAttribute(a)).concat(el.getAttributeNS(NS.wsu, 'Id'));
+      if (ownIds.includes(id)) return r.signed;
+    }
+  }
+  return undefined;
+}
+
+function headerMatcher(spec: string): (el: Element) => boolean {
+  const m = /^\{([^}]*)\}(.+)$/.exec(spec.trim());
+  if (m) return (el) => el.namespaceURI === m[1] && el.localName === m[2];
+  return (el) => el.localName === spec.trim();
+}
+
+/**
+ * Verifies one XML signature against pinned certificates and returns the signed bytes of the element the flow uses.
+ * Never throws for a bad message: every problem becomes `{ valid: false, reason }`. Throws only for bad options.
+ */
+export function verifyXmlSignature(xml: string, opts: VerifyOptions): VerifyResult {
+  const pins = typeof opts.pins === 'object' && !Array.isArray(opts.pins) ? opts.pins : parsePins(opts.pins);
+  if (!pins.fingerprints.size) throw new Error('no pinned certificates: verification needs at least one');
+  const now = opts.now ?? new Date();
+  const skewMs = (opts.clockSkewSeconds ?? 120) * 1000;
+  let mode: VerifyResult['mode'];
+  try {
+    if (typeof xml !== 'string') reject('the signed XML must be a string');
+    let doc: Document;
+    try {
+      doc = parseXmlSafely(xml, 'the signed XML');
+    } catch (err) {
+      return reject((err as Error).message);
+    }
+    const root = doc.documentElement!;
+    const ids = checkUniqueIds(root);
+    const loc = locate(doc, opts);
+    mode = loc.mode;
+    checkSignatureShape(loc.signature);
+
+    // Which certificate: one from KeyInfo only if it is pinned; otherwise each pinned PEM certificate in turn.
+    const fromKeyInfo = certFromKeyInfo(loc.signature, ids);
+    let candidates: X509Certificate[];
+    if (fromKeyInfo.length) {
+      candidates = fromKeyInfo.filter((c) => pins.fingerprints.has(fingerprintOf(c)));
+      if (!candidates.length) reject('the signing certificate is not one of the pinned certificates');
+    } else {
+      candidates = pins.certificates;
+      if (!candidates.length) reject('the signature carries no certificate and no pinned PEM certificate is configured to try');
+    }
+
+    let verified: { sig: SignedXml; cert: X509Certificate } | undefined;
+    let lastError = 'the signature value does not match';
+    for (const cert of candidates) {
+      const sig = new SignedXml({ publicCert: cert.toString(), getCertFromKeyInfo: () => null });
+      try {
+        sig.loadSignature(loc.signature as unknown as string);
+        if (sig.checkSignature(xml)) {
+          verified = { sig, cert };
+          break;
+        }
+        const failed = sig.getReferences().find((r) => r.validationError);
+        lastError = failed?.validationError ? failed.validationError.message.replace(/ but the xml.*$/, '') : 'a reference does not match';
+      } catch (err) {
+        lastError = (err as Error).message.replace(/the signature value \S+ is incorrect/, 'the signature value is incorrect');
+      }
+    }
+    if (!verified) return reject(lastError.replace(/^invalid signature: /, ''));
+    checkValidity(verified.cert, now, skewMs);
+
+    const refs = verified.sig.getReferences().map((r) => ({ uri: r.uri ?? '', signed: r.signedReference }));
+    const signedElement = coveredBy(loc.target, root, refs);
+    if (signedElement === undefined) {
+      reject(loc.mode === 'wssecurity' ? 'the signature does not cover the SOAP Body' : 'the signature does not cover the element that is used');
+    }
+    if (loc.mode === 'wssecurity') {
+      const mustSign = (opts.requiredHeaders ?? []).filter((h) => h.trim()).map(headerMatcher);
+      for (const h of childElements(loc.header!)) {
+        if (h === loc.security) continue;
+        const isWsa = h.namespaceURI === NS.wsa && (WSA_HEADERS as readonly string[]).includes(h.localName ?? '');
+        if ((isWsa || mustSign.some((m) => m(h))) && coveredBy(h, root, refs) === undefined) {
+          reject(`the header ${h.localName} is not signed`);
+        }
+      }
+      const stamps = childrenNS(loc.security!, NS.wsu, 'Timestamp');
+      if (stamps.length > 1) reject('more than one wsu:Timestamp');
+      if (opts.requireTimestamp !== false) {
+        if (!stamps.length) reject('the wsu:Timestamp is missing');
+        if (coveredBy(stamps[0], root, refs) === undefined) reject('the wsu:Timestamp is not signed');
+        const created = Date.parse(childrenNS(stamps[0], NS.wsu, 'Created')[0]?.textContent ?? '');
+        const expires = Date.parse(childrenNS(stamps[0], NS.wsu, 'Expires')[0]?.textContent ?? '');
+        if (Number.isNaN(created)) reject('the wsu:Timestamp has no valid Created');
+        if (created - skewMs > now.getTime()) reject('the wsu:Timestamp is in the future');
+        if (!Number.isNaN(expires) && expires + skewMs < now.getTime()) reject('the message has expired (wsu:Timestamp Expires)');
+      }
+    }
+    return {
+      valid: true,
+      mode,
+      signedElement,
+      signer: { subject: verified.cert.subject, fingerprint256: fingerprintOf(verified.cert) },
+    };
+  } catch (err) {
+    if (err instanceof Reject) return { valid: false, reason: err.message, mode };
+    return { valid: false, reason: `the signature could not be checked: ${(err as Error).message}`, mode };
+  }
+}
