@@ -52,6 +52,13 @@ export = function (RED: NodeAPI) {
     const secret = typeof node.credentials?.secret === 'string' ? node.credentials.secret : '';
     const webformIdHint = (config.webformId ?? '').trim() || undefined;
 
+    /** A status text from the locale catalogue, or the English text when no catalogue is loaded (e.g. under the test helper). */
+    const t = (key: string, vars: Record<string, string | number>, english: string): string => {
+      const id = `webform-in.status.${key}`;
+      const text = (RED as unknown as { _: (k: string, v: object) => string })._(id, vars);
+      return typeof text === 'string' && text !== id && !text.endsWith(id) ? text : english;
+    };
+
     const emit = (submission: Submission) => {
       node.send({ _msgid: RED.util.generateId(), payload: submission, submissionId: submission.submission.uuid } as never);
     };
@@ -74,9 +81,9 @@ export = function (RED: NodeAPI) {
       const headerName = ((auth === 'hmac' ? config.hmacHeader : config.authHeader) || (auth === 'hmac' ? 'x-webform-signature' : 'x-webform-secret')).trim().toLowerCase();
       const mb = Number(config.maxBodyMb);
       const limit = Math.round((Number.isFinite(mb) && mb > 0 ? mb : DEFAULT_MAX_MB) * 1024 * 1024);
-      const listening = `listening on ${url}`;
+      const listening = t('listening', { path: url }, `listening on ${url}`);
       if (!secret) {
-        node.status({ fill: 'red', shape: 'ring', text: 'no secret configured: refusing all requests' });
+        node.status({ fill: 'red', shape: 'ring', text: t('noSecret', {}, 'no secret configured: refusing all requests') });
       } else {
         node.status({ fill: 'green', shape: 'dot', text: listening });
       }
@@ -189,15 +196,18 @@ export = function (RED: NodeAPI) {
         if (closed) return;
         if (r.failed.length > 0) {
           const first = r.failed[0]!;
-          node.status({ fill: 'red', shape: 'ring', text: `last poll ${time()}: ${r.failed.length} failed (sid ${first.sid}: ${first.error}); retrying` });
+          const now = time();
+          node.status({ fill: 'red', shape: 'ring', text: t('someFailed', { time: now, count: r.failed.length, sid: first.sid, error: first.error }, `last poll ${now}: ${r.failed.length} failed (sid ${first.sid}: ${first.error}); retrying`) });
           node.warn(`webform in: ${r.failed.length} submission(s) of ${webformId} not fetched, retried next poll: ` + r.failed.map((f) => `sid ${f.sid}: ${f.error}`).join('; '));
         } else {
-          node.status({ fill: 'green', shape: 'dot', text: `polling ${webformId}; last poll ${time()} (${r.emitted} new)` });
+          const now = time();
+          node.status({ fill: 'green', shape: 'dot', text: t('polling', { webform: webformId!, time: now, count: r.emitted }, `polling ${webformId}; last poll ${now} (${r.emitted} new)`) });
         }
       } catch (err) {
         if (closed) return;
         const message = (err as Error).message;
-        node.status({ fill: 'red', shape: 'ring', text: `poll failed ${time()}: ${message}; retrying` });
+        const now = time();
+        node.status({ fill: 'red', shape: 'ring', text: t('pollFailed', { time: now, error: message }, `poll failed ${now}: ${message}; retrying`) });
         node.warn(`webform in: poll of ${webformId} failed, retrying in ${intervalMs / 1000} s: ${message}`);
       }
     };

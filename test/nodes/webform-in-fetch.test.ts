@@ -48,7 +48,7 @@ describe('webform in (fetch)', function () {
 
   async function load(apiKey = API_KEY): Promise<void> {
     await helper.load([webformInNode, siteNode], flow(), { s1: { apiKey } });
-    helper.getNode('out').on('input', (msg: never) => received.push(msg));
+    (helper.getNode('out') as unknown as NodeJS.EventEmitter).on('input', (msg: (typeof received)[number]) => received.push(msg));
   }
   /** Waits until `n` more list polls have completed. */
   async function polls(n: number): Promise<void> {

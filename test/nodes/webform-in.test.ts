@@ -7,9 +7,9 @@ import webformInNode from '../../nodes/webform-in/webform-in';
 import { hmacHex } from '../../lib/webform/auth';
 import type { Submission } from '../../lib/sf2900/model';
 
-let RED: NodeAPI & { httpNode: { _router: { stack: { route?: { path: string } }[] } } };
+let RED: NodeAPI;
 const wrapper = (r: NodeAPI) => {
-  RED = r as typeof RED;
+  RED = r;
   return webformInNode(r);
 };
 
@@ -62,7 +62,8 @@ function nextMessage(): Promise<{ payload: Submission; submissionId: string }> {
 }
 
 function layersFor(path: string): number {
-  return RED.httpNode._router.stack.filter((l) => l.route?.path === path).length;
+  const stack = (RED.httpNode as unknown as { _router: { stack: { route?: { path: string } }[] } })._router.stack;
+  return stack.filter((l) => l.route?.path === path).length;
 }
 
 describe('webform in (push)', function () {
