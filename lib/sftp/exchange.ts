@@ -163,6 +163,8 @@ export async function listReceiptFiles(conn: SftpConnection, folders: SftpFolder
     .map((f) => ({ name: f.name, path: remotePath(folders.in, f.name), size: f.size, modifyTime: f.modifyTime }));
 }
 
+const seconds = (ms: number): string => (ms < 10_000 ? (ms / 1000).toFixed(1) : String(Math.round(ms / 1000)));
+
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve, reject) => {
     const t = setTimeout(done, ms);
@@ -204,7 +206,7 @@ export async function waitForReceipt(
     const left = deadline - Date.now();
     if (left <= 0) {
       throw new SftpReceiptError(
-        `no SFTP receipt for ${sftpName} within ${Math.round((options.timeoutMs ?? 600_000) / 1000)} s (looked for ${path})`,
+        `no SFTP receipt for ${sftpName} within ${seconds(options.timeoutMs ?? 600_000)} s (looked for ${path})`,
         sftpName,
       );
     }
