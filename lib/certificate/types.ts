@@ -1,0 +1,35 @@
+/** What the `os2-certificate` config node exposes to other nodes (see docs/interfaces.md). */
+export interface CertificateInfo {
+  subject: string;
+  issuer: string;
+  /** The organisation's CVR from the subject (OCES/FOCES: serialNumber=CVR:xxxxxxxx-UID:...). */
+  cvr?: string;
+  serialNumber: string;
+  /** ISO 8601. */
+  validFrom: string;
+  /** ISO 8601. */
+  validTo: string;
+  fingerprint256: string;
+}
+
+export interface KeyMaterial {
+  keyPem: string;
+  certPem: string;
+  chainPem: string[];
+  passphrase?: string;
+}
+
+export interface CertificateConfig {
+  readonly error?: string;
+  readonly info?: CertificateInfo;
+  keyMaterial(): KeyMaterial;
+}
+
+/** What the user supplies (Node-RED credentials): a P12/PFX as base64, or PEM key + certificate. */
+export interface CertificateSource {
+  p12Base64?: string;
+  p12Passphrase?: string;
+  keyPem?: string;
+  certPem?: string;
+  keyPassphrase?: string;
+}
