@@ -1,0 +1,139 @@
+// Palette install: the packed tarball installs into a fresh Node-RED user directory, every node type of
+// package.json's "node-red".nodes registers without error, and the examples are listed. Slow (build, pack, npm install).
+import { strict as assert } from 'node:assert';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const root = path.resolve(__dirname, '..', '..');
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+  name: string;
+  'node-red': { nodes: Record<string, string> };
+};
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function sh(cmd: string, args: string[], cwd: string, what: string): Promise<string> {
+  try {
+    const { stdout } = await run(cmd, args, { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, npm_config_loglevel: 'error' } });
+    return stdout;
+  } catch (err) {
+    const e = err as Error & { stdout?: string; stderr?: string };
+    throw new Error(`${what} failed: ${e.message}\n${(e.stdout ?? '').slice(-4000)}\n${(e.stderr ?? '').slice(-4000)}`);
+  }
+}
+
+/** The Admin API gives `err` as a string or as a serialised Error (code, sometimes message). */
+function describeErr(err: NonNullable<NodeSet['err']>): string {
+  if (typeof err === 'string') return err;
+  const text = [err.code, err.message].filter(Boolean).join(': ');
+  return text || JSON.stringify(err);
+}
+
+interface NodeSet {
+  id: string;
+  name: string;
+  module: string;
+  types: string[];
+  enabled: boolean;
+  err?: string | { message?: string; code?: string };
+}
+
+describe('palette install of the packed package', function () {
+  this.timeout(180_000);
+  let tmp: string;
+  let userDir: string;
+  let child: ChildProcess | undefined;
+  let log = '';
+  let base = '';
+
+  before(async function () {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'os2-palette-'));
+    userDir = path.join(tmp, 'userDir');
+    fs.mkdirSync(userDir);
+
+    await sh(npm, ['run', 'build'], root, 'npm run build');
+    const packed = await sh(npm, ['pack', '--json', '--pack-destination', tmp], root, 'npm pack');
+    const tarball = path.join(tmp, (JSON.parse(packed) as { filename: string }[])[0]!.filename);
+    assert.ok(fs.existsSync(tarball), `npm pack wrote ${tarball}`);
+
+    fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', private: true, version: '0.0.0' }));
+    await sh(npm, ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--omit=dev'], userDir, 'npm install <tarball>');
+
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    fs.writeFileSync(
+      path.join(userDir, 'settings.js'),
+      `module.exports = ${JSON.stringify({ uiHost: '127.0.0.1', uiPort: port, flowFile: 'flows.json', credentialSecret: 'palette-install-test', logging: { console: { level: 'info' } } })};\n`,
+    );
+    // This repository's Node-RED (devDependency), not a global one.
+    const redJs = require.resolve('node-red/red.js', { paths: [root] });
+    child = spawn(process.execPath, [redJs, '-u', userDir, '-p', String(port)], { cwd: userDir, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`node-red exited with ${child.exitCode}:\n${log.slice(-4000)}`);
+      try {
+        const res = await fetch(`${base}/nodes`, { headers: { accept: 'application/json' } });
+        if (res.ok) break;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`node-red did not start listening within 90 s:\n${log.slice(-4000)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  });
+
+  after(async function () {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((r) => child!.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('registers every node type of package.json without error', async function () {
+    const res = await fetch(`${base}/nodes`, { headers: { accept: 'application/json' } });
+    assert.equal(res.status, 200);
+    const sets = ((await res.json()) as NodeSet[]).filter((s) => s.module === pkg.name);
+    const problems: string[] = [];
+    for (const type of Object.keys(pkg['node-red'].nodes)) {
+      const set = sets.find((s) => s.name === type);
+      if (!set) problems.push(`${type}: not registered (no node set "${pkg.name}/${type}")`);
+      else if (set.err) problems.push(`${type}: ${describeErr(set.err)} (${pkg['node-red'].nodes[type]})`);
+      else if (!set.types.includes(type)) problems.push(`${type}: set loaded but registers [${set.types.join(', ')}]`);
+      else if (!set.enabled) problems.push(`${type}: disabled`);
+    }
+    assert.deepEqual(problems, [], `node sets with problems:\n  ${problems.join('\n  ')}`);
+  });
+
+  it('lists the examples under Import ▸ Examples', async function () {
+    const res = await fetch(`${base}/library/examples/flows/${pkg.name}`, { headers: { accept: 'application/json' } });
+    assert.equal(res.status, 200, `GET /library/examples/flows/${pkg.name}`);
+    const listed = ((await res.json()) as { fn?: string }[]).map((e) => e.fn);
+    const expected = fs
+      .readdirSync(path.join(root, 'examples'))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.replace(/\.json$/, ''));
+    assert.ok(expected.includes('01 - Receive OS2forms submissions'));
+    for (const fn of expected) assert.ok(listed.includes(fn), `example "${fn}" listed (got ${JSON.stringify(listed)})`);
+  });
+});
