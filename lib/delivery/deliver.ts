@@ -1,0 +1,228 @@
+/**
+ * Delivery of a FordelingsObject to the Fordelingskomponent, as a pipeline with seams for later work:
+ *   1. prepareFiles  — SFTP upload of files (a hook; no-op when no SFTP stage is configured)
+ *   2. serialise     — FordelingsobjektAfsendRequest (lib/sf2900)
+ *   3. security      — certificate model (mutual TLS + AuthorityContext, nothing to add to the envelope) or token (later)
+ *   4. record        — ledger entry BEFORE sending (state 'sending', request stored), so an early receipt correlates
+ *   5. send, wrapped by `policy` (retries / circuit breaker later; default: one attempt)
+ *   6. record result — attempt + state 'sent' | 'failed', DistributionTransktionsID
+ * No Node-RED dependency.
+ */
+import type { FordelingsObject } from '../sf2900/model';
+import { buildAfsendRequest, parseAfsendResponse } from '../sf2900/afsend';
+import { buildModtagerListRequest, parseModtagerListResponse } from '../sf2900/modtager-list';
+import { isSoapFault, parseSoapBody, soapEnvelope } from '../sf2900/soap';
+import { SERVICE_PATH, SOAP_ACTIONS } from '../sf2900/namespaces';
+import { transactionIdFor } from '../sf2900/transaction-id';
+import type { Kvittering } from '../sf2900/receipts';
+import type { Ledger, ShipmentRecord } from '../ledger/types';
+import { classifyFault, DeliveryError } from './errors';
+import { SoapTransport, type SoapResponse } from './soap-transport';
+
+export interface EndpointConfig {
+  /** https://exttest.serviceplatformen.dk, https://prod.serviceplatformen.dk or a custom base URL. */
+  baseUrl: string;
+  senderCvr: string;
+  senderSystemUuid: string;
+  timeoutMs: number;
+}
+
+/** Stage 3: the security model turns a body element into the envelope that goes on the wire. */
+export interface SecurityModel {
+  readonly name: 'certificate' | 'token';
+  envelope(bodyXml: string, operation: string): Promise<string>;
+}
+
+/** The certificate model: mutual TLS carries the identity; the AuthorityContext is in the body already. */
+export const certificateSecurity: SecurityModel = {
+  name: 'certificate',
+  envelope: async (bodyXml) => soapEnvelope(bodyXml),
+};
+
+/** Stage 1: returns the object with files uploaded and names assigned (e.g. DokumentFilNavn). */
+export type PrepareFiles = (obj: FordelingsObject, ctx: { transactionId: string }) => Promise<FordelingsObject>;
+
+/** Stage 5 wrapper: runs `attempt` once or more. The attempt number is passed for the ledger. */
+export type Policy = <T>(attempt: (n: number) => Promise<T>) => Promise<T>;
+
+export const singleAttempt: Policy = (attempt) => attempt(1);
+
+export interface DeliveryContext {
+  endpoint: EndpointConfig;
+  transport: SoapTransport;
+  ledger: Ledger;
+  security?: SecurityModel;
+  prepareFiles?: PrepareFiles;
+  policy?: Policy;
+  now?: () => Date;
+  /** Called when a stage starts (for node status). */
+  onStage?: (stage: 'prepare' | 'record' | 'send' | 'done', info?: { attempt?: number }) => void;
+}
+
+export interface DeliveryResult {
+  transactionId: string;
+  distributionTransactionId?: string;
+  receipt: Kvittering;
+  shipment?: ShipmentRecord;
+  attempts: number;
+}
+
+export function serviceUrl(baseUrl: string): string {
+  return baseUrl.replace(/\/+$/, '') + SERVICE_PATH;
+}
+
+/** Fills the sender from the serviceplatform configuration where the object does not say otherwise. */
+export function withSender(obj: FordelingsObject, endpoint: EndpointConfig): FordelingsObject {
+  return {
+    ...obj,
+    context: {
+      ...obj.context,
+      senderAuthorityCvr: obj.context?.senderAuthorityCvr || endpoint.senderCvr,
+      senderSystemUuid: (obj.context?.senderSystemUuid || endpoint.senderSystemUuid).toLowerCase(),
+    },
+  };
+}
+
+/** Delivers a FordelingsObject. Resolves when the platform accepted it; rejects with a classified DeliveryError. */
+export async function deliver(input: FordelingsObject, ctx: DeliveryContext): Promise<DeliveryResult> {
+  if (!input || typeof input !== 'object' || !input.objektType || !input.context) {
+    throw new DeliveryError({ class: 'permanent', code: 'INVALID', reason: 'msg.payload is not a FordelingsObject (objektType and context are required)', errors: [] });
+  }
+  if (!input.submissionId) throw new DeliveryError({ class: 'permanent', code: 'INVALID', reason: 'The FordelingsObject has no submissionId', errors: [] });
+  const transactionId = transactionIdFor(input.submissionId, input.webformId);
+  let obj = withSender(input, ctx.endpoint);
+  if (ctx.prepareFiles) {
+    ctx.onStage?.('prepare');
+    obj = await ctx.prepareFiles(obj, { transactionId });
+  }
+  let request: string;
+  try {
+    request = buildAfsendRequest(obj, { transactionId, senderCvr: obj.context.senderAuthorityCvr as string, senderSystemUuid: obj.context.senderSystemUuid as string, now: ctx.now?.() });
+  } catch (err) {
+    throw new DeliveryError({ class: 'permanent', code: 'INVALID', reason: `The FordelingsObject cannot be serialised: ${(err as Error).message}`, errors: [] });
+  }
+  return send(request, { transactionId, submissionId: obj.submissionId, webformId: obj.webformId, objektType: obj.objektType }, ctx);
+}
+
+/** Delivers a ready FordelingsobjektAfsendRequest element (expert mode) under the given AnvenderTransaktionsID. */
+export async function deliverXml(requestXml: string, ids: { transactionId: string; submissionId?: string; webformId?: string }, ctx: DeliveryContext): Promise<DeliveryResult> {
+  return send(requestXml, { transactionId: ids.transactionId.toLowerCase(), submissionId: ids.submissionId ?? ids.transactionId, webformId: ids.webformId }, ctx);
+}
+
+async function send(
+  request: string,
+  ids: { transactionId: string; submissionId: string; webformId?: string; objektType?: string },
+  ctx: DeliveryContext,
+): Promise<DeliveryResult> {
+  const security = ctx.security ?? certificateSecurity;
+  const policy = ctx.policy ?? singleAttempt;
+  const now = ctx.now ?? (() => new Date());
+  const { transactionId } = ids;
+
+  ctx.onStage?.('record');
+  const { created } = await ctx.ledger.createShipment({ ...ids, state: 'sending', request });
+  if (!created) await ctx.ledger.updateShipment(transactionId, { state: 'sending', request });
+
+  const envelope = await security.envelope(request, 'FordelingsobjektAfsend');
+  const url = serviceUrl(ctx.endpoint.baseUrl);
+  let attempts = 0;
+  try {
+    const result = await policy(async (n) => {
+      attempts = n;
+      ctx.onStage?.('send', { attempt: n });
+      const started = Date.now();
+      try {
+        const res = await ctx.transport.post(url, SOAP_ACTIONS.afsend, envelope, ctx.endpoint.timeoutMs);
+        const parsed = interpretAfsend(res);
+        await ctx.ledger.addAttempt(transactionId, { at: now().toISOString(), ok: true, durationMs: Date.now() - started });
+        return { parsed, raw: res.body };
+      } catch (err) {
+        const e = toDeliveryError(err);
+        await ctx.ledger.addAttempt(transactionId, { at: now().toISOString(), ok: false, errorClass: e.class, error: e.reason, durationMs: Date.now() - started });
+        throw e;
+      }
+    });
+    const current = await ctx.ledger.getShipment(transactionId);
+    // A receipt may already have moved the shipment on (technically-received/accepted): never move it back.
+    const state = current && current.state !== 'sending' && current.state !== 'failed' ? current.state : 'sent';
+    const shipment = await ctx.ledger.updateShipment(transactionId, {
+      state,
+      distributionTransactionId: result.parsed.distributionTransactionId,
+      response: result.raw,
+      lastError: undefined,
+    });
+    ctx.onStage?.('done');
+    return { transactionId, distributionTransactionId: result.parsed.distributionTransactionId, receipt: result.parsed.receipt, shipment, attempts };
+  } catch (err) {
+    const e = toDeliveryError(err);
+    await ctx.ledger.updateShipment(transactionId, { state: 'failed', lastError: e.reason, ...(e.response ? { response: e.response } : {}) });
+    ctx.onStage?.('done');
+    throw e;
+  }
+}
+
+const REJECTED_CODES = new Set(['AFVIST', 'FEJLET']);
+
+/** Turns an HTTP answer to FordelingsobjektAfsend into a result, or throws a classified DeliveryError. */
+export function interpretAfsend(res: SoapResponse): { distributionTransactionId?: string; receipt: Kvittering } {
+  interpretSoap(res);
+  let parsed: ReturnType<typeof parseAfsendResponse>;
+  try {
+    parsed = parseAfsendResponse(res.body);
+  } catch (err) {
+    throw toDeliveryError(err, res);
+  }
+  const receipt = parsed.receipt;
+  if (receipt && REJECTED_CODES.has(receipt.code)) {
+    const detail = receipt.reason || receipt.errors.map((e) => `${e.code}: ${e.text}`).join('; ') || 'no reason given';
+    throw new DeliveryError({ class: 'permanent', code: receipt.code, reason: `The Fordelingskomponent answered ${receipt.code}: ${detail}`, errors: receipt.errors }, res.body);
+  }
+  return { distributionTransactionId: parsed.distributionTransactionId, receipt };
+}
+
+/** Checks status and body of a SOAP answer; returns the body's first element or throws a classified error. */
+export function interpretSoap(res: SoapResponse): ReturnType<typeof parseSoapBody> {
+  const looksXml = /<\s*([A-Za-z_][\w.-]*:)?Envelope[\s>]/.test(res.body);
+  if (res.status >= 200 && res.status < 300) {
+    try {
+      return parseSoapBody(res.body);
+    } catch (err) {
+      throw toDeliveryError(err, res);
+    }
+  }
+  if (looksXml) {
+    try {
+      parseSoapBody(res.body);
+    } catch (err) {
+      if (isSoapFault(err)) throw new DeliveryError(classifyFault(err, res.status), res.body);
+    }
+  }
+  throw SoapTransport.httpError(res);
+}
+
+export function toDeliveryError(err: unknown, res?: SoapResponse): DeliveryError {
+  if (err instanceof DeliveryError) return err;
+  if (isSoapFault(err)) return new DeliveryError(classifyFault(err, res?.status), res?.body);
+  const message = String((err as Error)?.message ?? err);
+  return new DeliveryError(
+    { class: 'permanent', code: 'BAD_RESPONSE', reason: `The Serviceplatform's answer cannot be read: ${message.split('\n')[0]}`, errors: [], httpStatus: res?.status },
+    res?.body,
+  );
+}
+
+/** FordelingsmodtagerList: which IT-systems receive for (authority, KLE, facet). */
+export async function listReceivers(
+  q: { routingCvr: string; kle: string; handlingFacet?: string; senderCvr?: string },
+  ctx: Pick<DeliveryContext, 'endpoint' | 'transport' | 'security'>,
+): Promise<ReturnType<typeof parseModtagerListResponse>> {
+  const security = ctx.security ?? certificateSecurity;
+  const body = buildModtagerListRequest({ senderCvr: q.senderCvr || ctx.endpoint.senderCvr, routingCvr: q.routingCvr, kle: q.kle, handlingFacet: q.handlingFacet });
+  const envelope = await security.envelope(body, 'FordelingsmodtagerList');
+  const res = await ctx.transport.post(serviceUrl(ctx.endpoint.baseUrl), SOAP_ACTIONS.modtagerList, envelope, ctx.endpoint.timeoutMs);
+  interpretSoap(res);
+  try {
+    return parseModtagerListResponse(res.body);
+  } catch (err) {
+    throw toDeliveryError(err, res);
+  }
+}

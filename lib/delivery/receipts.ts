@@ -1,0 +1,172 @@
+/**
+ * Receiving receipts on the sender's endpoint (FordelingskvitteringModtag): caller authentication,
+ * correlation with the shipment, exact-duplicate detection and the shipment state change. No Node-RED dependency.
+ */
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Ledger, ReceiptRecord, ShipmentRecord, ShipmentState } from '../ledger/types';
+import type { Kvittering } from '../sf2900/receipts';
+
+// ---------- authentication ----------
+
+export interface ReceiptAuthConfig {
+  /** Pinned SHA-256 fingerprints of the caller's client certificate (any notation: AB:CD…, abcd…). */
+  fingerprints?: string[];
+  basic?: { user: string; password: string };
+  /** IPv4/IPv6 addresses or CIDR ranges. */
+  allow?: string[];
+}
+
+export interface CallerInfo {
+  remoteAddress?: string;
+  authorization?: string;
+  /** fingerprint256 of the peer certificate (TLS with requestCert), when any. */
+  peerFingerprint256?: string;
+}
+
+export type AuthResult = { ok: true } | { ok: false; status: 401 | 403; reason: string };
+
+export function normaliseFingerprint(fp: string): string {
+  return fp.replace(/[^0-9a-fA-F]/g, '').toUpperCase();
+}
+
+/** Parses a list of addresses/CIDRs; throws one clear line for an invalid entry. */
+export function buildAllowList(entries: string[]): BlockList {
+  const list = new BlockList();
+  for (const raw of entries) {
+    const entry = raw.trim();
+    if (!entry) continue;
+    const [addr, prefixText] = entry.split('/');
+    const type = isIPv4(addr) ? 'ipv4' : isIPv6(addr) ? 'ipv6' : undefined;
+    if (!type) throw new Error(`Invalid IP address in the allow-list: ${entry}`);
+    if (prefixText === undefined) list.addAddress(addr, type);
+    else {
+      const prefix = Number(prefixText);
+      if (!/^[0-9]+$/.test(prefixText) || prefix > (type === 'ipv4' ? 32 : 128)) throw new Error(`Invalid CIDR prefix in the allow-list: ${entry}`);
+      list.addSubnet(addr, prefix, type);
+    }
+  }
+  return list;
+}
+
+export function splitList(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(/[\s,;]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a).digest();
+  const hb = createHash('sha256').update(b).digest();
+  return timingSafeEqual(ha, hb);
+}
+
+/** A checker for the configured methods; every configured method must pass. Throws when none is configured. */
+export function receiptAuthenticator(cfg: ReceiptAuthConfig): (caller: CallerInfo) => AuthResult {
+  const pins = (cfg.fingerprints ?? []).map(normaliseFingerprint).filter(Boolean);
+  for (const p of pins) if (p.length !== 64) throw new Error(`A pinned fingerprint must be a SHA-256 fingerprint (64 hex digits): ${p.slice(0, 16)}…`);
+  const allow = cfg.allow && cfg.allow.length ? buildAllowList(cfg.allow) : undefined;
+  const basic = cfg.basic && cfg.basic.user ? cfg.basic : undefined;
+  if (!pins.length && !allow && !basic) {
+    throw new Error('receipt in: configure at least one way to authenticate the caller (client-certificate fingerprint, basic auth or IP allow-list)');
+  }
+  return (caller) => {
+    if (allow) {
+      let ip = caller.remoteAddress ?? '';
+      if (ip.startsWith('::ffff:') && isIPv4(ip.slice(7))) ip = ip.slice(7);
+      const type = isIPv4(ip) ? 'ipv4' : 'ipv6';
+      if (!ip || !allow.check(ip, type)) return { ok: false, status: 403, reason: `caller address ${ip || '(unknown)'} is not in the allow-list` };
+    }
+    if (pins.length) {
+      const fp = caller.peerFingerprint256 ? normaliseFingerprint(caller.peerFingerprint256) : '';
+      if (!fp) return { ok: false, status: 403, reason: 'no client certificate presented' };
+      if (!pins.includes(fp)) return { ok: false, status: 403, reason: 'client certificate not pinned' };
+    }
+    if (basic) {
+      const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(caller.authorization ?? '');
+      if (!m) return { ok: false, status: 401, reason: 'basic authentication required' };
+      const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+      const i = decoded.indexOf(':');
+      const user = i < 0 ? decoded : decoded.slice(0, i);
+      const password = i < 0 ? '' : decoded.slice(i + 1);
+      const okUser = sameSecret(user, basic.user);
+      const okPassword = sameSecret(password, basic.password);
+      if (!(okUser && okPassword)) return { ok: false, status: 401, reason: 'wrong user name or password' };
+    }
+    return { ok: true };
+  };
+}
+
+// ---------- correlation ----------
+
+export type ReceiptOutcome = 'accepted' | 'rejected' | 'unknown';
+
+export interface ReceiptHandling {
+  duplicate: boolean;
+  outcome: ReceiptOutcome;
+  shipment?: ShipmentRecord;
+  record: ReceiptRecord;
+}
+
+/** sha256 over the normalised receipt content: equal for an exact duplicate, different for any other receipt. */
+export function receiptFingerprint(r: { transactionId: string; distributionTransactionId?: string; receipt: Kvittering }): string {
+  const norm = (s: string | undefined): string => (s ?? '').replace(/\s+/g, ' ').trim();
+  const content = {
+    t: r.transactionId.toLowerCase(),
+    d: (r.distributionTransactionId ?? '').toLowerCase(),
+    type: norm(r.receipt.type),
+    code: norm(r.receipt.code).toUpperCase(),
+    reason: norm(r.receipt.reason),
+    errors: (r.receipt.errors ?? []).map((e) => [norm(e.code), norm(e.text)]),
+  };
+  return createHash('sha256').update(JSON.stringify(content)).digest('hex');
+}
+
+const REJECTED = new Set(['AFVIST', 'FEJLET']);
+const RANK: Partial<Record<ShipmentState, number>> = { 'technically-received': 1, accepted: 2, rejected: 2 };
+
+/** The shipment state a receipt leads to. */
+export function stateForReceipt(r: Kvittering): ShipmentState {
+  const code = (r.code ?? '').toUpperCase();
+  if (REJECTED.has(code)) return 'rejected';
+  if (/^teknisk$/i.test(r.type ?? '') || code === 'MODTAGET') return 'technically-received';
+  return 'accepted';
+}
+
+/**
+ * Correlates (by AnvenderTransaktionsID, else DistributionTransktionsID), stores the receipt (duplicates
+ * recognised by fingerprint) and moves the shipment's state forward (never backwards).
+ */
+export async function handleReceipt(
+  ledger: Ledger,
+  parsed: { transactionId: string; distributionTransactionId?: string; receipt: Kvittering },
+  raw?: string,
+  now = new Date(),
+): Promise<ReceiptHandling> {
+  let shipment = await ledger.getShipment(parsed.transactionId.toLowerCase());
+  if (!shipment && parsed.distributionTransactionId) shipment = await ledger.findByDistributionId(parsed.distributionTransactionId);
+  const transactionId = shipment?.transactionId ?? parsed.transactionId.toLowerCase();
+  const fingerprint = receiptFingerprint({ ...parsed, transactionId });
+  const { duplicate, receipt } = await ledger.addReceipt({
+    transactionId,
+    distributionTransactionId: parsed.distributionTransactionId,
+    type: parsed.receipt.type,
+    code: parsed.receipt.code,
+    reason: parsed.receipt.reason,
+    errors: parsed.receipt.errors ?? [],
+    receivedAt: now.toISOString(),
+    fingerprint,
+    raw,
+  });
+  if (!shipment) return { duplicate, outcome: 'unknown', record: receipt };
+  const outcome: ReceiptOutcome = REJECTED.has((parsed.receipt.code ?? '').toUpperCase()) ? 'rejected' : 'accepted';
+  if (!duplicate) {
+    const next = stateForReceipt(parsed.receipt);
+    const patch: Partial<ShipmentRecord> = {};
+    if ((RANK[next] ?? 0) > (RANK[shipment.state] ?? 0) || (RANK[next] === 2 && RANK[shipment.state] === 2 && next !== shipment.state && next === 'rejected')) patch.state = next;
+    if (!shipment.distributionTransactionId && parsed.distributionTransactionId) patch.distributionTransactionId = parsed.distributionTransactionId;
+    if (Object.keys(patch).length) shipment = await ledger.updateShipment(shipment.transactionId, patch);
+  }
+  return { duplicate, outcome, shipment, record: receipt };
+}

@@ -1,0 +1,24 @@
+import type { CertificateConfig } from '../certificate/types';
+import type { EndpointConfig } from './deliver';
+import type { SoapTransport } from './soap-transport';
+
+/** What nodes see on `RED.nodes.getNode(id)` of an `os2-serviceplatform` node (docs/interfaces.md, plus helpers). */
+export interface ServiceplatformConfig {
+  readonly error?: string;
+  readonly baseUrl: string;
+  readonly senderCvr: string;
+  readonly senderSystemUuid: string;
+  readonly timeoutMs: number;
+  readonly securityModel: 'certificate' | 'token';
+  certificate(): CertificateConfig | undefined;
+  ca(): string[] | undefined;
+  endpoint(): EndpointConfig;
+  /** The shared keep-alive HTTPS transport; throws Error(one line) when the configuration is unusable. */
+  transport(): SoapTransport;
+}
+
+/** The PEM certificates in a text (a CA bundle). */
+export function splitPem(text: string | undefined): string[] | undefined {
+  const blocks = (text ?? '').match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g);
+  return blocks && blocks.length ? blocks : undefined;
+}
