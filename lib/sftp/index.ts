@@ -1,4 +1,5 @@
 /** SFTP file exchange with the Serviceplatform (Fælleskommunal Filudveksling). No Node-RED dependency. */
+export type { SftpConfig } from './config';
 export { SftpConnection, HostKeyMismatchError, SftpConnectionError, isConnectionLost, type SftpSettings, type SftpOp } from './connection';
 export { sha256Fingerprint, normaliseFingerprint } from './fingerprint';
 export { safeSftpName, safeAsciiName, assertSafeSftpName, remotePath, MAX_SFTP_BASE_NAME } from './names';

@@ -29,6 +29,8 @@ export interface SshdHandle {
   /** Local paths of OUT and IN inside root. */
   outDir: string;
   inDir: string;
+  /** How many sshd session processes are alive (0 when no client is connected). */
+  sessionCount(): number;
   /** SIGKILLs every per-connection sshd child (drops all open sessions); the listener keeps running. */
   dropConnections(): number;
   stop(): Promise<void>;
@@ -184,6 +186,9 @@ export async function startSshd(): Promise<SshdHandle> {
     root,
     outDir,
     inDir,
+    sessionCount(): number {
+      return childPids(child.pid!).length;
+    },
     dropConnections(): number {
       let n = 0;
       for (const pid of childPids(child.pid!)) {
