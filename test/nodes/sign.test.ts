@@ -16,6 +16,11 @@ const ENVELOPE =
   '<liberty:Framework xmlns:liberty="urn:liberty:sb:2006-08" liberty:version="2.0"/></soap:Header>' +
   '<soap:Body><m:Afsend xmlns:m="urn:example:m"><m:Beloeb>100</m:Beloeb></m:Afsend></soap:Body></soap:Envelope>';
 
+/** Loads a flow with the real certificate config node and the sign node. */
+function load(flow: Array<Record<string, unknown>>, credentials: Record<string, unknown>) {
+  return helper.load([certificateNode, signNode], flow as never, credentials as never);
+}
+
 function next(nodeId: string): Promise<Msg> {
   return new Promise((resolve) => helper.getNode(nodeId).once('input', (msg: Msg) => resolve(msg)));
 }
@@ -41,7 +46,7 @@ describe('os2-sign node', function () {
   const creds = () => ({ c1: { keyPem: key.keyPem, certPem: key.certPem } });
 
   it('signs the payload (enveloped) with the certificate node; the result verifies against the pinned certificate', async () => {
-    await helper.load([certificateNode, signNode], [
+    await load([
       tab,
       cert,
       { id: 's1', z: 't1', type: 'os2-sign', mode: 'enveloped', certificate: 'c1', property: 'payload', wires: [['out']] },
@@ -57,7 +62,7 @@ describe('os2-sign node', function () {
   });
 
   it('signs another property, the element chosen by XPath, and a Buffer', async () => {
-    await helper.load([certificateNode, signNode], [
+    await load([
       tab,
       cert,
       { id: 's1', z: 't1', type: 'os2-sign', mode: 'enveloped', certificate: 'c1', property: 'doc.xml', select: 'xpath', xpath: '/r/data', wires: [['out']] },
@@ -73,7 +78,7 @@ describe('os2-sign node', function () {
   });
 
   it('adds WS-Security with the configured timestamp lifetime and signs the Framework header', async () => {
-    await helper.load([certificateNode, signNode], [
+    await load([
       tab,
       cert,
       { id: 's1', z: 't1', type: 'os2-sign', mode: 'wssecurity', certificate: 'c1', lifetime: 90, extraHeaders: '{urn:liberty:sb:2006-08}Framework', wires: [['out']] },
@@ -96,7 +101,7 @@ describe('os2-sign node', function () {
 
   it('round trip in a flow: sign → verify routes valid messages to output 1 with msg.signedElement, tampered ones to output 2', async () => {
     const fp = require('crypto').createHash('sha256').update(Buffer.from(/-----BEGIN CERTIFICATE-----([\s\S]+?)-----END/.exec(key.certPem)![1].replace(/\s/g, ''), 'base64')).digest('hex');
-    await helper.load([certificateNode, signNode], [
+    await load([
       tab,
       cert,
       { id: 's1', z: 't1', type: 'os2-sign', mode: 'wssecurity', certificate: 'c1', wires: [['v1']] },
@@ -118,7 +123,7 @@ describe('os2-sign node', function () {
   });
 
   it('verify rejects a swapped certificate, a wrapped Body, a comment inside a digest and a DTD on output 2', async () => {
-    await helper.load([certificateNode, signNode], [
+    await load([
       tab,
       cert,
       { id: 's1', z: 't1', type: 'os2-sign', mode: 'wssecurity', certificate: 'c1', wires: [['signed']] },
@@ -146,7 +151,7 @@ describe('os2-sign node', function () {
   });
 
   it('signs on the worker pool: many messages in parallel, all valid and each matches its input', async () => {
-    await helper.load([certificateNode, signNode], [
+    await load([
       tab,
       cert,
       { id: 's1', z: 't1', type: 'os2-sign', mode: 'enveloped', certificate: 'c1', usePool: true, poolSize: 2, wires: [['out']] },
@@ -165,7 +170,7 @@ describe('os2-sign node', function () {
   });
 
   it('bad input ends with done(err): not a string, malformed XML, an already signed envelope', async () => {
-    await helper.load([certificateNode, signNode], [
+    await load([
       tab,
       cert,
       { id: 's1', z: 't1', type: 'os2-sign', mode: 'wssecurity', certificate: 'c1', wires: [['out']] },
@@ -190,7 +195,7 @@ describe('os2-sign node', function () {
   });
 
   it('without a usable certificate or pins, the node reports it and every message ends in an error', async () => {
-    await helper.load([certificateNode, signNode], [
+    await load([
       tab,
       { id: 'c2', type: 'os2-certificate', name: 'empty' },
       { id: 's1', z: 't1', type: 'os2-sign', mode: 'enveloped', certificate: 'c2', wires: [[]] },
@@ -209,7 +214,7 @@ describe('os2-sign node', function () {
   });
 
   it('verify in enveloped mode uses the element chosen by Id', async () => {
-    await helper.load([certificateNode, signNode], [
+    await load([
       tab,
       cert,
       { id: 's1', z: 't1', type: 'os2-sign', mode: 'enveloped', certificate: 'c1', select: 'id', elementId: 'indhold', wires: [['v1']] },
