@@ -1,0 +1,390 @@
+/**
+ * The mapping from a normalised submission (msg.payload) to a FordelingsObject, driven by the `map` node's
+ * settings. No Node-RED dependency: the node passes an evaluator for the Node-RED value types
+ * (str, msg, flow, global, env, jsonata); the `template` type is rendered here.
+ */
+import type { DokumentContent, FileRef, FordelingsObject, ObjektType, Submission, SubmissionFile } from '../sf2900/model';
+import {
+  cvrUrn, DIRECTIONS, DOCUMENT_TYPES, FormatError, formatDate, formatDateTime, normaliseCvr, normaliseHandlingFacet, normaliseKle,
+  normaliseUuid, oneOf, PROGRESS_STATES, toDate, toInstant, truncate,
+} from './formats';
+import { sftpFileName } from './sftp-name';
+import { checkXmlTemplate, Template, TemplateError, toFormXml } from './template';
+import { buildXmlFromTable, checkXmlPath } from './xml-table';
+
+/** One TypedInput setting: its text and its type (str, msg, flow, global, env, template, jsonata, and for `pdf` also `element`). */
+export interface FieldSpec { value: string; type: string }
+
+export const FIELD_NAMES = [
+  'routingCvr', 'kle', 'handlingFacet', 'receivingSystemUuid', 'senderCvr', 'senderSystemUuid',
+  'title', 'description', 'userKey', 'caseProposal',
+  'noteTitle', 'noteText',
+  'documentType', 'direction', 'letterDate', 'progress', 'variantType', 'partText',
+  'formType', 'fileSpecification', 'pdf',
+] as const;
+export type FieldName = (typeof FIELD_NAMES)[number];
+
+export interface FileRule { element: string; role?: string; fileSpecification?: string }
+export interface TableRow { path: string; value: string; type: string }
+
+export interface MapConfig {
+  objektType: ObjektType;
+  routingMode: 'kle' | 'system';
+  fields: Partial<Record<FieldName, FieldSpec>>;
+  files: FileRule[];
+  xmlMode: 'template' | 'table';
+  xmlTemplate?: string;
+  xmlTable?: TableRow[];
+  /** A template placeholder without a value is an error (default true). */
+  strict?: boolean;
+}
+
+export const VALUE_TYPES = ['str', 'msg', 'flow', 'global', 'env', 'template', 'jsonata'] as const;
+
+/** ITK's defaults for DOKUMENT. */
+export const DOKUMENT_DEFAULTS = { documentType: 'Anden', direction: 'Udgaaende', progress: 'Endeligt', variantType: 'PDF', partText: 'Hele dokumentet' };
+
+export class MappingError extends Error {
+  override name = 'MappingError';
+  constructor(readonly field: string, message: string) {
+    super(`${field}: ${message}`);
+  }
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(problems.join('; '));
+  }
+}
+
+/** Evaluates a Node-RED typed value against the message. */
+export type Evaluator = (spec: FieldSpec, msg: Record<string, unknown>) => Promise<unknown>;
+
+export interface MapResult { object: FordelingsObject; xml?: string }
+
+export interface MapOptions {
+  now?: Date;
+  /** Validates the form XML (e.g. against the form's XSD); return messages for invalid XML. */
+  validateXml?: (xml: string) => string[] | undefined;
+}
+
+type Kind = 'cvr' | 'kle' | 'facet' | 'uuid' | 'date' | 'documentType' | 'direction' | 'progress' | 'text';
+const KIND: Record<FieldName, Kind> = {
+  routingCvr: 'cvr', senderCvr: 'cvr', kle: 'kle', handlingFacet: 'facet', receivingSystemUuid: 'uuid', senderSystemUuid: 'uuid',
+  caseProposal: 'uuid', letterDate: 'date', documentType: 'documentType', direction: 'direction', progress: 'progress',
+  title: 'text', description: 'text', userKey: 'text', noteTitle: 'text', noteText: 'text', variantType: 'text', partText: 'text',
+  formType: 'text', fileSpecification: 'text', pdf: 'text',
+};
+
+/** Normalises a field's value into its contract form; throws FormatError. */
+export function normaliseField(field: FieldName, v: unknown): string {
+  switch (KIND[field]) {
+    case 'cvr': return normaliseCvr(v);
+    case 'kle': return normaliseKle(v);
+    case 'facet': return normaliseHandlingFacet(v);
+    case 'uuid': return normaliseUuid(v);
+    case 'date': return toDate(v);
+    case 'documentType': return oneOf(v, DOCUMENT_TYPES, 'document type');
+    case 'direction': return oneOf(v, DIRECTIONS, 'direction');
+    case 'progress': return oneOf(v, PROGRESS_STATES, 'progress');
+    default:
+      if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+      if (v instanceof Date) return formatDateTime(v);
+      if (typeof v !== 'string') throw new FormatError(`must be text, got ${Array.isArray(v) ? 'a list' : typeof v}`);
+      return v.trim();
+  }
+}
+
+function isSet(spec: FieldSpec | undefined): spec is FieldSpec {
+  return !!spec && !(spec.type === 'str' && String(spec.value ?? '').trim() === '') && String(spec.value ?? '') !== '';
+}
+
+function isEmptyValue(v: unknown): boolean {
+  return v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
+}
+
+export class Mapper {
+  readonly problems: string[] = [];
+  private readonly templates = new Map<FieldSpec, Template>();
+  private readonly xmlTemplate?: Template;
+  /** Constant values of `str` fields, normalised once. */
+  private readonly constants = new Map<FieldName, string>();
+
+  constructor(readonly config: MapConfig) {
+    const c = config;
+    const p = this.problems;
+    if (!['JOURNALPOST', 'DOKUMENT', 'FORMULAR'].includes(c.objektType)) p.push(`objektType must be JOURNALPOST, DOKUMENT or FORMULAR`);
+    for (const name of FIELD_NAMES) {
+      const spec = c.fields[name];
+      if (!isSet(spec)) continue;
+      if (![...VALUE_TYPES, ...(name === 'pdf' ? ['element'] : [])].includes(spec.type)) {
+        p.push(`${name}: unknown value type "${spec.type}"`);
+        continue;
+      }
+      if (spec.type === 'template') {
+        try { this.templates.set(spec, new Template(spec.value)); } catch (err) { p.push(`${name}: ${(err as Error).message}`); }
+      } else if (spec.type === 'str' && name !== 'pdf') {
+        try { this.constants.set(name, normaliseField(name, spec.value)); } catch (err) { p.push(`${name}: ${(err as Error).message}`); }
+      }
+    }
+    if (!isSet(c.fields.routingCvr)) p.push('routingCvr: no receiving authority (routing CVR) is set');
+    if (c.routingMode === 'system') {
+      if (!isSet(c.fields.receivingSystemUuid)) p.push('receivingSystemUuid: routing to an IT-system needs its UUID');
+    } else if (c.routingMode === 'kle') {
+      if (!isSet(c.fields.kle)) p.push('kle: routing by KLE needs a KLE subject (dd.dd.dd)');
+    } else p.push('routingMode must be kle or system');
+    if (c.objektType === 'JOURNALPOST' && !isSet(c.fields.noteText)) p.push('noteText: a JOURNALPOST needs a note text');
+    if (c.objektType === 'FORMULAR') {
+      if (!isSet(c.fields.formType)) p.push('formType: a FORMULAR needs a form type');
+      if (!isSet(c.fields.pdf)) p.push('pdf: a FORMULAR needs the PDF rendering (a file element)');
+      if (c.xmlMode === 'table') {
+        const rows = c.xmlTable ?? [];
+        if (rows.length === 0) p.push('xmlTable: the mapping table is empty');
+        rows.forEach((r, i) => {
+          const problem = checkXmlPath(r.path);
+          if (problem) p.push(`xmlTable row ${i + 1}: ${problem}`);
+          if (r.type === 'template') {
+            try { this.templates.set(r, new Template(r.value)); } catch (err) { p.push(`xmlTable row ${i + 1}: ${(err as Error).message}`); }
+          }
+        });
+      } else {
+        if (!c.xmlTemplate || !c.xmlTemplate.trim()) p.push('xmlTemplate: a FORMULAR needs an XML template');
+        else {
+          try { this.xmlTemplate = checkXmlTemplate(c.xmlTemplate); } catch (err) { p.push(`xmlTemplate: ${(err as Error).message}`); }
+        }
+      }
+    }
+    (c.files ?? []).forEach((r, i) => {
+      if (!r.element || !String(r.element).trim()) p.push(`files row ${i + 1}: no element`);
+    });
+  }
+
+  /** Maps one message. Throws MappingError naming the field that could not be mapped. */
+  async map(msg: Record<string, unknown>, evaluate: Evaluator, options: MapOptions = {}): Promise<MapResult> {
+    if (this.problems.length) throw new ConfigError(this.problems);
+    const c = this.config;
+    const now = options.now ?? new Date();
+    const sub = checkSubmission(msg.payload);
+    const uuid = normaliseUuid(sub.submission.uuid, 'submission uuid');
+    const strict = c.strict !== false;
+
+    // Files first: templates can refer to them (with their SFTP names).
+    const taken = new Set<SubmissionFile>();
+    const files: FileRef[] = [];
+    const pdfElement = c.fields.pdf?.type === 'element' ? c.fields.pdf.value.trim() : undefined;
+    const toRef = (f: SubmissionFile, rule?: FileRule): FileRef => {
+      const ref: FileRef = { element: f.element, name: baseName(f.name), sftpName: sftpFileName(uuid, files.length, f.name) };
+      if (f.mime) ref.mime = f.mime;
+      if (f.size !== undefined) ref.size = f.size;
+      if (f.content) ref.content = f.content;
+      if (f.url) ref.url = f.url;
+      if (rule?.role) ref.role = rule.role.trim();
+      if (rule?.fileSpecification) ref.fileSpecification = rule.fileSpecification.trim();
+      return ref;
+    };
+    for (const rule of c.files ?? []) {
+      const el = rule.element.trim();
+      for (const f of sub.files) {
+        if (taken.has(f)) continue;
+        if (el === '*' ? c.objektType === 'FORMULAR' && f.element === pdfElement : f.element !== el) continue;
+        taken.add(f);
+        files.push(toRef(f, rule));
+      }
+    }
+
+    const filesByRole: Record<string, FileRef[]> = {};
+    const filesByElement: Record<string, FileRef[]> = {};
+    const ctx: Record<string, unknown> = { ...sub, msg, files, filesByRole, filesByElement, now: formatDateTime(now) };
+    const refreshFileIndex = () => {
+      for (const k of Object.keys(filesByRole)) delete filesByRole[k];
+      for (const k of Object.keys(filesByElement)) delete filesByElement[k];
+      for (const f of files) {
+        (filesByRole[f.role ?? ''] ??= []).push(f);
+        (filesByElement[f.element ?? ''] ??= []).push(f);
+      }
+    };
+    refreshFileIndex();
+
+    const raw = async (name: FieldName | string, spec: FieldSpec | undefined, against = msg): Promise<unknown> => {
+      if (!isSet(spec)) return undefined;
+      try {
+        if (spec.type === 'template') return this.templates.get(spec)!.render(ctx, { strict, escape: false });
+        return await evaluate(spec, against);
+      } catch (err) {
+        throw new MappingError(name, (err as Error).message);
+      }
+    };
+    const get = async (name: FieldName, fallback?: string): Promise<string | undefined> => {
+      const constant = this.constants.get(name);
+      if (constant !== undefined) return constant;
+      const v = await raw(name, c.fields[name]);
+      if (isEmptyValue(v)) return fallback;
+      try { return normaliseField(name, v); } catch (err) { throw new MappingError(name, (err as Error).message); }
+    };
+    const need = async (name: FieldName, fallback?: string): Promise<string> => {
+      const v = await get(name, fallback);
+      if (v === undefined || v === '') throw new MappingError(name, 'has no value for this message');
+      return v;
+    };
+
+    const routingCvr = await need('routingCvr');
+    const kle = await get('kle');
+    const handlingFacet = await get('handlingFacet');
+    const obj: FordelingsObject = {
+      objektType: c.objektType,
+      submissionId: uuid,
+      webformId: sub.webform.id,
+      context: { routing: { receivingAuthorityCvr: routingCvr } },
+      registeredAt: formatDateTime(now),
+      files,
+    };
+    if (c.routingMode === 'system') {
+      obj.context.routing.receivingSystemUuid = await need('receivingSystemUuid');
+    } else {
+      if (!kle) throw new MappingError('kle', 'has no value for this message');
+      obj.context.routing.kle = kle;
+      if (handlingFacet) obj.context.routing.handlingFacet = handlingFacet;
+    }
+    if (kle) obj.kleProposal = kle;
+    if (handlingFacet) obj.handlingFacetProposal = handlingFacet;
+    const senderCvr = await get('senderCvr');
+    if (senderCvr) obj.context.senderAuthorityCvr = senderCvr;
+    const senderSystemUuid = await get('senderSystemUuid');
+    if (senderSystemUuid) obj.context.senderSystemUuid = senderSystemUuid;
+    const fileSpecification = await get('fileSpecification');
+    if (fileSpecification) obj.fileSpecification = fileSpecification;
+    const title = await get('title');
+    const caseProposal = await get('caseProposal');
+
+    if (c.objektType === 'JOURNALPOST') {
+      obj.journalpost = { noteText: await need('noteText') };
+      const noteTitle = await get('noteTitle');
+      if (noteTitle) obj.journalpost.noteTitle = noteTitle;
+      if (title) obj.journalpost.documentTitle = title;
+      if (caseProposal) obj.journalpost.caseProposal = caseProposal;
+    } else if (c.objektType === 'DOKUMENT') {
+      let file: FileRef | undefined;
+      if (isSet(c.fields.pdf)) {
+        const pdf = await this.pdfFile(sub, msg, evaluate, raw);
+        file = files.find((f) => f.element === pdf.element && f.name === pdf.name);
+        if (!file) {
+          file = { ...pdf, sftpName: '' };
+          files.unshift(file);
+          files.forEach((f, i) => (f.sftpName = sftpFileName(uuid, i, f.name)));
+          refreshFileIndex();
+        }
+      } else file = files[0];
+      if (!file) throw new MappingError('files', 'a DOKUMENT needs a file, but the message has none that the settings select');
+      const docTitle = title ?? file.name;
+      const dok: DokumentContent = {
+        userKey: await need('userKey', uuid),
+        title: docTitle,
+        description: (await get('description')) ?? docTitle,
+        documentType: await need('documentType', DOKUMENT_DEFAULTS.documentType),
+        direction: await need('direction', DOKUMENT_DEFAULTS.direction),
+        letterDate: await need('letterDate', formatDate(now)),
+        progress: await need('progress', DOKUMENT_DEFAULTS.progress),
+        variantType: await need('variantType', DOKUMENT_DEFAULTS.variantType),
+        partText: await need('partText', DOKUMENT_DEFAULTS.partText),
+        file,
+      };
+      if (caseProposal) dok.caseProposal = caseProposal;
+      obj.dokument = dok;
+    }
+
+    let xml: string | undefined;
+    if (c.objektType === 'FORMULAR') {
+      const pdf = await this.pdfFile(sub, msg, evaluate, raw);
+      const dot = pdf.name.lastIndexOf('.');
+      const formType = await need('formType');
+      const header = {
+        cvr: routingCvr,
+        cvrUrn: cvrUrn(routingCvr),
+        kle: kle ?? '',
+        handlingFacet: handlingFacet ?? '',
+        receivingSystemUuid: obj.context.routing.receivingSystemUuid ?? '',
+        receivedDate: toDate(sub.submission.completed ?? sub.submission.created ?? now),
+        formType,
+      };
+      const xctx = { ...ctx, header, object: obj };
+      try {
+        if (c.xmlMode === 'table') {
+          // Table rows (msg, JSONata) also see the mapped files and header as msg.map.
+          const tableMsg = { ...msg, map: { files, filesByRole, filesByElement, header } };
+          const rows = [];
+          for (const [i, r] of (c.xmlTable ?? []).entries()) {
+            const value = r.type === 'template' ? this.templates.get(r)!.render(xctx, { strict, escape: false }) : await raw(`xmlTable row ${i + 1} (${r.path})`, r, tableMsg);
+            rows.push({ path: r.path, value });
+          }
+          xml = buildXmlFromTable(rows);
+        } else {
+          xml = toFormXml(this.xmlTemplate!.render(xctx, { strict }));
+        }
+      } catch (err) {
+        if (err instanceof MappingError) throw err;
+        throw new MappingError(c.xmlMode === 'table' ? 'xmlTable' : 'xmlTemplate', (err as Error).message);
+      }
+      const invalid = options.validateXml?.(xml);
+      if (invalid && invalid.length) throw new MappingError('formXml', `does not match the form schema: ${invalid.slice(0, 5).join('; ')}`);
+      obj.formular = {
+        formType,
+        title: title ?? pdf.name,
+        formatName: dot > 0 ? pdf.name.slice(dot + 1).toLowerCase() : 'pdf',
+        pdfBase64: pdf.content!.toString('base64'),
+        formXml: xml,
+      };
+    }
+    return { object: obj, xml };
+  }
+
+  /** The PDF rendering (FORMULAR) or the document's file (DOKUMENT) named by the `pdf` setting. */
+  private async pdfFile(
+    sub: Submission, msg: Record<string, unknown>, evaluate: Evaluator, raw: (n: string, s: FieldSpec | undefined) => Promise<unknown>,
+  ): Promise<FileRef> {
+    const spec = this.config.fields.pdf!;
+    const isFormular = this.config.objektType === 'FORMULAR';
+    let file: FileRef;
+    if (spec.type === 'element') {
+      const f = sub.files.find((x) => x.element === spec.value.trim());
+      if (!f) throw new MappingError('pdf', `the submission has no file in element "${truncate(spec.value, 60)}"`);
+      file = { element: f.element, name: baseName(f.name), mime: f.mime, size: f.size, content: f.content, url: f.url };
+    } else {
+      const v = await raw('pdf', spec);
+      if (Buffer.isBuffer(v)) file = { name: 'formular.pdf', mime: 'application/pdf', content: v, size: v.length };
+      else if (typeof v === 'string' && /^[A-Za-z0-9+/\s]+={0,2}\s*$/.test(v)) {
+        const content = Buffer.from(v, 'base64');
+        file = { name: 'formular.pdf', mime: 'application/pdf', content, size: content.length };
+      } else if (v && typeof v === 'object' && typeof (v as FileRef).name === 'string') {
+        const o = v as FileRef & { data?: string };
+        const content = o.content ?? (typeof o.data === 'string' ? Buffer.from(o.data, 'base64') : undefined);
+        file = { ...o, content };
+        delete (file as { data?: string }).data;
+      } else throw new MappingError('pdf', 'is neither a file, a Buffer nor base64 text');
+    }
+    if (!isFormular) return file;
+    if (file.mime && file.mime.toLowerCase() !== 'application/pdf') throw new MappingError('pdf', `must be application/pdf, got ${truncate(file.mime, 60)}`);
+    if (!file.content) throw new MappingError('pdf', 'has no content in the message (only a URL); let webform in include file data');
+    if (file.content.subarray(0, 5).toString('latin1') !== '%PDF-') throw new MappingError('pdf', 'is not a PDF (does not start with %PDF-)');
+    return file;
+  }
+}
+
+/** The citizen's file name without any directory part (FileRef.name is data, never a path). */
+function baseName(name: string): string {
+  return String(name).split(/[\\/]/).pop() || 'file';
+}
+
+/** Checks that msg.payload is a normalised submission (as `webform in` emits). */
+export function checkSubmission(p: unknown): Submission {
+  const bad = (m: string) => new MappingError('payload', m);
+  if (!p || typeof p !== 'object' || Array.isArray(p)) throw bad('msg.payload is not a submission object');
+  const s = p as Partial<Submission>;
+  if (!s.submission || typeof s.submission !== 'object' || typeof s.submission.uuid !== 'string') throw bad('has no submission.uuid');
+  if (!s.webform || typeof s.webform.id !== 'string') throw bad('has no webform.id');
+  if (!s.data || typeof s.data !== 'object') throw bad('has no data object');
+  if (s.files !== undefined && !Array.isArray(s.files)) throw bad('files is not a list');
+  return { ...(s as Submission), files: s.files ?? [] };
+}
+
+export { TemplateError, toInstant };
