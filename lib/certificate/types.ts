@@ -20,7 +20,10 @@ export interface KeyMaterial {
 }
 
 export interface CertificateConfig {
-  readonly error?: string;
+  /** One clear line when the key material could not be read (not `error`: that is Node's error() method). */
+  readonly configError?: string;
+  /** Node's error() method on a Node-RED node; kept in the type for older consumers that test `typeof error === 'string'`. */
+  readonly error?: unknown;
   readonly info?: CertificateInfo;
   keyMaterial(): KeyMaterial;
 }
