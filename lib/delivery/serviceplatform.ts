@@ -4,7 +4,8 @@ import type { SoapTransport } from './soap-transport';
 
 /** What nodes see on `RED.nodes.getNode(id)` of an `os2-serviceplatform` node (docs/interfaces.md, plus helpers). */
 export interface ServiceplatformConfig {
-  readonly error?: string;
+  /** One clear line when the configuration is unusable (not `error`: that is Node's error() method). */
+  readonly configError?: string;
   readonly baseUrl: string;
   readonly senderCvr: string;
   readonly senderSystemUuid: string;

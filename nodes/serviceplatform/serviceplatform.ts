@@ -1,0 +1,97 @@
+/**
+ * `os2-serviceplatform` config node: which Serviceplatform (test, production or a custom URL with its own CA),
+ * the certificate, the sender authority CVR and IT-system UUID, the request timeout and the security model.
+ * Owns one keep-alive HTTPS transport (lib/delivery) shared by the nodes that use it; closes it on redeploy.
+ */
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import type { Request, Response } from 'express';
+import { ENDPOINTS } from '../../lib/sf2900/namespaces';
+import { CVR_PATTERN, UUID_PATTERN, KLE_PATTERN } from '../../lib/sf2900/model';
+import type { CertificateConfig } from '../../lib/certificate/types';
+import { SoapTransport } from '../../lib/delivery/soap-transport';
+import { listReceivers, type EndpointConfig } from '../../lib/delivery/deliver';
+import { DeliveryError } from '../../lib/delivery/errors';
+import { splitPem, type ServiceplatformConfig } from '../../lib/delivery/serviceplatform';
+
+interface ServiceplatformDef extends NodeDef {
+  environment: 'test' | 'production' | 'custom';
+  baseUrl?: string;
+  certificate?: string;
+  senderCvr: string;
+  senderSystemUuid: string;
+  timeout?: string | number;
+  securityModel?: 'certificate' | 'token';
+}
+
+export = function (RED: NodeAPI) {
+  function ServiceplatformConfigNode(this: Node<{ ca: unknown }>, config: ServiceplatformDef) {
+    RED.nodes.createNode(this, config);
+    const self = this as unknown as { -readonly [K in keyof ServiceplatformConfig]: ServiceplatformConfig[K] };
+    const env = config.environment ?? 'test';
+    self.baseUrl = (env === 'custom' ? (config.baseUrl ?? '') : ENDPOINTS[env === 'production' ? 'production' : 'test']).trim().replace(/\/+$/, '');
+    self.senderCvr = (config.senderCvr ?? '').trim();
+    self.senderSystemUuid = (config.senderSystemUuid ?? '').trim().toLowerCase();
+    const t = Number(config.timeout);
+    self.timeoutMs = Number.isFinite(t) && t > 0 ? Math.round(t * 1000) : 30_000;
+    self.securityModel = config.securityModel === 'token' ? 'token' : 'certificate';
+    const caList = env === 'custom' ? splitPem(typeof this.credentials?.ca === 'string' ? this.credentials.ca : undefined) : undefined;
+    self.ca = () => caList;
+    self.certificate = () => (config.certificate ? (RED.nodes.getNode(config.certificate) as unknown as CertificateConfig | null) ?? undefined : undefined);
+    self.endpoint = () => ({ baseUrl: self.baseUrl, senderCvr: self.senderCvr, senderSystemUuid: self.senderSystemUuid, timeoutMs: self.timeoutMs });
+
+    const problems: string[] = [];
+    if (!/^https?:\/\/[^\s/]+/.test(self.baseUrl)) problems.push('base URL missing or invalid');
+    if (!CVR_PATTERN.test(self.senderCvr)) problems.push('sender CVR must be 8 digits');
+    if (!UUID_PATTERN.test(self.senderSystemUuid)) problems.push('sender IT-system must be a UUID');
+    if (self.securityModel === 'token') problems.push('the token security model is not available yet; use certificate');
+    if (problems.length) self.configError = `serviceplatform: ${problems.join('; ')}`;
+
+    let transport: SoapTransport | undefined;
+    self.transport = () => {
+      if (self.configError) throw new Error(self.configError);
+      if (transport) return transport;
+      const cert = self.certificate();
+      if (!cert) throw new Error('serviceplatform: no certificate configured');
+      const km = cert.keyMaterial(); // throws the certificate's one-line error
+      transport = new SoapTransport({ keyPem: km.keyPem, certPem: km.certPem, chainPem: km.chainPem, ca: caList, timeoutMs: self.timeoutMs });
+      return transport;
+    };
+    if (self.configError) this.error(self.configError);
+
+    this.on('close', (done: () => void) => {
+      transport?.close();
+      transport = undefined;
+      done();
+    });
+  }
+
+  RED.nodes.registerType('os2-serviceplatform', ServiceplatformConfigNode, {
+    credentials: { ca: { type: 'text' } },
+  });
+
+  // "Test connection": FordelingsmodtagerList with the deployed configuration. Answers systems or a reason; never secrets.
+  RED.httpAdmin.post('/os2-serviceplatform/:id/test', RED.auth.needsPermission('os2-serviceplatform.write'), async (req: Request, res: Response) => {
+    const node = RED.nodes.getNode(String(req.params.id)) as unknown as ServiceplatformConfig | null;
+    if (!node) {
+      res.status(404).json({ ok: false, error: 'Deploy the configuration first, then test the connection' });
+      return;
+    }
+    const body = (req.body ?? {}) as { routingCvr?: string; kle?: string; handlingFacet?: string };
+    const routingCvr = String(body.routingCvr || node.senderCvr).trim();
+    const kle = String(body.kle || '').trim();
+    if (!CVR_PATTERN.test(routingCvr) || !KLE_PATTERN.test(kle)) {
+      res.status(400).json({ ok: false, error: 'Give the routing authority CVR (8 digits) and a KLE subject (dd.dd.dd)' });
+      return;
+    }
+    try {
+      const systems = await listReceivers(
+        { routingCvr, kle, handlingFacet: body.handlingFacet ? String(body.handlingFacet).trim() : undefined },
+        { endpoint: node.endpoint(), transport: node.transport() },
+      );
+      res.json({ ok: true, systems });
+    } catch (err) {
+      const e = err as DeliveryError;
+      res.json({ ok: false, error: e.reason ?? e.message, class: e.class });
+    }
+  });
+};
