@@ -171,6 +171,23 @@ describe('webform in (fetch)', function () {
     assert.match(lastStatus().text ?? '', /HTTP 403/);
   });
 
+  it('a redeploy keeps one poller, and closing stops polling', async function () {
+    api.add(WEBFORM, sub(1));
+    await load();
+    await waitFor('first submission', () => received.length >= 1);
+    await helper.setFlows(flow().map((n) => (n.id === 'w1' ? { ...n, name: 'renamed' } : n)) as never, 'full');
+    (helper.getNode('out') as unknown as NodeJS.EventEmitter).on('input', (msg: (typeof received)[number]) => received.push(msg));
+    const before = listPolls();
+    await new Promise((r) => setTimeout(r, 1000));
+    const rate = listPolls() - before;
+    assert.ok(rate >= 3 && rate <= 12, `one poller at 0.1 s polls about 10 times a second, saw ${rate}`);
+    assert.equal(received.length, 1, 'the redeployed node does not re-emit');
+    await helper.unload();
+    const after = api.requests.length;
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(api.requests.length, after, 'no request after close');
+  });
+
   it('polls never overlap', async function () {
     // A slow server: each answer takes longer than the interval.
     const slow = new FakeOs2formsApi(API_KEY);

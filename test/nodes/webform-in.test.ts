@@ -62,7 +62,7 @@ function nextMessage(): Promise<{ payload: Submission; submissionId: string }> {
 }
 
 function layersFor(path: string): number {
-  const stack = (RED.httpNode as unknown as { _router: { stack: { route?: { path: string } }[] } })._router.stack;
+  const stack = (RED.httpNode as unknown as { _router?: { stack: { route?: { path: string } }[] } })._router?.stack ?? [];
   return stack.filter((l) => l.route?.path === path).length;
 }
 
@@ -237,5 +237,30 @@ describe('webform in (push)', function () {
     assert.equal(layersFor('/other'), 1);
     await helper.setFlows([{ id: 'out', type: 'helper' }], 'full');
     assert.equal(layersFor('/other'), 0);
+  });
+
+  describe('Node-RED HTTP settings', function () {
+    afterEach(() => helper.settings({}));
+
+    it('runs httpNodeMiddleware before the node (e.g. an IP allow-list)', async function () {
+      helper.settings({
+        httpNodeMiddleware: (req: { headers: Record<string, string> }, res: { status(n: number): { send(s: string): void } }, next: () => void) =>
+          req.headers['x-allowed'] === 'yes' ? next() : res.status(403).send('blocked by middleware'),
+      } as never);
+      await helper.load(wrapper, flow(), { w1: { secret: SECRET } });
+      const body = JSON.stringify({ uuid: '0f8fad5b-d9cb-469f-a165-70867728950e', webform_id: 'x' });
+      const blocked = await request(RED.httpNode as never).post('/os2forms/sp241').set('x-webform-secret', SECRET).set('content-type', 'application/json').send(body);
+      assert.equal(blocked.status, 403);
+      assert.equal(blocked.text, 'blocked by middleware');
+      await request(RED.httpNode as never).post('/os2forms/sp241').set('x-allowed', 'yes').set('x-webform-secret', SECRET).set('content-type', 'application/json').send(body).expect(202);
+    });
+
+    it('creates no route when httpNodeRoot is false, and says so in the status', async function () {
+      helper.settings({ httpNodeRoot: false });
+      await helper.load(wrapper, flow(), { w1: { secret: SECRET } });
+      assert.equal(layersFor('/os2forms/sp241'), 0);
+      const spy = (helper.getNode('w1') as unknown as { status: { args: [{ fill: string; text: string }][] } }).status;
+      assert.deepEqual(spy.args.at(-1)![0], { fill: 'red', shape: 'ring', text: 'HTTP node server disabled' });
+    });
   });
 });
