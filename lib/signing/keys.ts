@@ -106,8 +106,9 @@ export function parsePins(input: string | string[] | undefined): Pins {
     fingerprints.add(fingerprintOf(cert));
   }
   const rest = text.replace(PEM_CERT, '\n');
-  for (const raw of rest.split(/[\n,;]+/)) {
-    const line = raw.replace(/#.*$/, '').trim();
+  const entries = rest.split('\n').flatMap((l) => l.replace(/#.*$/, '').split(/[,;]/));
+  for (const raw of entries) {
+    const line = raw.trim();
     if (!line) continue;
     const hex = line.replace(/^sha-?256[:=\s]*/i, '').replace(/[:\s]/g, '').toLowerCase();
     if (!/^[0-9a-f]{64}$/.test(hex)) {

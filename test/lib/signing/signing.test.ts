@@ -285,9 +285,9 @@ describe('lib/signing: sign and verify', function () {
     });
 
     it('reads pins and refuses text that is neither PEM nor fingerprint', () => {
-      const p = parsePins(`${key.certPem}\nsha256:${'AB'.repeat(32)}\n`);
+      const p = parsePins(`# pinned: the sender, and a spare; commas allowed here\n${key.certPem}\nsha256:${'AB'.repeat(32)}, ${'cd'.repeat(32)}\n`);
       assert.strictEqual(p.certificates.length, 1);
-      assert.strictEqual(p.fingerprints.size, 2);
+      assert.strictEqual(p.fingerprints.size, 3);
       assert.throws(() => parsePins('not-a-fingerprint'), /neither a PEM certificate nor a SHA-256 fingerprint/);
     });
   });
