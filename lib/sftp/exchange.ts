@@ -122,6 +122,12 @@ export function receiptNameFor(sftpName: string): string {
   return `${sftpName}.sftpreceipt`;
 }
 
+/** The uploaded file a `<name>.sftpreceipt` answers (for correlating receipts found in IN), or undefined. */
+export function sftpNameOfReceipt(receiptFileName: string): string | undefined {
+  const m = /^(.+)\.sftpreceipt$/i.exec(receiptFileName);
+  return m ? m[1] : undefined;
+}
+
 /** Reads and parses one receipt file. */
 export async function readReceipt(conn: SftpConnection, path: string): Promise<{ receipt: SftpReceipt; xml: string }> {
   const data = await conn.run(async (c) => (await c.get(path)) as Buffer);

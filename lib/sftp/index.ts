@@ -23,6 +23,7 @@ export {
   listReceiptFiles,
   uploadWithTrigger,
   receiptNameFor,
+  sftpNameOfReceipt,
   tempNameFor,
   SftpReceiptError,
   type SftpFolders,

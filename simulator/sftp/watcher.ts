@@ -57,6 +57,7 @@ export class SftpWatcher extends EventEmitter {
   private timer?: NodeJS.Timeout;
   private schema?: XsdSchema;
   private busy = false;
+  private readonly failed = new Set<string>();
   private running = false;
 
   constructor(private readonly opts: WatcherOptions) {
@@ -72,11 +73,17 @@ export class SftpWatcher extends EventEmitter {
       if (!this.running) return;
       this.timer = setTimeout(() => {
         this.scan()
-          .catch((err) => this.emit('error', err))
+          .catch((err: Error) => this.report(err))
           .finally(tick);
       }, this.opts.intervalMs ?? 100);
     };
     tick();
+  }
+
+  /** 'error' events when someone listens, else a warning: the watcher never crashes the process. */
+  private report(err: Error): void {
+    if (this.listenerCount('error')) this.emit('error', err);
+    else console.warn(err.message);
   }
 
   async stop(): Promise<void> {
@@ -91,7 +98,16 @@ export class SftpWatcher extends EventEmitter {
     this.busy = true;
     try {
       const names = fs.readdirSync(this.opts.outDir).filter((n) => n.endsWith('.trigger') && !n.startsWith('.'));
-      for (const trigger of names) this.process(trigger);
+      for (const trigger of names) {
+        if (this.failed.has(trigger)) continue;
+        try {
+          this.process(trigger);
+        } catch (err) {
+          // e.g. a receipt name too long for the file system: report once, do not retry every tick.
+          this.failed.add(trigger);
+          this.report(new Error(`SFTP simulator could not answer ${trigger}: ${(err as Error).message}`));
+        }
+      }
     } finally {
       this.busy = false;
     }

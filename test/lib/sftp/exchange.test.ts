@@ -18,6 +18,10 @@ import {
   waitForReceipt,
   writeTrigger,
   listReceiptFiles,
+  readReceipt,
+  disposeReceipt,
+  sftpNameOfReceipt,
+  buildTechnicalReceipt,
   type SftpFolders,
   type UploadRouting,
 } from '../../../lib/sftp';
@@ -256,6 +260,38 @@ describe('lib/sftp exchange against a real sshd', function () {
     const files = await listReceiptFiles(conn, folders);
     assert.deepStrictEqual(files.map((f) => f.name), ['x.sftpreceipt']);
     assert.strictEqual(conn.connects, 2);
+  });
+
+  it('lists, reads, correlates and disposes of receipt files in IN (for receipt in)', async () => {
+    const ns = 'http://serviceplatformen.dk/xml/wsdl/soap11/SFTP/1/types';
+    const a = safeSftpName(SUB, 0, 'a.pdf');
+    fs.writeFileSync(path.join(sshd.inDir, `${a}.sftpreceipt`), buildTechnicalReceipt({ fileTransferUuid: 'ft-a' }));
+    fs.writeFileSync(path.join(sshd.inDir, 'br-1.xml'), `<BusinessReceipt xmlns="${ns}"><FileTransferUUID>ft-a</FileTransferUUID><Filename>${a}</Filename><Recipient>KP</Recipient><FileAcceptance>ACCEPTED</FileAcceptance></BusinessReceipt>`);
+    fs.writeFileSync(path.join(sshd.inDir, '.os2tmp-x.part'), 'partial');
+    const files = await listReceiptFiles(conn, folders);
+    assert.deepStrictEqual(files.map((f) => f.name).sort(), [`${a}.sftpreceipt`, 'br-1.xml'].sort());
+    const tech = files.find((f) => f.name.endsWith('.sftpreceipt'))!;
+    assert.strictEqual(sftpNameOfReceipt(tech.name), a);
+    const { receipt } = await readReceipt(conn, tech.path);
+    assert.strictEqual(receipt.kind === 'technical' && receipt.success, true);
+    const br = await readReceipt(conn, 'IN/br-1.xml');
+    assert.strictEqual(br.receipt.kind, 'business');
+    await disposeReceipt(conn, folders, tech.name, 'archive');
+    await disposeReceipt(conn, folders, 'br-1.xml', 'delete');
+    assert.deepStrictEqual((await listReceiptFiles(conn, folders)).map((f) => f.name), []);
+    assert.ok(fs.existsSync(path.join(sshd.inDir, 'archive', tech.name)));
+  });
+
+  it('the watcher survives a trigger it cannot answer and keeps answering others', async () => {
+    const warnings: Error[] = [];
+    watcher.on('error', (e: Error) => warnings.push(e));
+    // A name so long that `<name>.sftpreceipt` cannot exist on the file system.
+    const long = 'z'.repeat(250);
+    fs.writeFileSync(path.join(sshd.outDir, `${long.slice(0, 247)}.trigger`), '<x/>');
+    const r = await uploadWithTrigger(conn, folders, { source: Buffer.from('ok'), sftpName: safeSftpName(SUB, 0, 'ok.pdf') }, routing(), fast);
+    assert.ok(r.receipt.success);
+    assert.strictEqual(warnings.length, 1);
+    assert.match(warnings[0].message, /could not answer/);
   });
 
   it('a closed connection refuses further work', async () => {
