@@ -1,0 +1,110 @@
+/**
+ * `os2-ledger` config node: the shipment ledger shared by webform in, fordeling out and receipt in.
+ * Backends: `embedded` (a crash-safe journal in a directory, default `<userDir>/os2-ledger`) or `postgresql`
+ * (several Node-RED instances on one database; connection string as a credential or from an environment variable).
+ * Exposes `ledger(): Ledger` (usable at once; calls wait until it is open) and closes it on redeploy.
+ * Admin: GET /os2-ledger/:id/export?format=csv|json[&since&until&state&webformId] (permission os2-ledger.read).
+ */
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import type { Request, Response } from 'express';
+import { ledgerSettings, openLedger } from '../../lib/ledger/open';
+import type { LedgerConfig, OpenedLedger } from '../../lib/ledger/open';
+import type { ExportFilter, Ledger, ShipmentState } from '../../lib/ledger/types';
+
+interface LedgerDef extends NodeDef, LedgerConfig {
+  retentionDays?: string | number;
+}
+
+interface LedgerConfigNode extends Node<{ connectionString?: string }> {
+  /** One clear line when the ledger could not be opened (also logged). */
+  configError?: string;
+  /** Resolves once the backend is open; rejects with the reason it is not. */
+  ready: Promise<Ledger>;
+  ledger(): Ledger;
+}
+
+const routed = new WeakSet<object>();
+let currentRED: NodeAPI | undefined;
+
+export = function (RED: NodeAPI) {
+  currentRED = RED;
+
+  function LedgerNode(this: LedgerConfigNode, config: LedgerDef) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const userDir = (RED.settings as { userDir?: string }).userDir || process.cwd();
+    const days = Number(config.retentionDays ?? 365);
+    let opened: OpenedLedger | undefined;
+    try {
+      opened = openLedger(ledgerSettings(config, node.credentials, userDir), {
+        retentionDays: Number.isFinite(days) && days > 0 ? days : 0,
+        onPurge: (r) => node.log(`Retention: deleted ${r.shipments} shipment(s) and ${r.receipts} receipt(s)`),
+        onError: (err) => node.warn(`ledger retention failed: ${err.message}`),
+      });
+      node.ready = opened.ready;
+      opened.ready.catch((err: Error) => {
+        node.configError = `ledger could not be opened: ${err.message}`;
+        node.error(node.configError);
+      });
+    } catch (err) {
+      node.configError = `ledger: ${(err as Error).message}`;
+      node.error(node.configError);
+      node.ready = Promise.reject(new Error(node.configError));
+      node.ready.catch(() => undefined);
+    }
+    node.ledger = () => {
+      if (!opened) throw new Error(node.configError);
+      return opened.ledger;
+    };
+    node.on('close', (_removed: boolean, done: () => void) => {
+      (opened ? opened.close() : Promise.resolve()).catch((err: Error) => node.warn(err.message)).finally(done);
+    });
+  }
+
+  RED.nodes.registerType('os2-ledger', LedgerNode as unknown as (this: Node, config: NodeDef) => void, {
+    credentials: { connectionString: { type: 'password' } },
+  });
+
+  if (!routed.has(RED.httpAdmin)) {
+    routed.add(RED.httpAdmin);
+    RED.httpAdmin.get('/os2-ledger/:id/export', RED.auth.needsPermission('os2-ledger.read'), (req: Request, res: Response) => {
+      void exportRoute(req, res);
+    });
+  }
+};
+
+async function exportRoute(req: Request, res: Response): Promise<void> {
+  const RED = currentRED!;
+  const format = String(req.query.format ?? 'json');
+  if (format !== 'json' && format !== 'csv') {
+    res.status(400).json({ error: 'format must be csv or json' });
+    return;
+  }
+  const node = RED.nodes.getNode(String(req.params.id)) as unknown as LedgerConfigNode | null;
+  if (!node || (node as unknown as { type?: string }).type !== 'os2-ledger') {
+    res.status(404).json({ error: 'no such ledger' });
+    return;
+  }
+  const filter: ExportFilter = {};
+  for (const key of ['since', 'until', 'webformId'] as const) if (typeof req.query[key] === 'string') filter[key] = req.query[key] as string;
+  if (typeof req.query.state === 'string') filter.state = req.query.state as ShipmentState;
+  for (const key of ['since', 'until'] as const) {
+    if (filter[key] && Number.isNaN(Date.parse(filter[key]!))) {
+      res.status(400).json({ error: `${key} must be an ISO 8601 date` });
+      return;
+    }
+    if (filter[key]) filter[key] = new Date(filter[key]!).toISOString();
+  }
+  try {
+    await node.ready;
+    const ledger = node.ledger();
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const body = format === 'csv' ? await ledger.exportCsv(filter) : await ledger.exportJson(filter);
+    res.setHeader('Content-Type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8');
+    res.setHeader('Content-Disposition', `attachment; filename="os2-ledger-${stamp}.${format}"`);
+    res.setHeader('Cache-Control', 'no-store');
+    res.send(body);
+  } catch (err) {
+    res.status(503).json({ error: node.configError ?? (err as Error).message });
+  }
+}
