@@ -27,6 +27,8 @@ export const MAX_XSD_ERRORS = 100;
 export interface XsdValidationError {
   line?: number;
   message: string;
+  /** XPath of the offending node when libxml2 reports one (e.g. `/SP241/Header`). */
+  path?: string;
 }
 
 export interface XsdValidationResult {
@@ -150,11 +152,12 @@ function firstLine(s: string): string {
 }
 
 function detailsOf(err: unknown): XsdValidationError[] {
-  const details = (err as { details?: Array<{ message: string; line?: number }> }).details;
+  const details = (err as { details?: Array<{ message: string; line?: number; xpath?: string }> }).details;
   if (Array.isArray(details) && details.length) {
     return details.slice(0, MAX_XSD_ERRORS).map((d) => {
       const e: XsdValidationError = { message: firstLine(d.message) };
       if (typeof d.line === 'number' && d.line > 0) e.line = d.line;
+      if (typeof d.xpath === 'string' && d.xpath) e.path = d.xpath;
       return e;
     });
   }

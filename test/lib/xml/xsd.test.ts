@@ -29,6 +29,7 @@ describe('lib/xml/xsd', () => {
     assert.ok(r.errors.length >= 1);
     assert.match(r.errors[0].message, /Erklaering/);
     assert.equal(typeof r.errors[0].line, 'number');
+    assert.equal(r.errors[0].path, '/SP241/Erklaering');
     const missing = xsd.validate('<SP241><Header/></SP241>');
     assert.equal(missing.valid, false);
     assert.ok(missing.errors.some((e) => /Myndighed/.test(e.message)));

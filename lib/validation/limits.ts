@@ -1,0 +1,126 @@
+/**
+ * Bounds checked before any schema runs, so that the cost of validation stays proportional to a small input
+ * whatever a caller sends (ajv with allErrors, regular expressions in `pattern`, uniqueItems' pairwise comparison).
+ * A value beyond a limit is reported as one validation error with keyword `limit`, never parsed further.
+ */
+import type { Language, ValidationError } from './types';
+import { pathText } from './paths';
+
+export interface InputLimits {
+  /** Deepest nesting of objects/arrays (a circular structure hits this too). */
+  maxDepth: number;
+  /** Longest single string, in UTF-16 code units. */
+  maxStringLength: number;
+  /** Most items in one array. Keeps `uniqueItems` (quadratic for objects) cheap. */
+  maxArrayItems: number;
+  /** Most keys in one object. */
+  maxProperties: number;
+  /** Most values (objects, arrays, scalars) in the whole structure. */
+  maxNodes: number;
+  /** Sum of all string lengths and key lengths. */
+  maxTotalChars: number;
+  /** Largest XML text validated against an XSD, in UTF-8 bytes. */
+  maxXmlBytes: number;
+}
+
+/**
+ * Defaults, generous for a webform submission (file contents are Buffers and are not walked):
+ * depth 32, strings 1,000,000 characters, 1,000 array items, 1,000 keys per object, 100,000 values,
+ * 10,000,000 characters in total, XML 10 MiB.
+ */
+export const DEFAULT_LIMITS: Readonly<InputLimits> = Object.freeze({
+  maxDepth: 32,
+  maxStringLength: 1_000_000,
+  maxArrayItems: 1_000,
+  maxProperties: 1_000,
+  maxNodes: 100_000,
+  maxTotalChars: 10_000_000,
+  maxXmlBytes: 10 * 1024 * 1024,
+});
+
+/** Merges overrides (e.g. from settings.js) into the defaults, ignoring anything that is not a positive integer. */
+export function resolveLimits(overrides?: Partial<Record<keyof InputLimits, unknown>>): InputLimits {
+  const out: InputLimits = { ...DEFAULT_LIMITS };
+  if (overrides && typeof overrides === 'object') {
+    for (const key of Object.keys(DEFAULT_LIMITS) as Array<keyof InputLimits>) {
+      const v = overrides[key];
+      if (typeof v === 'number' && Number.isInteger(v) && v > 0) out[key] = v;
+    }
+  }
+  return out;
+}
+
+const TEXT = {
+  en: {
+    depth: (n: number) => `is nested more than ${n} levels deep (or circular) and was not validated`,
+    string: (n: number) => `is longer than ${n} characters and was not validated`,
+    array: (n: number) => `has more than ${n} items and was not validated`,
+    props: (n: number) => `has more than ${n} fields and was not validated`,
+    nodes: (n: number) => `contains more than ${n} values and was not validated`,
+    chars: (n: number) => `contains more than ${n} characters in total and was not validated`,
+    xml: (n: number) => `XML is larger than ${n} bytes and was not validated`,
+  },
+  da: {
+    depth: (n: number) => `er indlejret mere end ${n} niveauer (eller cirkulær) og blev ikke valideret`,
+    string: (n: number) => `er længere end ${n} tegn og blev ikke valideret`,
+    array: (n: number) => `har mere end ${n} elementer og blev ikke valideret`,
+    props: (n: number) => `har mere end ${n} felter og blev ikke valideret`,
+    nodes: (n: number) => `indeholder mere end ${n} værdier og blev ikke valideret`,
+    chars: (n: number) => `indeholder mere end ${n} tegn i alt og blev ikke valideret`,
+    xml: (n: number) => `XML er større end ${n} bytes og blev ikke valideret`,
+  },
+};
+
+function limitError(segments: Array<string | number>, message: string): ValidationError {
+  const { path, pointer } = pathText(segments);
+  return { path, pointer, message, keyword: 'limit' };
+}
+
+function isLeafObject(v: object): boolean {
+  return ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof Date || v instanceof RegExp;
+}
+
+/**
+ * Walks the value iteratively (no recursion, so no stack overflow) and returns the first limit it exceeds,
+ * or undefined when the value is within all limits. Buffers, typed arrays and Dates count as single values.
+ */
+export function checkLimits(value: unknown, limits: InputLimits, lang: Language): ValidationError | undefined {
+  const t = TEXT[lang];
+  const stack: Array<{ v: unknown; depth: number; at: Array<string | number> }> = [{ v: value, depth: 0, at: [] }];
+  let nodes = 0;
+  let chars = 0;
+  while (stack.length) {
+    const { v, depth, at } = stack.pop()!;
+    if (++nodes > limits.maxNodes) return limitError([], t.nodes(limits.maxNodes));
+    if (typeof v === 'string') {
+      if (v.length > limits.maxStringLength) return limitError(at, t.string(limits.maxStringLength));
+      chars += v.length;
+      if (chars > limits.maxTotalChars) return limitError([], t.chars(limits.maxTotalChars));
+      continue;
+    }
+    if (v === null || typeof v !== 'object' || isLeafObject(v)) continue;
+    if (depth >= limits.maxDepth) return limitError(at, t.depth(limits.maxDepth));
+    if (Array.isArray(v)) {
+      if (v.length > limits.maxArrayItems) return limitError(at, t.array(limits.maxArrayItems));
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], depth: depth + 1, at: [...at, i] });
+      continue;
+    }
+    const keys = Object.keys(v);
+    if (keys.length > limits.maxProperties) return limitError(at, t.props(limits.maxProperties));
+    for (let i = keys.length - 1; i >= 0; i--) {
+      chars += keys[i].length;
+      stack.push({ v: (v as Record<string, unknown>)[keys[i]], depth: depth + 1, at: [...at, keys[i]] });
+    }
+    if (chars > limits.maxTotalChars) return limitError(at, t.chars(limits.maxTotalChars));
+  }
+  return undefined;
+}
+
+/** The error for XML text beyond maxXmlBytes, or undefined. */
+export function checkXmlSize(xml: string | Buffer, limits: InputLimits, lang: Language): ValidationError | undefined {
+  // UTF-8 never has fewer bytes than UTF-16 units, so the cheap length test first avoids scanning huge strings.
+  if (xml.length > limits.maxXmlBytes || (typeof xml === 'string' && Buffer.byteLength(xml, 'utf8') > limits.maxXmlBytes)) {
+    return { path: '', pointer: '', message: TEXT[lang].xml(limits.maxXmlBytes), keyword: 'limit' };
+  }
+  return undefined;
+}
