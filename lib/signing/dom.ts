@@ -90,11 +90,6 @@ export function idOf(el: Element): string | undefined {
   );
 }
 
-/** XPath that selects the element whose wsu:Id is `id` (the form xml-crypto resolves as it does references). */
-export function wsuIdXPath(id: string): string {
-  return `//*[@*[local-name(.)='Id' and namespace-uri(.)='${NS.wsu}']='${id}']`;
-}
-
 export function serialize(doc: Document | Element): string {
   return new XMLSerializer().serializeToString(doc as Node);
 }

@@ -3,7 +3,7 @@ import { SignedXml } from 'xml-crypto';
 import type { Document, Element } from '@xmldom/xmldom';
 import { parseXmlSafely } from '../xml/safe-xml';
 import { ALG, NS, WSA_HEADERS, WSS } from './constants';
-import { childElements, childrenNS, idOf, positionalXPath, selectElements, serialize, wsuIdXPath } from './dom';
+import { childElements, childrenNS, idOf, positionalXPath, selectElements, serialize } from './dom';
 import { loadSigningKey, SigningError, type KeyMaterial, type SigningKey } from './keys';
 
 export interface EnvelopedOptions {
@@ -168,7 +168,7 @@ export function signWsSecurity(xml: string, key: SigningKey, opts: WsSecurityOpt
   expires.appendChild(doc.createTextNode(isoInstant(new Date(now.getTime() + lifetime * 1000))));
   timestamp.appendChild(created);
   timestamp.appendChild(expires);
-  const tsId = ensureWsuId(timestamp, 'TS');
+  ensureWsuId(timestamp, 'TS');
 
   const bst = doc.createElementNS(NS.wsse, 'wsse:BinarySecurityToken');
   bst.setAttribute('EncodingType', WSS.base64Binary);
@@ -179,20 +179,26 @@ export function signWsSecurity(xml: string, key: SigningKey, opts: WsSecurityOpt
   security.insertBefore(bst, security.firstChild);
   security.insertBefore(timestamp, security.firstChild);
 
-  const ids: string[] = [ensureWsuId(body, 'Body'), tsId];
+  const signed: Element[] = [body, timestamp];
+  ensureWsuId(body, 'Body');
   const extra = (opts.extraHeaders ?? []).filter((h) => h.trim()).map(headerMatcher);
   for (const h of childElements(header)) {
     if (h === security) continue;
     const isWsa = h.namespaceURI === NS.wsa && (WSA_HEADERS as readonly string[]).includes(h.localName ?? '');
-    if (isWsa || extra.some((m) => m(h))) ids.push(ensureWsuId(h, h.localName ?? 'H'));
+    if (isWsa || extra.some((m) => m(h))) {
+      ensureWsuId(h, h.localName ?? 'H');
+      signed.push(h);
+    }
   }
-  if (opts.signToken) ids.push(bstId);
+  if (opts.signToken) signed.push(bst);
 
   const keyInfo =
     `<wsse:SecurityTokenReference xmlns:wsse="${NS.wsse}">` +
     `<wsse:Reference URI="#${bstId}" ValueType="${WSS.x509v3}"/></wsse:SecurityTokenReference>`;
   const sig = newSignedXml(key, keyInfo);
-  for (const id of ids) sig.addReference({ xpath: wsuIdXPath(id), transforms: [ALG.excC14n], digestAlgorithm: ALG.sha256 });
+  // Positional XPaths find the elements again in xml-crypto's parse far faster than an attribute search; the
+  // references themselves are written by wsu:Id (xml-crypto takes the element's existing Id attribute).
+  for (const el of signed) sig.addReference({ xpath: positionalXPath(el), transforms: [ALG.excC14n], digestAlgorithm: ALG.sha256 });
   const securityPath = positionalXPath(security);
   sig.computeSignature(serialize(doc), { prefix: XMLDSIG_PREFIX, location: { reference: securityPath, action: 'append' } });
   return sig.getSignedXml();
