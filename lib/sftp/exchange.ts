@@ -9,7 +9,8 @@ import * as fs from 'fs';
 import { Readable, Transform, type TransformCallback } from 'stream';
 import type SftpClient from 'ssh2-sftp-client';
 import type { SftpConnection } from './connection';
-import { assertSafeSftpName, remotePath } from './names';
+import type { FileRef } from '../sf2900/model';
+import { assertSafeSftpName, remotePath, safeSftpName } from './names';
 import { parseSftpReceipt, receiptErrorText, type SftpReceipt, type TechnicalReceipt } from './receipts';
 import { buildTrigger, type DynamicRouting } from './trigger';
 
@@ -68,6 +69,31 @@ async function openSource(source: UploadSource): Promise<Readable> {
   if ('path' in source) return fs.createReadStream(source.path, { highWaterMark: 256 * 1024 });
   if ('open' in source) return await source.open();
   throw new Error('unsupported upload source');
+}
+
+/**
+ * The upload source for a FordelingsObject file: content → Buffer, path → local file, url → `openUrl(url)` per attempt
+ * (e.g. an authenticated download from the OS2forms site). Throws when the file has none of them.
+ */
+export function uploadSourceOf(file: FileRef, openUrl?: (url: string) => Promise<Readable>): UploadSource {
+  if (file.content !== undefined) {
+    if (!Buffer.isBuffer(file.content)) throw new Error(`file ${JSON.stringify(file.name)}: content must be a Buffer`);
+    return file.content;
+  }
+  if (file.path) return { path: file.path };
+  if (file.url) {
+    if (!openUrl) throw new Error(`file ${JSON.stringify(file.name)} has only a URL and no way to download it was given`);
+    const url = file.url;
+    return { open: () => openUrl(url) };
+  }
+  throw new Error(`file ${JSON.stringify(file.name)} has no content, path or url`);
+}
+
+/** The name a FordelingsObject file travels under: FileRef.sftpName (set by map) when present, else derived. */
+export function sftpNameOf(submissionUuid: string, index: number, file: FileRef): string {
+  const name = file.sftpName || safeSftpName(submissionUuid, index, file.name);
+  assertSafeSftpName(name);
+  return name;
 }
 
 /** The temporary name a file is uploaded under before it is renamed into place (short, fixed per final name). */

@@ -1,4 +1,19 @@
-/** SFTP file exchange with the Serviceplatform (Fælleskommunal Filudveksling). No Node-RED dependency. */
+/**
+ * SFTP file exchange with the Serviceplatform (Fælleskommunal Filudveksling). No Node-RED dependency.
+ *
+ * Use from `fordeling out` (per file of a FordelingsObject, before FordelingsobjektAfsend):
+ *   const sftp = RED.nodes.getNode(config.sftp) as unknown as SftpConfig;       // os2-sftp config node
+ *   const conn = sftp.connection();                                            // shared, never end() it
+ *   for (const [i, file] of obj.files.entries()) {
+ *     const sftpName = sftpNameOf(obj.submissionId, i, file);                   // = map's FileRef.sftpName
+ *     const { receipt } = await uploadWithTrigger(conn, sftp.folders,
+ *       { source: uploadSourceOf(file, openUrl), sftpName, sendersFileId },
+ *       { sender: sftp.username, infRef: file.fileSpecification ?? obj.fileSpecification, senderSystemUuid, senderCvr,
+ *         transactionId, recipientCvr, recipientSystemUuid },                  // recipient from FordelingsmodtagerList if configured
+ *       sftp.receipts);                                                        // throws SftpReceiptError with the platform's text
+ *   }
+ * Use from `receipt in` (SFTP mode): listReceiptFiles → readReceipt → sftpNameOfReceipt (correlate) → disposeReceipt.
+ */
 export type { SftpConfig } from './config';
 export { SftpConnection, HostKeyMismatchError, SftpConnectionError, isConnectionLost, type SftpSettings, type SftpOp } from './connection';
 export { sha256Fingerprint, normaliseFingerprint } from './fingerprint';
@@ -22,6 +37,8 @@ export {
   disposeReceipt,
   listReceiptFiles,
   uploadWithTrigger,
+  uploadSourceOf,
+  sftpNameOf,
   receiptNameFor,
   sftpNameOfReceipt,
   tempNameFor,

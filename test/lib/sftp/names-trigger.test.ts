@@ -1,5 +1,6 @@
 import assert from 'assert';
 import * as path from 'path';
+import { Readable } from 'stream';
 import { loadXsd, type XsdSchema } from '../../../lib/xml/xsd';
 import {
   buildTrigger,
@@ -9,6 +10,8 @@ import {
   receiptErrorText,
   safeSftpName,
   assertSafeSftpName,
+  uploadSourceOf,
+  sftpNameOf,
   MAX_SFTP_BASE_NAME,
   type TriggerInput,
 } from '../../../lib/sftp';
@@ -140,5 +143,26 @@ describe('lib/sftp names, trigger, receipts', () => {
     assert.strictEqual(normaliseFingerprint(` ${b64}= `), `SHA256:${b64}`);
     assert.strictEqual(normaliseFingerprint('MD5:aa:bb'), undefined);
     assert.strictEqual(normaliseFingerprint(''), undefined);
+  });
+});
+
+describe('lib/sftp FileRef helpers', () => {
+  it('picks the upload source of a FileRef and refuses one without content', async () => {
+    const buf = Buffer.from('x');
+    assert.strictEqual(uploadSourceOf({ name: 'a.pdf', content: buf }), buf);
+    assert.deepStrictEqual(uploadSourceOf({ name: 'a.pdf', path: '/tmp/a.pdf' }), { path: '/tmp/a.pdf' });
+    const opened: string[] = [];
+    const src = uploadSourceOf({ name: 'a.pdf', url: 'https://site/a.pdf' }, async (u: string) => {
+      opened.push(u);
+      return Readable.from([buf]);
+    });
+    assert.ok('open' in src);
+    await (src as { open: () => Promise<unknown> }).open();
+    assert.deepStrictEqual(opened, ['https://site/a.pdf']);
+    assert.throws(() => uploadSourceOf({ name: 'a.pdf', url: 'https://site/a.pdf' }), /no way to download/);
+    assert.throws(() => uploadSourceOf({ name: 'a.pdf' }), /has no content, path or url/);
+    assert.strictEqual(sftpNameOf(SUB, 1, { name: '../x.pdf' }), safeSftpName(SUB, 1, '../x.pdf'));
+    assert.strictEqual(sftpNameOf(SUB, 1, { name: 'x.pdf', sftpName: 'given_name.pdf' }), 'given_name.pdf');
+    assert.throws(() => sftpNameOf(SUB, 1, { name: 'x.pdf', sftpName: '../evil' }), /unsafe SFTP file name/);
   });
 });
