@@ -384,7 +384,17 @@ export function checkSubmission(p: unknown): Submission {
   if (!s.webform || typeof s.webform.id !== 'string') throw bad('has no webform.id');
   if (!s.data || typeof s.data !== 'object') throw bad('has no data object');
   if (s.files !== undefined && !Array.isArray(s.files)) throw bad('files is not a list');
-  return { ...(s as Submission), files: s.files ?? [] };
+  const files = (s.files ?? []).map((f, i) => {
+    if (!f || typeof f !== 'object' || typeof f.element !== 'string' || typeof f.name !== 'string') throw new MappingError(`payload.files[${i}]`, 'needs element and name');
+    // JSON-built submissions (inject, tests) may carry base64 text instead of a Buffer.
+    if (typeof f.content === 'string') {
+      const content = Buffer.from(f.content as string, 'base64');
+      return { ...f, content, size: f.size ?? content.length };
+    }
+    if (f.content !== undefined && !Buffer.isBuffer(f.content)) throw new MappingError(`payload.files[${i}]`, 'content is neither a Buffer nor base64 text');
+    return f;
+  });
+  return { ...(s as Submission), files };
 }
 
 export { TemplateError, toInstant };

@@ -1,3 +1,4 @@
+import * as path from 'path';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { Request, Response } from 'express';
 import { ConfigError, Mapper, type Evaluator, type FieldSpec, type MapConfig } from '../../lib/mapping/mapper';
@@ -51,6 +52,12 @@ function xsdCheck(schema: XsdSchema): (xml: string) => string[] | undefined {
 }
 
 export = function (RED: NodeAPI) {
+  /** Relative XSD paths are taken from Node-RED's user directory (as validate does). */
+  function resolveFile(p: string): string {
+    if (!p) return '';
+    const userDir = (RED.settings as unknown as { userDir?: unknown }).userDir;
+    return path.resolve(typeof userDir === 'string' ? userDir : process.cwd(), p);
+  }
   function MapNode(this: Node, def: MapNodeDef) {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -59,7 +66,7 @@ export = function (RED: NodeAPI) {
     const { evaluate, problems: jsonataProblems } = makeEvaluator(RED, node, config);
     const problems = [...mapper.problems, ...jsonataProblems];
     let schema: Promise<XsdSchema> | undefined;
-    const xsdPath = typeof def.xsdPath === 'string' ? def.xsdPath.trim() : '';
+    const xsdPath = resolveFile(typeof def.xsdPath === 'string' ? def.xsdPath.trim() : '');
     if (xsdPath && config.objektType === 'FORMULAR') {
       schema = loadXsd(xsdPath);
       schema.catch((err: Error) => {
@@ -111,7 +118,7 @@ export = function (RED: NodeAPI) {
       const { evaluate, problems } = makeEvaluator(RED, stub, config);
       if (mapper.problems.length || problems.length) return void res.status(400).json({ error: [...mapper.problems, ...problems].join('; ') });
       let validateXml: ((xml: string) => string[] | undefined) | undefined;
-      const xsdPath = typeof body.config.xsdPath === 'string' ? body.config.xsdPath.trim() : '';
+      const xsdPath = resolveFile(typeof body.config.xsdPath === 'string' ? body.config.xsdPath.trim() : '');
       if (xsdPath && config.objektType === 'FORMULAR') {
         validateXml = xsdCheck(await loadXsd(xsdPath));
       }

@@ -349,3 +349,36 @@ describe('os2-map preview endpoint', () => {
     }
   });
 });
+
+describe('example "03 - Map an SP241 application"', () => {
+  afterEach(() => helper.unload());
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const flow: Def[] = require('../../examples/03 - Map an SP241 application.json');
+  const byType = (t: string) => flow.find((n) => n.type === t)!;
+
+  it('has no credentials and wires webform in → validate → map → debug', () => {
+    assert.ok(!JSON.stringify(flow).includes('"credentials"'));
+    const ids = (n: Def) => (n.wires as string[][])[0];
+    assert.deepEqual(ids(byType('os2-webform-in')), [byType('os2-validate').id]);
+    assert.deepEqual(ids(byType('os2-validate')), [byType('os2-map').id]);
+    assert.equal(flow.find((n) => n.id === ids(byType('os2-map'))[0])!.type, 'debug');
+  });
+
+  it('its sample passes the validate schema (ajv strict) and its map node yields SP241-valid XML', async () => {
+    const inject = byType('inject');
+    const sample = JSON.parse(String(inject.payload));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const Ajv = require('ajv').default;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const addFormats = require('ajv-formats').default;
+    const ajv = new Ajv({ strict: true, allErrors: true });
+    addFormats(ajv);
+    const valid = ajv.compile(JSON.parse(String(byType('os2-validate').schema)));
+    assert.ok(valid(sample), JSON.stringify(valid.errors));
+    const { x: _x, y: _y, ...mapDef } = byType('os2-map'); // a node with x/y but no z is not started by the runtime
+    const { msg, error } = await run({ ...mapDef, id: 'm1', wires: [['out']] }, { payload: sample });
+    assert.equal(error, undefined);
+    await assertValid('SP241', msg!.payload.formular!.formXml);
+    assert.equal(msg!.payload.files.length, 2);
+  });
+});
