@@ -4,7 +4,7 @@
  * Each figure is the median of RUNS runs of N messages; the ratio is pool / single thread within the same run set.
  * Run: node --import tsx bench/sign.bench.ts
  */
-import { availableParallelism } from 'os';
+import { availableParallelism, loadavg } from 'os';
 import { Signer, type SignRequest } from '../lib/signing/sign';
 import { SigningPool } from '../lib/signing/pool';
 import { makeTestKey, removeTestKeys } from '../test/lib/signing/test-keys';
@@ -33,6 +33,7 @@ async function main(): Promise<void> {
   const signer = new Signer(key);
   const pool = new SigningPool(key);
   const rows: string[] = [];
+  const loadBefore = loadavg()[0];
   try {
     const cases: Array<[string, SignRequest]> = [
       ['enveloped (1.2 KB document)', { mode: 'enveloped', xml: DOC }],
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
     await pool.close();
     removeTestKeys();
   }
-  console.log(`Signing throughput, RSA-2048, ${N} messages per run, median of ${RUNS} runs, ${availableParallelism()} cores, pool of ${pool.size} workers.\n`);
+  console.log(`Signing throughput, RSA-2048, ${N} messages per run, median of ${RUNS} runs, ${availableParallelism()} cores, pool of ${pool.size} workers; 1-min load average ${loadBefore.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after (the pool can only gain when cores are idle).\n`);
   console.log('| case | single thread msg/s | ms per message | pool msg/s | pool / single |');
   console.log('|---|---:|---:|---:|---:|');
   for (const r of rows) console.log(r);
