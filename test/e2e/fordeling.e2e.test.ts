@@ -39,7 +39,7 @@ describe('e2e: fordeling out → simulator → receipt in', function () {
         { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', wires: [['sent'], ['failed']] },
         { id: 'ri', z: 't', type: 'os2-receipt-in', path: PATH, allow: '127.0.0.1', wires: [['ok'], ['rejected'], ['unknown']] },
         ...['sent', 'failed', 'ok', 'rejected', 'unknown'].map((id) => ({ id, z: 't', type: 'helper' })),
-      ],
+      ] as never,
       { c1: { p12: require('fs').readFileSync(certs.client.p12Path).toString('base64'), p12Passphrase: certs.client.p12Passphrase }, sp: { ca: certs.ca.cert }, ri: { user: 'sp', password: 'kvit' } },
     );
     out = collect(['sent', 'failed', 'ok', 'rejected', 'unknown']);

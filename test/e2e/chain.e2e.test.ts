@@ -1,0 +1,111 @@
+// End to end with the whole chain: webform in → map → fordeling out → simulator → receipt in.
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import helper from 'node-red-node-test-helper';
+import request from 'supertest';
+import webformInNode from '../../nodes/webform-in/webform-in';
+import mapNode from '../../nodes/map/map';
+import { createSimulator, type Simulator } from '../../simulator';
+import { testCerts, type SimulatorCerts } from '../support/certs';
+import { loadSubmission, readTemplate } from '../fixtures/submissions';
+import { defaultLedger } from '../../lib/ledger/default-ledger';
+import { transactionIdFor } from '../../lib/sf2900/transaction-id';
+import { NODES, collect, httpNode, serveHttpNode, until } from './harness';
+
+const SYSTEM = 'a0b1c2d3-0000-4000-8000-000000000001';
+const PATH = '/os2/fordeling/kvittering';
+const SECRET = 'webform-secret';
+
+describe('e2e: webform in → map → fordeling out → simulator → receipt in', function () {
+  this.timeout(30000);
+  let certs: SimulatorCerts;
+  let sim: Simulator;
+  let srv: Awaited<ReturnType<typeof serveHttpNode>>;
+
+  before(async function () {
+    this.timeout(60000);
+    certs = await testCerts();
+    sim = await createSimulator({ certs, technicalReceiptDelayMs: 5, businessReceiptDelayMs: 30 });
+  });
+  after(() => sim.close());
+  afterEach(async () => {
+    await sim.idle();
+    await helper.unload();
+    await srv?.close();
+  });
+
+  const common = () => [
+    { id: 't', type: 'tab' },
+    { id: 'c1', type: 'os2-certificate' },
+    { id: 'sp', type: 'os2-serviceplatform', environment: 'custom', baseUrl: sim.url, certificate: 'c1', senderCvr: certs.client.cvr, senderSystemUuid: SYSTEM, timeout: '5' },
+    { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', wires: [['sent'], ['failed']] },
+    { id: 'ri', z: 't', type: 'os2-receipt-in', path: PATH, allow: '127.0.0.1', wires: [['ok'], ['rejected'], ['unknown']] },
+    ...['sent', 'failed', 'ok', 'rejected', 'unknown'].map((id) => ({ id, z: 't', type: 'helper' })),
+  ];
+  const creds = () => ({
+    c1: { p12: fs.readFileSync(certs.client.p12Path).toString('base64'), p12Passphrase: certs.client.p12Passphrase },
+    sp: { ca: certs.ca.cert },
+    w1: { secret: SECRET },
+  });
+
+  it('JOURNALPOST: a posted submission is delivered and its receipts come back to the same submission', async function () {
+    await helper.load([webformInNode, mapNode, ...NODES], [
+      ...common(),
+      { id: 'w1', z: 't', type: 'os2-webform-in', mode: 'push', path: '/os2forms/henvendelse', auth: 'header', authHeader: 'X-Webform-Secret', wires: [['m1']] },
+      {
+        id: 'm1', z: 't', type: 'os2-map', objektType: 'JOURNALPOST', routingMode: 'kle',
+        routingCvr: '14814833', routingCvrType: 'str', kle: '32.03.12', kleType: 'str', handlingFacet: 'G01', handlingFacetType: 'str',
+        noteTitle: 'Henvendelse fra {{data.navn}}', noteTitleType: 'template',
+        noteText: 'payload.data.besked', noteTextType: 'msg', title: 'Henvendelse', titleType: 'str',
+        files: [], wires: [['fo']],
+      },
+    ] as never, creds());
+    srv = await serveHttpNode();
+    sim.receipt = { url: srv.url + PATH };
+    const out = collect(['sent', 'failed', 'ok', 'rejected', 'unknown']);
+    const uuid = '7d9f0e1a-2b3c-4d5e-8f60-718293a4b5c6';
+    await request(httpNode())
+      .post('/os2forms/henvendelse')
+      .set('X-Webform-Secret', SECRET)
+      .set('Content-Type', 'application/json; charset=utf-8')
+      .send(JSON.stringify({ sid: '7', uuid, webform_id: 'henvendelse', created: '1763798400', completed: '1763798460', changed: '1763798461', langcode: 'da', navn: 'Åse Ærø', besked: 'Hej & tak <3' }))
+      .expect(202);
+    await until(() => out.sent.length + out.failed.length === 1, 10000, 'fordeling out');
+    assert.equal(out.failed.length, 0, JSON.stringify(out.failed[0]?.error));
+    const tx = transactionIdFor(uuid, 'henvendelse');
+    assert.equal(out.sent[0].transactionId, tx);
+    await until(() => out.ok.length === 2, 5000, 'receipts');
+    for (const m of out.ok as any[]) assert.equal(m.payload.submissionId, uuid);
+    assert.equal((await defaultLedger().getShipment(tx))?.state, 'accepted');
+    assert.equal(sim.shipments.get(tx)?.objektType, 'JOURNALPOST');
+  });
+
+  it('FORMULAR (SP241): map → fordeling out → simulator → receipt in', async function () {
+    await helper.load([mapNode, ...NODES], [
+      ...common(),
+      {
+        id: 'm1', z: 't', type: 'os2-map', objektType: 'FORMULAR', routingMode: 'kle',
+        routingCvr: '14814833', routingCvrType: 'str', kle: '32.03.12', kleType: 'str', handlingFacet: 'G01', handlingFacetType: 'str',
+        formType: 'HelbredstillægAnsøgningFormular_1', formTypeType: 'str',
+        fileSpecification: 'HelbredstillægAnsøgningBilag_1', fileSpecificationType: 'str',
+        pdf: 'attachment_pdf', pdfType: 'element',
+        files: [{ element: 'dokumenter_overslag', role: 'Overslag' }, { element: 'dokumenter_faktura', role: 'Faktura' }, { element: '*', role: 'Bilag' }],
+        xmlMode: 'template', xmlTemplate: readTemplate('sp241.template.xml'),
+        wires: [['fo']],
+      },
+    ] as never, creds());
+    srv = await serveHttpNode();
+    sim.receipt = { url: srv.url + PATH };
+    const out = collect(['sent', 'failed', 'ok', 'rejected', 'unknown']);
+    const sub = loadSubmission('sp241');
+    helper.getNode('m1').receive({ payload: sub } as never);
+    await until(() => out.sent.length + out.failed.length === 1, 10000, 'fordeling out');
+    assert.equal(out.failed.length, 0, JSON.stringify(out.failed[0]?.error));
+    await until(() => out.ok.length === 2, 5000, 'receipts');
+    const tx = out.sent[0].transactionId as string;
+    assert.equal(tx, transactionIdFor(sub.submission.uuid, sub.webform.id));
+    assert.equal(sim.shipments.get(tx)?.objektType, 'FORMULAR');
+    assert.equal(sim.shipments.get(tx)?.formularType, 'HelbredstillægAnsøgningFormular_1');
+    for (const m of out.ok as any[]) assert.equal(m.payload.submissionId, sub.submission.uuid.toLowerCase());
+  });
+});
