@@ -152,51 +152,67 @@ export class PgLedger implements Ledger {
 
   async createShipment(init: Parameters<Ledger['createShipment']>[0]): Promise<{ created: boolean; shipment: ShipmentRecord }> {
     const s = this.s;
-    const created = await this.tx(async (c) => {
-      const r = await c.query(
+    const insert = async (c: Pick<Pool, 'query'>) =>
+      c.query(
         `INSERT INTO ${s}.shipments (transaction_id, distribution_transaction_id, submission_id, webform_id, objekt_type, state,
            created_at, updated_at, request, response, last_error, meta)
          VALUES ($1,$2,$3,$4,$5,$6, clock_timestamp(), clock_timestamp(), $7,$8,$9,$10)
-         ON CONFLICT (transaction_id) DO NOTHING`,
+         ON CONFLICT (transaction_id) DO NOTHING RETURNING *`,
         [init.transactionId, init.distributionTransactionId ?? null, init.submissionId, init.webformId ?? null, init.objektType ?? null, init.state,
           init.request ?? null, init.response ?? null, init.lastError ?? null, init.meta === undefined ? null : JSON.stringify(init.meta)],
       );
-      if (r.rowCount === 1) for (const a of init.attempts ?? []) await this.insertAttempt(c, init.transactionId, a);
-      return r.rowCount === 1;
-    });
+    if (!init.attempts?.length) {
+      // One statement, one commit: the common case.
+      const r = await insert(this.pool);
+      if (r.rowCount === 1) return { created: true, shipment: this.toShipment(r.rows[0], []) };
+    } else {
+      const created = await this.tx(async (c) => {
+        const r = await insert(c);
+        if (r.rowCount === 1) for (const a of init.attempts ?? []) await this.insertAttempt(c, init.transactionId, a);
+        return r.rowCount === 1;
+      });
+      if (created) return { created, shipment: (await this.getShipment(init.transactionId))! };
+    }
     const shipment = await this.getShipment(init.transactionId);
     if (!shipment) throw new Error(`Shipment ${init.transactionId} vanished`);
-    return { created, shipment };
+    return { created: false, shipment };
   }
 
   async updateShipment(transactionId: string, patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>): Promise<ShipmentRecord> {
     const s = this.s;
+    const sets: string[] = ['updated_at = clock_timestamp()'];
+    const values: unknown[] = [transactionId];
+    for (const [key, column] of Object.entries(SHIPMENT_COLUMNS)) {
+      if (!(key in patch)) continue;
+      const v = (patch as Record<string, unknown>)[key];
+      values.push(v === undefined ? null : key === 'meta' ? JSON.stringify(v) : v);
+      sets.push(`${column} = $${values.length}`);
+    }
+    const update = `UPDATE ${s}.shipments SET ${sets.join(', ')} WHERE transaction_id = $1`;
+    const missing = () => new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
+    if (!patch.attempts) {
+      const r = await this.q(`${update} RETURNING *`, values);
+      if (r.rowCount !== 1) throw missing();
+      return this.toShipment(r.rows[0], await this.attemptsOf(transactionId));
+    }
     await this.tx(async (c) => {
-      const sets: string[] = ['updated_at = clock_timestamp()'];
-      const values: unknown[] = [transactionId];
-      for (const [key, column] of Object.entries(SHIPMENT_COLUMNS)) {
-        if (!(key in patch)) continue;
-        const v = (patch as Record<string, unknown>)[key];
-        values.push(v === undefined ? null : key === 'meta' ? JSON.stringify(v) : v);
-        sets.push(`${column} = $${values.length}`);
-      }
-      const r = await c.query(`UPDATE ${s}.shipments SET ${sets.join(', ')} WHERE transaction_id = $1`, values);
-      if (r.rowCount !== 1) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
-      if (patch.attempts) {
-        await c.query(`DELETE FROM ${s}.attempts WHERE transaction_id = $1`, [transactionId]);
-        for (const a of patch.attempts) await this.insertAttempt(c, transactionId, a);
-      }
+      const r = await c.query(update, values);
+      if (r.rowCount !== 1) throw missing();
+      await c.query(`DELETE FROM ${s}.attempts WHERE transaction_id = $1`, [transactionId]);
+      for (const a of patch.attempts ?? []) await this.insertAttempt(c, transactionId, a);
     });
     return (await this.getShipment(transactionId))!;
   }
 
-  async addAttempt(transactionId: string, attempt: AttemptRecord): Promise<ShipmentRecord> {
+  async addAttempt(transactionId: string, a: AttemptRecord): Promise<ShipmentRecord> {
     const s = this.s;
-    await this.tx(async (c) => {
-      const r = await c.query(`UPDATE ${s}.shipments SET updated_at = clock_timestamp() WHERE transaction_id = $1`, [transactionId]);
-      if (r.rowCount !== 1) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
-      await this.insertAttempt(c, transactionId, attempt);
-    });
+    // One statement: touch the shipment and add the attempt only if it exists.
+    const r = await this.q(
+      `WITH sh AS (UPDATE ${s}.shipments SET updated_at = clock_timestamp() WHERE transaction_id = $1 RETURNING transaction_id)
+       INSERT INTO ${s}.attempts (transaction_id, at, ok, error_class, error, duration_ms) SELECT sh.transaction_id, $2, $3, $4, $5, $6 FROM sh`,
+      [transactionId, a.at, a.ok, a.errorClass ?? null, a.error ?? null, a.durationMs ?? null],
+    );
+    if (r.rowCount !== 1) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
     return (await this.getShipment(transactionId))!;
   }
 
@@ -236,7 +252,15 @@ export class PgLedger implements Ledger {
   private async selectShipments(tail: string, values: unknown[]): Promise<ShipmentRecord[]> {
     const { rows } = await this.q(`SELECT * FROM ${this.s}.shipments ${tail}`, values);
     if (!rows.length) return [];
-    const ids = rows.map((r) => r.transaction_id as string);
+    const byTx = await this.attemptsByTx(rows.map((r) => r.transaction_id as string));
+    return rows.map((r) => this.toShipment(r, byTx.get(r.transaction_id) ?? []));
+  }
+
+  private async attemptsOf(transactionId: string): Promise<AttemptRecord[]> {
+    return (await this.attemptsByTx([transactionId])).get(transactionId) ?? [];
+  }
+
+  private async attemptsByTx(ids: string[]): Promise<Map<string, AttemptRecord[]>> {
     const att = await this.q(`SELECT * FROM ${this.s}.attempts WHERE transaction_id = ANY($1) ORDER BY id`, [ids]);
     const byTx = new Map<string, AttemptRecord[]>();
     for (const a of att.rows) {
@@ -244,23 +268,25 @@ export class PgLedger implements Ledger {
       list.push(strip({ at: iso(a.at), ok: a.ok, errorClass: a.error_class ?? undefined, error: a.error ?? undefined, durationMs: a.duration_ms ?? undefined }));
       byTx.set(a.transaction_id, list);
     }
-    return rows.map((r) =>
-      strip({
-        transactionId: r.transaction_id,
-        distributionTransactionId: r.distribution_transaction_id ?? undefined,
-        submissionId: r.submission_id,
-        webformId: r.webform_id ?? undefined,
-        objektType: r.objekt_type ?? undefined,
-        state: r.state,
-        attempts: byTx.get(r.transaction_id) ?? [],
-        createdAt: iso(r.created_at),
-        updatedAt: iso(r.updated_at),
-        request: r.request ?? undefined,
-        response: r.response ?? undefined,
-        lastError: r.last_error ?? undefined,
-        meta: r.meta ?? undefined,
-      }),
-    );
+    return byTx;
+  }
+
+  private toShipment(r: Record<string, any>, attempts: AttemptRecord[]): ShipmentRecord {
+    return strip({
+      transactionId: r.transaction_id,
+      distributionTransactionId: r.distribution_transaction_id ?? undefined,
+      submissionId: r.submission_id,
+      webformId: r.webform_id ?? undefined,
+      objektType: r.objekt_type ?? undefined,
+      state: r.state,
+      attempts,
+      createdAt: iso(r.created_at),
+      updatedAt: iso(r.updated_at),
+      request: r.request ?? undefined,
+      response: r.response ?? undefined,
+      lastError: r.last_error ?? undefined,
+      meta: r.meta ?? undefined,
+    });
   }
 
   async addReceipt(receipt: ReceiptRecord): Promise<{ duplicate: boolean; receipt: ReceiptRecord }> {

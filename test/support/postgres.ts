@@ -58,7 +58,7 @@ function asPg(bin: string, file: string, args: string[]) {
   return isRoot ? run('runuser', ['-u', 'postgres', '--', path.join(bin, file), ...args]) : run(path.join(bin, file), args);
 }
 
-async function boot(): Promise<Running> {
+async function boot(durable: boolean): Promise<Running> {
   const bin = findBin();
   if (!bin) throw new Error('PostgreSQL is not installed (apt-get install -y postgresql)');
   const base = mkdtempSync(path.join(os.tmpdir(), 'os2-pg-'));
@@ -71,14 +71,15 @@ async function boot(): Promise<Running> {
   }
   await asPg(bin, 'initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-instructions']);
   const port = await freePort();
-  await asPg(bin, 'pg_ctl', ['-D', dataDir, '-l', path.join(base, 'log'), '-w', '-t', '60', '-o', `-k ${base} -p ${port} -h 127.0.0.1 -c fsync=off -c max_connections=100`, 'start']);
+  await asPg(bin, 'pg_ctl', ['-D', dataDir, '-l', path.join(base, 'log'), '-w', '-t', '60', '-o', `-k ${base} -p ${port} -h 127.0.0.1 ${durable ? '' : '-c fsync=off '}-c max_connections=100`, 'start']);
   await asPg(bin, 'createdb', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', 'os2test']);
   return { dataDir, base, bin, port, users: 0 };
 }
 
 /** Starts (or joins) the test server. Undefined = not available here (skip); with CI=true that is an error. */
-export async function startPostgres(): Promise<PostgresServer | undefined> {
-  running ??= boot();
+export async function startPostgres(options: { durable?: boolean } = {}): Promise<PostgresServer | undefined> {
+  // Tests run with fsync=off (speed); `durable` (benchmarks) keeps PostgreSQL's default fsync=on. Only the first caller decides.
+  running ??= boot(options.durable ?? false);
   let r: Running;
   try {
     r = await running;

@@ -1,0 +1,81 @@
+// Ledger throughput: createShipment + updateShipment (one shipment = 2 durable changes), per backend,
+// one at a time and 64 in flight. Medians of 5 runs. `node --import tsx bench/ledger.bench.ts`
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { FileLedger } from '../lib/ledger/file-ledger';
+import { MemoryLedger } from '../lib/ledger/memory-ledger';
+import { PgLedger } from '../lib/ledger/pg-ledger';
+import type { Ledger } from '../lib/ledger/types';
+import { startPostgres } from '../test/support/postgres';
+
+const RUNS = 5;
+const REQUEST = 'x'.repeat(2000); // a ~2 KB serialised request, like a small FordelingsObjekt
+
+async function run(ledger: Ledger, n: number, concurrency: number, tag: string): Promise<number> {
+  let next = 0;
+  const started = process.hrtime.bigint();
+  const worker = async () => {
+    while (next < n) {
+      const t = `${tag}-${next++}`;
+      await ledger.createShipment({ transactionId: t, submissionId: t, state: 'queued', request: REQUEST });
+      await ledger.updateShipment(t, { state: 'sent', distributionTransactionId: `d-${t}` });
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const s = Number(process.hrtime.bigint() - started) / 1e9;
+  return n / s;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main(): Promise<void> {
+  const rows: Array<[string, string, number, number]> = [];
+  const backends: Array<[string, () => Promise<{ ledger: Ledger; done: () => Promise<void> }>, number]> = [
+    ['memory', async () => ({ ledger: new MemoryLedger(), done: async () => undefined }), 20_000],
+    [
+      'file (fsync)',
+      async () => {
+        const dir = mkdtempSync(path.join(os.tmpdir(), 'os2-bench-'));
+        const ledger = await FileLedger.open(dir);
+        return { ledger, done: async () => (await ledger.close(), rmSync(dir, { recursive: true, force: true })) };
+      },
+      2_000,
+    ],
+  ];
+  const pg = await startPostgres({ durable: true }).catch(() => undefined);
+  let schemas = 0;
+  if (pg) {
+    backends.push([
+      'postgresql (fsync on, loopback)',
+      async () => {
+        const ledger = await PgLedger.open({ connectionString: pg.connectionString, schema: `bench_${++schemas}`, max: 10 });
+        return { ledger, done: () => ledger.close() };
+      },
+      1_000,
+    ]);
+  }
+  for (const [name, make, n] of backends) {
+    for (const concurrency of [1, 64]) {
+      const rates: number[] = [];
+      for (let r = 0; r < RUNS; r++) {
+        const { ledger, done } = await make();
+        rates.push(await run(ledger, concurrency === 1 ? Math.ceil(n / 4) : n, concurrency, `r${r}`));
+        await done();
+      }
+      rows.push([name, String(concurrency), median(rates), 0]);
+    }
+  }
+  await pg?.release();
+  const memory1 = rows[0]![2];
+  console.log('| backend | in flight | shipments/s (create+update) | vs memory, 1 in flight |');
+  console.log('|---|---:|---:|---:|');
+  for (const [name, c, rate] of rows) console.log(`| ${name} | ${c} | ${Math.round(rate).toLocaleString('en')} | ${(rate / memory1).toFixed(3)} |`);
+  if (!pg) console.log('\n(PostgreSQL not available here: skipped)');
+  console.log(`\nmedian of ${RUNS} runs; ${os.cpus().length} CPU(s), Node ${process.version}, ${os.tmpdir()} on the local disk`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
