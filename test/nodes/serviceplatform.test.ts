@@ -43,6 +43,21 @@ describe('os2-serviceplatform config node', function () {
     assert.equal((helper.getNode('sp') as unknown as ServiceplatformConfig).timeoutMs, 30000);
   });
 
+  it('takes URL, CVR and IT-system from ${ENV} references (as the examples do)', async function () {
+    process.env.OS2_TEST_SP_URL = sim.url;
+    process.env.OS2_TEST_SENDER_CVR = certs.client.cvr;
+    try {
+      await helper.load(nodes, flow({ baseUrl: '${OS2_TEST_SP_URL}', senderCvr: '${OS2_TEST_SENDER_CVR}' }), creds());
+      const sp = helper.getNode('sp') as unknown as ServiceplatformConfig;
+      assert.equal(sp.configError, undefined);
+      assert.equal(sp.baseUrl, sim.url);
+      assert.equal(sp.senderCvr, certs.client.cvr);
+    } finally {
+      delete process.env.OS2_TEST_SP_URL;
+      delete process.env.OS2_TEST_SENDER_CVR;
+    }
+  });
+
   it('reports an invalid CVR/UUID in one line', async function () {
     await helper.load(nodes, flow({ senderCvr: '123', senderSystemUuid: 'x' }), creds());
     const sp = helper.getNode('sp') as unknown as ServiceplatformConfig;
