@@ -6,8 +6,9 @@
  * Debian's openssh-server there). When none is found, `findSshd()` returns undefined: tests then skip and say so,
  * except with CI=true, where `startSshd()` throws.
  *
- * sshd runs unprivileged: as the current user, or — when we are root — as `nobody` via setpriv
- * (sshd refuses to run as root without its privilege-separation user and /run/sshd, which we do not create).
+ * sshd runs unprivileged: as the current user, or — when we are root — via setpriv as a namespace-local account
+ * (or `daemon` where mount namespaces are not allowed); sshd refuses to run as root without its
+ * privilege-separation user and /run/sshd, which we do not create.
  * Only that user can log in; it authenticates with a generated key pair.
  */
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
@@ -97,14 +98,32 @@ async function freePort(): Promise<number> {
   });
 }
 
-function runAs(): { uid: number; gid: number; username: string } {
+interface RunAs {
+  uid: number;
+  gid: number;
+  username: string;
+  /** Run in a private mount namespace with a bind-mounted passwd/shadow (root with CAP_SYS_ADMIN). */
+  namespace: boolean;
+}
+
+function account(name: string): { uid: number; gid: number } | undefined {
+  const r = spawnSync('getent', ['passwd', name], { encoding: 'utf8' });
+  const f = (r.stdout ?? '').trim().split(':');
+  return r.status === 0 && f.length >= 7 ? { uid: Number(f[2]), gid: Number(f[3]) } : undefined;
+}
+
+function runAs(): RunAs {
   const uid = process.getuid ? process.getuid() : 0;
-  if (uid !== 0) return { uid, gid: process.getgid ? process.getgid() : 0, username: os.userInfo().username };
-  // As root: a namespace-local account with nobody's ids (see spawnAsRootInNamespace).
-  const r = spawnSync('getent', ['passwd', 'nobody'], { encoding: 'utf8' });
-  const f = r.stdout.trim().split(':');
-  if (r.status === 0 && f.length >= 7) return { uid: Number(f[2]), gid: Number(f[3]), username: 'os2sftp' };
-  throw new Error('no unprivileged account (nobody) to run sshd as');
+  if (uid !== 0) return { uid, gid: process.getgid ? process.getgid() : 0, username: os.userInfo().username, namespace: false };
+  // As root, preferably: a namespace-local account `os2sftp` with nobody's ids (see spawnAsRootInNamespace).
+  const nobody = account('nobody');
+  const canUnshare = process.env.OS2_SSHD_NO_NAMESPACE !== '1' && spawnSync('unshare', ['-m', '--propagation', 'private', 'true']).status === 0;
+  if (nobody && canUnshare) return { ...nobody, username: 'os2sftp', namespace: true };
+  // Without mount namespaces (e.g. a container without CAP_SYS_ADMIN): the system account `daemon`, which OpenSSH
+  // accepts here (it refuses `nobody` as "account is locked").
+  const daemon = account('daemon');
+  if (daemon) return { ...daemon, username: 'daemon', namespace: false };
+  throw new Error('no unprivileged account to run sshd as (tried a namespace-local os2sftp and daemon)');
 }
 
 export async function startSshd(): Promise<SshdHandle> {
@@ -162,7 +181,9 @@ export async function startSshd(): Promise<SshdHandle> {
   const child: ChildProcess =
     user.uid === (process.getuid ? process.getuid() : 0)
       ? spawn(sshd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] })
-      : spawnAsRootInNamespace(etc, user, sshd, args, env);
+      : user.namespace
+        ? spawnAsRootInNamespace(etc, user, sshd, args, env)
+        : spawn('setpriv', ['--reuid', String(user.uid), '--regid', String(user.gid), '--clear-groups', sshd, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
 
   let log = '';
   await new Promise<void>((resolve, reject) => {
