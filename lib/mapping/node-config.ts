@@ -11,7 +11,9 @@ export function configFromNodeDef(n: Record<string, unknown>): MapConfig {
   for (const name of FIELD_NAMES) {
     const value = n[name];
     if (value === undefined || value === null) continue;
-    fields[name] = { value: String(value), type: String(n[`${name}Type`] ?? (name === 'pdf' ? 'element' : 'str')) };
+    let type = String(n[`${name}Type`] ?? (name === 'pdf' ? 'element' : 'str'));
+    if (name === 'pdf' && type === 'str') type = 'element'; // a literal PDF setting names the file element
+    fields[name] = { value: String(value), type };
   }
   const rows = (v: unknown) => (Array.isArray(v) ? v.filter((r) => r && typeof r === 'object') : []);
   return {
