@@ -202,6 +202,23 @@ export async function startSshd(): Promise<SshdHandle> {
     });
   });
 
+  // Never leave an sshd behind when the process exits without stop() (a crashed or interrupted test run).
+  const killOnExit = (): void => {
+    for (const pid of [...childPids(child.pid!), child.pid!]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    try {
+      fs.rmSync(base, { recursive: true, force: true });
+    } catch {
+      /* best effort */
+    }
+  };
+  process.once('exit', killOnExit);
+
   const fingerprint = 'SHA256:' + createHash('sha256').update(hostKey.blob).digest('base64').replace(/=+$/, '');
   let stopped = false;
   return {
@@ -231,6 +248,7 @@ export async function startSshd(): Promise<SshdHandle> {
     async stop(): Promise<void> {
       if (stopped) return;
       stopped = true;
+      process.removeListener('exit', killOnExit);
       for (const pid of childPids(child.pid!)) {
         try {
           process.kill(pid, 'SIGKILL');
