@@ -294,6 +294,34 @@ describe('lib/sftp exchange against a real sshd', function () {
     assert.match(warnings[0].message, /could not answer/);
   });
 
+  it('runs parallel callers one at a time on the one connection (no listener warnings, all files intact)', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    let active = 0;
+    let maxActive = 0;
+    try {
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          conn.run(async (c) => {
+            active++;
+            maxActive = Math.max(maxActive, active);
+            try {
+              await c.put(Buffer.from(`file ${i}`), `OUT/p${i}.txt`);
+            } finally {
+              active--;
+            }
+          }),
+        ),
+      );
+    } finally {
+      process.removeListener('warning', onWarning);
+    }
+    assert.strictEqual(maxActive, 1);
+    assert.deepStrictEqual(warnings.map((w) => w.name), []);
+    for (let i = 0; i < 20; i++) assert.strictEqual(fs.readFileSync(path.join(sshd.outDir, `p${i}.txt`), 'utf8'), `file ${i}`);
+  });
+
   it('a closed connection refuses further work', async () => {
     await conn.run((c) => c.list('OUT'));
     await conn.close();
