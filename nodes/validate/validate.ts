@@ -148,9 +148,18 @@ export = function (RED: NodeAPI) {
     });
   }
 
-  RED.nodes.registerType('os2-validate', ValidateNode, {
-    settings: {
-      os2ValidateLimits: { value: {}, exportable: false },
-    },
-  } as never);
+  // The editor's "Check" button: compiles the schema exactly as a deployed node would (strict mode, formats).
+  RED.httpAdmin.post('/os2-validate/check-schema', RED.auth.needsPermission('os2-validate.write'), (req, res) => {
+    const schema = (req.body as { schema?: unknown } | undefined)?.schema;
+    try {
+      if (typeof schema !== 'string' && (schema === null || typeof schema !== 'object')) throw new SchemaError('No JSON Schema given');
+      const { warnings } = compileSchema(schema);
+      res.json({ valid: true, warnings });
+    } catch (err) {
+      res.json({ valid: false, error: (err as Error).message });
+    }
+  });
+
+  // settings.js may hold `os2ValidateLimits` (read directly; not exported to the editor, so not registered).
+  RED.nodes.registerType('os2-validate', ValidateNode);
 };

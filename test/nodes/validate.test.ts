@@ -311,4 +311,15 @@ describe('os2-validate', () => {
     assert.equal(out2.invalid.length, 1);
     assert.equal(out2.invalid[0].validationErrors[0].message, 'must be a number');
   });
+
+  it('checks a schema from the editor through the admin endpoint (same strict compile as at deploy)', async () => {
+    await load({});
+    const ok = await helper.request().post('/os2-validate/check-schema').send({ schema: JSON.stringify(SCHEMA) }).expect(200);
+    assert.deepEqual(ok.body, { valid: true, warnings: [] });
+    const strict = await helper.request().post('/os2-validate/check-schema').send({ schema: '{"type":"string","format":"postnummer"}' }).expect(200);
+    assert.equal(strict.body.valid, false);
+    assert.match(strict.body.error, /unknown format "postnummer"/);
+    const notJson = await helper.request().post('/os2-validate/check-schema').send({ schema: '{"type":' }).expect(200);
+    assert.match(notJson.body.error, /not valid JSON/);
+  });
 });
