@@ -131,6 +131,8 @@ export class Mapper {
     if (!isSet(c.fields.routingCvr)) p.push('routingCvr: no receiving authority (routing CVR) is set');
     if (c.routingMode === 'system') {
       if (!isSet(c.fields.receivingSystemUuid)) p.push('receivingSystemUuid: routing to an IT-system needs its UUID');
+      // The contract requires KLEEmneForslag in every object, also when routing to an IT-system.
+      if (!isSet(c.fields.kle)) p.push('kle: a KLE subject (dd.dd.dd) is needed for KLEEmneForslag, also when routing to an IT-system');
     } else if (c.routingMode === 'kle') {
       if (!isSet(c.fields.kle)) p.push('kle: routing by KLE needs a KLE subject (dd.dd.dd)');
     } else p.push('routingMode must be kle or system');
@@ -239,14 +241,14 @@ export class Mapper {
       registeredAt: formatDateTime(now),
       files,
     };
+    if (!kle) throw new MappingError('kle', 'has no value for this message');
     if (c.routingMode === 'system') {
       obj.context.routing.receivingSystemUuid = await need('receivingSystemUuid');
     } else {
-      if (!kle) throw new MappingError('kle', 'has no value for this message');
       obj.context.routing.kle = kle;
       if (handlingFacet) obj.context.routing.handlingFacet = handlingFacet;
     }
-    if (kle) obj.kleProposal = kle;
+    obj.kleProposal = kle;
     if (handlingFacet) obj.handlingFacetProposal = handlingFacet;
     const senderCvr = await get('senderCvr');
     if (senderCvr) obj.context.senderAuthorityCvr = senderCvr;

@@ -60,7 +60,7 @@ describe('os2-map editor definition', () => {
   it('flags missing routing and required FORMULAR/JOURNALPOST settings', () => {
     assert.notEqual(check(node({ routingCvr: '' }), 'routingCvr'), true);
     assert.notEqual(check(node({ kle: '' }), 'kle'), true);
-    assert.equal(check(node({ kle: '', routingMode: 'system' }), 'kle'), true);
+    assert.notEqual(check(node({ kle: '', routingMode: 'system' }), 'kle'), true, 'KLEEmneForslag is required in every object');
     assert.notEqual(check(node({ routingMode: 'system', receivingSystemUuid: '' }), 'receivingSystemUuid'), true);
     assert.notEqual(check(node({ formType: '' }), 'formType'), true);
     assert.notEqual(check(node({ objektType: 'JOURNALPOST', noteText: '' }), 'noteText'), true);

@@ -256,6 +256,7 @@ describe('os2-map node', () => {
       [formular({ kle: '32.03' }), /kle: KLE must look like dd\.dd\.dd/],
       [formular({ routingCvr: '', kle: '' }), /no receiving authority.*routing by KLE needs a KLE/],
       [formular({ routingMode: 'system', receivingSystemUuid: '' }), /routing to an IT-system needs its UUID/],
+      [formular({ routingMode: 'system', receivingSystemUuid: 'a1b2c3d4-e5f6-4789-abcd-ef0123456789', kle: '' }), /kle: a KLE subject .* is needed for KLEEmneForslag/],
       [formular({ xmlTemplate: '<SP241><Header></SP241>' }), /xmlTemplate: .*not well-formed/],
       [formular({ xmlTemplate: '<SP241>{{#each files}}</SP241>' }), /xmlTemplate: .*never closed/],
       [formular({ noteText: '$$$(', noteTextType: 'jsonata', objektType: 'JOURNALPOST' }), /noteText: JSONata expression is invalid/],
