@@ -42,6 +42,11 @@ export interface ReceiptWaitOptions {
 }
 
 export class SftpReceiptError extends Error {
+  /**
+   * 'error-receipt': the platform refused the file (permanent until the cause is fixed);
+   * 'no-receipt': none came before the deadline (the platform may still answer: retry later, same name).
+   */
+  readonly reason: 'error-receipt' | 'no-receipt';
   constructor(
     message: string,
     readonly sftpName: string,
@@ -49,6 +54,7 @@ export class SftpReceiptError extends Error {
   ) {
     super(message);
     this.name = 'SftpReceiptError';
+    this.reason = receipt ? 'error-receipt' : 'no-receipt';
   }
 }
 

@@ -155,6 +155,7 @@ describe('lib/sftp exchange against a real sshd', function () {
         assert.match(err.message, /104 Unknown file specification: InfRef UkendtBilag_1 er ikke kendt for afsender/);
         assert.strictEqual(err.sftpName, sftpName);
         assert.strictEqual(err.receipt?.success, false);
+        assert.strictEqual(err.reason, 'error-receipt');
         return true;
       },
     );
@@ -247,7 +248,7 @@ describe('lib/sftp exchange against a real sshd', function () {
     const sftpName = safeSftpName(SUB, 0, 'stille.pdf');
     await assert.rejects(
       uploadWithTrigger(conn, folders, { source: Buffer.from('x'), sftpName }, routing(), { intervalMs: 50, timeoutMs: 400 }),
-      (err: unknown) => err instanceof SftpReceiptError && /no SFTP receipt for .* within 0\.4 s/.test(err.message) && !err.receipt,
+      (err: unknown) => err instanceof SftpReceiptError && /no SFTP receipt for .* within 0\.4 s/.test(err.message) && !err.receipt && err.reason === 'no-receipt',
     );
     assert.ok(fs.existsSync(path.join(sshd.outDir, `${sftpName}.trigger`)), 'file and trigger are in OUT');
   });
