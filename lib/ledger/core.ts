@@ -45,7 +45,12 @@ export class LedgerCore {
       }
       case 'update': {
         const s = this.require(op.t);
-        Object.assign(s, clone(op.patch), { updatedAt: op.at });
+        for (const [k, v] of Object.entries(clone(op.patch))) {
+          // null (what undefined becomes in the journal) removes the field
+          if (v === undefined || v === null) delete (s as unknown as Record<string, unknown>)[k];
+          else (s as unknown as Record<string, unknown>)[k] = v;
+        }
+        s.updatedAt = op.at;
         this.index(s);
         return true;
       }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { LedgerCore, clone } from './core';
-import type { Op } from './core';
+import type { Op, ShipmentPatch } from './core';
 import { exportCsv, exportJson } from './export';
 import type { AttemptRecord, ExportFilter, InboxEntry, Ledger, PurgeResult, ReceiptRecord, ShipmentFilter, ShipmentRecord, WorkItem } from './types';
 
@@ -48,7 +48,9 @@ export class MemoryLedger implements Ledger {
   }
 
   async updateShipment(transactionId: string, patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>): Promise<ShipmentRecord> {
-    const { transactionId: _t, createdAt: _c, ...clean } = patch as Partial<ShipmentRecord>;
+    const { transactionId: _t, createdAt: _c, ...rest } = patch as Partial<ShipmentRecord>;
+    // undefined means "remove the field"; JSON (the file journal) keeps that only as null
+    const clean = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, v === undefined ? null : v])) as ShipmentPatch;
     await this.change({ o: 'update', t: transactionId, patch: clean, at: this.iso() });
     return clone(this.core.require(transactionId));
   }

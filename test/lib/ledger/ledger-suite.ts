@@ -58,13 +58,16 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
     await ledger.createShipment({ transactionId: 't1', submissionId: 's1', webformId: 'w', state: 'queued', request: '<x/>', meta: { file: 'a.pdf' } });
     await ledger.addAttempt('t1', { at: '2026-11-22T08:00:00.000Z', ok: false, errorClass: 'transient', error: 'HTTP 503', durationMs: 12 });
     await ledger.addAttempt('t1', { at: '2026-11-22T08:00:30.000Z', ok: true, durationMs: 40 });
-    const updated = await ledger.updateShipment('t1', { state: 'sent', distributionTransactionId: 'd1', response: 'ok' });
+    await ledger.updateShipment('t1', { lastError: 'HTTP 503' });
+    const updated = await ledger.updateShipment('t1', { state: 'sent', distributionTransactionId: 'd1', response: 'ok', lastError: undefined });
+    assert.equal('lastError' in updated, false, 'undefined in a patch removes the field');
     assert.equal(updated.state, 'sent');
     assert.ok(updated.updatedAt >= updated.createdAt);
     await reopen();
     const s = await ledger.findByDistributionId('d1');
     assert.equal(s?.transactionId, 't1');
     assert.equal(s?.state, 'sent');
+    assert.equal(s?.lastError, undefined);
     assert.equal(s?.request, '<x/>');
     assert.deepEqual(s?.meta, { file: 'a.pdf' });
     assert.deepEqual(s?.attempts, [

@@ -1,0 +1,244 @@
+/**
+ * The delivery loop on top of a Ledger's durable work queue — what `fordeling out` needs to be exactly-once-ish and
+ * resilient without keeping retries in memory:
+ *
+ *   createShipment (idempotent) → submit(id) → [claim with lease → bulkhead → breaker → timeout → send]
+ *     → ok: attempt + state 'sent' (or what send returns) + leave the queue → onDelivered
+ *     → transient: attempt + back in the queue at now + full-jitter backoff → onRetry
+ *     → permanent or attempts used up: attempt + state 'dead-letter' + leave the queue → onDeadLetter (every attempt's error)
+ *     → breaker open: no attempt spent; back in the queue when the breaker will let a probe through
+ *     → a failed half-open probe is recorded but not counted against the shipment's attempts
+ *
+ * Several workers (processes/instances) may share one ledger: the claim lease makes each item go to one of them.
+ * A worker killed mid-send leaves the lease to expire (PostgreSQL) or vanish on restart (file), and the item is sent
+ * again with the same AnvenderTransaktionsID — at-least-once towards the platform, deduplicated by that id.
+ */
+import { randomUUID } from 'node:crypto';
+import { BreakerOpenError, BreakerRegistry } from '../resilience/breaker';
+import { Bulkhead } from '../resilience/bulkhead';
+import { systemClock } from '../resilience/clock';
+import type { Clock } from '../resilience/clock';
+import { classifyError, describeError } from '../resilience/errors';
+import type { ErrorClass } from '../resilience/errors';
+import { guardedCall } from '../resilience/index';
+import { RETRY_DEFAULTS, nextRetryAt } from '../resilience/retry';
+import type { AttemptRecord, Ledger, ShipmentRecord, ShipmentState } from './types';
+
+export interface SendResult {
+  distributionTransactionId?: string;
+  response?: string;
+  /** Default 'sent'. */
+  state?: ShipmentState;
+  meta?: Record<string, unknown>;
+}
+
+export interface DeliveryOptions {
+  ledger: Ledger;
+  /** Sends one shipment; must honour `signal` (per-call timeout, stop). Throw to fail (classified transient/permanent). */
+  send: (shipment: ShipmentRecord, signal?: AbortSignal) => Promise<SendResult>;
+  /** This worker's identity in the queue (default: a random id). */
+  owner?: string;
+  /** Total attempts per shipment (default 20), backoff base and cap (default 30 s, 1 h). */
+  attempts?: number;
+  baseMs?: number;
+  capMs?: number;
+  /** Per-call timeout (default 60 s; 0 = none). */
+  timeoutMs?: number;
+  /** Shipments sent at once by this worker (default 4). */
+  concurrency?: number;
+  /** Breakers, one per key; default one registry owned by the worker. */
+  breakers?: BreakerRegistry;
+  /** The breaker key of a shipment (the endpoint); default 'default'. */
+  breakerKey?: (shipment: ShipmentRecord) => string;
+  classify?: (err: unknown) => ErrorClass;
+  /** How long a claim lasts (default 2 × timeout + 30 s). */
+  leaseMs?: number;
+  /** How often the queue is polled when idle (default 1 s). */
+  pollMs?: number;
+  clock?: Clock;
+  random?: () => number;
+  onDelivered?: (shipment: ShipmentRecord) => void;
+  onRetry?: (shipment: ShipmentRecord, at: Date, error: string) => void;
+  onDeadLetter?: (shipment: ShipmentRecord) => void;
+  /** Ledger or internal errors (the item stays queued and is retried). */
+  onError?: (err: Error) => void;
+}
+
+const DELIVERED: readonly ShipmentState[] = ['sent', 'technically-received', 'accepted', 'rejected'];
+
+export class DeliveryWorker {
+  readonly owner: string;
+  readonly breakers: BreakerRegistry;
+  private readonly bulkhead: Bulkhead;
+  private readonly clock: Clock;
+  private readonly o: DeliveryOptions;
+  private running = 0;
+  private timer: unknown;
+  private stopped = true;
+  private ticking = false;
+  private again = false;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly stopController = new AbortController();
+
+  constructor(options: DeliveryOptions) {
+    this.o = options;
+    this.owner = options.owner ?? `worker-${randomUUID()}`;
+    this.clock = options.clock ?? systemClock;
+    this.breakers = options.breakers ?? new BreakerRegistry({ clock: this.clock });
+    this.bulkhead = new Bulkhead({ concurrency: Math.max(1, options.concurrency ?? 4) });
+  }
+
+  private get leaseMs(): number {
+    return this.o.leaseMs ?? 2 * (this.o.timeoutMs ?? 60_000) + 30_000;
+  }
+
+  /** Starts polling the queue (picking up what a previous run left). */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.kick();
+  }
+
+  /** Queues a shipment for sending now and wakes the worker. The shipment must exist (createShipment first). */
+  async submit(transactionId: string): Promise<void> {
+    await this.o.ledger.enqueue(transactionId, new Date(this.clock.now()));
+    this.kick();
+  }
+
+  /** Puts a dead-lettered (or failed) shipment back in the queue with a fresh budget of attempts. */
+  async resend(transactionId: string): Promise<void> {
+    const s = await this.o.ledger.getShipment(transactionId);
+    if (!s) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
+    await this.o.ledger.updateShipment(transactionId, { state: 'queued', meta: { ...s.meta, attemptBase: s.attempts.length } });
+    await this.submit(transactionId);
+  }
+
+  /** Stops claiming, aborts sends in progress (their items are retried later) and waits for them. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.stopController.abort(Object.assign(new Error('Delivery stopped'), { transient: true }));
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Runs a claim round soon. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.ticking) {
+      this.again = true;
+      return;
+    }
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = this.clock.setTimeout(() => void this.tick(), 0);
+  }
+
+  private async tick(): Promise<void> {
+    this.timer = undefined;
+    if (this.stopped) return;
+    this.ticking = true;
+    this.again = false;
+    try {
+      const free = this.bulkhead.concurrency - this.running;
+      if (free > 0) {
+        const items = await this.o.ledger.claimDue(this.owner, free, this.leaseMs, new Date(this.clock.now()));
+        for (const item of items) this.track(this.process(item.transactionId));
+        if (items.length === free) this.again = true;
+      }
+    } catch (err) {
+      this.o.onError?.(err as Error);
+    } finally {
+      this.ticking = false;
+    }
+    if (this.stopped) return;
+    if (this.again) this.kick();
+    else this.timer = this.clock.setTimeout(() => void this.tick(), this.o.pollMs ?? 1000);
+  }
+
+  private track(p: Promise<void>): void {
+    this.running++;
+    this.inFlight.add(p);
+    void p.finally(() => {
+      this.running--;
+      this.inFlight.delete(p);
+      this.kick();
+    });
+  }
+
+  private async process(transactionId: string): Promise<void> {
+    const { ledger } = this.o;
+    try {
+      const shipment = await ledger.getShipment(transactionId);
+      if (!shipment || DELIVERED.includes(shipment.state)) {
+        await ledger.release(transactionId, this.owner); // nothing (more) to send
+        return;
+      }
+      await this.attempt(shipment);
+    } catch (err) {
+      // A ledger failure: leave the item leased; it is claimed again when the lease expires.
+      this.o.onError?.(err as Error);
+    }
+  }
+
+  private async attempt(shipment: ShipmentRecord): Promise<void> {
+    const { ledger } = this.o;
+    const t = shipment.transactionId;
+    const breaker = this.breakers.get(this.o.breakerKey?.(shipment) ?? 'default');
+    const started = this.clock.now();
+    await ledger.updateShipment(t, { state: 'sending' });
+    const probing = breaker.state === 'half-open';
+    try {
+      const result = await guardedCall((signal) => this.o.send(shipment, signal), {
+        breaker,
+        bulkhead: this.bulkhead,
+        timeoutMs: this.o.timeoutMs ?? 60_000,
+        signal: this.stopController.signal,
+        clock: this.clock,
+      });
+      await ledger.addAttempt(t, { at: new Date(started).toISOString(), ok: true, durationMs: this.clock.now() - started });
+      const patch: Partial<ShipmentRecord> = { state: result.state ?? 'sent', lastError: undefined };
+      if (result.distributionTransactionId) patch.distributionTransactionId = result.distributionTransactionId;
+      if (result.response !== undefined) patch.response = result.response;
+      if (result.meta) patch.meta = { ...shipment.meta, ...result.meta };
+      const done = await ledger.updateShipment(t, patch);
+      await ledger.release(t, this.owner);
+      this.o.onDelivered?.(done);
+    } catch (err) {
+      if (err instanceof BreakerOpenError || this.stopped) {
+        // Not the shipment's fault: no attempt spent. Due again when the breaker lets a probe through.
+        // Spread the waiting shipments out so they do not all rush in when it half-opens.
+        const wait = Math.max(err instanceof BreakerOpenError ? err.retryAfterMs : 0, 1000);
+        const at = new Date(this.clock.now() + wait + Math.floor((this.o.random ?? Math.random)() * Math.min(wait, 30_000) * 0.25));
+        await ledger.updateShipment(t, { state: 'queued' });
+        await ledger.release(t, this.owner, at);
+        return;
+      }
+      const errorClass = (this.o.classify ?? classifyError)(err);
+      const attempt: AttemptRecord = { at: new Date(started).toISOString(), ok: false, errorClass, error: describeError(err), durationMs: this.clock.now() - started };
+      let after = await ledger.addAttempt(t, attempt);
+      let base = typeof after.meta?.attemptBase === 'number' ? after.meta.attemptBase : 0;
+      if (probing && errorClass === 'transient') {
+        // A failed half-open probe says the platform is still down, not that this shipment is bad:
+        // recorded, but not counted against its attempts (else one shipment would burn its budget on probes).
+        base += 1;
+        after = await ledger.updateShipment(t, { meta: { ...after.meta, attemptBase: base } });
+      }
+      const used = after.attempts.length - base;
+      let at =
+        errorClass === 'transient'
+          ? nextRetryAt(Math.max(1, used), { attempts: this.o.attempts ?? RETRY_DEFAULTS.attempts, baseMs: this.o.baseMs, capMs: this.o.capMs, random: this.o.random }, new Date(this.clock.now()))
+          : undefined;
+      const reopenAt = breaker.retryAt;
+      if (at && reopenAt !== undefined && reopenAt > at.getTime()) at = new Date(reopenAt); // no point before the breaker lets calls through
+      if (at) {
+        await ledger.updateShipment(t, { state: 'queued', lastError: attempt.error });
+        await ledger.release(t, this.owner, at);
+        this.o.onRetry?.(after, at, attempt.error!);
+      } else {
+        const dead = await ledger.updateShipment(t, { state: 'dead-letter', lastError: attempt.error });
+        await ledger.release(t, this.owner);
+        this.o.onDeadLetter?.(dead);
+      }
+    }
+  }
+}
