@@ -53,7 +53,8 @@ const PART_TYPES = ['Person', 'Virksomhed', 'Organisation', 'OrgEnhed', 'OrgFunk
 const URN_PATTERN = /^[uU][rR][nN]:[a-zA-Z0-9][a-zA-Z0-9-]{0,30}[a-zA-Z0-9]:[a-zA-Z0-9()+,\\\-.:=@;$_!*'%/?#]+$/;
 const DATETIME_PATTERN = /^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$/;
 const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
-const BASE64_PATTERN = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** Base64 alphabet with at most two trailing '='; the length is checked separately (a grouped pattern is 7× slower on MBs). */
+const BASE64_PATTERN = /^[A-Za-z0-9+/]*={0,2}$/;
 
 function check(cond: boolean, message: string): void {
   if (!cond) throw new AfsendInputError(message);
@@ -196,13 +197,15 @@ function dokumentXml(obj: FordelingsObject, c: Common, now: Date): string {
 function formularXml(obj: FordelingsObject, c: Common): string {
   check(!!obj.formular, 'objektType FORMULAR needs formular content');
   const f = obj.formular!;
-  const pdf = String(f.pdfBase64 ?? '').replace(/\s+/g, '');
+  const raw = String(f.pdfBase64 ?? '');
+  const pdf = /\s/.test(raw) ? raw.replace(/\s+/g, '') : raw;
   check(pdf !== '', 'formular.pdfBase64 (FormularIndhold) is required');
-  check(BASE64_PATTERN.test(pdf), 'formular.pdfBase64 (FormularIndhold) is not valid base64');
+  check(pdf.length % 4 === 0 && BASE64_PATTERN.test(pdf), 'formular.pdfBase64 (FormularIndhold) is not valid base64');
   const formular =
     v2('TitelTekst', need(f.title, 'formular.title (TitelTekst)')) +
     v2('FormatNavn', need(f.formatName, 'formular.formatName (FormatNavn)')) +
-    v2('FormularIndhold', pdf) +
+    // Checked against the base64 alphabet above, so nothing to escape.
+    `<v2:FormularIndhold>${pdf}</v2:FormularIndhold>` +
     wrap('FormularXML', formularXmlElement(f.formXml));
   return wrap(
     'DistributionFormular',
