@@ -76,7 +76,11 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   return o;
 }
 
-export async function startFromCli(o: CliOptions, print: (line: string) => void = (l) => console.log(l)): Promise<Simulator> {
+export async function startFromCli(
+  o: CliOptions,
+  print: (line: string) => void = (l) => console.log(l),
+  printEvent: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Promise<Simulator> {
   const certs = await generateCerts(o.certDir, { reuse: true, cvr: o.cvr });
   const sim = await createSimulator({
     certs,
@@ -86,7 +90,8 @@ export async function startFromCli(o: CliOptions, print: (line: string) => void 
     validate: o.validate,
     receiptUrl: o.receiptUrl,
     receiptBasicAuth: o.receiptUser ? { username: o.receiptUser, password: o.receiptPassword ?? '' } : undefined,
-    log: o.json ? undefined : (line) => print(`${new Date().toISOString()} sim: ${line}`),
+    // With --json, stdout carries only the JSON line; events go to stderr.
+    log: (line) => (o.json ? printEvent : print)(`${new Date().toISOString()} sim: ${line}`),
   });
   const info = {
     url: sim.serviceUrl,

@@ -561,8 +561,9 @@ export async function createSimulator(opts: SimulatorOptions = {}): Promise<Simu
     if (unquoted !== known.action) {
       throw new Refusal('Client', `SOAPAction "${unquoted}" does not match ${known.name}`, [{ code: 'SOAP_FEJL', text: `Expected SOAPAction ${known.action}` }]);
     }
-    validateBody(op);
+    // Like the platform: who is calling first (certificate + AuthorityContext), then what was sent.
     checkAuthority(op, peerCvr(req.socket as TLSSocket));
+    validateBody(op);
     switch (known.name) {
       case 'FordelingsobjektAfsend':
         return handleAfsend(op);

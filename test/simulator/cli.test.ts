@@ -24,14 +24,17 @@ describe('simulator cli', function () {
     const lines: string[] = [];
     try {
       const o = parseArgs(['--port', '0', '--cert-dir', dir, '--json'], { SF2900_CONTRACT_DIR: process.env.SF2900_CONTRACT_DIR });
-      const sim = await startFromCli(o, (l) => lines.push(l));
+      const events: string[] = [];
+      const sim = await startFromCli(o, (l) => lines.push(l), (l) => events.push(l));
       await sim.close();
       const info = JSON.parse(lines[0]);
       assert.match(info.url, /^https:\/\/127\.0\.0\.1:\d+\/service\/SP\/Distribution\/3$/);
       assert.ok(fs.existsSync(info.ca) && fs.existsSync(info.clientP12));
       assert.strictEqual(info.cvr, '12345678');
       const before = fs.readFileSync(info.clientCert, 'utf8');
-      const again = await startFromCli(o, (l) => lines.push(l));
+      const again = await startFromCli(o, (l) => lines.push(l), (l) => events.push(l));
+      assert.ok(events.some((l) => /sim: listening on https:/.test(l)), 'events go to the event printer, not stdout');
+      assert.strictEqual(lines.length, 2, 'stdout carries only the JSON lines');
       await again.close();
       assert.strictEqual(fs.readFileSync(info.clientCert, 'utf8'), before);
     } finally {
