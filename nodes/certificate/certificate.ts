@@ -19,17 +19,20 @@ interface Creds {
 /** The editor shows this in place of a stored password credential. */
 const STORED = '__PWRD__';
 
-function source(c: Creds | undefined): CertificateSource {
+/** The source for the chosen format: credentials of the other format (left over from a switch) are ignored. */
+function source(c: Creds | undefined, format?: string): CertificateSource {
+  if (format === 'pem') return { keyPem: c?.keyPem, certPem: c?.certPem, keyPassphrase: c?.keyPassphrase };
+  if (format === 'p12') return { p12Base64: c?.p12, p12Passphrase: c?.p12Passphrase };
   return { p12Base64: c?.p12, p12Passphrase: c?.p12Passphrase, keyPem: c?.keyPem, certPem: c?.certPem, keyPassphrase: c?.keyPassphrase };
 }
 
 export = function (RED: NodeAPI) {
-  function CertificateNode(this: Node<Record<keyof Creds, unknown>>, config: NodeDef) {
+  function CertificateNode(this: Node<Record<keyof Creds, unknown>>, config: NodeDef & { format?: string }) {
     RED.nodes.createNode(this, config);
     const self = this as unknown as { configError?: string; info?: CertificateConfig['info']; keyMaterial: CertificateConfig['keyMaterial'] };
     let material: KeyMaterial | undefined;
     try {
-      const loaded = loadCertificate(source(this.credentials as Creds));
+      const loaded = loadCertificate(source(this.credentials as Creds, config.format));
       material = loaded.material;
       self.info = loaded.info;
       const warning = validityWarning(loaded.info);
@@ -57,7 +60,7 @@ export = function (RED: NodeAPI) {
   // Info for the dialog: the browser sends what it just picked (and/or the node id for stored credentials).
   // Answers subject, issuer, CVR, serial, validity, fingerprint and a warning; never key material.
   RED.httpAdmin.post('/os2-certificate/info', RED.auth.needsPermission('os2-certificate.read'), (req: Request, res: Response) => {
-    const body = (req.body ?? {}) as Creds & { id?: string };
+    const body = (req.body ?? {}) as Creds & { id?: string; format?: string };
     const stored = (body.id && typeof body.id === 'string' ? (RED.nodes.getCredentials(body.id) as Creds | undefined) : undefined) ?? {};
     const pick = (k: keyof Creds): string | undefined => {
       const v = body[k];
@@ -75,7 +78,7 @@ export = function (RED: NodeAPI) {
     if (typeof body.p12 === 'string' && body.p12 && body.p12 !== STORED) creds.keyPem = creds.certPem = undefined;
     else if (typeof body.keyPem === 'string' && body.keyPem && body.keyPem !== STORED) creds.p12 = undefined;
     try {
-      const { info, chain } = loadCertificate(source(creds));
+      const { info, chain } = loadCertificate(source(creds, body.format));
       const answer: CertificateInfo & { warning?: string; chain: number } = { ...info, chain: chain.length };
       const warning = validityWarning(info);
       if (warning) answer.warning = warning;

@@ -36,12 +36,19 @@ export = function (RED: NodeAPI) {
   function FordelingOutNode(this: Node, config: FordelingOutDef) {
     RED.nodes.createNode(this, config);
     const node = this;
+    /** A status text from the locale catalogue, or the English text when none is loaded (e.g. under the test helper). */
+    const t = (key: string, vars: Record<string, string | number>, english: string): string => {
+      const id = `os2-fordeling-out.status.${key}`;
+      const text = (RED as unknown as { _: (k: string, v: object) => string })._(id, vars);
+      return typeof text === 'string' && text !== id && !text.endsWith(id) ? text : english;
+    };
+    const sending = () => ({ fill: 'blue' as const, shape: 'dot' as const, text: t('sending', { n: inFlight }, `sending ${inFlight}`) });
     const sp = config.serviceplatform ? (RED.nodes.getNode(config.serviceplatform) as unknown as ServiceplatformConfig | null) : null;
     const ledgerNode = config.ledger ? (RED.nodes.getNode(config.ledger) as unknown as { ledger(): Ledger } | null) : null;
     const configError = !sp ? 'fordeling out: no serviceplatform configuration chosen' : config.ledger && !ledgerNode ? 'fordeling out: the chosen ledger configuration is missing' : undefined;
     if (configError) {
       node.error(configError);
-      node.status({ fill: 'red', shape: 'ring', text: 'not configured' });
+      node.status({ fill: 'red', shape: 'ring', text: t('notConfigured', {}, 'not configured') });
     }
     let inFlight = 0;
 
@@ -54,7 +61,7 @@ export = function (RED: NodeAPI) {
         transport: sp.transport(),
         ledger: ledger(),
         onStage: (stage) => {
-          if (stage === 'send') node.status({ fill: 'blue', shape: 'dot', text: `sending ${inFlight}` });
+          if (stage === 'send') node.status(sending());
         },
       };
     };
@@ -96,7 +103,7 @@ export = function (RED: NodeAPI) {
     node.on('input', async (msgIn, send, done) => {
       const msg = msgIn as Msg;
       inFlight++;
-      node.status({ fill: 'blue', shape: 'dot', text: `sending ${inFlight}` });
+      node.status(sending());
       try {
         if (msg.topic === 'FordelingsmodtagerList') {
           await handleList(msg);
@@ -108,7 +115,7 @@ export = function (RED: NodeAPI) {
           msg.shipment = r.shipment;
         }
         inFlight--;
-        node.status(inFlight ? { fill: 'blue', shape: 'dot', text: `sending ${inFlight}` } : { fill: 'green', shape: 'dot', text: 'sent' });
+        node.status(inFlight ? sending() : { fill: 'green', shape: 'dot', text: t('sent', {}, 'sent') });
         send([msg, null]);
         done();
       } catch (err) {
@@ -116,7 +123,7 @@ export = function (RED: NodeAPI) {
         const e = asDeliveryError(err);
         msg.error = e.toJSON();
         const short = e.reason.length > 40 ? e.reason.slice(0, 39) + '…' : e.reason;
-        node.status({ fill: 'red', shape: 'ring', text: `failed: ${short}` });
+        node.status({ fill: 'red', shape: 'ring', text: t('failed', { reason: short }, `failed: ${short}`) });
         send([null, msg]);
         const reported = new Error(`${e.class}: ${e.reason}`);
         done(reported);

@@ -54,6 +54,15 @@ describe('os2-certificate config node', function () {
     assert.match(n.configError ?? '', /legacy encryption .*openssl pkcs12 .*-export -out new\.p12/);
   });
 
+  it('uses only the credentials of the chosen format (a P12 left over from a switch to PEM is ignored)', async function () {
+    await helper.load(certificateNode, [{ id: 'c1', type: 'os2-certificate', format: 'pem' }] as never, {
+      c1: { p12, p12Passphrase: 'stale', keyPem: certs.expiringClient.key, certPem: certs.expiringClient.cert },
+    });
+    const n = helper.getNode('c1') as unknown as CertNode;
+    assert.equal(n.configError, undefined);
+    assert.equal(n.info?.fingerprint256, new (require('crypto').X509Certificate)(certs.expiringClient.cert).fingerprint256);
+  });
+
   it('reports missing credentials', async function () {
     await helper.load(certificateNode, flow, {});
     const n = helper.getNode('c1') as unknown as CertNode;
