@@ -8,6 +8,7 @@ export const NS = {
   soap12: 'http://www.w3.org/2003/05/soap-envelope',
   wsa: 'http://www.w3.org/2005/08/addressing',
   liberty: 'urn:liberty:sb:2006-08',
+  saml2: 'urn:oasis:names:tc:SAML:2.0:assertion',
   xmlns: 'http://www.w3.org/2000/xmlns/',
 } as const;
 
@@ -24,6 +25,8 @@ export const ALG = {
 export const WSS = {
   base64Binary: 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary',
   x509v3: 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3',
+  saml2TokenType: 'http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV2.0',
+  samlId: 'http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLID',
 } as const;
 
 /** WS-Addressing headers that a WS-Security signature covers when present (the token policy's SignedParts). */

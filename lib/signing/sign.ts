@@ -11,6 +11,13 @@ export interface EnvelopedOptions {
   xpath?: string;
   /** Id (Id/ID/id/wsu:Id attribute) of the element to sign. */
   id?: string;
+  /**
+   * Reference the signed element by its Id even when it is the document element (as a SAML assertion must be
+   * signed, so the signature still holds once the assertion is embedded in another document). Default: URI="".
+   */
+  referenceById?: boolean;
+  /** Put the signature right after this child (local name) of the signed element, e.g. `Issuer` for SAML; default last. */
+  insertAfter?: string;
 }
 
 export interface WsSecurityOptions {
@@ -18,8 +25,13 @@ export interface WsSecurityOptions {
   lifetimeSeconds?: number;
   /** Further SOAP headers to sign, by local name or `{namespace}localName` (e.g. `{urn:liberty:sb:2006-08}Framework`). */
   extraHeaders?: string[];
-  /** Also sign the BinarySecurityToken (ProtectTokens; the STS request does). */
+  /** Also sign the security token — the BinarySecurityToken or the SAML assertion (ProtectTokens). */
   signToken?: boolean;
+  /**
+   * Token model: a SAML 2.0 assertion (holder-of-key, issued by the STS for this certificate) to carry in wsse:Security
+   * instead of the BinarySecurityToken; KeyInfo then refers to it by SAMLID.
+   */
+  samlAssertion?: string;
   /** Clock for the timestamp (tests). */
   now?: Date;
 }
@@ -49,10 +61,12 @@ function newSignedXml(key: SigningKey, keyInfo?: string): SignedXml {
 }
 
 function existingSignatureCheck(root: Element): void {
-  // Refuse to add a second signature where the verifier expects exactly one.
+  // Refuse to add a second signature where the verifier expects exactly one (an STS's signature inside a SAML
+  // assertion is the assertion's own and does not count).
   const stack: Element[] = [root];
   while (stack.length) {
     const el = stack.pop()!;
+    if (el.namespaceURI === NS.saml2 && el.localName === 'Assertion') continue;
     if (el.namespaceURI === NS.ds && el.localName === 'Signature') {
       throw new SigningError('the document is already signed (it contains a ds:Signature)');
     }
@@ -90,17 +104,23 @@ export function signEnveloped(xml: string, key: SigningKey, opts: EnvelopedOptio
   const doc = parseXmlSafely(xml, 'the XML to sign');
   existingSignatureCheck(doc.documentElement!);
   const target = targetFor(doc, opts);
-  const isRoot = target === doc.documentElement;
-  if (!isRoot && !idOf(target)) target.setAttribute('Id', `id-${randomUUID()}`);
+  const wholeDocument = target === doc.documentElement && !opts.referenceById;
+  if (!wholeDocument && !idOf(target)) target.setAttribute('Id', `id-${randomUUID()}`);
   const path = positionalXPath(target);
+  let location: { reference: string; action: 'append' | 'after' } = { reference: path, action: 'append' };
+  if (opts.insertAfter) {
+    const after = childElements(target).find((c) => c.localName === opts.insertAfter);
+    if (!after) throw new SigningError(`the signed element has no child ${opts.insertAfter} to put the signature after`);
+    location = { reference: positionalXPath(after), action: 'after' };
+  }
   const sig = newSignedXml(key);
   sig.addReference({
     xpath: path,
     transforms: [ALG.enveloped, ALG.excC14n],
     digestAlgorithm: ALG.sha256,
-    isEmptyUri: isRoot,
+    isEmptyUri: wholeDocument,
   });
-  sig.computeSignature(serialize(doc), { prefix: XMLDSIG_PREFIX, location: { reference: path, action: 'append' } });
+  sig.computeSignature(serialize(doc), { prefix: XMLDSIG_PREFIX, location });
   return sig.getSignedXml();
 }
 
@@ -170,13 +190,29 @@ export function signWsSecurity(xml: string, key: SigningKey, opts: WsSecurityOpt
   timestamp.appendChild(expires);
   ensureWsuId(timestamp, 'TS');
 
-  const bst = doc.createElementNS(NS.wsse, 'wsse:BinarySecurityToken');
-  bst.setAttribute('EncodingType', WSS.base64Binary);
-  bst.setAttribute('ValueType', WSS.x509v3);
-  bst.appendChild(doc.createTextNode(key.certBase64));
-  const bstId = ensureWsuId(bst, 'X509');
+  let token: Element;
+  let keyInfo: string;
+  if (opts.samlAssertion !== undefined) {
+    const assertion = parseXmlSafely(opts.samlAssertion, 'the SAML assertion').documentElement!;
+    if (assertion.namespaceURI !== NS.saml2 || assertion.localName !== 'Assertion') throw new SigningError('samlAssertion is not a SAML 2.0 Assertion');
+    const assertionId = assertion.getAttribute('ID');
+    if (!assertionId) throw new SigningError('the SAML assertion has no ID');
+    token = doc.importNode(assertion, true) as Element;
+    keyInfo =
+      `<wsse:SecurityTokenReference xmlns:wsse="${NS.wsse}" xmlns:wsse11="${NS.wsse11}" wsse11:TokenType="${WSS.saml2TokenType}">` +
+      `<wsse:KeyIdentifier ValueType="${WSS.samlId}">${assertionId}</wsse:KeyIdentifier></wsse:SecurityTokenReference>`;
+  } else {
+    token = doc.createElementNS(NS.wsse, 'wsse:BinarySecurityToken');
+    token.setAttribute('EncodingType', WSS.base64Binary);
+    token.setAttribute('ValueType', WSS.x509v3);
+    token.appendChild(doc.createTextNode(key.certBase64));
+    const bstId = ensureWsuId(token, 'X509');
+    keyInfo =
+      `<wsse:SecurityTokenReference xmlns:wsse="${NS.wsse}">` +
+      `<wsse:Reference URI="#${bstId}" ValueType="${WSS.x509v3}"/></wsse:SecurityTokenReference>`;
+  }
   // Strict layout: Timestamp first, the token before the signature that uses it.
-  security.insertBefore(bst, security.firstChild);
+  security.insertBefore(token, security.firstChild);
   security.insertBefore(timestamp, security.firstChild);
 
   const signed: Element[] = [body, timestamp];
@@ -190,11 +226,7 @@ export function signWsSecurity(xml: string, key: SigningKey, opts: WsSecurityOpt
       signed.push(h);
     }
   }
-  if (opts.signToken) signed.push(bst);
-
-  const keyInfo =
-    `<wsse:SecurityTokenReference xmlns:wsse="${NS.wsse}">` +
-    `<wsse:Reference URI="#${bstId}" ValueType="${WSS.x509v3}"/></wsse:SecurityTokenReference>`;
+  if (opts.signToken) signed.push(token);
   const sig = newSignedXml(key, keyInfo);
   // Positional XPaths find the elements again in xml-crypto's parse far faster than an attribute search; the
   // references themselves are written by wsu:Id (xml-crypto takes the element's existing Id attribute).

@@ -41,7 +41,7 @@ const reject = (reason: string): never => {
 
 const ELEMENT_NODE = 1;
 const TEXT_NODE = 3;
-const SAML2 = 'urn:oasis:names:tc:SAML:2.0:assertion';
+const SAML2 = NS.saml2;
 const SIGNATURE_METHODS = new Set<string>([ALG.rsaSha256, ALG.rsaSha512]);
 const DIGEST_METHODS = new Set<string>([ALG.sha256, ALG.sha512]);
 const C14N_METHODS = new Set<string>([ALG.excC14n, ALG.c14n]);
@@ -111,7 +111,7 @@ function checkUniqueIds(root: Element): Map<string, Element> {
 function signaturesOutsideAssertions(root: Element): Element[] {
   const out: Element[] = [];
   const walk = (el: Element) => {
-    if (isElement(el, SAML2, 'Assertion')) return;
+    if (el !== root && isElement(el, SAML2, 'Assertion')) return;
     if (isElement(el, NS.ds, 'Signature')) out.push(el);
     for (const c of childElements(el)) walk(c);
   };
@@ -134,6 +134,17 @@ function certFromKeyInfo(sig: Element, ids: Map<string, Element>): X509Certifica
       if (target!.getAttribute('ValueType') !== WSS.x509v3) reject('the BinarySecurityToken is not an X.509v3 certificate');
       texts.push(target!.textContent ?? '');
     }
+    for (const k of childrenNS(str, NS.wsse, 'KeyIdentifier')) {
+      // Token model: the key is the holder-of-key certificate in the SAML assertion the identifier names.
+      if (k.getAttribute('ValueType') !== WSS.samlId) reject('unsupported KeyIdentifier in SecurityTokenReference');
+      const assertion = ids.get((k.textContent ?? '').trim());
+      if (!assertion || !isElement(assertion, SAML2, 'Assertion')) reject('KeyIdentifier does not point to a SAML assertion');
+      const hok = allElements(assertion!).filter(
+        (e) => isElement(e, NS.ds, 'X509Certificate') && allElementsUp(e).some((a) => isElement(a, SAML2, 'SubjectConfirmationData')),
+      );
+      if (hok.length !== 1) reject('the SAML assertion has no single holder-of-key certificate');
+      texts.push(hok[0].textContent ?? '');
+    }
   }
   return texts.map((t) => {
     if (!BASE64.test(t)) reject('a certificate in KeyInfo is not base64');
@@ -143,6 +154,12 @@ function certFromKeyInfo(sig: Element, ids: Map<string, Element>): X509Certifica
       return reject('a certificate in KeyInfo could not be read');
     }
   });
+}
+
+function allElementsUp(el: Element): Element[] {
+  const out: Element[] = [];
+  for (let p = el.parentNode; p && p.nodeType === ELEMENT_NODE; p = p.parentNode) out.push(p as Element);
+  return out;
 }
 
 function checkValidity(cert: X509Certificate, now: Date, skewMs: number): void {
