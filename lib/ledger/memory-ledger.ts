@@ -104,6 +104,8 @@ export class MemoryLedger implements Ledger {
   }
 
   async enqueue(transactionId: string, notBefore?: Date): Promise<void> {
+    const leased = this.core.queue.get(transactionId)?.leaseUntil;
+    if (leased && leased >= this.iso()) return this.read(); // its holder decides what happens next
     await this.change({ o: 'enqueue', t: transactionId, notBefore: (notBefore ?? this.now()).toISOString() });
   }
 

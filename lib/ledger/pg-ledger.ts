@@ -327,7 +327,8 @@ export class PgLedger implements Ledger {
   async enqueue(transactionId: string, notBefore?: Date): Promise<void> {
     await this.q(
       `INSERT INTO ${this.s}.work_queue (transaction_id, not_before) VALUES ($1, COALESCE($2::timestamptz, clock_timestamp()))
-       ON CONFLICT (transaction_id) DO UPDATE SET not_before = EXCLUDED.not_before, owner = NULL, lease_until = NULL`,
+       ON CONFLICT (transaction_id) DO UPDATE SET not_before = EXCLUDED.not_before, owner = NULL, lease_until = NULL
+         WHERE ${this.s}.work_queue.lease_until IS NULL OR ${this.s}.work_queue.lease_until < clock_timestamp()`,
       [transactionId, notBefore ?? null],
     );
   }

@@ -127,7 +127,11 @@ export interface Ledger {
   pendingInbox(): Promise<InboxEntry[]>;
 
   // ---- durable work queue (retries that survive a restart; several instances claim without double-sending) ----
-  /** Schedules (or reschedules) the shipment; clears any lease. */
+  /**
+   * Schedules (or reschedules) the shipment and clears an expired lease. While another worker holds an unexpired
+   * lease nothing changes (the holder releases it: done, or again at a time of its choosing) — so a second submit
+   * can never make two workers send at once.
+   */
   enqueue(transactionId: string, notBefore?: Date): Promise<void>;
   /** Claims up to `limit` due items whose lease is free or expired, leasing them to `owner` for `leaseMs`. */
   claimDue(owner: string, limit: number, leaseMs: number, now?: Date): Promise<WorkItem[]>;

@@ -18,7 +18,7 @@ describe('DeliveryWorker', () => {
   const workers: DeliveryWorker[] = [];
   beforeEach(() => {
     clock = new FakeClock();
-    ledger = new MemoryLedger();
+    ledger = new MemoryLedger({ now: () => new Date(clock.now()) });
   });
   afterEach(async () => {
     for (const w of workers.splice(0)) await w.stop();

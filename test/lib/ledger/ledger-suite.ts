@@ -128,7 +128,7 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
   });
 
   it('claims due work with a lease; an expired lease is claimable again; release reschedules or completes', async () => {
-    const t0 = new Date('2026-11-22T08:00:00.000Z');
+    const t0 = new Date('2020-01-01T00:00:00.000Z'); // virtual times, all in the real past
     const at = (ms: number) => new Date(t0.getTime() + ms);
     await ledger.enqueue('a', at(0));
     await ledger.enqueue('b', at(1000));
@@ -149,9 +149,18 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
       ['c', at(60_000).toISOString()],
     ]);
     assert.deepEqual((await ledger.claimDue('w3', 1, 5000, at(100_000))).map((w) => w.transactionId), ['a'], 'limit respected');
-    await ledger.enqueue('a', at(200_000));
-    const q = await ledger.listQueue();
-    assert.equal(q.find((w) => w.transactionId === 'a')?.owner, undefined, 'enqueue clears the lease');
+    // a's lease (at 100 s + 5 s, long past in real time) expired: enqueue reschedules it and clears the lease
+    const tomorrow = new Date(Date.now() + 86_400_000);
+    await ledger.enqueue('a', tomorrow);
+    let q = await ledger.listQueue();
+    assert.equal(q.find((w) => w.transactionId === 'a')?.owner, undefined, 'enqueue clears an expired lease');
+    assert.equal(q.find((w) => w.transactionId === 'a')?.notBefore, tomorrow.toISOString());
+    // c leased for an hour from now: a second submit must not take it away from its holder
+    assert.deepEqual((await ledger.claimDue('w4', 10, 3600_000, new Date())).map((w) => w.transactionId), ['c']);
+    await ledger.enqueue('c', new Date());
+    q = await ledger.listQueue();
+    assert.equal(q.find((w) => w.transactionId === 'c')?.owner, 'w4', 'enqueue leaves a held lease alone');
+    assert.deepEqual(await ledger.claimDue('w5', 10, 1000, new Date()), []);
   });
 
   it('purges finished shipments and orphaned receipts older than the cutoff, never active ones', async () => {

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { DeliveryWorker } from '../../../lib/ledger/delivery';
 import { PgLedger } from '../../../lib/ledger/pg-ledger';
+import type { ShipmentRecord } from '../../../lib/ledger/types';
 import { startPostgres } from '../../support/postgres';
 import type { PostgresServer } from '../../support/postgres';
 
@@ -64,6 +66,56 @@ describe('PgLedger (several instances on one database)', function () {
       assert.equal(results.filter(Boolean).length, 200);
       assert.equal((await b.listShipments()).length, 200);
     } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('two delivery workers (one per instance) sharing 500 submissions, 10 % failing transiently: each delivered exactly once', async () => {
+    const schema = `delivery_${process.pid}`;
+    const [a, b] = await Promise.all([
+      PgLedger.open({ connectionString: server!.connectionString, schema }),
+      PgLedger.open({ connectionString: server!.connectionString, schema }),
+    ]);
+    const delivered = new Map<string, number>();
+    let failures = 0;
+    const send = async (s: ShipmentRecord) => {
+      await new Promise((r) => setTimeout(r, Math.random() * 3));
+      if (Math.random() < 0.1) {
+        failures++;
+        throw Object.assign(new Error('HTTP 503'), { statusCode: 503 });
+      }
+      delivered.set(s.transactionId, (delivered.get(s.transactionId) ?? 0) + 1);
+      return { distributionTransactionId: `d-${s.transactionId}` };
+    };
+    const opts = { send, baseMs: 20, capMs: 100, pollMs: 20, concurrency: 8, attempts: 50 };
+    const wa = new DeliveryWorker({ ...opts, ledger: a, owner: 'instance-a' });
+    const wb = new DeliveryWorker({ ...opts, ledger: b, owner: 'instance-b' });
+    wa.start();
+    wb.start();
+    try {
+      const ids = Array.from({ length: 500 }, (_, i) => `sub-${i}`);
+      // every submission reaches both instances (e.g. posted twice)
+      for (let i = 0; i < ids.length; i += 25) {
+        await Promise.all(
+          ids.slice(i, i + 25).flatMap((t) =>
+            ([[a, wa], [b, wb]] as const).map(async ([l, w]) => {
+              await l.createShipment({ transactionId: t, submissionId: t, state: 'queued' });
+              await w.submit(t);
+            }),
+          ),
+        );
+      }
+      const deadline = Date.now() + 60_000;
+      while (delivered.size < 500 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(delivered.size, 500, 'lost');
+      assert.deepEqual([...delivered].filter(([, n]) => n > 1), [], 'duplicated');
+      assert.ok(failures > 10, `${failures} injected failures`);
+      const states = new Set((await a.listShipments()).map((s) => s.state));
+      assert.deepEqual([...states], ['sent']);
+    } finally {
+      await wa.stop();
+      await wb.stop();
       await a.close();
       await b.close();
     }
