@@ -3,7 +3,8 @@
  * Transient: network errors (connection refused/reset, DNS hiccups, TLS drops), timeouts, HTTP 408/429/5xx,
  * SOAP faults with a Server/Receiver fault code, an open breaker, a full bulkhead. Everything else is permanent
  * (a validation error, HTTP 4xx, a Client fault: sending it again will not help).
- * An error may decide for itself with `err.transient = true|false` or `err.errorClass = 'transient'|'permanent'`.
+ * An error may decide for itself with `err.transient = true|false`, `err.errorClass` or `err.class` = 'transient'|'permanent'
+ * (lib/delivery's DeliveryError carries `class`).
  */
 export type ErrorClass = 'transient' | 'permanent';
 
@@ -16,6 +17,7 @@ const TRANSIENT_CODES = new Set([
 
 interface Classifiable {
   transient?: unknown;
+  class?: unknown;
   errorClass?: unknown;
   code?: unknown;
   name?: unknown;
@@ -28,8 +30,8 @@ interface Classifiable {
 export function classifyError(err: unknown, depth = 0): ErrorClass {
   if (!err || typeof err !== 'object') return 'permanent';
   const e = err as Classifiable;
-  if (e.transient === true || e.errorClass === 'transient') return 'transient';
-  if (e.transient === false || e.errorClass === 'permanent') return 'permanent';
+  if (e.transient === true || e.errorClass === 'transient' || e.class === 'transient') return 'transient';
+  if (e.transient === false || e.errorClass === 'permanent' || e.class === 'permanent') return 'permanent';
   if (typeof e.code === 'string' && TRANSIENT_CODES.has(e.code)) return 'transient';
   if (e.name === 'TimeoutError') return 'transient';
   const status = Number(e.statusCode ?? e.status);

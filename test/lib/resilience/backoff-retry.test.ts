@@ -32,11 +32,11 @@ describe('classifyError', () => {
   it('treats network errors, timeouts, 408/429/5xx and Server faults as transient; the rest as permanent', () => {
     for (const e of [err({ code: 'ECONNREFUSED' }), err({ code: 'ECONNRESET' }), err({ code: 'UND_ERR_SOCKET' }), new TimeoutError(5), err({ statusCode: 503 }),
       err({ status: 429 }), err({ statusCode: 408 }), err({ faultCode: 'soap:Server' }), err({ faultCode: 'Receiver' }), err({ cause: err({ code: 'EPIPE' }) }),
-      err({ transient: true, statusCode: 400 })]) {
+      err({ transient: true, statusCode: 400 }), err({ class: 'transient', code: 'SOAP_SERVER' })]) {
       assert.equal(classifyError(e), 'transient', e.message + JSON.stringify(e));
     }
     for (const e of [new Error('invalid document'), err({ statusCode: 400 }), err({ statusCode: 404 }), err({ faultCode: 'soap:Client' }),
-      err({ code: 'ECONNREFUSED', transient: false }), 'a string', undefined]) {
+      err({ code: 'ECONNREFUSED', transient: false }), err({ class: 'permanent', code: 'ECONNRESET' }), 'a string', undefined]) {
       assert.equal(classifyError(e), 'permanent', JSON.stringify(e));
     }
   });
