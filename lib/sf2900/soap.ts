@@ -83,7 +83,9 @@ function faultFrom(fault: Element): SoapFaultError {
  * with FEJL in place of a response), XmlError for text that is not a SOAP envelope.
  */
 export function parseSoapBody(envelopeXml: string): Element {
-  const doc = parseXmlSafely(envelopeXml, 'SOAP message');
+  // Tolerate a byte-order mark or blank lines before the XML declaration, as some SOAP stacks send them.
+  const cleaned = typeof envelopeXml === 'string' ? envelopeXml.replace(/^\uFEFF?\s+|^\uFEFF/, '') : envelopeXml;
+  const doc = parseXmlSafely(cleaned, 'SOAP message');
   const env = doc.documentElement as unknown as Element;
   if (env.localName !== 'Envelope' || !isSoapNs(env.namespaceURI)) {
     throw new XmlError(`SOAP message: expected a SOAP Envelope, got <${env.nodeName}>`);

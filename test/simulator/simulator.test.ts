@@ -198,6 +198,17 @@ describe('simulator', function () {
       assert.strictEqual(sim.stats.accepted, 0);
     });
 
+    it('authenticates before it validates: a wrong CVR in an invalid request is an authorisation fault', async () => {
+      const xml = afsend(journalpost(), { ...AFSEND_OPTS, senderCvr: '87654321' }).replace(/<v2:Notat>[^<]*<\/v2:Notat>/, '');
+      assert.strictEqual(fault(await post(xml)).platformErrors?.[0].code, 'AUTORISATION');
+    });
+
+    it('refuses an unknown operation and a body with two elements', async () => {
+      assert.strictEqual(fault(await post(soapEnvelope('<x:Hello xmlns:x="urn:x"/>'))).transportKvittering?.errors[0].code, 'UKENDT_OPERATION');
+      const two = afsend().replace('</soapenv:Body>', '<x:Extra xmlns:x="urn:x"/></soapenv:Body>');
+      assert.match(fault(await post(two)).faultString, /exactly one element/);
+    });
+
     it('refuses a request without AuthorityContext (no security model)', async () => {
       const xml = afsend().replace(/<ac:AuthorityContext>.*<\/ac:AuthorityContext>/, '');
       assert.match(fault(await post(xml)).faultString, /Security model not provided/);

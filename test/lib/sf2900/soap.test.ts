@@ -63,6 +63,10 @@ describe('lib/sf2900 soap', () => {
     assert.strictEqual(faultOf(xml).transportKvittering?.reason, 'nej');
   });
 
+  it('tolerates a byte-order mark or blank lines before the XML declaration', () => {
+    for (const pre of ['\uFEFF', '\r\n  ', '\uFEFF\n']) assert.strictEqual(parseSoapBody(pre + soapEnvelope('<a:X xmlns:a="urn:a"/>')).localName, 'X');
+  });
+
   it('refuses malformed text, non-envelopes, empty bodies and DTDs with XmlError', () => {
     for (const bad of ['<x', '<x/>', soapEnvelope(''), `<!DOCTYPE x [<!ENTITY a "b">]><x/>`, '']) {
       assert.throws(() => parseSoapBody(bad), XmlError, JSON.stringify(bad));
