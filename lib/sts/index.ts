@@ -4,3 +4,4 @@ export * from './response';
 export * from './cache';
 export * from './client';
 export * from './token-envelope';
+export * from './verify-token';

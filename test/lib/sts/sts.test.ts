@@ -7,7 +7,7 @@ import { NS, WSS } from '../../../lib/signing/constants';
 import { serialize } from '../../../lib/signing/dom';
 import {
   buildIssueRequest, buildTokenEnvelope, FORDELING_ENTITY_ID, parseIssueResponse, requestToken, StsError, STS_NS, STS_URLS,
-  TokenCache, WST, type IssuedToken,
+  TokenCache, verifyTokenRequest, WST, type IssuedToken,
 } from '../../../lib/sts';
 import { makeTestKey, removeTestKeys, type TestKey } from '../signing/test-keys';
 import { fault12, makeAssertion, rstr, startFakeSts } from './fake-sts';
@@ -197,6 +197,25 @@ describe('lib/sts: WS-Trust token request, response, cache and token-model envel
       assert.strictEqual(a.valid, true, a.reason);
       // Tampering with the Body breaks the message signature.
       assert.strictEqual(verifyXmlSignature(xml.replace('<x>1</x>', '<x>2</x>'), { pins: client.certPem }).valid, false);
+    });
+    it('verifyTokenRequest: accepts a proper request; refuses a stolen assertion, another STS, the wrong audience, an expired token, a tampered Body', () => {
+      const t = token(3600_000);
+      const opts = { bodyXml: '<v:Req xmlns:v="urn:v"><x>1</x></v:Req>', action: AFSEND_ACTION, to: 'https://sp.local/service', token: t };
+      const xml = buildTokenEnvelope(clientKey, opts);
+      const ok = verifyTokenRequest(xml, { stsPins: sts.certPem, audience: FORDELING_ENTITY_ID });
+      assert.strictEqual(ok.valid, true, ok.reason);
+      assert.strictEqual(ok.cvr, '12345678');
+      assert.match(ok.messageId!, /^urn:uuid:/);
+      assert.match(ok.signedBody!, /<x>1<\/x>/);
+
+      const thief = loadSigningKey(makeTestKey('Thief'));
+      const stolen = buildTokenEnvelope(thief, opts);
+      assert.match(verifyTokenRequest(stolen, { stsPins: sts.certPem, audience: FORDELING_ENTITY_ID }).reason!, /signature value is incorrect/);
+      assert.match(verifyTokenRequest(xml, { stsPins: client.certPem, audience: FORDELING_ENTITY_ID }).reason!, /SAML assertion: the signing certificate is not one of the pinned/);
+      assert.match(verifyTokenRequest(xml, { stsPins: sts.certPem, audience: 'http://other/service' }).reason!, /not for http:\/\/other\/service/);
+      assert.match(verifyTokenRequest(xml, { stsPins: sts.certPem, audience: FORDELING_ENTITY_ID, now: new Date(Date.now() + 2 * 3600_000) }).reason!, /expired/);
+      assert.match(verifyTokenRequest(xml.replace('<x>1</x>', '<x>2</x>'), { stsPins: sts.certPem, audience: FORDELING_ENTITY_ID }).reason!, /digest/);
+      assert.match(verifyTokenRequest('<a><!DOCTYPE', { stsPins: sts.certPem, audience: FORDELING_ENTITY_ID }).reason!, /DTD|well-formed/);
     });
   });
 });
