@@ -1,7 +1,9 @@
 import * as assert from 'assert';
 import { NS } from '../../../lib/sf2900/namespaces';
 import { buildSoapFault, isSoapFault, parseSoapBody, SoapFaultError, soapEnvelope } from '../../../lib/sf2900/soap';
-import { XmlError } from '../../../lib/xml/safe-xml';
+import { parseXmlSafely, XmlError } from '../../../lib/xml/safe-xml';
+import { XMLSerializer, type Element } from '@xmldom/xmldom';
+import { msgV2Xsd, msgXsd } from './fixtures';
 
 function faultOf(xml: string): SoapFaultError {
   try {
@@ -34,6 +36,19 @@ describe('lib/sf2900 soap', () => {
     assert.deepStrictEqual(f.transportKvittering, { code: 'FEJL', reason: 'Skemafejl', errors: [{ code: 'E1', text: 'Mangler <Notat> & mere' }, { code: 'E2', text: 'x' }] });
     assert.match(f.message, /Validering fejlede.*E1: Mangler <Notat> & mere; E2: x/);
     assert.ok(isSoapFault(f));
+  });
+
+  it('the TransportKvittering detail validates against the contract (v3 for the platform, v2 for the sender endpoint)', async () => {
+    const detailOf = (xml: string): string => {
+      const tk = parseXmlSafely(xml).getElementsByTagNameNS('*', 'TransportKvittering')[0] as unknown as Element;
+      return new XMLSerializer().serializeToString(tk);
+    };
+    const tk = { code: 'FEJL' as const, reason: 'r', errors: [{ code: 'E', text: 't' }] };
+    const v3 = detailOf(buildSoapFault({ faultCode: 'Client', faultString: 'x', transportKvittering: tk }));
+    const v2 = detailOf(buildSoapFault({ faultCode: 'Client', faultString: 'x', transportKvittering: tk, transportKvitteringNs: 'v2' }));
+    assert.ok((await msgXsd()).validate(v3).valid, v3);
+    assert.ok((await msgV2Xsd()).validate(v2).valid, v2);
+    assert.strictEqual((await msgV2Xsd()).validate(v3).valid, false, 'the namespaces really differ');
   });
 
   it('reads ServiceplatformFault errors', () => {
