@@ -90,6 +90,14 @@ export function idOf(el: Element): string | undefined {
   );
 }
 
+/** Matches a header by local name, or by `{namespace}localName`. */
+export function headerMatcher(spec: string): (el: Element) => boolean {
+  const m = /^\{([^}]*)\}(.+)$/.exec(spec.trim());
+  if (m) return (el) => el.namespaceURI === m[1] && el.localName === m[2];
+  const name = spec.trim();
+  return (el) => el.localName === name;
+}
+
 export function serialize(doc: Document | Element): string {
   return new XMLSerializer().serializeToString(doc as Node);
 }

@@ -3,7 +3,7 @@ import { SignedXml } from 'xml-crypto';
 import type { Document, Element } from '@xmldom/xmldom';
 import { parseXmlSafely } from '../xml/safe-xml';
 import { ALG, NS, WSA_HEADERS, WSS } from './constants';
-import { childElements, childrenNS, idOf, positionalXPath, selectElements, serialize } from './dom';
+import { childElements, childrenNS, headerMatcher, idOf, positionalXPath, selectElements, serialize } from './dom';
 import { loadSigningKey, SigningError, type KeyMaterial, type SigningKey } from './keys';
 
 export interface EnvelopedOptions {
@@ -122,13 +122,6 @@ export function signEnveloped(xml: string, key: SigningKey, opts: EnvelopedOptio
   });
   sig.computeSignature(serialize(doc), { prefix: XMLDSIG_PREFIX, location });
   return sig.getSignedXml();
-}
-
-function headerMatcher(spec: string): (el: Element) => boolean {
-  const m = /^\{([^}]*)\}(.+)$/.exec(spec.trim());
-  if (m) return (el) => el.namespaceURI === m[1] && el.localName === m[2];
-  const name = spec.trim();
-  return (el) => el.localName === name;
 }
 
 function ensureWsuId(el: Element, prefix: string): string {

@@ -3,7 +3,7 @@ import { SignedXml } from 'xml-crypto';
 import type { Document, Element, Node } from '@xmldom/xmldom';
 import { parseXmlSafely } from '../xml/safe-xml';
 import { ALG, NS, WSA_HEADERS, WSS } from './constants';
-import { allElements, childElements, childrenNS, isElement, selectElements } from './dom';
+import { allElements, childElements, childrenNS, headerMatcher, isElement, selectElements } from './dom';
 import { base64ToPem, fingerprintOf, parsePins, type Pins } from './keys';
 
 export interface VerifyOptions {
@@ -223,12 +223,6 @@ function coveredBy(el: Element, root: Element, refs: { uri: string; signed?: str
     }
   }
   return undefined;
-}
-
-function headerMatcher(spec: string): (el: Element) => boolean {
-  const m = /^\{([^}]*)\}(.+)$/.exec(spec.trim());
-  if (m) return (el) => el.namespaceURI === m[1] && el.localName === m[2];
-  return (el) => el.localName === spec.trim();
 }
 
 /**
