@@ -254,12 +254,17 @@ function matchReceiver(rules: ReceiverRule[], ctx: { routingCvr?: string; kle?: 
 export async function createSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
   const log = opts.log ?? (() => undefined);
   const random = opts.random ?? Math.random;
-  const certs = opts.certs ?? (await generateCerts(opts.certDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sf2900-sim-')), { reuse: !!opts.certDir }));
   let schema: XsdSchema | undefined;
   if (opts.validate !== false) {
     const xsd = path.join(opts.contractDir ?? defaultContractDir(), 'contract', 'DistributionServiceMsg.xsd');
+    if (!fs.existsSync(xsd)) {
+      throw new Error(`The SF2900 contract was not found at ${xsd}: set SF2900_CONTRACT_DIR (or contractDir / --contract-dir), or turn validation off`);
+    }
     schema = await loadXsd(xsd);
   }
+  // Certificates made for this instance only live in a temporary directory removed on close.
+  const tempCertDir = !opts.certs && !opts.certDir ? fs.mkdtempSync(path.join(os.tmpdir(), 'sf2900-sim-')) : undefined;
+  const certs = opts.certs ?? (await generateCerts(opts.certDir ?? tempCertDir!, { reuse: !!opts.certDir }));
   const techDelay = opts.technicalReceiptDelayMs ?? 20;
   const businessDelay = opts.businessReceiptDelayMs ?? 150;
   const retries = opts.receiptRetries ?? 2;
@@ -706,6 +711,7 @@ export async function createSimulator(opts: SimulatorOptions = {}): Promise<Simu
       server.close(() => resolve());
       for (const s of sockets) s.destroy();
     });
+    if (tempCertDir) fs.rmSync(tempCertDir, { recursive: true, force: true });
     log('closed');
   };
   log(`listening on ${base}${SERVICE_PATH}`);

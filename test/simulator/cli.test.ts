@@ -19,6 +19,16 @@ describe('simulator cli', function () {
     assert.throws(() => parseArgs(['--bogus'], {}), /Unknown option --bogus/);
   });
 
+  it('says clearly where it looked when the contract is missing', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sim-cli-'));
+    try {
+      const o = parseArgs(['--port', '0', '--cert-dir', dir, '--contract-dir', path.join(os.tmpdir(), 'no-such-contract')], {});
+      await assert.rejects(startFromCli(o, () => undefined, () => undefined), /SF2900 contract was not found at .*no-such-contract.*DistributionServiceMsg\.xsd/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('starts with certificates in the cert dir, prints URL and paths as JSON, and reuses them next time', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sim-cli-'));
     const lines: string[] = [];
