@@ -353,10 +353,11 @@ export class Mapper {
       file = { element: f.element, name: baseName(f.name), mime: f.mime, size: f.size, content: f.content, url: f.url };
     } else {
       const v = await raw('pdf', spec);
-      if (Buffer.isBuffer(v)) file = { name: 'formular.pdf', mime: 'application/pdf', content: v, size: v.length };
+      const defaultName = isFormular ? 'formular.pdf' : 'dokument.pdf';
+      if (Buffer.isBuffer(v)) file = { name: defaultName, mime: 'application/pdf', content: v, size: v.length };
       else if (typeof v === 'string' && /^[A-Za-z0-9+/\s]+={0,2}\s*$/.test(v)) {
         const content = Buffer.from(v, 'base64');
-        file = { name: 'formular.pdf', mime: 'application/pdf', content, size: content.length };
+        file = { name: defaultName, mime: 'application/pdf', content, size: content.length };
       } else if (v && typeof v === 'object' && typeof (v as FileRef).name === 'string') {
         const o = v as FileRef & { data?: string };
         const content = o.content ?? (typeof o.data === 'string' ? Buffer.from(o.data, 'base64') : undefined);

@@ -44,6 +44,12 @@ describe('os2-map editor definition', () => {
     assert.equal(def.defaults.partText.value, 'Hele dokumentet');
   });
 
+  it('every validator takes (value, opt), so Node-RED treats a returned message as invalid', () => {
+    for (const [name, d] of Object.entries(def.defaults)) {
+      if (d.validate && !['objektType', 'routingMode'].includes(name)) assert.equal(d.validate.length, 2, name);
+    }
+  });
+
   it('flags a bad CVR, KLE, facet or UUID given as literal, but accepts spellings the runtime normalises', () => {
     assert.equal(check(node({ routingCvr: 'DK 1481 4833' }), 'routingCvr'), true);
     assert.equal(check(node({ routingCvr: '1234' }), 'routingCvr'), 'map.errors.cvr');

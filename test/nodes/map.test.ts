@@ -296,6 +296,18 @@ describe('os2-map node', () => {
     }
   });
 
+  it('the PDF rendering can come from a msg property (a Buffer made earlier in the flow)', async () => {
+    const pdf = Buffer.from('%PDF-1.7\nrendered by the flow\n%%EOF\n');
+    const { msg, error } = await run(formular({ pdf: 'rendered', pdfType: 'msg' }), { payload: loadSubmission('sp241'), rendered: pdf });
+    assert.equal(error, undefined);
+    const f = msg!.payload.formular!;
+    assert.equal(f.pdfBase64, pdf.toString('base64'));
+    assert.equal(f.title, 'formular.pdf');
+    assert.equal(f.formatName, 'pdf');
+    // with the PDF element not consumed, '*' now takes it along as Bilag
+    assert.ok(msg!.payload.files.some((x) => x.element === 'attachment_pdf' && x.role === 'Bilag'));
+  });
+
   it('with an XSD path set, valid form XML passes', async () => {
     const { error, msg } = await run(formular({ xsdPath: path.join(FORMS, 'SP241.xsd') }), { payload: loadSubmission('sp241') });
     assert.equal(error, undefined);
