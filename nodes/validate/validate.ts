@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { compileSchema, SchemaCache, SchemaError, validateValue, type CompiledSchema } from '../../lib/validation/json-schema';
-import { resolveLimits, type InputLimits } from '../../lib/validation/limits';
+import { checkLimits, resolveLimits, type InputLimits } from '../../lib/validation/limits';
 import { isLanguage, type Language, type ValidationError } from '../../lib/validation/types';
 import { validateXml } from '../../lib/validation/xml';
 import { loadXsd, type XsdSchema } from '../../lib/xml/xsd';
@@ -111,6 +111,8 @@ export = function (RED: NodeAPI) {
       let compiled = fixed;
       if (source === 'msg') {
         if (msg.schema === undefined || msg.schema === null) throw new SchemaError('msg.schema is missing');
+        const over = checkLimits(msg.schema, limits, 'en');
+        if (over) throw new SchemaError(`msg.schema ${over.path ? `at ${over.path} ` : ''}${over.message}`);
         compiled = msgSchemas.get(msg.schema);
       }
       if (compiled) errors.push(...validateValue(compiled, getProperty(msg, property), lang, limits).errors);
@@ -121,6 +123,15 @@ export = function (RED: NodeAPI) {
       return errors;
     }
 
+    let validCount = 0;
+    let invalidCount = 0;
+    const showCounts = () =>
+      node.status({
+        fill: invalidCount ? 'yellow' : 'green',
+        shape: 'dot',
+        text: RED._('validate.status.counts', { valid: validCount, invalid: invalidCount }),
+      });
+
     node.on('input', (msg: Msg, send: Send, done: Done) => {
       if (setupError) {
         done(setupError);
@@ -129,12 +140,15 @@ export = function (RED: NodeAPI) {
       check(msg).then(
         (errors) => {
           if (errors.length === 0) {
+            validCount++;
             delete msg.validationErrors;
             send([msg, null]);
           } else {
+            invalidCount++;
             msg.validationErrors = errors;
             send([null, msg]);
           }
+          showCounts();
           done();
         },
         (err: Error) => done(err),

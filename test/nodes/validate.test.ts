@@ -322,4 +322,25 @@ describe('os2-validate', () => {
     const notJson = await helper.request().post('/os2-validate/check-schema').send({ schema: '{"type":' }).expect(200);
     assert.match(notJson.body.error, /not valid JSON/);
   });
+
+  it('shows the running counts in the status: green while all valid, yellow once one was invalid', async () => {
+    await load({});
+    const n = helper.getNode('v1') as any;
+    const statuses: any[] = [];
+    n.on('call:status', (c: { args: any[] }) => statuses.push(c.args[0]));
+    await send({ payload: GOOD });
+    await send({ payload: BAD });
+    await waitFor(() => statuses.length >= 2);
+    assert.equal(statuses[0].fill, 'green');
+    assert.equal(statuses[1].fill, 'yellow');
+  });
+
+  it('refuses a hostile msg.schema before hashing or compiling it', async () => {
+    await load({ schemaSource: 'msg', schema: '' });
+    const before = compileCount();
+    const wide = { type: 'object', properties: Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`p${i}`, { type: 'string' }])) };
+    const err = await send({ payload: {}, schema: wide });
+    assert.match(String(err?.message), /msg\.schema at properties has more than 1000 fields/);
+    assert.equal(compileCount(), before);
+  });
 });
