@@ -6,6 +6,9 @@ import { X509Certificate } from 'crypto';
 import { Signer } from '../../../lib/signing/sign';
 import { verifyXmlSignature } from '../../../lib/signing/verify';
 import { NS } from '../../../lib/signing/constants';
+import { loadSigningKey } from '../../../lib/signing/keys';
+import { buildIssueRequest, buildTokenEnvelope, FORDELING_ENTITY_ID, parseIssueResponse, STS_URLS } from '../../../lib/sts';
+import { makeAssertion, rstr } from '../sts/fake-sts';
 import { makeTestKey, removeTestKeys, writeTemp, type TestKey } from './test-keys';
 
 function hasXmlsec1(): boolean {
@@ -103,5 +106,31 @@ describe('lib/signing: interoperability with xmlsec1', function () {
     assert.strictEqual(r.valid, true, r.reason);
     assert.match(r.signedElement!, /^<data xmlns="urn:x" Id="d1"><v>1<\/v><\/data>$/);
     assert.strictEqual(verifyXmlSignature(signed, { pins: key.certPem }).valid, false, 'the root is not covered');
+  });
+  it('the STS Issue request (SOAP 1.2) and a token-model envelope verify with xmlsec1', () => {
+    const clientKey = loadSigningKey(key);
+    const issue = buildIssueRequest(clientKey, { stsUrl: STS_URLS.test, appliesTo: FORDELING_ENTITY_ID, cvr: '12345678' });
+    const wsaIds = ['Action', 'MessageID', 'To', 'ReplyTo'].flatMap((n) => ['--id-attr:Id', `${NS.wsa}:${n}`]);
+    const common = [...wsaIds, '--id-attr:Id', `${NS.wsu}:Timestamp`, '--id-attr:Id', `${NS.wsse}:BinarySecurityToken`];
+    const r1 = xmlsec1(['--verify', '--pubkey-cert-pem', key.certFile, ...common, '--id-attr:Id', `${NS.soap12}:Body`, writeTemp(key.dir, 'issue.xml', issue)]);
+    assert.ok(r1.ok, r1.out);
+    assert.match(r1.out, /SignedInfo References \(ok\/all\): 7\/7/);
+
+    const stsKey = loadSigningKey(other);
+    const expires = new Date(Date.now() + 3600_000);
+    const token = parseIssueResponse(rstr(makeAssertion({ stsKey, holderCertBase64: clientKey.certBase64, cvr: '12345678', audience: FORDELING_ENTITY_ID, notOnOrAfter: expires }), expires));
+    const envelope = buildTokenEnvelope(clientKey, { bodyXml: '<v:Req xmlns:v="urn:v">1</v:Req>', action: 'urn:action', to: 'https://sp.local/x', token });
+    // xmlsec1 checks the first Signature in document order (the STS's, inside the assertion) unless told which one.
+    const securitySignature = "/*[local-name()='Envelope']/*[local-name()='Header']/*[local-name()='Security']/*[local-name()='Signature']";
+    const r2 = xmlsec1([
+      '--verify', '--pubkey-cert-pem', key.certFile, '--node-xpath', securitySignature, ...common, '--id-attr:Id', `${NS.soap11}:Body`,
+      '--id-attr:Id', `${NS.liberty}:Framework`, '--id-attr:ID', `${NS.saml2}:Assertion`, writeTemp(key.dir, 'token.xml', envelope),
+    ]);
+    assert.ok(r2.ok, r2.out);
+    assert.match(r2.out, /SignedInfo References \(ok\/all\): 8\/8/);
+    // And the STS's signature on the embedded assertion, with the STS certificate.
+    const stsCert = writeTemp(key.dir, 'sts.pem', other.certPem);
+    const r3 = xmlsec1(['--verify', '--pubkey-cert-pem', stsCert, '--id-attr:ID', `${NS.saml2}:Assertion`, writeTemp(key.dir, 'token2.xml', envelope)]);
+    assert.ok(r3.ok, r3.out);
   });
 });
