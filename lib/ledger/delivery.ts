@@ -14,9 +14,10 @@
  * again with the same AnvenderTransaktionsID — at-least-once towards the platform, deduplicated by that id.
  */
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { BreakerOpenError, BreakerRegistry } from '../resilience/breaker';
 import { Bulkhead } from '../resilience/bulkhead';
-import { systemClock } from '../resilience/clock';
+import { keepAliveClock } from '../resilience/clock';
 import type { Clock } from '../resilience/clock';
 import { classifyError, describeError } from '../resilience/errors';
 import type { ErrorClass } from '../resilience/errors';
@@ -83,7 +84,8 @@ export class DeliveryWorker {
   constructor(options: DeliveryOptions) {
     this.o = options;
     this.owner = options.owner ?? `worker-${randomUUID()}`;
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock ?? keepAliveClock; // a started worker keeps the process alive until stopped
+    setMaxListeners(0, this.stopController.signal); // one listener per call in flight
     this.breakers = options.breakers ?? new BreakerRegistry({ clock: this.clock });
     this.bulkhead = new Bulkhead({ concurrency: Math.max(1, options.concurrency ?? 4) });
   }
