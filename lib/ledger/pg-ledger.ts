@@ -57,7 +57,7 @@ export class PgLedger implements Ledger {
     const schema = options.schema ?? 'os2_ledger';
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`Invalid PostgreSQL schema name "${schema}" (lower-case letters, digits, _)`);
     const pg = loadPg();
-    const pool = new pg.Pool({ ...options.pool, connectionString: options.connectionString, max: options.max ?? 5 });
+    const pool = new pg.Pool({ connectionTimeoutMillis: 10_000, ...options.pool, connectionString: options.connectionString, max: options.max ?? 5 });
     pool.on('error', () => undefined); // an idle client lost its connection; the next query reconnects
     const ledger = new PgLedger(pool, `"${schema}"`);
     try {
