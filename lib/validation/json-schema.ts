@@ -7,10 +7,13 @@
  *   input before ajv runs (see limits.ts).
  * - Each compiled schema gets its own Ajv instance: schemas never clash on `$id`, and dropping a schema from the
  *   cache frees everything ajv kept for it.
+ * - Dialects: draft-07 by default; 2019-09 and 2020-12 when the schema's `$schema` names them.
  * - Extra formats for Danish data: `cpr`, `cvr`, `kle`.
  */
 import { createHash } from 'crypto';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import Ajv2019 from 'ajv/dist/2019';
+import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import type { Language, ValidationError } from './types';
 import { checkLimits, type InputLimits } from './limits';
@@ -50,8 +53,17 @@ function cprDate(s: string): boolean {
   return day >= 1 && day <= 31 && month >= 1 && month <= 12;
 }
 
-function newAjv(warnings: string[]): Ajv {
-  const ajv = new Ajv({
+/** The ajv class for the schema's dialect: draft-07 by default, 2019-09 and 2020-12 when `$schema` says so. */
+function ajvClassFor(schema: unknown): typeof Ajv {
+  const dialect = schema && typeof schema === 'object' ? String((schema as { $schema?: unknown }).$schema ?? '') : '';
+  if (dialect.includes('2020-12')) return Ajv2020 as unknown as typeof Ajv;
+  if (dialect.includes('2019-09')) return Ajv2019 as unknown as typeof Ajv;
+  return Ajv;
+}
+
+function newAjv(schema: unknown, warnings: string[]): Ajv {
+  const AjvClass = ajvClassFor(schema);
+  const ajv = new AjvClass({
     // ajv's default strict mode: strictSchema and strictNumbers throw; strictTypes/strictTuples hints are logged
     // (collected as warnings below); strictRequired stays off so `required` may name properties not described.
     strictSchema: true,
@@ -89,7 +101,7 @@ export function compileSchema(schema: unknown): CompiledSchema {
     throw new SchemaError('JSON Schema must be an object');
   }
   const warnings: string[] = [];
-  const ajv = newAjv(warnings);
+  const ajv = newAjv(obj, warnings);
   try {
     compiles++;
     return { validate: ajv.compile(obj as object), warnings };

@@ -33,6 +33,20 @@ describe('lib/validation', () => {
       assert.deepEqual(bad.errors.map((e) => e.path).sort(), ['cpr', 'cvr', 'd', 'kle']);
     });
 
+    it('understands draft 2020-12 and 2019-09 schemas when $schema names them', () => {
+      const c = compileSchema({
+        $schema: 'https://json-schema.org/draft/2020-12/schema',
+        type: 'array',
+        prefixItems: [{ type: 'string' }, { type: 'integer' }],
+        items: false,
+      });
+      assert.equal(validateValue(c, ['a', 1], 'en', DEFAULT_LIMITS).valid, true);
+      assert.equal(validateValue(c, ['a', 1, 2], 'en', DEFAULT_LIMITS).valid, false);
+      const d = compileSchema({ $schema: 'https://json-schema.org/draft/2019-09/schema', type: 'object', properties: { a: {} }, unevaluatedProperties: false });
+      const r = validateValue(d, { a: 1, b: 2 }, 'da', DEFAULT_LIMITS);
+      assert.deepEqual(r.errors.map((e) => [e.path, e.keyword, e.message]), [['b', 'unevaluatedProperties', 'er ikke tilladt her']]);
+    });
+
     it('two schemas with the same $id do not clash', () => {
       const a = compileSchema({ $id: 'https://os2.eu/s.json', type: 'string' });
       const b = compileSchema({ $id: 'https://os2.eu/s.json', type: 'number' });
