@@ -98,6 +98,11 @@ export function headerMatcher(spec: string): (el: Element) => boolean {
   return (el) => el.localName === name;
 }
 
+/** A UTF-8 byte order mark is not part of the document (files saved by Windows tools often start with one). */
+export function stripBom(xml: string): string {
+  return typeof xml === 'string' && xml.charCodeAt(0) === 0xfeff ? xml.slice(1) : xml;
+}
+
 export function serialize(doc: Document | Element): string {
   return new XMLSerializer().serializeToString(doc as Node);
 }

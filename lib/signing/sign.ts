@@ -3,7 +3,7 @@ import { SignedXml } from 'xml-crypto';
 import type { Document, Element } from '@xmldom/xmldom';
 import { parseXmlSafely } from '../xml/safe-xml';
 import { ALG, NS, WSA_HEADERS, WSS } from './constants';
-import { childElements, childrenNS, headerMatcher, idOf, positionalXPath, selectElements, serialize } from './dom';
+import { childElements, childrenNS, headerMatcher, idOf, positionalXPath, selectElements, serialize, stripBom } from './dom';
 import { loadSigningKey, SigningError, type KeyMaterial, type SigningKey } from './keys';
 
 export interface EnvelopedOptions {
@@ -101,7 +101,7 @@ function targetFor(doc: Document, opts: EnvelopedOptions): Element {
  * document or of one element in it. The signature becomes the last child of the signed element.
  */
 export function signEnveloped(xml: string, key: SigningKey, opts: EnvelopedOptions = {}): string {
-  const doc = parseXmlSafely(xml, 'the XML to sign');
+  const doc = parseXmlSafely(stripBom(xml), 'the XML to sign');
   existingSignatureCheck(doc.documentElement!);
   const target = targetFor(doc, opts);
   const wholeDocument = target === doc.documentElement && !opts.referenceById;
@@ -143,7 +143,7 @@ function isoInstant(d: Date): string {
  * extra headers, each referenced by wsu:Id; KeyInfo is a SecurityTokenReference to the token.
  */
 export function signWsSecurity(xml: string, key: SigningKey, opts: WsSecurityOptions = {}): string {
-  const doc = parseXmlSafely(xml, 'the SOAP envelope to sign');
+  const doc = parseXmlSafely(stripBom(xml), 'the SOAP envelope to sign');
   const env = doc.documentElement!;
   const soapNs = env.namespaceURI;
   if (env.localName !== 'Envelope' || (soapNs !== NS.soap11 && soapNs !== NS.soap12)) {

@@ -3,7 +3,7 @@ import { SignedXml } from 'xml-crypto';
 import type { Document, Element, Node } from '@xmldom/xmldom';
 import { parseXmlSafely } from '../xml/safe-xml';
 import { ALG, NS, WSA_HEADERS, WSS } from './constants';
-import { allElements, childElements, childrenNS, headerMatcher, isElement, selectElements } from './dom';
+import { allElements, childElements, childrenNS, headerMatcher, isElement, selectElements, stripBom } from './dom';
 import { base64ToPem, fingerprintOf, parsePins, type Pins } from './keys';
 
 export interface VerifyOptions {
@@ -237,6 +237,7 @@ export function verifyXmlSignature(xml: string, opts: VerifyOptions): VerifyResu
   let mode: VerifyResult['mode'];
   try {
     if (typeof xml !== 'string') reject('the signed XML must be a string');
+    xml = stripBom(xml);
     let doc: Document;
     try {
       doc = parseXmlSafely(xml, 'the signed XML');

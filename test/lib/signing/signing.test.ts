@@ -85,6 +85,14 @@ describe('lib/signing: sign and verify', function () {
       assert.strictEqual(verifyXmlSignature(generated, { pins, id }).valid, true);
     });
 
+    it('keeps an XML declaration and ignores a byte order mark', () => {
+      const withDecl = signer.signSync({ mode: 'enveloped', xml: '<?xml version="1.0" encoding="UTF-8"?>\n<a><b>1</b></a>' });
+      assert.match(withDecl, /^<\?xml version="1.0" encoding="UTF-8"\?>\n<a>/);
+      assert.strictEqual(verifyXmlSignature(withDecl, { pins }).valid, true);
+      const bom = signer.signSync({ mode: 'enveloped', xml: '\uFEFF<?xml version="1.0"?><a/>' });
+      assert.strictEqual(verifyXmlSignature('\uFEFF' + bom, { pins }).valid, true);
+    });
+
     it('refuses to sign what it cannot sign cleanly', () => {
       const k = loadSigningKey(key);
       assert.throws(() => signEnveloped('<a><b/>', k), /not well-formed/);
