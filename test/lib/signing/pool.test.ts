@@ -42,6 +42,17 @@ describe('lib/signing/pool: worker-thread signing', function () {
     assert.strictEqual(verifyXmlSignature(ok, { pins: key.certPem }).valid, true);
   });
 
+  it('replaces a worker that died and keeps signing', async () => {
+    pool = new SigningPool(key, { size: 2 });
+    const slots = (pool as unknown as { slots: Array<{ worker: { terminate(): Promise<number>; threadId: number } }> }).slots;
+    const before = slots[0].worker.threadId;
+    await slots[0].worker.terminate();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.notStrictEqual(slots[0].worker.threadId, before, 'a new worker took its place');
+    const out = await Promise.all([1, 2, 3, 4].map((i) => pool!.sign({ mode: 'enveloped', xml: `<a>${i}</a>` })));
+    for (const xml of out) assert.strictEqual(verifyXmlSignature(xml, { pins: key.certPem }).valid, true);
+  });
+
   it('fails fast on a bad key, finishes work in flight on close, and refuses work after close', async () => {
     assert.throws(() => new SigningPool({ keyPem: 'x', certPem: key.certPem }), /private key could not be read/);
     pool = new SigningPool(key, { size: 2 });
