@@ -7,7 +7,7 @@ import * as path from 'path';
 import { util as redUtil } from '@node-red/util';
 import { Mapper, type Evaluator, type FieldSpec, type MapConfig } from '../lib/mapping/mapper';
 import { loadXsd } from '../lib/xml/xsd';
-import { loadSubmission, readTemplate } from '../test/fixtures/submissions';
+import { loadSubmission, readTemplate, SP241_TABLE } from '../test/fixtures/submissions';
 import type { Submission } from '../lib/sf2900/model';
 
 const RUNS = 7;
@@ -58,18 +58,7 @@ async function main() {
   };
   const table: MapConfig = {
     ...formular, xmlMode: 'table', xmlTemplate: '',
-    xmlTable: [
-      { path: 'SP241/Header/Myndighed', value: '{{cvrUrn header.cvr}}', type: 'template' },
-      { path: 'SP241/Header/ModtagetDato', value: '{{header.receivedDate}}', type: 'template' },
-      { path: 'SP241/Header/KLE', value: '32.03.12', type: 'str' },
-      { path: 'SP241/Header/Dokumenter', value: 'map.files.{"Dokumentnavn": sftpName, "Dokumenttype": role}', type: 'jsonata' },
-      { path: 'SP241/AnsoegerOplysninger/Ansoeger/Fornavn', value: 'payload.data.ansoeger_fornavn', type: 'msg' },
-      { path: 'SP241/AnsoegerOplysninger/Ansoeger/Efternavn', value: 'payload.data.ansoeger_efternavn', type: 'msg' },
-      { path: 'SP241/AnsoegerOplysninger/Ansoeger/Personnummer', value: '{{cprUrn data.ansoeger_cpr}}', type: 'template' },
-      { path: 'SP241/Erklaering', value: 'Accepteret', type: 'str' },
-      { path: 'SP241/Underskriftsoplysninger/Underskrift', value: '{{data.underskrift}}', type: 'template' },
-      { path: 'SP241/Underskriftsoplysninger/Underskriftsdato', value: '{{date submission.completed}}', type: 'template' },
-    ],
+    xmlTable: SP241_TABLE,
   };
   const journalpost: MapConfig = {
     objektType: 'JOURNALPOST', routingMode: 'kle', files: [], xmlMode: 'template',

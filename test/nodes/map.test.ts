@@ -7,7 +7,7 @@ import mapNode from '../../nodes/map/map';
 import type { FordelingsObject } from '../../lib/sf2900/model';
 import { loadXsd } from '../../lib/xml/xsd';
 import { parseXmlSafely } from '../../lib/xml/safe-xml';
-import { loadSubmission, readTemplate } from '../fixtures/submissions';
+import { loadSubmission, readTemplate, SP241_TABLE } from '../fixtures/submissions';
 
 const FORMS = path.join(process.env.SF2900_CONTRACT_DIR!, 'forms');
 const KP_CVR = '14814833';
@@ -131,18 +131,7 @@ describe('os2-map node', () => {
   it('SP241 from a mapping table (XML path ← expression) is valid too', async () => {
     const def = formular({
       xmlMode: 'table', xmlTemplate: '',
-      xmlTable: [
-        { path: 'SP241/Header/Myndighed', value: '{{cvrUrn header.cvr}}', type: 'template' },
-        { path: 'SP241/Header/ModtagetDato', value: '{{header.receivedDate}}', type: 'template' },
-        { path: 'SP241/Header/KLE', value: '32.03.12', type: 'str' },
-        { path: 'SP241/Header/Dokumenter', value: 'map.files.{"Dokumentnavn": sftpName, "Dokumenttype": role}', type: 'jsonata' },
-        { path: 'SP241/AnsoegerOplysninger/Ansoeger/Fornavn', value: 'payload.data.ansoeger_fornavn', type: 'msg' },
-        { path: 'SP241/AnsoegerOplysninger/Ansoeger/Efternavn', value: 'payload.data.ansoeger_efternavn', type: 'msg' },
-        { path: 'SP241/AnsoegerOplysninger/Ansoeger/Personnummer', value: '{{cprUrn data.ansoeger_cpr}}', type: 'template' },
-        { path: 'SP241/Erklaering', value: 'Accepteret', type: 'str' },
-        { path: 'SP241/Underskriftsoplysninger/Underskrift', value: '{{data.underskrift}}', type: 'template' },
-        { path: 'SP241/Underskriftsoplysninger/Underskriftsdato', value: '{{date submission.completed}}', type: 'template' },
-      ],
+      xmlTable: SP241_TABLE,
     });
     const { msg, error } = await run(def, { payload: loadSubmission('sp241') });
     assert.equal(error, undefined);
