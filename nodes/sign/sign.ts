@@ -87,7 +87,13 @@ export = function (RED: NodeAPI) {
         const xml = Buffer.isBuffer(value) ? value.toString('utf8') : value;
         if (typeof xml !== 'string' || !xml.trim()) throw new Error(`sign: msg.${property} must be XML text (a string or Buffer)`);
         if (mode === 'verify') {
-          const result = verifyXmlSignature(xml, { pins: pins!, mode: config.verifyAs ?? 'auto', xpath, id: elementId });
+          const result = verifyXmlSignature(xml, {
+            pins: pins!,
+            mode: config.verifyAs ?? 'auto',
+            xpath,
+            id: elementId,
+            requiredHeaders: extraHeaders,
+          });
           if (result.valid) {
             msg.signature = { valid: true, mode: result.mode, signer: result.signer };
             msg.signedElement = result.signedElement;

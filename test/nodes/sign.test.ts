@@ -213,6 +213,20 @@ describe('os2-sign node', function () {
     assert.match(await e, /neither a PEM certificate nor a SHA-256 fingerprint/);
   });
 
+  it('verify requires the named headers to be signed when present', async () => {
+    await load([
+      tab,
+      cert,
+      { id: 's1', z: 't1', type: 'os2-sign', mode: 'wssecurity', certificate: 'c1', extraHeaders: '', wires: [['v1']] },
+      { id: 'v1', z: 't1', type: 'os2-sign', mode: 'verify', pins: key.certPem, extraHeaders: '{urn:liberty:sb:2006-08}Framework', outputs: 2, wires: [['valid'], ['invalid']] },
+      { id: 'valid', z: 't1', type: 'helper' },
+      { id: 'invalid', z: 't1', type: 'helper' },
+    ], creds());
+    const bad = next('invalid');
+    helper.getNode('s1').receive({ payload: ENVELOPE } as never);
+    assert.match((await bad).signatureError as string, /header Framework is not signed/);
+  });
+
   it('verify in enveloped mode uses the element chosen by Id', async () => {
     await load([
       tab,
