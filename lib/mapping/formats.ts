@@ -21,7 +21,7 @@ function text(v: unknown, what: string): string {
 /** CVR number → 8 digits. Accepts spaces, a `DK` prefix and a `urn:oio:cvr-nr:` prefix. */
 export function normaliseCvr(v: unknown, what = 'CVR number'): string {
   let s = text(v, what).replace(/^urn:oio:cvr-nr:/i, '').replace(/^DK/i, '').replace(/[\s-]/g, '');
-  if (!/^[0-9]{8}$/.test(s)) throw new FormatError(`${what} must be 8 digits, got "${truncate(text(v, what), 40)}"`);
+  if (!/^[0-9]{8}$/.test(s)) throw new FormatError(`${what} must be 8 digits, got "${shown(text(v, what))}"`);
   return s;
 }
 
@@ -47,14 +47,14 @@ export function normaliseKle(v: unknown, what = 'KLE'): string {
   const s = text(v, what);
   let m = /^([0-9]{2})([0-9]{2})([0-9]{2})$/.exec(s);
   if (!m) m = /^([0-9]{1,2})[.\s-]+([0-9]{1,2})[.\s-]+([0-9]{1,2})$/.exec(s);
-  if (!m) throw new FormatError(`${what} must look like dd.dd.dd (e.g. 32.03.12), got "${truncate(s, 40)}"`);
+  if (!m) throw new FormatError(`${what} must look like dd.dd.dd (e.g. 32.03.12), got "${shown(s)}"`);
   return [m[1], m[2], m[3]].map((p) => p.padStart(2, '0')).join('.');
 }
 
 /** Handling facet → upper-case letter (A–Z, Æ, Ø, Å) + 2 digits, e.g. G01. */
 export function normaliseHandlingFacet(v: unknown, what = 'handling facet'): string {
   const s = text(v, what).replace(/\s/g, '').toUpperCase();
-  if (!/^[A-ZÆØÅ][0-9]{2}$/.test(s)) throw new FormatError(`${what} must be a letter and two digits (e.g. G01), got "${truncate(s, 40)}"`);
+  if (!/^[A-ZÆØÅ][0-9]{2}$/.test(s)) throw new FormatError(`${what} must be a letter and two digits (e.g. G01), got "${shown(s)}"`);
   return s;
 }
 
@@ -62,7 +62,7 @@ export function normaliseHandlingFacet(v: unknown, what = 'handling facet'): str
 export function normaliseUuid(v: unknown, what = 'UUID'): string {
   const s = text(v, what).replace(/^urn:uuid:/i, '').replace(/^\{(.*)\}$/, '$1');
   if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(s)) {
-    throw new FormatError(`${what} must be a UUID (8-4-4-4-12 hex digits), got "${truncate(s, 60)}"`);
+    throw new FormatError(`${what} must be a UUID (8-4-4-4-12 hex digits), got "${shown(s, 60)}"`);
   }
   return s.toLowerCase();
 }
@@ -85,7 +85,7 @@ export function toInstant(v: unknown, what = 'date', timeZone = DEFAULT_TIME_ZON
       if (formatDate(d, timeZone) !== s) d = undefined; // e.g. 2026-02-30
     } else if (s) d = new Date(s);
   }
-  if (!d || Number.isNaN(d.getTime())) throw new FormatError(`${what} is not a date or time: "${truncate(String(v), 40)}"`);
+  if (!d || Number.isNaN(d.getTime())) throw new FormatError(`${what} is not a date or time: "${shown(String(v))}"`);
   return d;
 }
 
@@ -142,7 +142,7 @@ export function toDecimal2(v: unknown, what = 'amount'): string {
   let s = text(v, what).replace(/\s/g, '');
   if (/^-?[0-9]{1,3}(\.[0-9]{3})+(,[0-9]+)?$/.test(s)) s = s.replace(/\./g, '');
   s = s.replace(',', '.');
-  if (!/^-?[0-9]+(\.[0-9]+)?$/.test(s)) throw new FormatError(`${what} must be a number, got "${truncate(s, 40)}"`);
+  if (!/^-?[0-9]+(\.[0-9]+)?$/.test(s)) throw new FormatError(`${what} must be a number, got "${shown(s)}"`);
   return (Math.round(Number(s) * 100) / 100).toFixed(2);
 }
 
@@ -156,12 +156,17 @@ export function oneOf(v: unknown, allowed: readonly string[], what: string): str
   const s = text(v, what);
   const f = foldDanish(s);
   const hit = allowed.find((a) => foldDanish(a) === f);
-  if (!hit) throw new FormatError(`${what} must be one of ${allowed.join(', ')}; got "${truncate(s, 40)}"`);
+  if (!hit) throw new FormatError(`${what} must be one of ${allowed.join(', ')}; got "${shown(s)}"`);
   return hit;
 }
 
 export function truncate(s: string, max: number): string {
   return s.length > max ? `${s.slice(0, max)}…` : s;
+}
+
+/** A value as it may appear in an error message: shortened, and anything shaped like a CPR number masked. */
+export function shown(s: string, max = 40): string {
+  return truncate(s.replace(/[0-9]{6}-?[0-9]{4}/g, '<10 digits>'), max);
 }
 
 export const DOCUMENT_TYPES = ['Faktura', 'Brev', 'Notat', 'Rapport', 'Dagsorden', 'Refereat', 'eMail', 'Anden'] as const;

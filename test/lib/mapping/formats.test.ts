@@ -71,3 +71,11 @@ describe('lib/mapping/formats', () => {
     assert.throws(() => oneOf('sidelæns', DIRECTIONS, 'direction'), /direction must be one of/);
   });
 });
+
+describe('lib/mapping/formats error messages', () => {
+  it('never echo a CPR-shaped value, whatever field it was put in', () => {
+    for (const f of [() => normaliseCvr('010203-1234'), () => normaliseKle('0102031234'), () => normaliseUuid('0102031234'), () => toDate('x0102031234'), () => oneOf('0102031234', DIRECTIONS, 'direction')]) {
+      assert.throws(f, (e: Error) => !/0102031234|010203-1234/.test(e.message) && /<10 digits>/.test(e.message));
+    }
+  });
+});
