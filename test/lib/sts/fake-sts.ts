@@ -1,6 +1,7 @@
 // A minimal stand-in for the KOMBIT STS (tests only): verifies the signed Issue request against known client
 // certificates and answers with a SAML 2.0 holder-of-key assertion signed by its own key.
 import * as http from 'http';
+import * as https from 'https';
 import { randomUUID } from 'crypto';
 import type { AddressInfo } from 'net';
 import { DOMParser } from '@xmldom/xmldom';
@@ -60,9 +61,9 @@ export interface FakeSts {
   close(): Promise<void>;
 }
 
-export async function startFakeSts(opts: { stsKey: SigningKey; clientPins: string; tokenLifetimeMs: number }): Promise<FakeSts> {
+export async function startFakeSts(opts: { stsKey: SigningKey; clientPins: string; tokenLifetimeMs: number; tls?: { key: string; cert: string } }): Promise<FakeSts> {
   const state = { requests: 0 };
-  const server = http.createServer((req, res) => {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -82,11 +83,12 @@ export async function startFakeSts(opts: { stsKey: SigningKey; clientPins: strin
       const expires = new Date(Date.now() + opts.tokenLifetimeMs);
       res.end(rstr(makeAssertion({ stsKey: opts.stsKey, holderCertBase64: holder, cvr, audience, notOnOrAfter: expires }), expires));
     });
-  });
+  };
+  const server = opts.tls ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert }, handler) : http.createServer(handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}/runtime/services/kombittrust/14/certificatemixed`,
+    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}/runtime/services/kombittrust/14/certificatemixed`,
     get requests() {
       return state.requests;
     },

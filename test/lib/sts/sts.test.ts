@@ -11,6 +11,7 @@ import {
 } from '../../../lib/sts';
 import { makeTestKey, removeTestKeys, type TestKey } from '../signing/test-keys';
 import { fault12, makeAssertion, rstr, startFakeSts } from './fake-sts';
+import { testCerts } from '../../support/certs';
 
 const parse = (xml: string) => new DOMParser().parseFromString(xml, 'text/xml');
 const AFSEND_ACTION = 'http://serviceplatformen.dk/xml/wsdl/soap11/DistributionService/3/port/FordelingsobjektAfsend';
@@ -118,6 +119,19 @@ describe('lib/sts: WS-Trust token request, response, cache and token-model envel
         requestToken({ stsUrl: fake.url, appliesTo: FORDELING_ENTITY_ID, cvr: '12345678', key: clientKey, timeoutMs: 2000 }),
         /could not be reached/,
       );
+    });
+    it('over HTTPS with the test CA, using the shared test client certificate', async () => {
+      const certs = await testCerts();
+      const key = loadSigningKey({ keyPem: certs.client.key, certPem: certs.client.cert });
+      const fake = await startFakeSts({ stsKey, clientPins: certs.client.cert, tokenLifetimeMs: 3600_000, tls: { key: certs.server.key, cert: certs.server.cert } });
+      try {
+        const base = { stsUrl: fake.url.replace('127.0.0.1', 'localhost'), appliesTo: FORDELING_ENTITY_ID, cvr: certs.client.cvr, key, stsPins: sts.certPem };
+        const t = await requestToken({ ...base, ca: [certs.ca.cert] });
+        assert.match(t.assertionXml, new RegExp(`<saml:AttributeValue>${certs.client.cvr}</saml:AttributeValue>`));
+        await assert.rejects(requestToken(base), /could not be reached: .*(self.signed|certificate)/i);
+      } finally {
+        await fake.close();
+      }
     });
   });
 
