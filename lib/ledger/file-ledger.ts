@@ -46,6 +46,7 @@ export class FileLedger extends MemoryLedger {
   private flushing: Promise<void> | undefined;
   private failed: Error | undefined;
   private closed = false;
+  private compactRequested = false;
   /** Lines dropped from a torn tail on open (for logging by the caller). */
   tornLinesDropped = 0;
 
@@ -92,6 +93,10 @@ export class FileLedger extends MemoryLedger {
   protected override persist(op?: Op): Promise<void> {
     if (op) this.pending.push(JSON.stringify({ n: ++this.seq, op }) + '\n');
     else if (!this.pending.length && !this.flushing) return Promise.resolve();
+    return this.waitForFlush();
+  }
+
+  private waitForFlush(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.waiters.push({ resolve, reject });
       this.flushing ??= this.flushLoop();
@@ -114,7 +119,10 @@ export class FileLedger extends MemoryLedger {
             if (!this.options.unsafeNoSync) await this.journal.datasync();
             this.journalBytes += buf.length;
           }
-          if (this.journalBytes > (this.options.compactBytes ?? 16 * 1024 * 1024)) await this.compact();
+          if (this.compactRequested || this.journalBytes > (this.options.compactBytes ?? 16 * 1024 * 1024)) {
+            this.compactRequested = false;
+            await this.compactNow();
+          }
         } catch (err) {
           // The in-memory state is now ahead of the disk: stop accepting changes (like a database after a failed fsync).
           this.failed = err as Error;
@@ -129,8 +137,15 @@ export class FileLedger extends MemoryLedger {
     }
   }
 
-  /** Writes a snapshot of the state (atomically) and truncates the journal. */
-  async compact(): Promise<void> {
+  /** Writes a snapshot now (in turn with the journal writes) and truncates the journal. */
+  compact(): Promise<void> {
+    this.checkUsable();
+    this.compactRequested = true;
+    return this.waitForFlush();
+  }
+
+  /** Writes a snapshot of the state (atomically) and truncates the journal. Only from the flush loop. */
+  private async compactNow(): Promise<void> {
     const snap: SnapshotFile = { version: 1, seq: this.seq, writtenAt: new Date().toISOString(), state: this.core.snapshot() };
     const target = path.join(this.dir, SNAPSHOT);
     const tmp = `${target}.tmp`;

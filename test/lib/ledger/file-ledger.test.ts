@@ -122,6 +122,17 @@ describe('FileLedger', () => {
     await again.close();
   });
 
+  it('compacts on request while writes go on, losing none of them', async () => {
+    const l = await FileLedger.open(dir);
+    const writes = Array.from({ length: 200 }, (_, i) => l.createShipment({ transactionId: `t${i}`, submissionId: 's', state: 'queued' }));
+    await Promise.all([l.compact(), ...writes, l.compact()]);
+    await l.createShipment({ transactionId: 'after', submissionId: 's', state: 'queued' });
+    await l.close();
+    const again = await FileLedger.open(dir);
+    assert.equal((await again.listShipments()).length, 201);
+    await again.close();
+  });
+
   it('refuses a second opener while the first holds it, and takes over a stale lock', async () => {
     const l = await FileLedger.open(dir);
     await assert.rejects(FileLedger.open(dir), /already open in this process/);

@@ -128,4 +128,19 @@ describe('PgLedger (several instances on one database)', function () {
     );
     await assert.rejects(PgLedger.open({ connectionString: server!.connectionString, schema: 'Bad; DROP' }), /Invalid PostgreSQL schema name/);
   });
+
+  it('says "install pg" when the optional pg package is missing', async function () {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const Module = require('node:module') as { _load: (request: string, ...rest: unknown[]) => unknown };
+    const original = Module._load;
+    Module._load = function (request: string, ...rest: unknown[]) {
+      if (request === 'pg') throw Object.assign(new Error("Cannot find module 'pg'"), { code: 'MODULE_NOT_FOUND' });
+      return original.call(this, request, ...rest);
+    };
+    try {
+      await assert.rejects(PgLedger.open({ connectionString: 'postgresql://x@127.0.0.1/x' }), /install pg to use the PostgreSQL ledger/);
+    } finally {
+      Module._load = original;
+    }
+  });
 });
