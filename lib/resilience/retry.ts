@@ -94,3 +94,17 @@ export function nextRetryAt(attemptsMade: number, options: Pick<RetryOptions, 'a
 function backoffOf(options: Pick<RetryOptions, 'baseMs' | 'capMs' | 'random'>) {
   return { baseMs: options.baseMs ?? RETRY_DEFAULTS.baseMs, capMs: options.capMs ?? RETRY_DEFAULTS.capMs, random: options.random };
 }
+
+/**
+ * `retry` as a policy wrapper `(attempt) => Promise` (the shape lib/delivery's `Policy` has) that rethrows the last
+ * error itself (not a RetryError), so callers keep their own error classes.
+ */
+export function retryPolicy(options: RetryOptions = {}): <T>(attempt: (n: number) => Promise<T>) => Promise<T> {
+  return async <T>(attempt: (n: number) => Promise<T>): Promise<T> => {
+    try {
+      return await retry((n) => attempt(n), options);
+    } catch (err) {
+      throw err instanceof RetryError ? err.lastError : err;
+    }
+  };
+}

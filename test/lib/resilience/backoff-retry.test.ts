@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { backoffCeiling, fullJitterDelay } from '../../../lib/resilience/backoff';
 import { classifyError } from '../../../lib/resilience/errors';
-import { RETRY_DEFAULTS, RetryError, nextRetryAt, retry } from '../../../lib/resilience/retry';
+import { RETRY_DEFAULTS, RetryError, nextRetryAt, retry, retryPolicy } from '../../../lib/resilience/retry';
+import { breakerStatus } from '../../../lib/resilience/status';
 import type { AttemptInfo } from '../../../lib/resilience/retry';
 import { TimeoutError } from '../../../lib/resilience/timeout';
 import { FakeClock, flush } from './fake-clock';
@@ -119,5 +120,30 @@ describe('retry', () => {
     let total = 0;
     for (let n = 0; n < RETRY_DEFAULTS.attempts - 1; n++) total += backoffCeiling(n, RETRY_DEFAULTS);
     assert.ok(total > 12 * 3600_000 && total < 14 * 3600_000, String(total));
+  });
+
+  it('as a policy wrapper, rethrows the caller\'s own last error', async () => {
+    class MyError extends Error {
+      readonly class = 'transient';
+    }
+    const clock = new FakeClock();
+    const policy = retryPolicy({ attempts: 2, baseMs: 10, capMs: 10, clock });
+    const seen: number[] = [];
+    const p = policy(async (n) => {
+      seen.push(n);
+      throw new MyError(`try ${n}`);
+    });
+    const check = assert.rejects(p, (e: unknown) => e instanceof MyError && e.message === 'try 2');
+    await clock.advance(100);
+    await check;
+    assert.deepEqual(seen, [1, 2]);
+  });
+});
+
+describe('breakerStatus', () => {
+  it('maps breaker states to status dots', () => {
+    assert.deepEqual(breakerStatus('closed'), { fill: 'green', shape: 'dot', text: 'connected' });
+    assert.equal(breakerStatus('half-open').fill, 'yellow');
+    assert.deepEqual(breakerStatus('open', 31_000, 1_000), { fill: 'red', shape: 'ring', text: 'platform unavailable, retry in 30 s' });
   });
 });
