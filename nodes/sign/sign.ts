@@ -75,9 +75,19 @@ export = function (RED: NodeAPI) {
         }
       }
     }
+    /** A status text from the locale catalogue, or the English text when no catalogue is loaded (e.g. under the test helper). */
+    const t = (key: string, vars: Record<string, string | number>, english: string): string => {
+      const id = `sign.status.${key}`;
+      const text = (RED as unknown as { _: (k: string, v: object) => string })._(id, vars);
+      return typeof text === 'string' && text !== id && !text.endsWith(id) ? text : english;
+    };
+    const short = (s: string) => (s.length > 60 ? `${s.slice(0, 57)}…` : s);
+
     if (problem) {
       node.error(problem);
       node.status({ fill: 'red', shape: 'ring', text: problem.replace(/^sign: /, '') });
+    } else if (backend instanceof SigningPool) {
+      node.status({ fill: 'grey', shape: 'dot', text: t('pool', { n: backend.size }, `pool of ${backend.size} workers`) });
     }
 
     node.on('input', async (msg: Msg, send, done) => {
@@ -98,8 +108,10 @@ export = function (RED: NodeAPI) {
             msg.signature = { valid: true, mode: result.mode, signer: result.signer };
             msg.signedElement = result.signedElement;
             delete msg.signatureError;
+            node.status({ fill: 'green', shape: 'dot', text: t('valid', {}, 'valid') });
             send([msg, null]);
           } else {
+            node.status({ fill: 'yellow', shape: 'ring', text: t('invalid', { reason: short(result.reason ?? '') }, `invalid: ${short(result.reason ?? '')}`) });
             msg.signature = { valid: false, mode: result.mode };
             msg.signatureError = result.reason;
             send([null, msg]);
@@ -114,6 +126,7 @@ export = function (RED: NodeAPI) {
         send(msg);
         done();
       } catch (err) {
+        if (!problem) node.status({ fill: 'red', shape: 'ring', text: t('failed', { error: short((err as Error).message) }, `failed: ${short((err as Error).message)}`) });
         done(err as Error);
       }
     });

@@ -120,6 +120,9 @@ describe('os2-sign node', function () {
     const rejected = await bad;
     assert.match(rejected.signatureError as string, /digest/);
     assert.equal((rejected.signature as { valid: boolean }).valid, false);
+    const status = (helper.getNode('v1').status as unknown as { lastCall: { args: [{ fill: string; text: string }] } }).lastCall.args[0];
+    assert.equal(status.fill, 'yellow');
+    assert.match(status.text, /^invalid: /);
   });
 
   it('verify rejects a swapped certificate, a wrapped Body, a comment inside a digest and a DTD on output 2', async () => {
