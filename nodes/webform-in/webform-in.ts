@@ -14,6 +14,7 @@ import { decodeForm, FormDecodeError } from '../../lib/webform/form-decode';
 import { normaliseRemotePost, SubmissionError } from '../../lib/webform/normalise';
 import type { Os2formsSite } from '../../lib/webform/os2forms-client';
 import { pollOnce } from '../../lib/webform/poller';
+import { installRawBodyHook, type RawBodyRequest } from './raw-body-hook';
 
 interface WebformInDef extends NodeDef {
   mode?: 'push' | 'fetch';
@@ -108,7 +109,11 @@ export = function (RED: NodeAPI) {
           req.resume();
           return fail(res, 415, 'only charset utf-8 is supported');
         }
-        const raw = await readRawBody(req, limit);
+        const r = req as RawBodyRequest;
+        if (r.os2RawBodyError) throw r.os2RawBodyError;
+        // A body consumed by a parser we did not install (e.g. httpNodeMiddleware) cannot be checked byte for byte.
+        if (!r.os2RawBody && r._body) return fail(res, 500, 'the request body was consumed by another middleware before webform in');
+        const raw = r.os2RawBody ?? (await readRawBody(req, limit));
         if (auth === 'hmac' && !verifyHmac(raw, value, secret)) {
           return fail(res, 401, value ? `wrong HMAC-SHA256 signature in header ${headerName}` : `missing header ${headerName}`);
         }
@@ -149,6 +154,7 @@ export = function (RED: NodeAPI) {
         _router: { stack: Layer[] };
       };
       app.post(url, middleware, callback, errorHandler);
+      const removeRawBodyHook = installRawBodyHook(RED.httpNode, RED.settings as never, url, limit);
 
       node.on('close', (_removed: boolean, done: () => void) => {
         const stack = app._router.stack;
@@ -156,6 +162,7 @@ export = function (RED: NodeAPI) {
           const r = stack[i]!.route;
           if (r && r.path === url && r.methods.post) stack.splice(i, 1);
         }
+        removeRawBodyHook();
         done();
       });
       return;

@@ -1,0 +1,165 @@
+#!/usr/bin/env node
+// npm start: the local Serviceplatform simulator + a Node-RED with this package and the demo flows from flows/.
+// Everything runs on 127.0.0.1. Node-RED's user directory is .node-red/ (git-ignored); the simulator's test
+// certificates live in .sim/. Secrets for the demo (test certificate, shared secrets) are made here and handed
+// to Node-RED as credentials through its Admin API, so the flow files in git never hold one.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const crypto = require('crypto');
+const http = require('http');
+const { spawn } = require('child_process');
+
+const root = path.resolve(__dirname, '..');
+const userDir = path.resolve(process.env.OS2_USER_DIR || path.join(root, '.node-red'));
+const port = Number(process.env.PORT || 1880);
+const simPort = Number(process.env.SF2900_SIM_PORT ?? 8443);
+const receiptPath = '/os2/fordeling/kvittering';
+const children = [];
+
+function fail(message) {
+  console.error(`npm start: ${message}`);
+  for (const c of children) c.kill('SIGTERM');
+  process.exit(1);
+}
+
+if (!fs.existsSync(path.join(root, 'dist', 'simulator', 'cli.js'))) fail('dist/ is missing: run `npm run build` first (npm start does).');
+fs.mkdirSync(userDir, { recursive: true });
+
+// Secrets of this local demo: made once, kept in .node-red/demo-secrets.json (git-ignored).
+const secretsFile = path.join(userDir, 'demo-secrets.json');
+const secrets = fs.existsSync(secretsFile)
+  ? JSON.parse(fs.readFileSync(secretsFile, 'utf8'))
+  : { credentialSecret: rnd(), webformSecret: rnd(), receiptUser: 'serviceplatform', receiptPassword: rnd() };
+fs.writeFileSync(secretsFile, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+function rnd() {
+  return crypto.randomBytes(18).toString('base64url');
+}
+
+fs.writeFileSync(
+  path.join(userDir, 'settings.js'),
+  `// Written by scripts/start.js on every start.
+module.exports = {
+  uiHost: '127.0.0.1',
+  uiPort: ${port},
+  flowFile: 'flows.json',
+  credentialSecret: ${JSON.stringify(secrets.credentialSecret)},
+  nodesDir: [${JSON.stringify(root)}],
+  httpStatic: [{ path: ${JSON.stringify(path.join(root, 'demo'))}, root: '/demo/' }],
+  logging: { console: { level: 'info', metrics: false, audit: false } },
+  editorTheme: { projects: { enabled: false }, tours: false },
+};
+`,
+);
+
+function run(name, args, env) {
+  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  const prefix = (line) => line && console.log(`[${name}] ${line}`);
+  let buf = '';
+  child.stdout.on('data', (d) => {
+    buf += d;
+    const lines = buf.split('\n');
+    buf = lines.pop();
+    lines.forEach((l) => child.emit('line', l));
+  });
+  child.on('line', prefix);
+  child.stderr.on('data', (d) => String(d).split('\n').forEach(prefix));
+  child.on('exit', (code) => {
+    if (!stopping) fail(`${name} exited (${code})`);
+  });
+  return child;
+}
+
+let stopping = false;
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    stopping = true;
+    for (const c of children) c.kill('SIGTERM');
+    setTimeout(() => process.exit(0), 500);
+  });
+}
+
+function request(method, url, body, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) } }, (res) => {
+      let data = '';
+      res.on('data', (d) => (data += d));
+      res.on('end', () => resolve({ status: res.statusCode, body: data }));
+    });
+    req.on('error', reject);
+    req.setTimeout(5000, () => req.destroy(new Error('timeout')));
+    if (body) req.write(JSON.stringify(body));
+    req.end();
+  });
+}
+
+async function waitFor(url, seconds) {
+  const until = Date.now() + seconds * 1000;
+  while (Date.now() < until) {
+    try {
+      const r = await request('GET', url);
+      if (r.status && r.status < 500) return;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`${url} did not answer within ${seconds} s`);
+}
+
+function startSimulator() {
+  return new Promise((resolve) => {
+    const sim = run('simulator', [
+      'dist/simulator/cli.js', '--json', '--port', String(simPort),
+      '--receipt-url', `http://127.0.0.1:${port}${receiptPath}`,
+      '--receipt-user', secrets.receiptUser,
+    ], { SF2900_SIM_RECEIPT_PASSWORD: secrets.receiptPassword });
+    sim.once('line', (line) => resolve(JSON.parse(line)));
+  });
+}
+
+/** The demo flows with this machine's secrets put into the config nodes' credentials. */
+function demoFlows(sim) {
+  const flows = [];
+  for (const f of fs.readdirSync(path.join(root, 'flows')).filter((f) => f.endsWith('.json')).sort()) {
+    flows.push(...JSON.parse(fs.readFileSync(path.join(root, 'flows', f), 'utf8')));
+  }
+  const read = (p) => fs.readFileSync(p, 'utf8');
+  for (const n of flows) {
+    if (n.type === 'os2-certificate') {
+      n.format = 'pem';
+      n.credentials = { keyPem: read(sim.clientKey), certPem: read(sim.clientCert) };
+    }
+    if (n.type === 'os2-serviceplatform') n.credentials = { ca: read(sim.ca) };
+    if (n.type === 'os2-webform-in') n.credentials = { secret: secrets.webformSecret };
+    if (n.type === 'os2-receipt-in') n.credentials = { user: secrets.receiptUser, password: secrets.receiptPassword };
+  }
+  return flows;
+}
+
+(async () => {
+  const sim = await startSimulator();
+  const red = run('node-red', [require.resolve('node-red/red.js'), '-u', userDir, '-s', path.join(userDir, 'settings.js')], {
+    OS2_SERVICEPLATFORM_URL: new URL(sim.url).origin,
+    OS2_SENDER_CVR: sim.cvr,
+    OS2_SENDER_SYSTEM_UUID: process.env.OS2_SENDER_SYSTEM_UUID || '0c6e1e0b-6d6a-4c1f-9d0e-0b7c3b1f2a10',
+    OS2_ROUTING_CVR: process.env.OS2_ROUTING_CVR || '14814833',
+  });
+  void red;
+  await waitFor(`http://127.0.0.1:${port}/`, 60);
+  const r = await request('POST', `http://127.0.0.1:${port}/flows`, demoFlows(sim), {
+    'Node-RED-Deployment-Type': 'full',
+  });
+  if (r.status !== 204 && r.status !== 200) fail(`deploying the demo flows failed: ${r.status} ${r.body}`);
+  fs.writeFileSync(
+    path.join(root, 'demo', 'config.json'),
+    JSON.stringify({ postUrl: `/os2forms/sp241`, secretHeader: 'x-webform-secret', secret: secrets.webformSecret }, null, 2),
+  );
+  console.log('');
+  console.log(`  Node-RED editor:        http://127.0.0.1:${port}/`);
+  console.log(`  Post a sample SP241:    http://127.0.0.1:${port}/demo/`);
+  console.log(`  Serviceplatform (sim):  ${sim.url}`);
+  console.log(`  Receipts are posted to: http://127.0.0.1:${port}${receiptPath}`);
+  console.log('  Stop with Ctrl+C.');
+})().catch((err) => fail(err.message));
