@@ -140,7 +140,8 @@ function demoFlows(sim) {
 
 (async () => {
   const sim = await startSimulator();
-  const red = run('node-red', [require.resolve('node-red/red.js'), '-u', userDir, '-s', path.join(userDir, 'settings.js')], {
+  const redJs = require.resolve('node-red/red.js', process.env.OS2_NODE_RED_PATH ? { paths: [process.env.OS2_NODE_RED_PATH] } : undefined);
+  const red = run('node-red', [redJs, '-u', userDir, '-s', path.join(userDir, 'settings.js')], {
     OS2_SERVICEPLATFORM_URL: new URL(sim.url).origin,
     OS2_SENDER_CVR: sim.cvr,
     OS2_SENDER_SYSTEM_UUID: process.env.OS2_SENDER_SYSTEM_UUID || '0c6e1e0b-6d6a-4c1f-9d0e-0b7c3b1f2a10',
