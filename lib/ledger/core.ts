@@ -15,7 +15,7 @@ export type Op =
   | { o: 'receipt'; r: ReceiptRecord }
   | { o: 'inbox'; e: InboxEntry }
   | { o: 'ack'; id: string }
-  | { o: 'enqueue'; t: string; notBefore: string }
+  | { o: 'enqueue'; t: string; notBefore: string; q?: string }
   | { o: 'dequeue'; t: string }
   | { o: 'purge'; cutoff: string };
 
@@ -74,7 +74,7 @@ export class LedgerCore {
       case 'ack':
         return this.inbox.delete(op.id);
       case 'enqueue':
-        this.queue.set(op.t, { transactionId: op.t, notBefore: op.notBefore });
+        this.queue.set(op.t, { transactionId: op.t, queue: op.q ?? 'default', notBefore: op.notBefore });
         return true;
       case 'dequeue':
         return this.queue.delete(op.t);
@@ -118,11 +118,11 @@ export class LedgerCore {
   }
 
   /** Due items with a free or expired lease, soonest first. */
-  due(now: string, limit: number): WorkItem[] {
+  due(now: string, limit: number, queue: string): WorkItem[] {
     const out: WorkItem[] = [];
     for (const w of this.sortedQueue()) {
       if (out.length >= limit) break;
-      if (w.notBefore <= now && (!w.leaseUntil || w.leaseUntil < now)) out.push(w);
+      if (w.queue === queue && w.notBefore <= now && (!w.leaseUntil || w.leaseUntil < now)) out.push(w);
     }
     return out;
   }
@@ -143,7 +143,7 @@ export class LedgerCore {
       receipts: [...this.receipts.values()].flat(),
       inbox: [...this.inbox.values()],
       // Leases are not persisted: after a restart nobody holds them.
-      queue: [...this.queue.values()].map((w) => ({ transactionId: w.transactionId, notBefore: w.notBefore })),
+      queue: [...this.queue.values()].map((w) => ({ transactionId: w.transactionId, queue: w.queue, notBefore: w.notBefore })),
     };
   }
 
@@ -152,7 +152,7 @@ export class LedgerCore {
     for (const s of snap.shipments) core.apply({ o: 'create', s });
     for (const r of snap.receipts) core.apply({ o: 'receipt', r });
     for (const e of snap.inbox) core.apply({ o: 'inbox', e });
-    for (const w of snap.queue) core.apply({ o: 'enqueue', t: w.transactionId, notBefore: w.notBefore });
+    for (const w of snap.queue) core.apply({ o: 'enqueue', t: w.transactionId, notBefore: w.notBefore, q: w.queue });
     return core;
   }
 

@@ -39,6 +39,11 @@ export interface DeliveryOptions {
   send: (shipment: ShipmentRecord, signal?: AbortSignal) => Promise<SendResult>;
   /** This worker's identity in the queue (default: a random id). */
   owner?: string;
+  /**
+   * The queue this worker serves (default 'default'). Give each fordeling-out node its own (e.g. its node id):
+   * workers sharing a ledger then only claim what they themselves can send (right endpoint, certificate).
+   */
+  queue?: string;
   /** Total attempts per shipment (default 20), backoff base and cap (default 30 s, 1 h). */
   attempts?: number;
   baseMs?: number;
@@ -90,6 +95,15 @@ export class DeliveryWorker {
     this.bulkhead = new Bulkhead({ concurrency: Math.max(1, options.concurrency ?? 4) });
   }
 
+  get queue(): string {
+    return this.o.queue ?? 'default';
+  }
+
+  /** Sends in progress in this worker. */
+  get active(): number {
+    return this.running;
+  }
+
   private get leaseMs(): number {
     return this.o.leaseMs ?? 2 * (this.o.timeoutMs ?? 60_000) + 30_000;
   }
@@ -103,7 +117,7 @@ export class DeliveryWorker {
 
   /** Queues a shipment for sending now and wakes the worker. The shipment must exist (createShipment first). */
   async submit(transactionId: string): Promise<void> {
-    await this.o.ledger.enqueue(transactionId, new Date(this.clock.now()));
+    await this.o.ledger.enqueue(transactionId, new Date(this.clock.now()), this.queue);
     this.kick();
   }
 
@@ -143,7 +157,7 @@ export class DeliveryWorker {
     try {
       const free = this.bulkhead.concurrency - this.running;
       if (free > 0) {
-        const items = await this.o.ledger.claimDue(this.owner, free, this.leaseMs, new Date(this.clock.now()));
+        const items = await this.o.ledger.claimDue(this.owner, free, this.leaseMs, new Date(this.clock.now()), this.queue);
         for (const item of items) this.track(this.process(item.transactionId));
         if (items.length === free) this.again = true;
       }

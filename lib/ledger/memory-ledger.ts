@@ -103,18 +103,18 @@ export class MemoryLedger implements Ledger {
     return [...this.core.inbox.values()].sort((a, b) => (a.receivedAt < b.receivedAt ? -1 : a.receivedAt > b.receivedAt ? 1 : 0)).map(clone);
   }
 
-  async enqueue(transactionId: string, notBefore?: Date): Promise<void> {
+  async enqueue(transactionId: string, notBefore?: Date, queue = 'default'): Promise<void> {
     const leased = this.core.queue.get(transactionId)?.leaseUntil;
     if (leased && leased >= this.iso()) return this.read(); // its holder decides what happens next
-    await this.change({ o: 'enqueue', t: transactionId, notBefore: (notBefore ?? this.now()).toISOString() });
+    await this.change({ o: 'enqueue', t: transactionId, notBefore: (notBefore ?? this.now()).toISOString(), q: queue });
   }
 
   // Leases live in memory only (the file ledger is single-process by its lock; after a restart nobody holds a lease).
-  async claimDue(owner: string, limit: number, leaseMs: number, now?: Date): Promise<WorkItem[]> {
+  async claimDue(owner: string, limit: number, leaseMs: number, now?: Date, queue = 'default'): Promise<WorkItem[]> {
     await this.read();
     const at = now ?? this.now();
     const leaseUntil = new Date(at.getTime() + leaseMs).toISOString();
-    const items = this.core.due(at.toISOString(), limit);
+    const items = this.core.due(at.toISOString(), limit, queue);
     for (const w of items) Object.assign(w, { owner, leaseUntil });
     return items.map(clone);
   }
@@ -134,7 +134,7 @@ export class MemoryLedger implements Ledger {
       await this.read();
       return false;
     }
-    if (retryAt) await this.change({ o: 'enqueue', t: transactionId, notBefore: retryAt.toISOString() });
+    if (retryAt) await this.change({ o: 'enqueue', t: transactionId, notBefore: retryAt.toISOString(), q: w.queue });
     else await this.change({ o: 'dequeue', t: transactionId });
     return true;
   }

@@ -121,7 +121,8 @@ export class PgLedger implements Ledger {
         not_before timestamptz NOT NULL,
         owner text,
         lease_until timestamptz)`);
-      await c.query(`CREATE INDEX IF NOT EXISTS work_queue_due_idx ON ${s}.work_queue (not_before)`);
+      await c.query(`ALTER TABLE ${s}.work_queue ADD COLUMN IF NOT EXISTS queue text NOT NULL DEFAULT 'default'`);
+      await c.query(`CREATE INDEX IF NOT EXISTS work_queue_due_idx ON ${s}.work_queue (queue, not_before)`);
     });
   }
 
@@ -324,29 +325,29 @@ export class PgLedger implements Ledger {
     return rows.map((r) => strip({ id: r.id, webformId: r.webform_id ?? undefined, payload: r.payload, receivedAt: iso(r.received_at) }));
   }
 
-  async enqueue(transactionId: string, notBefore?: Date): Promise<void> {
+  async enqueue(transactionId: string, notBefore?: Date, queue = 'default'): Promise<void> {
     await this.q(
-      `INSERT INTO ${this.s}.work_queue (transaction_id, not_before) VALUES ($1, COALESCE($2::timestamptz, clock_timestamp()))
-       ON CONFLICT (transaction_id) DO UPDATE SET not_before = EXCLUDED.not_before, owner = NULL, lease_until = NULL
+      `INSERT INTO ${this.s}.work_queue (transaction_id, not_before, queue) VALUES ($1, COALESCE($2::timestamptz, clock_timestamp()), $3)
+       ON CONFLICT (transaction_id) DO UPDATE SET not_before = EXCLUDED.not_before, queue = EXCLUDED.queue, owner = NULL, lease_until = NULL
          WHERE ${this.s}.work_queue.lease_until IS NULL OR ${this.s}.work_queue.lease_until < clock_timestamp()`,
-      [transactionId, notBefore ?? null],
+      [transactionId, notBefore ?? null, queue],
     );
   }
 
-  async claimDue(owner: string, limit: number, leaseMs: number, now?: Date): Promise<WorkItem[]> {
+  async claimDue(owner: string, limit: number, leaseMs: number, now?: Date, queue = 'default'): Promise<WorkItem[]> {
     const s = this.s;
     const { rows } = await this.q(
       `WITH clock AS (SELECT COALESCE($4::timestamptz, clock_timestamp()) AS now),
        due AS (
          SELECT w.transaction_id FROM ${s}.work_queue w, clock
-          WHERE w.not_before <= clock.now AND (w.lease_until IS NULL OR w.lease_until < clock.now)
+          WHERE w.queue = $5 AND w.not_before <= clock.now AND (w.lease_until IS NULL OR w.lease_until < clock.now)
           ORDER BY w.not_before
           LIMIT $2
           FOR UPDATE OF w SKIP LOCKED)
        UPDATE ${s}.work_queue q SET owner = $1, lease_until = clock.now + ($3::double precision * interval '1 millisecond')
          FROM due, clock WHERE q.transaction_id = due.transaction_id
        RETURNING q.*`,
-      [owner, limit, leaseMs, now ?? null],
+      [owner, limit, leaseMs, now ?? null, queue],
     );
     return rows.map(toWork).sort((a, b) => (a.notBefore < b.notBefore ? -1 : a.notBefore > b.notBefore ? 1 : 0));
   }
@@ -432,6 +433,7 @@ function toReceipt(r: Record<string, unknown>): ReceiptRecord {
 function toWork(r: Record<string, unknown>): WorkItem {
   return strip({
     transactionId: r.transaction_id as string,
+    queue: r.queue as string,
     notBefore: iso(r.not_before),
     owner: (r.owner as string | null) ?? undefined,
     leaseUntil: r.lease_until ? iso(r.lease_until) : undefined,

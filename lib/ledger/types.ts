@@ -84,6 +84,8 @@ export interface InboxEntry {
 /** A shipment waiting to be (re)sent: survives restarts; claimed with a lease so only one worker sends it. */
 export interface WorkItem {
   transactionId: string;
+  /** Which queue (e.g. one per fordeling-out node, so a worker only sends what it can send). Default 'default'. */
+  queue: string;
   /** Not to be claimed before this instant (ISO 8601). */
   notBefore: string;
   /** Who holds the lease, while claimed. */
@@ -132,13 +134,13 @@ export interface Ledger {
    * lease nothing changes (the holder releases it: done, or again at a time of its choosing) — so a second submit
    * can never make two workers send at once.
    */
-  enqueue(transactionId: string, notBefore?: Date): Promise<void>;
-  /** Claims up to `limit` due items whose lease is free or expired, leasing them to `owner` for `leaseMs`. */
-  claimDue(owner: string, limit: number, leaseMs: number, now?: Date): Promise<WorkItem[]>;
+  enqueue(transactionId: string, notBefore?: Date, queue?: string): Promise<void>;
+  /** Claims up to `limit` due items of `queue` (default 'default') whose lease is free or expired, leasing them to `owner` for `leaseMs`. */
+  claimDue(owner: string, limit: number, leaseMs: number, now?: Date, queue?: string): Promise<WorkItem[]>;
   /** Prolongs the lease; false when `owner` no longer holds it. */
   extendLease(transactionId: string, owner: string, leaseMs: number, now?: Date): Promise<boolean>;
   /**
-   * Gives the item back: without `retryAt` it is done and leaves the queue; with `retryAt` it is due again then.
+   * Gives the item back: without `retryAt` it is done and leaves the queue; with `retryAt` it is due again then (same queue).
    * False (and no change) when `owner` no longer holds the item.
    */
   release(transactionId: string, owner: string, retryAt?: Date): Promise<boolean>;

@@ -152,6 +152,16 @@ describe('DeliveryWorker', () => {
     assert.deepEqual([...new Set(sent.values())], [1]);
   });
 
+  it('workers on different queues of one ledger each send only their own shipments', async () => {
+    const byWorker: Record<string, string[]> = { a: [], b: [] };
+    const a = worker(async (s) => (byWorker.a!.push(s.transactionId), {}), { owner: 'a', queue: 'node-a' });
+    const b = worker(async (s) => (byWorker.b!.push(s.transactionId), {}), { owner: 'b', queue: 'node-b' });
+    for (let i = 0; i < 10; i++) await ship(i % 2 ? a : b, `t${i}`);
+    await clock.advance(10_000);
+    assert.deepEqual(byWorker.a!.sort(), ['t1', 't3', 't5', 't7', 't9']);
+    assert.deepEqual(byWorker.b!.sort(), ['t0', 't2', 't4', 't6', 't8']);
+  });
+
   it('picks up a pending retry after a restart (file ledger, real clock)', async function () {
     this.timeout(20_000);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'os2-delivery-'));

@@ -163,6 +163,19 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
     assert.deepEqual(await ledger.claimDue('w5', 10, 1000, new Date()), []);
   });
 
+  it('keeps named queues apart: a worker claims only from its own queue', async () => {
+    const past = new Date('2020-01-01T00:00:00.000Z');
+    await ledger.enqueue('x', past, 'node-a');
+    await ledger.enqueue('y', past);
+    assert.deepEqual((await ledger.claimDue('w', 10, 1000, new Date())).map((w) => [w.transactionId, w.queue]), [['y', 'default']]);
+    const mine = await ledger.claimDue('w', 10, 1000, new Date(), 'node-a');
+    assert.deepEqual(mine.map((w) => [w.transactionId, w.queue]), [['x', 'node-a']]);
+    assert.equal(await ledger.release('x', 'w', past), true);
+    await reopen();
+    assert.deepEqual((await ledger.listQueue()).map((w) => [w.transactionId, w.queue]).sort(), [['x', 'node-a'], ['y', 'default']]);
+    assert.deepEqual(await ledger.claimDue('v', 10, 1000, new Date(), 'node-b'), []);
+  });
+
   it('purges finished shipments and orphaned receipts older than the cutoff, never active ones', async () => {
     await ledger.createShipment({ transactionId: 'old-done', submissionId: 's', state: 'accepted' });
     await ledger.createShipment({ transactionId: 'old-queued', submissionId: 's', state: 'queued' });
