@@ -8,17 +8,15 @@
  * Node-RED shows this.
  *
  * The hook below puts one small middleware at the front of the server's main app (before the admin app's
- * mount) that, for a POST to exactly this node's path, reads the raw body itself (with the node's own limit) and marks the request as parsed so
- * the admin app's parsers leave it alone. It is removed again when the node closes.
+ * mount) that, for a POST to this node's path, only marks the request as parsed (`_body`) and claimed, so the admin
+ * app's parsers leave the stream alone; the node's route then authenticates first and reads the raw body itself with
+ * its own limit (nothing is buffered for a request without the right secret header). It is removed when the node closes.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpError, readRawBody } from '../../lib/webform/body';
 
 export interface RawBodyRequest extends IncomingMessage {
-  /** The raw body read by the hook. */
-  os2RawBody?: Buffer;
-  /** Why the hook could not read it (answered by the node's route). */
-  os2RawBodyError?: HttpError;
+  /** Set by the hook: the stream is untouched and belongs to webform in. */
+  os2BodyClaimed?: boolean;
   /** Set by body-parser (and by this hook) once a body has been consumed. */
   _body?: boolean;
   body?: unknown;
@@ -50,30 +48,21 @@ export function installRawBodyHook(
   nodeApp: unknown,
   settings: { httpNodeRoot?: unknown; httpRoot?: unknown },
   nodePath: string,
-  limit: number,
 ): () => void {
   const app = (nodeApp as { parent?: ExpressApp } | undefined)?.parent;
   if (!app || typeof app.use !== 'function' || settings.httpNodeRoot === false) return () => {};
-  const fullPath = (normaliseRoot(settings.httpNodeRoot ?? settings.httpRoot) + nodePath.replace(/^\/+/, '')).replace(/\/+$/, '');
+  // Express matches routes case-insensitively and with an optional trailing slash; so does the hook.
+  const fullPath = (normaliseRoot(settings.httpNodeRoot ?? settings.httpRoot) + nodePath.replace(/^\/+/, '')).replace(/\/+$/, '').toLowerCase();
 
   const hook = (req: RawBodyRequest, _res: ServerResponse, next: () => void): void => {
-    const pathname = (req.path ?? new URL(req.url ?? '/', 'http://localhost').pathname).replace(/\/{2,}/g, '/').replace(/\/+$/, '');
+    const pathname = (req.path ?? new URL(req.url ?? '/', 'http://localhost').pathname).replace(/\/{2,}/g, '/').replace(/\/+$/, '').toLowerCase();
     if (req.method !== 'POST' || req._body || pathname !== fullPath) {
       next();
       return;
     }
     req._body = true; // body-parser skips a request whose body was already read
-    req.body = {};
-    readRawBody(req, limit).then(
-      (raw) => {
-        req.os2RawBody = raw;
-        next();
-      },
-      (err: unknown) => {
-        req.os2RawBodyError = err instanceof HttpError ? err : new HttpError(400, String((err as Error)?.message ?? err));
-        next();
-      },
-    );
+    req.os2BodyClaimed = true;
+    next();
   };
 
   app.use(hook);

@@ -110,10 +110,9 @@ export = function (RED: NodeAPI) {
           return fail(res, 415, 'only charset utf-8 is supported');
         }
         const r = req as RawBodyRequest;
-        if (r.os2RawBodyError) throw r.os2RawBodyError;
         // A body consumed by a parser we did not install (e.g. httpNodeMiddleware) cannot be checked byte for byte.
-        if (!r.os2RawBody && r._body) return fail(res, 500, 'the request body was consumed by another middleware before webform in');
-        const raw = r.os2RawBody ?? (await readRawBody(req, limit));
+        if (r._body && !r.os2BodyClaimed) return fail(res, 500, 'the request body was consumed by another middleware before webform in');
+        const raw = await readRawBody(req, limit);
         if (auth === 'hmac' && !verifyHmac(raw, value, secret)) {
           return fail(res, 401, value ? `wrong HMAC-SHA256 signature in header ${headerName}` : `missing header ${headerName}`);
         }
@@ -154,7 +153,7 @@ export = function (RED: NodeAPI) {
         _router: { stack: Layer[] };
       };
       app.post(url, middleware, callback, errorHandler);
-      const removeRawBodyHook = installRawBodyHook(RED.httpNode, RED.settings as never, url, limit);
+      const removeRawBodyHook = installRawBodyHook(RED.httpNode, RED.settings as never, url);
 
       node.on('close', (_removed: boolean, done: () => void) => {
         const stack = app._router.stack;

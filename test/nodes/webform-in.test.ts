@@ -263,4 +263,37 @@ describe('webform in (push)', function () {
       assert.deepEqual(spy.args.at(-1)![0], { fill: 'red', shape: 'ring', text: 'HTTP node server disabled' });
     });
   });
+
+  describe('inside a Node-RED-like server (admin app with body parsers mounted first at the same root)', function () {
+    let root: import('express').Express;
+    const mounted = (r: NodeAPI) => {
+      RED = r;
+      // What node-red/red.js does: the admin app (parsing JSON and urlencoded bodies, 5 MB) and then the node app, both at '/'.
+      const express = require('express') as typeof import('express');
+      const bodyParser = require('body-parser') as typeof import('body-parser');
+      root = express();
+      const admin = express();
+      admin.use(bodyParser.json({ limit: '5mb' }));
+      admin.use(bodyParser.urlencoded({ limit: '5mb', extended: true }));
+      root.use('/', admin);
+      root.use('/', r.httpNode as never);
+      return webformInNode(r);
+    };
+
+    it('still sees the raw body: HMAC verifies, bodies above the admin limit pass, and the hook goes on close', async function () {
+      await helper.load(mounted, flow({ auth: 'hmac', hmacHeader: 'x-signature' }), { w1: { secret: SECRET } });
+      const big = JSON.stringify({ ...sp241Body(), pad: 'æ'.repeat(3 * 1024 * 1024) }); // 6 MB of UTF-8
+      const got = nextMessage();
+      await request(root).post('/os2forms/sp241').set('x-signature', hmacHex(big, SECRET)).set('content-type', 'application/json').send(big).expect(202);
+      assert.equal(((await got).payload.data.pad as string).length, 3 * 1024 * 1024);
+      await request(root).post('/OS2forms/sp241/').set('x-signature', hmacHex('{}', SECRET)).set('content-type', 'application/json').send('{}').expect(400);
+      await request(root).post('/os2forms/sp241').set('x-signature', hmacHex('{"a":1}', SECRET)).set('content-type', 'application/json').send('{"a": 1}').expect(401);
+      const hooks = () => (root as unknown as { _router: { stack: { handle: { name?: string } }[] } })._router.stack.filter((l) => l.handle.name === 'hook').length;
+      assert.equal(hooks(), 1);
+      await helper.setFlows(flow({ auth: 'hmac', hmacHeader: 'x-signature', name: 'again' }), 'full');
+      assert.equal(hooks(), 1, 'a redeploy leaves one hook');
+      await helper.setFlows([{ id: 'out', type: 'helper' }], 'full');
+      assert.equal(hooks(), 0);
+    });
+  });
 });

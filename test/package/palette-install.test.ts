@@ -136,4 +136,30 @@ describe('palette install of the packed package', function () {
     assert.ok(expected.includes('01 - Receive OS2forms submissions'));
     for (const fn of expected) assert.ok(listed.includes(fn), `example "${fn}" listed (got ${JSON.stringify(listed)})`);
   });
+
+  it('runs the example flow: webform in answers 202 for an authenticated submission, 401 otherwise', async function () {
+    const example = JSON.parse(fs.readFileSync(path.join(root, 'examples', '01 - Receive OS2forms submissions.json'), 'utf8')) as Record<string, unknown>[];
+    const tab = { id: 'palette-tab', type: 'tab', label: 'example' };
+    const flows = [tab, ...example.map((n) => ({ ...n, z: tab.id, ...(n.type === 'os2-webform-in' ? { credentials: { secret: 'palette-secret' } } : {}) }))];
+    const deploy = await fetch(`${base}/flows`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'Node-RED-API-Version': 'v2', 'Node-RED-Deployment-Type': 'full' },
+      body: JSON.stringify({ flows }),
+    });
+    assert.equal(deploy.status, 200, await deploy.text());
+    const body = JSON.stringify({ uuid: '5c1e8a34-7f0b-4d7a-9a40-1d2b3c4d5e6f', webform_id: 'test', navn: 'Åse' });
+    const post = (secret: string) =>
+      fetch(`${base}/os2forms/submission`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-webform-secret': secret }, body });
+    let ok = await post('palette-secret');
+    for (let i = 0; ok.status === 404 && i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 100)); // flows start right after the deploy answer
+      ok = await post('palette-secret');
+    }
+    assert.equal(ok.status, 202);
+    assert.deepEqual(await ok.json(), { uuid: '5c1e8a34-7f0b-4d7a-9a40-1d2b3c4d5e6f' });
+    const refused = await post('wrong');
+    assert.equal(refused.status, 401);
+    const stored = await (await fetch(`${base}/flows`, { headers: { 'Node-RED-API-Version': 'v2' } })).text();
+    assert.ok(!stored.includes('palette-secret'), 'the secret is not returned with the flows');
+  });
 });
