@@ -44,9 +44,11 @@ describe('editor: os2 config nodes and fordeling out / receipt in in the browser
       path.join(userDir, 'settings.js'),
       `module.exports = { uiHost: '127.0.0.1', uiPort: ${port}, nodesDir: [${JSON.stringify(ROOT)}], flowFile: 'flows.json', credentialSecret: 'editor-test', logging: { console: { level: 'warn' } }, editorTheme: { tours: false } };\n`,
     );
-    nr = spawn(process.execPath, [require.resolve('node-red/red.js'), '-u', userDir, '-s', path.join(userDir, 'settings.js')], { stdio: 'ignore' });
+    nr = spawn(process.execPath, [require.resolve('node-red/red.js'), '-u', userDir, '-s', path.join(userDir, 'settings.js')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    nr.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
     url = `http://127.0.0.1:${port}/`;
-    const end = Date.now() + 60000;
+    const end = Date.now() + 90000;
     for (;;) {
       try {
         const r = await fetch(url + 'settings');
@@ -54,7 +56,7 @@ describe('editor: os2 config nodes and fordeling out / receipt in in the browser
       } catch {
         /* not yet */
       }
-      if (Date.now() > end) throw new Error('Node-RED did not start');
+      if (nr.exitCode !== null || Date.now() > end) throw new Error(`Node-RED did not start: ${stderr.trim().split('\n').pop() ?? ''}`);
       await new Promise((r) => setTimeout(r, 200));
     }
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
@@ -70,10 +72,12 @@ describe('editor: os2 config nodes and fordeling out / receipt in in the browser
 
   after(async () => {
     await browser?.close();
-    if (nr && nr.exitCode === null) {
+    if (nr && nr.exitCode === null && nr.signalCode === null) {
       const exited = new Promise((r) => nr.once('exit', r));
       nr.kill('SIGTERM');
+      const force = setTimeout(() => nr.kill('SIGKILL'), 5000);
       await exited;
+      clearTimeout(force);
     }
     if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
   });
