@@ -6,7 +6,8 @@
  *   (`serialNumber=CVR:<cvr>-UID:<uid>`, O, CN), as PEM, as encrypted PEM key, as P12 (AES-256) and, when the
  *   local OpenSSL can, as a legacy (RC2/3DES) P12,
  * - a certificate that expires within 30 days (same CA),
- * - a client certificate with the same subject from ANOTHER CA (must be refused).
+ * - a client certificate with the same subject from ANOTHER CA (must be refused),
+ * - the simulated STS's signing certificate (token model: it signs the SAML assertions it issues).
  */
 import { execFile } from 'child_process';
 import { randomBytes } from 'crypto';
@@ -45,6 +46,8 @@ export interface SimulatorCerts {
   otherCa: CertFiles;
   /** Client certificate with the same subject, issued by otherCa: the simulator must refuse it. */
   otherClient: CertFiles;
+  /** Signing key of the simulated STS (SAML assertions); clients pin its certificate. */
+  sts: CertFiles;
 }
 
 export interface GenerateOptions {
@@ -104,6 +107,7 @@ async function makeLeaf(dir: string, name: string, ca: CertFiles, subject: strin
 }
 
 const CLIENT_EXT = 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth';
+const STS_EXT = 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature';
 const SERVER_EXT = 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost';
 
 function stillValid(certPath: string): boolean {
@@ -133,6 +137,7 @@ function describe(dir: string, cvr: string): SimulatorCerts {
     expiringClient: load(files(dir, 'expiring-client')),
     otherCa: load(files(dir, 'other-ca')),
     otherClient: load(files(dir, 'other-client')),
+    sts: load(files(dir, 'sts')),
   };
 }
 
@@ -146,7 +151,7 @@ export async function generateCerts(dir: string, opts: GenerateOptions = {}): Pr
   if (opts.reuse && fs.existsSync(marker)) {
     try {
       const m = JSON.parse(fs.readFileSync(marker, 'utf8')) as { cvr?: string };
-      if (m.cvr === cvr && stillValid(path.join(dir, 'client.crt')) && stillValid(path.join(dir, 'server.crt'))) return describe(dir, cvr);
+      if (m.cvr === cvr && stillValid(path.join(dir, 'client.crt')) && stillValid(path.join(dir, 'server.crt')) && stillValid(path.join(dir, 'sts.crt'))) return describe(dir, cvr);
     } catch {
       /* make new ones */
     }
@@ -163,6 +168,7 @@ export async function generateCerts(dir: string, opts: GenerateOptions = {}): Pr
     makeLeaf(dir, 'client', ca, subject, CLIENT_EXT, 365),
     makeLeaf(dir, 'expiring-client', ca, subject, CLIENT_EXT, 10),
     makeLeaf(dir, 'other-client', otherCa, subject, CLIENT_EXT, 365),
+    makeLeaf(dir, 'sts', ca, '/C=DK/O=Serviceplatform Simulator/CN=Simulator STS (token signing)', STS_EXT, 365),
   ]);
   const pass = `pass:${TEST_P12_PASSPHRASE}`;
   await openssl(

@@ -2,7 +2,8 @@
  * Delivery of a FordelingsObject to the Fordelingskomponent, as a pipeline with seams for later work:
  *   1. prepareFiles  — SFTP upload of files (a hook; no-op when no SFTP stage is configured)
  *   2. serialise     — FordelingsobjektAfsendRequest (lib/sf2900)
- *   3. security      — certificate model (mutual TLS + AuthorityContext, nothing to add to the envelope) or token (later)
+ *   3. security      — certificate model (mutual TLS + AuthorityContext, nothing to add to the envelope) or token
+ *                      (lib/delivery/token-security.ts); built per send, a refused token is renewed once
  *   4. record        — ledger entry BEFORE sending (state 'sending', request stored), so an early receipt correlates
  *   5. send, wrapped by `policy` (retries / circuit breaker later; default: one attempt)
  *   6. record result — attempt + state 'sent' | 'failed', DistributionTransktionsID
@@ -31,6 +32,11 @@ export interface EndpointConfig {
 export interface SecurityModel {
   readonly name: 'certificate' | 'token';
   envelope(bodyXml: string, operation: string): Promise<string>;
+  /**
+   * Called when the platform refused a request. Resolves true when the model renewed its credentials (token model:
+   * a fresh assertion), and the request is then sent once more with a new envelope.
+   */
+  renew?(err: DeliveryError): Promise<boolean>;
 }
 
 /** The certificate model: mutual TLS carries the identity; the AuthorityContext is in the body already. */
@@ -123,8 +129,6 @@ async function send(
   const { created } = await ctx.ledger.createShipment({ ...ids, state: 'sending', request });
   if (!created) await ctx.ledger.updateShipment(transactionId, { state: 'sending', request });
 
-  const envelope = await security.envelope(request, 'FordelingsobjektAfsend');
-  const url = serviceUrl(ctx.endpoint.baseUrl);
   let attempts = 0;
   try {
     const result = await policy(async (n) => {
@@ -132,8 +136,7 @@ async function send(
       ctx.onStage?.('send', { attempt: n });
       const started = Date.now();
       try {
-        const res = await ctx.transport.post(url, SOAP_ACTIONS.afsend, envelope, ctx.endpoint.timeoutMs);
-        const parsed = interpretAfsend(res);
+        const { res, value: parsed } = await exchange(security, request, 'FordelingsobjektAfsend', SOAP_ACTIONS.afsend, ctx, interpretAfsend);
         await ctx.ledger.addAttempt(transactionId, { at: now().toISOString(), ok: true, durationMs: Date.now() - started });
         return { parsed, raw: res.body };
       } catch (err) {
@@ -155,9 +158,37 @@ async function send(
     return { transactionId, distributionTransactionId: result.parsed.distributionTransactionId, receipt: result.parsed.receipt, shipment, attempts };
   } catch (err) {
     const e = toDeliveryError(err);
-    await ctx.ledger.updateShipment(transactionId, { state: 'failed', lastError: e.reason, ...(e.response ? { response: e.response } : {}) });
+    try {
+      await ctx.ledger.updateShipment(transactionId, { state: 'failed', lastError: e.reason, ...(e.response ? { response: e.response } : {}) });
+    } catch {
+      /* the delivery error is what the flow must see; a ledger problem shows on the ledger node */
+    }
     ctx.onStage?.('done');
     throw e;
+  }
+}
+
+/**
+ * Stages 3 + 5 for one send: a fresh envelope each time (the token model's MessageID and Timestamp must be new), posted
+ * and interpreted; when the security model renews its credentials after a refusal, the request goes once more.
+ */
+async function exchange<T>(
+  security: SecurityModel,
+  bodyXml: string,
+  operation: string,
+  action: string,
+  ctx: Pick<DeliveryContext, 'endpoint' | 'transport'>,
+  interpret: (res: SoapResponse) => T,
+): Promise<{ res: SoapResponse; value: T }> {
+  for (let renewed = false; ; renewed = true) {
+    const envelope = await security.envelope(bodyXml, operation);
+    const res = await ctx.transport.post(serviceUrl(ctx.endpoint.baseUrl), action, envelope, ctx.endpoint.timeoutMs);
+    try {
+      return { res, value: interpret(res) };
+    } catch (err) {
+      const e = toDeliveryError(err, res);
+      if (renewed || !security.renew || !(await security.renew(e))) throw e;
+    }
   }
 }
 
@@ -217,12 +248,13 @@ export async function listReceivers(
 ): Promise<ReturnType<typeof parseModtagerListResponse>> {
   const security = ctx.security ?? certificateSecurity;
   const body = buildModtagerListRequest({ senderCvr: q.senderCvr || ctx.endpoint.senderCvr, routingCvr: q.routingCvr, kle: q.kle, handlingFacet: q.handlingFacet });
-  const envelope = await security.envelope(body, 'FordelingsmodtagerList');
-  const res = await ctx.transport.post(serviceUrl(ctx.endpoint.baseUrl), SOAP_ACTIONS.modtagerList, envelope, ctx.endpoint.timeoutMs);
-  interpretSoap(res);
-  try {
-    return parseModtagerListResponse(res.body);
-  } catch (err) {
-    throw toDeliveryError(err, res);
-  }
+  const { value } = await exchange(security, body, 'FordelingsmodtagerList', SOAP_ACTIONS.modtagerList, ctx, (res) => {
+    interpretSoap(res);
+    try {
+      return parseModtagerListResponse(res.body);
+    } catch (err) {
+      throw toDeliveryError(err, res);
+    }
+  });
+  return value;
 }
