@@ -5,8 +5,8 @@
  *   file is unchanged; a changed modification time or size loads it again).
  * - xs:import / xs:include are resolved relative to the including file and read from disk by our own input
  *   provider, which only serves regular files inside the directory tree of the schema that was loaded
- *   (symlinks resolved). Anything else — other directories, http(s), ftp — is refused, so compiling a schema never
- *   touches the network.
+ *   (symlinks resolved), or files a schema names by an absolute schemaLocation (path or file: URL). Anything else —
+ *   `../` escapes, http(s), ftp — is refused, so compiling a schema never touches the network.
  * - DTDs are refused in schemas and instances (no DOCTYPE at all, hence no entities); libxml2 runs with
  *   XML_PARSE_NONET and XML_PARSE_NO_XXE as a second line of defence.
  * - Instances larger than MAX_XSD_INSTANCE_BYTES are reported invalid without being parsed.
@@ -75,6 +75,25 @@ function isInside(root: string, file: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
+/** Files named by an absolute schemaLocation (a path or file: URL) in a schema read during the current compile. */
+let absoluteAllowed = new Set<string>();
+const SCHEMA_LOCATION_RE = /schemaLocation\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
+
+/** Remembers the absolute schemaLocations of a schema text: those files may be read although outside the tree. */
+function noteAbsoluteLocations(text: string): void {
+  for (const m of text.matchAll(SCHEMA_LOCATION_RE)) {
+    const loc = (m[1] ?? m[2] ?? '').trim();
+    if (!path.isAbsolute(loc) && !/^file:/i.test(loc)) continue;
+    const local = toLocalPath(loc);
+    if (!local) continue;
+    try {
+      absoluteAllowed.add(fs.realpathSync(local));
+    } catch {
+      /* reported as "file not found" when libxml2 asks for it */
+    }
+  }
+}
+
 function openSchemaFile(name: string): number | undefined {
   const root = activeRoot;
   if (!root) return undefined;
@@ -90,8 +109,8 @@ function openSchemaFile(name: string): number | undefined {
     refused.push(`${name}: file not found`);
     return undefined;
   }
-  if (!isInside(root, real)) {
-    refused.push(`${name}: outside the schema directory ${root}`);
+  if (!isInside(root, real) && !absoluteAllowed.has(real)) {
+    refused.push(`${name}: outside the schema directory ${root} (only an absolute schemaLocation may point elsewhere)`);
     return undefined;
   }
   try {
@@ -102,10 +121,12 @@ function openSchemaFile(name: string): number | undefined {
       return undefined;
     }
     const data = fs.readFileSync(real);
-    if (DOCTYPE_RE.test(data.toString('utf8'))) {
+    const text = data.toString('utf8');
+    if (DOCTYPE_RE.test(text)) {
       refused.push(`${name}: contains a DOCTYPE, which is refused`);
       return undefined;
     }
+    noteAbsoluteLocations(text);
     const fd = nextFd++;
     openFiles.set(fd, { data, pos: 0 });
     return fd;
@@ -121,7 +142,7 @@ async function lib(): Promise<Libxml> {
       const m: Libxml = await import('libxml2-wasm');
       // Registered once per process. It claims every file only while one of our schemas compiles
       // (compilation is synchronous), so other users of libxml2-wasm are unaffected.
-      m.xmlRegisterInputProvider({
+      const registered = m.xmlRegisterInputProvider({
         match: () => activeRoot !== undefined,
         open: (name) => openSchemaFile(name),
         read: (fd, buf) => {
@@ -134,6 +155,7 @@ async function lib(): Promise<Libxml> {
         },
         close: (fd) => openFiles.delete(fd),
       });
+      if (!registered) throw new Error('libxml2-wasm refused the XSD input provider (its callback table is full)');
       return m;
     })();
     libPromise.catch(() => {
@@ -216,6 +238,8 @@ async function compile(file: string): Promise<XsdSchema> {
   // Synchronous from here to the end of the compile: nothing else can run while activeRoot is set.
   activeRoot = path.dirname(real);
   refused = [];
+  absoluteAllowed = new Set();
+  noteAbsoluteLocations(text.toString('utf8'));
   try {
     const validator = m.XsdValidator.fromDoc(doc);
     return new CompiledXsd(m, doc, validator, file);
@@ -226,6 +250,7 @@ async function compile(file: string): Promise<XsdSchema> {
   } finally {
     activeRoot = undefined;
     refused = [];
+    absoluteAllowed = new Set();
     for (const fd of [...openFiles.keys()]) openFiles.delete(fd);
   }
 }
