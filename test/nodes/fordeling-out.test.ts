@@ -165,6 +165,16 @@ describe('os2-fordeling-out against the simulator', function () {
     assert.match((await failed).error.reason, /msg\.transactionId/);
   });
 
+  it('an unreadable certificate is reported on output 2 with its one-line reason', async function () {
+    const f = flow();
+    await helper.load(NODES, f.flow, { ...f.creds, c1: { p12: require('fs').readFileSync(certs.client.p12Path).toString('base64'), p12Passphrase: 'wrong' } });
+    const failed = nextMessage<Record<string, any>>('failed');
+    helper.getNode('fo').receive({ payload: obj() } as never);
+    const e = (await failed).error;
+    assert.equal(e.class, 'permanent');
+    assert.equal(e.reason, 'certificate: Wrong passphrase for the P12 file');
+  });
+
   it('bad input ends on output 2 with done(err), never a crash', async function () {
     await load();
     const failed = nextMessage<Record<string, any>>('failed');
