@@ -15,10 +15,16 @@ import { parseXmlSafely } from '../../lib/xml/safe-xml';
 import { deliver, deliverXml, listReceivers, type DeliveryContext, type DeliveryResult } from '../../lib/delivery/deliver';
 import { DeliveryError } from '../../lib/delivery/errors';
 import type { ServiceplatformConfig } from '../../lib/delivery/serviceplatform';
+import { filesOf, sftpPrepareFiles } from '../../lib/delivery/sftp-files';
+import type { SftpConfig } from '../../lib/sftp';
 
 interface FordelingOutDef extends NodeDef {
   serviceplatform: string;
   ledger?: string;
+  /** Optional os2-sftp config: files (DOKUMENT's file, attachments) go by SFTP before FordelingsobjektAfsend. */
+  sftp?: string;
+  /** Look the trigger's RecipientIt-system up with FordelingsmodtagerList (used when exactly one system matches). */
+  sftpLookup?: boolean;
 }
 
 type Msg = NodeMessageInFlow & Record<string, unknown>;
@@ -45,7 +51,14 @@ export = function (RED: NodeAPI) {
     const sending = () => ({ fill: 'blue' as const, shape: 'dot' as const, text: t('sending', { n: inFlight }, `sending ${inFlight}`) });
     const sp = config.serviceplatform ? (RED.nodes.getNode(config.serviceplatform) as unknown as ServiceplatformConfig | null) : null;
     const ledgerNode = config.ledger ? (RED.nodes.getNode(config.ledger) as unknown as { ledger(): Ledger } | null) : null;
-    const configError = !sp ? 'fordeling out: no serviceplatform configuration chosen' : config.ledger && !ledgerNode ? 'fordeling out: the chosen ledger configuration is missing' : undefined;
+    const sftpNode = config.sftp ? (RED.nodes.getNode(config.sftp) as unknown as SftpConfig | null) : null;
+    const configError = !sp
+      ? 'fordeling out: no serviceplatform configuration chosen'
+      : config.ledger && !ledgerNode
+        ? 'fordeling out: the chosen ledger configuration is missing'
+        : config.sftp && !sftpNode
+          ? 'fordeling out: the chosen SFTP configuration is missing'
+          : undefined;
     if (configError) {
       node.error(configError);
       node.status({ fill: 'red', shape: 'ring', text: t('notConfigured', {}, 'not configured') });
@@ -56,10 +69,20 @@ export = function (RED: NodeAPI) {
     const context = (): DeliveryContext => {
       if (configError || !sp) throw new Error(configError);
       if (sp.configError) throw new Error(sp.configError);
+      const base = { endpoint: sp.endpoint(), transport: sp.transport(), ledger: ledger() };
+      let prepareFiles: DeliveryContext['prepareFiles'];
+      if (sftpNode) {
+        if (sftpNode.configError) throw new Error(sftpNode.configError);
+        prepareFiles = sftpPrepareFiles({
+          sftp: sftpNode,
+          ledger: base.ledger,
+          lookupRecipients: config.sftpLookup ? (q) => listReceivers(q, base) : undefined,
+          onFile: ({ index, count }) => node.status({ fill: 'blue', shape: 'dot', text: t('sftp', { i: index + 1, n: count }, `SFTP file ${index + 1}/${count}`) }),
+        });
+      }
       return {
-        endpoint: sp.endpoint(),
-        transport: sp.transport(),
-        ledger: ledger(),
+        ...base,
+        prepareFiles,
         onStage: (stage) => {
           if (stage === 'send') node.status(sending());
         },
@@ -96,6 +119,10 @@ export = function (RED: NodeAPI) {
       const obj = msg.payload as FordelingsObject;
       if (obj && typeof obj === 'object' && typeof obj.submissionId === 'string' && obj.submissionId) {
         msg.transactionId = transactionIdFor(obj.submissionId, obj.webformId);
+      }
+      if (obj && typeof obj === 'object' && !sftpNode) {
+        const count = filesOf(obj).length;
+        if (count) throw invalid(`The ${obj.objektType ?? 'object'} carries ${count} file(s), which go by SFTP, but no SFTP configuration is chosen in fordeling out`);
       }
       return deliver(obj, ctx);
     }

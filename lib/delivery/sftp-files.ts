@@ -1,0 +1,241 @@
+/**
+ * Stage 1 of the delivery pipeline (`prepareFiles`) for objects that carry files: each file goes to the
+ * Serviceplatform's SFTP service (upload atomically → `.trigger` → wait for `<name>.sftpreceipt`) before
+ * FordelingsobjektAfsend is called. No Node-RED dependency.
+ *
+ * The shipment is recorded in the ledger (state 'sending') BEFORE the first upload, and every file's SFTP name and
+ * receipt goes into `shipment.meta.sftp.files` as soon as it is known. That gives:
+ *   - a retry of the same submission skips every file already acknowledged by SUCCESS (same SFTP name);
+ *   - `receipt in` (SFTP mode) can tell a receipt that fordeling out is still waiting for (shipment 'sending')
+ *     from one it should handle, and correlate receipts by file name.
+ */
+import type { Readable } from 'stream';
+import type { FileRef, FordelingsObject } from '../sf2900/model';
+import type { Ledger, ShipmentRecord } from '../ledger/types';
+import {
+  HostKeyMismatchError,
+  SftpReceiptError,
+  receiptErrorText,
+  sftpNameOf,
+  uploadSourceOf,
+  uploadWithTrigger,
+  type SftpConfig,
+  type UploadSource,
+} from '../sftp';
+import { DeliveryError } from './errors';
+import type { PrepareFiles } from './deliver';
+
+/** One file's SFTP record in `shipment.meta.sftp.files`. No file contents, no citizen file names. */
+export interface SftpFileRecord {
+  /** Position in FordelingsObject.files. */
+  index: number;
+  /** The webform element the file came from. */
+  element?: string;
+  sftpName: string;
+  sendersFileId: string;
+  sizeInBytes?: number;
+  /** 'acknowledged': TechnicalReceipt SUCCESS; 'failed': error receipt, no receipt, or upload error. */
+  status: 'acknowledged' | 'failed';
+  fileTransferUuid?: string;
+  message?: string;
+  error?: string;
+  errors?: Array<{ code: string; text: string }>;
+  at: string;
+}
+
+export interface SftpMeta {
+  files: SftpFileRecord[];
+  /** RecipientIt-system used in the triggers (when looked up / routed to one). */
+  recipientSystemUuid?: string;
+}
+
+export interface SftpStageOptions {
+  /** The `os2-sftp` config node (or anything shaped like it). */
+  sftp: Pick<SftpConfig, 'connection' | 'folders' | 'receipts' | 'username'>;
+  ledger: Ledger;
+  /**
+   * FordelingsmodtagerList (routing authority, KLE, facet) → receiving systems. When given and the object routes by
+   * KLE, the one matching system becomes the trigger's RecipientIt-system (none or several: left out).
+   */
+  lookupRecipients?: (q: { routingCvr: string; kle: string; handlingFacet?: string }) => Promise<Array<{ systemUuid: string }>>;
+  /** Opens a file that has only a URL (e.g. an authenticated download); without it such files are refused. */
+  openUrl?: (url: string) => Promise<Readable>;
+  /** Progress (for node status). */
+  onFile?: (info: { index: number; count: number; sftpName: string; skipped: boolean }) => void;
+  now?: () => Date;
+}
+
+/** FileDescriptor/SendersFileId of file `index` of a shipment: `<AnvenderTransaktionsID>.<index>` (correlation key). */
+export function sendersFileIdFor(transactionId: string, index: number): string {
+  return `${transactionId}.${index}`;
+}
+
+/** The transaction id and file index a SendersFileId made by sendersFileIdFor() names, or undefined. */
+export function parseSendersFileId(id: string | undefined): { transactionId: string; index: number } | undefined {
+  const m = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(\d{1,6})$/i.exec(String(id ?? '').trim());
+  return m ? { transactionId: m[1].toLowerCase(), index: Number(m[2]) } : undefined;
+}
+
+/** The SFTP records of a shipment (empty when none). */
+export function sftpMetaOf(shipment: ShipmentRecord | undefined): SftpMeta {
+  const m = shipment?.meta?.sftp as SftpMeta | undefined;
+  return m && Array.isArray(m.files) ? m : { files: [] };
+}
+
+/** The files an object carries: `files`, plus DOKUMENT's own file when the mapper did not list it. */
+export function filesOf(obj: FordelingsObject): FileRef[] {
+  const files = Array.isArray(obj.files) ? [...obj.files] : [];
+  const doc = obj.objektType === 'DOKUMENT' ? obj.dokument?.file : undefined;
+  if (doc && docIndex(files, doc) < 0) files.unshift(doc);
+  return files;
+}
+
+/** Where DOKUMENT's file is in `files` (messages are cloned between nodes, so not only by identity). */
+function docIndex(files: FileRef[], doc: FileRef): number {
+  const same = (f: FileRef): boolean =>
+    f === doc || (doc.sftpName ? f.sftpName === doc.sftpName : !f.sftpName && f.name === doc.name && f.element === doc.element && f.path === doc.path && f.url === doc.url);
+  return files.findIndex(same);
+}
+
+const permanent = (code: string, reason: string, errors: Array<{ code: string; text: string }> = []): DeliveryError =>
+  new DeliveryError({ class: 'permanent', code, reason, errors });
+
+/** Turns whatever went wrong with one file into a classified DeliveryError. */
+export function classifySftpError(err: unknown, sftpName: string): DeliveryError {
+  if (err instanceof DeliveryError) return err;
+  if (err instanceof SftpReceiptError) {
+    if (err.receipt) {
+      const errors = 'errors' in err.receipt ? err.receipt.errors.map((e) => ({ code: String(e.code), text: `${e.codeDescription}: ${e.description}` })) : [];
+      return permanent('SFTP_ERROR_RECEIPT', `The Serviceplatform refused ${sftpName} (SFTP receipt): ${receiptErrorText(err.receipt)}`, errors);
+    }
+    return new DeliveryError({ class: 'transient', code: 'SFTP_NO_RECEIPT', reason: err.message, errors: [] });
+  }
+  if (err instanceof HostKeyMismatchError) return permanent('SFTP_HOST_KEY', err.message);
+  const message = String((err as Error)?.message ?? err);
+  if (/unsafe SFTP file name|has no content, path or url|only a URL|content must be a Buffer|^trigger /.test(message)) {
+    return permanent('INVALID', `File ${sftpName} cannot be sent: ${message}`);
+  }
+  if ((err as NodeJS.ErrnoException)?.code === 'ENOENT') return permanent('INVALID', `File ${sftpName} cannot be read: ${message}`);
+  return new DeliveryError({ class: 'transient', code: 'SFTP', reason: `SFTP transfer of ${sftpName} failed: ${message}`, errors: [] });
+}
+
+async function recipientFor(obj: FordelingsObject, opts: SftpStageOptions): Promise<string | undefined> {
+  const r = obj.context.routing;
+  if (r.receivingSystemUuid) return r.receivingSystemUuid.toLowerCase();
+  if (!opts.lookupRecipients || !r.kle) return undefined;
+  let list: Array<{ systemUuid: string }>;
+  try {
+    list = await opts.lookupRecipients({ routingCvr: r.receivingAuthorityCvr, kle: r.kle, handlingFacet: r.handlingFacet });
+  } catch (err) {
+    if (err instanceof DeliveryError) throw err;
+    throw new DeliveryError({ class: 'transient', code: 'LOOKUP', reason: `FordelingsmodtagerList failed: ${(err as Error).message}`, errors: [] });
+  }
+  const systems = [...new Set(list.map((s) => String(s.systemUuid ?? '').toLowerCase()).filter(Boolean))];
+  return systems.length === 1 ? systems[0] : undefined;
+}
+
+/**
+ * The prepareFiles stage: uploads every file of the object (skipping those already acknowledged for this
+ * shipment), then returns the object with FileRef.sftpName set on each file and, for DOKUMENT, DokumentFilNavn.
+ * Rejects with a DeliveryError: permanent for an error receipt, transient for a missing one or a lost connection.
+ */
+export function sftpPrepareFiles(opts: SftpStageOptions): PrepareFiles {
+  const now = opts.now ?? (() => new Date());
+  return async (obj, { transactionId }) => {
+    const files = filesOf(obj);
+    if (!files.length) return obj;
+    const { ledger } = opts;
+    const { created, shipment } = await ledger.createShipment({
+      transactionId,
+      submissionId: obj.submissionId,
+      webformId: obj.webformId,
+      objektType: obj.objektType,
+      state: 'sending',
+      meta: { sftp: { files: [] } },
+    });
+    if (!created && shipment.state !== 'sending') await ledger.updateShipment(transactionId, { state: 'sending' });
+    const meta: SftpMeta = { ...sftpMetaOf(shipment), files: [...sftpMetaOf(shipment).files] };
+    const save = async (): Promise<void> => {
+      const current = await ledger.getShipment(transactionId);
+      await ledger.updateShipment(transactionId, { meta: { ...(current?.meta ?? {}), sftp: meta } });
+    };
+    const record = (r: SftpFileRecord): void => {
+      const i = meta.files.findIndex((f) => f.sftpName === r.sftpName);
+      if (i >= 0) meta.files[i] = r;
+      else meta.files.push(r);
+    };
+
+    const names = files.map((f, i) => sftpNameOf(obj.submissionId, i, f));
+    const conn = opts.sftp.connection();
+    try {
+      const recipientSystemUuid = await recipientFor(obj, opts);
+      if (recipientSystemUuid) meta.recipientSystemUuid = recipientSystemUuid;
+      for (const [index, file] of files.entries()) {
+        const sftpName = names[index];
+        const done = meta.files.find((f) => f.sftpName === sftpName && f.status === 'acknowledged');
+        opts.onFile?.({ index, count: files.length, sftpName, skipped: !!done });
+        if (done) continue;
+        const sendersFileId = sendersFileIdFor(transactionId, index);
+        const infRef = file.fileSpecification || obj.fileSpecification;
+        try {
+          if (!infRef) throw permanent('INVALID', `File ${sftpName} has no file specification (FileRef.fileSpecification or the object's fileSpecification): the trigger needs one`);
+          let source: UploadSource;
+          try {
+            source = uploadSourceOf(file, opts.openUrl);
+          } catch (err) {
+            throw permanent('INVALID', `File ${sftpName} cannot be sent: ${(err as Error).message}`);
+          }
+          const result = await uploadWithTrigger(
+            conn,
+            opts.sftp.folders,
+            { source, sftpName, sendersFileId },
+            {
+              sender: opts.sftp.username,
+              infRef,
+              senderSystemUuid: obj.context.senderSystemUuid as string,
+              senderCvr: obj.context.senderAuthorityCvr as string,
+              transactionId,
+              recipientCvr: obj.context.routing.receivingAuthorityCvr,
+              recipientSystemUuid,
+            },
+            opts.sftp.receipts,
+          );
+          record({
+            index,
+            element: file.element,
+            sftpName,
+            sendersFileId,
+            sizeInBytes: result.sizeInBytes,
+            status: 'acknowledged',
+            fileTransferUuid: result.receipt.fileTransferUuid,
+            message: result.receipt.message,
+            at: now().toISOString(),
+          });
+          await save();
+        } catch (err) {
+          const e = classifySftpError(err, sftpName);
+          record({ index, element: file.element, sftpName, sendersFileId, status: 'failed', error: e.reason, errors: e.errors.length ? e.errors : undefined, at: now().toISOString() });
+          throw e;
+        }
+      }
+    } catch (err) {
+      const e = classifySftpError(err, 'the file');
+      await save().catch(() => undefined);
+      await ledger
+        .addAttempt(transactionId, { at: now().toISOString(), ok: false, errorClass: e.class, error: e.reason })
+        .catch(() => undefined);
+      await ledger.updateShipment(transactionId, { state: 'failed', lastError: e.reason }).catch(() => undefined);
+      throw e;
+    }
+
+    const named = new Map(files.map((f, i) => [f, names[i]]));
+    const withName = (f: FileRef): FileRef => ({ ...f, sftpName: named.get(f) ?? f.sftpName });
+    const out: FordelingsObject = { ...obj, files: (obj.files ?? []).map(withName) };
+    if (obj.objektType === 'DOKUMENT' && obj.dokument?.file) {
+      const docName = names[docIndex(files, obj.dokument.file)];
+      out.dokument = { ...obj.dokument, file: { ...obj.dokument.file, sftpName: docName } };
+      out.context = { ...obj.context, documentFileName: docName };
+    }
+    return out;
+  };
+}
