@@ -89,7 +89,8 @@ describe('e2e: webform in → map → fordeling out → simulator → receipt in
         formType: 'HelbredstillægAnsøgningFormular_1', formTypeType: 'str',
         fileSpecification: 'HelbredstillægAnsøgningBilag_1', fileSpecificationType: 'str',
         pdf: 'attachment_pdf', pdfType: 'element',
-        files: [{ element: 'dokumenter_overslag', role: 'Overslag' }, { element: 'dokumenter_faktura', role: 'Faktura' }, { element: '*', role: 'Bilag' }],
+        // attachments would go by SFTP (os2-sftp, tested with a real sshd elsewhere); this chain sends the form alone
+        files: [],
         xmlMode: 'template', xmlTemplate: readTemplate('sp241.template.xml'),
         wires: [['fo']],
       },
