@@ -68,12 +68,12 @@ export = function (RED: NodeAPI) {
       const settings = RED.settings as unknown as Record<string, unknown>;
       if (settings.httpNodeRoot === false) {
         node.warn('webform in: the HTTP node server is disabled (httpNodeRoot: false); no route created');
-        node.status({ fill: 'red', shape: 'ring', text: 'HTTP node server disabled' });
+        node.status({ fill: 'red', shape: 'ring', text: t('httpDisabled', {}, 'HTTP node server disabled') });
         return;
       }
       let url = (config.path ?? '').trim();
       if (!url) {
-        node.status({ fill: 'red', shape: 'ring', text: 'no path configured' });
+        node.status({ fill: 'red', shape: 'ring', text: t('noPath', {}, 'no path configured') });
         node.warn('webform in: no path configured');
         return;
       }
@@ -129,7 +129,8 @@ export = function (RED: NodeAPI) {
         }
         const submission = normaliseRemotePost(body, { webformId: webformIdHint });
         emit(submission);
-        node.status({ fill: 'green', shape: 'dot', text: `${listening} · last ${time()}` });
+        const now = time();
+        node.status({ fill: 'green', shape: 'dot', text: t('listeningLast', { path: url, time: now }, `${listening} · last ${now}`) });
         res.status(202).type('application/json').send(JSON.stringify({ uuid: submission.submission.uuid }) + '\n');
       };
 
@@ -190,7 +191,7 @@ export = function (RED: NodeAPI) {
           if (!userDir) throw new Error('Node-RED has no userDir; cannot keep the fetch cursor');
           store = await FileCursorStore.open(path.join(userDir, 'os2-state', `webform-in-${node.id.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`));
         }
-        node.status({ fill: 'blue', shape: 'dot', text: `polling ${webformId}…` });
+        node.status({ fill: 'blue', shape: 'dot', text: t('pollingNow', { webform: webformId! }, `polling ${webformId}…`) });
         const r = await pollOnce({
           client: site!.client(),
           webformId: webformId!,
