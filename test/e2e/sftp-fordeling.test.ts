@@ -1,0 +1,228 @@
+// fordeling out with files, against the real OpenSSH sshd + the simulator's SFTP watcher + the SOAP simulator:
+// upload → trigger → TechnicalReceipt → FordelingsobjektAfsend (DokumentFilNavn / names in the form XML).
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import helper from 'node-red-node-test-helper';
+import { createSimulator, type Simulator } from '../../simulator';
+import { startSftpSimulator, type SftpSimulator } from '../../simulator/sftp';
+import { sshdUnavailableReason } from '../support/sshd';
+import { testCerts, type SimulatorCerts } from '../support/certs';
+import { dokument, formular } from '../lib/sf2900/fixtures';
+import { transactionIdFor } from '../../lib/sf2900/transaction-id';
+import { defaultLedger } from '../../lib/ledger/default-ledger';
+import { loadXsd, type XsdSchema } from '../../lib/xml/xsd';
+import { sftpMetaOf } from '../../lib/delivery/sftp-files';
+import type { FordelingsObject } from '../../lib/sf2900/model';
+import sftpNode from '../../nodes/sftp/sftp';
+import mapNode from '../../nodes/map/map';
+import { NODES, collect, nextMessage, until } from './harness';
+
+const SYSTEM = 'a0b1c2d3-0000-4000-8000-000000000002';
+const skipReason = sshdUnavailableReason();
+const REFUSED_SPEC = 'UkendtFilspecifikation_9';
+
+describe('fordeling out with files over SFTP (real sshd)', function () {
+  this.timeout(120_000);
+  if (skipReason) {
+    it.skip(`SKIPPED: ${skipReason}`);
+    return;
+  }
+  let certs: SimulatorCerts;
+  let sim: Simulator;
+  let sftp: SftpSimulator;
+  let xsd: XsdSchema;
+  let tmp: string;
+  let delivered: string;
+  let n = 0;
+
+  before(async function () {
+    certs = await testCerts();
+    sim = await createSimulator({ certs });
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'os2-sftp-e2e-'));
+    delivered = path.join(tmp, 'delivered');
+    sftp = await startSftpSimulator({ deliveredDir: delivered, intervalMs: 50, refuseInfRef: (r) => (r === REFUSED_SPEC ? `InfRef ${r} er ikke kendt af modtageren` : undefined) });
+    fs.mkdirSync(path.join(sftp.sshd.root, 'NOWHERE'), { mode: 0o777 });
+    fs.chmodSync(path.join(sftp.sshd.root, 'NOWHERE'), 0o777);
+    xsd = await loadXsd(path.join(process.env.SF2900_CONTRACT_DIR as string, 'sftp', 'SFTPTypes.xsd'));
+  });
+  after(async () => {
+    await sftp?.stop();
+    await sim?.close();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+  afterEach(() => helper.unload());
+
+  const fresh = <T extends FordelingsObject>(o: T): T => {
+    o.submissionId = `6d2e3f4a-0000-4000-8000-${String(++n).padStart(12, '0')}`;
+    o.context.routing = { receivingAuthorityCvr: '12345678', kle: '32.03.12', handlingFacet: 'G01' };
+    o.fileSpecification = 'HelbredstillægAnsøgningBilag_1';
+    return o;
+  };
+
+  const load = async (opts: { sftp?: boolean; outDir?: string; receiptTimeout?: number; extra?: object[]; lookup?: boolean } = {}) => {
+    const s = sftp.settings;
+    const flow: object[] = [
+      { id: 't', type: 'tab' },
+      { id: 'c1', type: 'os2-certificate' },
+      { id: 'sp', type: 'os2-serviceplatform', environment: 'custom', baseUrl: sim.url, certificate: 'c1', senderCvr: certs.client.cvr, senderSystemUuid: SYSTEM, timeout: '10' },
+      { id: 'sf', type: 'os2-sftp', host: s.host, port: s.port, username: s.username, hostKeyFingerprint: s.hostKeyFingerprint, outDir: opts.outDir ?? 'OUT', inDir: 'IN', receiptTimeout: opts.receiptTimeout ?? 30, pollInterval: 0.1 },
+      { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', sftp: opts.sftp === false ? '' : 'sf', sftpLookup: !!opts.lookup, wires: [['ok'], ['failed']] },
+      { id: 'ok', z: 't', type: 'helper' },
+      { id: 'failed', z: 't', type: 'helper' },
+      { id: 'k1', z: 't', type: 'catch', scope: ['fo'], uncaught: false, wires: [['caught']] },
+      { id: 'caught', z: 't', type: 'helper' },
+      ...(opts.extra ?? []),
+    ];
+    await helper.load([...NODES, sftpNode, mapNode], flow, { c1: { keyPem: certs.client.key, certPem: certs.client.cert }, sp: { ca: certs.ca.cert }, sf: { privateKey: s.privateKey } });
+  };
+
+  it('DOKUMENT with a 20 MB file: upload, trigger (schema-valid), SUCCESS receipt, then FordelingsobjektAfsend with DokumentFilNavn', async function () {
+    await load();
+    const size = 20 * 1024 * 1024;
+    const file = path.join(tmp, 'stor.pdf');
+    const chunk = Buffer.alloc(1024 * 1024);
+    const fd = fs.openSync(file, 'w');
+    for (let i = 0; i < 20; i++) fs.writeSync(fd, chunk.fill(i + 1));
+    fs.closeSync(fd);
+    const o = fresh(dokument());
+    const ref = { name: 'Lægeerklæring (stor).pdf', mime: 'application/pdf', path: file };
+    o.dokument!.file = ref;
+    o.files = [ref];
+    const before = sftp.watcher.events.length;
+    const got = nextMessage<Record<string, any>>('ok', 60_000);
+    helper.getNode('fo').receive({ payload: o } as never);
+    const msg = await got;
+    const tx = transactionIdFor(o.submissionId, o.webformId);
+    assert.equal(msg.transactionId, tx);
+    const ev = sftp.watcher.events.slice(before);
+    assert.equal(ev.length, 1, 'one file + trigger');
+    assert.ok(ev[0].ok, JSON.stringify(ev[0].errors));
+    assert.equal(ev[0].declaredSize, size);
+    assert.equal(fs.statSync(path.join(delivered, ev[0].fileName)).size, size, 'the whole file arrived');
+    assert.match(ev[0].fileName, /^os2forms_6d2e3f4a-[0-9a-f-]+_0_Laegeerklaering_stor_\.pdf$/);
+    assert.ok(xsd.validate(ev[0].triggerXml).valid, 'trigger validates against SFTPTypes.xsd');
+    assert.match(ev[0].triggerXml, new RegExp(`<TransactionId>${tx}</TransactionId>`));
+    assert.match(ev[0].triggerXml, /<RecipientAuthority>urn:oio:cvr-nr:12345678<\/RecipientAuthority>/);
+    assert.match(ev[0].triggerXml, /<InfRef>HelbredstillægAnsøgningBilag_1<\/InfRef>/);
+    assert.equal(sim.shipments.get(tx)?.context.documentFileName, ev[0].fileName, 'DokumentFilNavn = the uploaded name');
+    const s = await defaultLedger().getShipment(tx);
+    const files = sftpMetaOf(s).files;
+    assert.deepEqual(
+      files.map((f) => [f.sftpName, f.status, f.sizeInBytes, f.fileTransferUuid]),
+      [[ev[0].fileName, 'acknowledged', size, ev[0].fileTransferUuid]],
+    );
+    assert.ok(!fs.readdirSync(sftp.sshd.inDir).some((f) => f.endsWith('.sftpreceipt')), 'the receipt was taken out of IN');
+  });
+
+  it('FORMULAR from map with three attachments: the names inside the form XML are the names uploaded', async function () {
+    const demo = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'flows', 'demo.json'), 'utf8')) as Array<Record<string, any>>;
+    const mapCfg = { ...demo.find((x) => x.type === 'os2-map'), id: 'm1', z: 't', wires: [['fo']] };
+    const sample = JSON.parse(demo.find((x) => x.type === 'inject' && /webform/.test(x.payload ?? '')).payload);
+    const pdf = sample.files[0].content;
+    sample.submission.uuid = `7e3f4a5b-0000-4000-8000-${String(++n).padStart(12, '0')}`;
+    sample.files.push({ element: 'dokumenter_faktura', name: 'faktura æøå.pdf', mime: 'application/pdf', content: pdf });
+    await load({ extra: [mapCfg] });
+    const before = sftp.watcher.events.length;
+    const out = collect(['ok', 'failed']);
+    helper.getNode('m1').receive({ payload: sample } as never);
+    await until(() => out.ok.length + out.failed.length > 0, 60_000, 'a result');
+    assert.equal(out.failed.length, 0, JSON.stringify(out.failed[0]?.error));
+    const tx = out.ok[0].transactionId as string;
+    const ev = sftp.watcher.events.slice(before);
+    assert.equal(ev.length, 3);
+    assert.ok(ev.every((e) => e.ok && xsd.validate(e.triggerXml).valid));
+    const request = (await defaultLedger().getShipment(tx))?.request ?? '';
+    const inXml = [...request.matchAll(/<(?:[\w-]+:)?Dokumentnavn>([^<]+)</g)].map((m) => m[1]);
+    assert.deepEqual(inXml.sort(), ev.map((e) => e.fileName).sort(), 'form XML names == uploaded names');
+    for (const e of ev) assert.ok(fs.existsSync(path.join(delivered, e.fileName)));
+    assert.ok(ev.every((e) => !e.fileName.includes('..') && !e.fileName.includes('/')), 'no citizen name becomes a path');
+  });
+
+  it('a refused trigger gives an error receipt: output 2 (permanent) with the platform text, nothing sent', async function () {
+    await load();
+    const o = fresh(formular());
+    o.files = [{ name: 'bilag.pdf', content: Buffer.from('%PDF-1.4 bilag') }];
+    o.fileSpecification = REFUSED_SPEC;
+    const got = nextMessage<Record<string, any>>('failed', 30_000);
+    const caught = nextMessage<Record<string, any>>('caught', 30_000);
+    helper.getNode('fo').receive({ payload: o } as never);
+    const msg = await got;
+    assert.equal(msg.error.class, 'permanent');
+    assert.equal(msg.error.code, 'SFTP_ERROR_RECEIPT');
+    assert.match(msg.error.reason, /InfRef UkendtFilspecifikation_9 er ikke kendt af modtageren/);
+    assert.match((await caught).error.message, /permanent: .*ikke kendt/);
+    const tx = transactionIdFor(o.submissionId, o.webformId);
+    assert.equal(sim.shipments.get(tx), undefined, 'FordelingsobjektAfsend was not called');
+    const s = await defaultLedger().getShipment(tx);
+    assert.equal(s?.state, 'failed');
+    assert.equal(sftpMetaOf(s).files[0].status, 'failed');
+  });
+
+  it('no receipt before the deadline: output 2 (transient, SFTP_NO_RECEIPT), nothing sent', async function () {
+    await load({ outDir: 'NOWHERE', receiptTimeout: 1 });
+    const o = fresh(formular());
+    o.files = [{ name: 'bilag.pdf', content: Buffer.from('%PDF-1.4 bilag') }];
+    const got = nextMessage<Record<string, any>>('failed', 30_000);
+    helper.getNode('fo').receive({ payload: o } as never);
+    const msg = await got;
+    assert.equal(msg.error.class, 'transient');
+    assert.equal(msg.error.code, 'SFTP_NO_RECEIPT');
+    assert.match(msg.error.reason, /no SFTP receipt for os2forms_.*within 1\.0 s/);
+    assert.equal(sim.shipments.get(transactionIdFor(o.submissionId, o.webformId)), undefined);
+  });
+
+  it('a resend does not upload again a file already acknowledged (ledger meta)', async function () {
+    await load();
+    const o = fresh(formular());
+    o.files = [
+      { name: 'en.pdf', content: Buffer.from('%PDF-1.4 en') },
+      { name: 'to.pdf', content: Buffer.from('%PDF-1.4 to'), fileSpecification: REFUSED_SPEC },
+    ];
+    const before = sftp.watcher.events.length;
+    const first = nextMessage<Record<string, any>>('failed', 30_000);
+    helper.getNode('fo').receive({ payload: o } as never);
+    assert.equal((await first).error.code, 'SFTP_ERROR_RECEIPT');
+    o.files[1].fileSpecification = undefined;
+    const second = nextMessage<Record<string, any>>('ok', 30_000);
+    helper.getNode('fo').receive({ payload: o } as never);
+    const msg = await second;
+    const names = sftp.watcher.events.slice(before).map((e) => [e.fileName.replace(/^.*_\d_/, ''), e.ok]);
+    assert.deepEqual(names, [['en.pdf', true], ['to.pdf', false], ['to.pdf', true]], 'en.pdf went once');
+    const files = sftpMetaOf(await defaultLedger().getShipment(msg.transactionId)).files;
+    assert.deepEqual(files.map((f) => f.status), ['acknowledged', 'acknowledged']);
+  });
+
+  it('the recipient IT-system is looked up with FordelingsmodtagerList when exactly one system receives', async function () {
+    const system = 'b1c2d3e4-0000-4000-8000-00000000abcd';
+    const saved = sim.receivers;
+    sim.receivers = [{ authorityCvr: '12345678', kle: '32.03.12', handlingFacet: 'G01', systemUuid: system, systemName: 'ESDH' } as never];
+    try {
+      await load({ lookup: true });
+      const o = fresh(formular());
+      o.files = [{ name: 'bilag.pdf', content: Buffer.from('%PDF-1.4 bilag') }];
+      const before = sftp.watcher.events.length;
+      const got = nextMessage<Record<string, any>>('ok', 30_000);
+      helper.getNode('fo').receive({ payload: o } as never);
+      await got;
+      const ev = sftp.watcher.events.slice(before);
+      assert.match(ev[0].triggerXml, new RegExp(`<RecipientIt-system>${system}</RecipientIt-system>`));
+      assert.ok(xsd.validate(ev[0].triggerXml).valid);
+    } finally {
+      sim.receivers = saved;
+    }
+  });
+
+  it('an object with files but no SFTP configuration is refused clearly (output 2 + Catch), not dropped', async function () {
+    await load({ sftp: false });
+    const o = fresh(formular());
+    o.files = [{ name: 'bilag.pdf', content: Buffer.from('x') }];
+    const got = nextMessage<Record<string, any>>('failed');
+    const caught = nextMessage<Record<string, any>>('caught');
+    helper.getNode('fo').receive({ payload: o } as never);
+    assert.match((await got).error.reason, /carries 1 file\(s\).*no SFTP configuration/);
+    await caught;
+    assert.equal(sim.shipments.get(transactionIdFor(o.submissionId, o.webformId)), undefined);
+  });
+});
