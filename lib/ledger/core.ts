@@ -17,13 +17,16 @@ export type Op =
   | { o: 'ack'; id: string }
   | { o: 'enqueue'; t: string; notBefore: string; q?: string }
   | { o: 'dequeue'; t: string }
-  | { o: 'purge'; cutoff: string };
+  | { o: 'purge'; cutoff: string }
+  | { o: 'cursor'; s: string; k: string };
 
 export interface CoreSnapshot {
   shipments: ShipmentRecord[];
   receipts: ReceiptRecord[];
   inbox: InboxEntry[];
   queue: WorkItem[];
+  /** Added later: absent in older snapshots. */
+  cursors?: Record<string, string[]>;
 }
 
 export class LedgerCore {
@@ -31,6 +34,7 @@ export class LedgerCore {
   readonly receipts = new Map<string, ReceiptRecord[]>();
   readonly inbox = new Map<string, InboxEntry>();
   readonly queue = new Map<string, WorkItem>();
+  readonly cursors = new Map<string, Set<string>>();
   private readonly byDistributionId = new Map<string, string>();
 
   /** Applies a change. Returns false when it changed nothing (so it need not be journaled). Throws for an unknown shipment. */
@@ -78,6 +82,13 @@ export class LedgerCore {
         return true;
       case 'dequeue':
         return this.queue.delete(op.t);
+      case 'cursor': {
+        let set = this.cursors.get(op.s);
+        if (!set) this.cursors.set(op.s, (set = new Set()));
+        if (set.has(op.k)) return false;
+        set.add(op.k);
+        return true;
+      }
       case 'purge': {
         const r = this.purge(op.cutoff);
         return r.shipments + r.receipts > 0;
@@ -144,6 +155,7 @@ export class LedgerCore {
       inbox: [...this.inbox.values()],
       // Leases are not persisted: after a restart nobody holds them.
       queue: [...this.queue.values()].map((w) => ({ transactionId: w.transactionId, queue: w.queue, notBefore: w.notBefore })),
+      cursors: Object.fromEntries([...this.cursors].map(([s, set]) => [s, [...set]])),
     };
   }
 
@@ -153,6 +165,7 @@ export class LedgerCore {
     for (const r of snap.receipts) core.apply({ o: 'receipt', r });
     for (const e of snap.inbox) core.apply({ o: 'inbox', e });
     for (const w of snap.queue) core.apply({ o: 'enqueue', t: w.transactionId, notBefore: w.notBefore, q: w.queue });
+    for (const [s, keys] of Object.entries(snap.cursors ?? {})) core.cursors.set(s, new Set(keys));
     return core;
   }
 

@@ -144,6 +144,15 @@ export class MemoryLedger implements Ledger {
     return this.core.sortedQueue().map(clone);
   }
 
+  async addCursor(scope: string, key: string): Promise<{ created: boolean }> {
+    return { created: await this.change({ o: 'cursor', s: scope, k: key }) };
+  }
+
+  async listCursor(scope: string): Promise<string[]> {
+    await this.read();
+    return [...(this.core.cursors.get(scope) ?? [])];
+  }
+
   async purgeOlderThan(cutoff: Date): Promise<PurgeResult> {
     this.checkUsable();
     const result = this.core.purge(cutoff.toISOString());

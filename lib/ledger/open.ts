@@ -36,7 +36,7 @@ export interface OpenedLedger {
 const METHODS = [
   'createShipment', 'updateShipment', 'addAttempt', 'getShipment', 'findByDistributionId', 'listShipments', 'addReceipt',
   'listReceipts', 'putInbox', 'ackInbox', 'pendingInbox', 'enqueue', 'claimDue', 'extendLease', 'release', 'listQueue',
-  'purgeOlderThan', 'exportJson', 'exportCsv',
+  'addCursor', 'listCursor', 'purgeOlderThan', 'exportJson', 'exportCsv',
 ] as const satisfies ReadonlyArray<Exclude<keyof Ledger, 'close'>>;
 
 async function openBackend(settings: LedgerSettings): Promise<Ledger> {

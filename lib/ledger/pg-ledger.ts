@@ -121,6 +121,11 @@ export class PgLedger implements Ledger {
         not_before timestamptz NOT NULL,
         owner text,
         lease_until timestamptz)`);
+      await c.query(`CREATE TABLE IF NOT EXISTS ${s}.cursor (
+        scope text NOT NULL,
+        key text NOT NULL,
+        seen_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        PRIMARY KEY (scope, key))`);
       await c.query(`ALTER TABLE ${s}.work_queue ADD COLUMN IF NOT EXISTS queue text NOT NULL DEFAULT 'default'`);
       await c.query(`CREATE INDEX IF NOT EXISTS work_queue_due_idx ON ${s}.work_queue (queue, not_before)`);
     });
@@ -371,6 +376,16 @@ export class PgLedger implements Ledger {
   async listQueue(): Promise<WorkItem[]> {
     const { rows } = await this.q(`SELECT * FROM ${this.s}.work_queue ORDER BY not_before, transaction_id`);
     return rows.map(toWork);
+  }
+
+  async addCursor(scope: string, key: string): Promise<{ created: boolean }> {
+    const r = await this.q(`INSERT INTO ${this.s}.cursor (scope, key) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [scope, key]);
+    return { created: r.rowCount === 1 };
+  }
+
+  async listCursor(scope: string): Promise<string[]> {
+    const { rows } = await this.q(`SELECT key FROM ${this.s}.cursor WHERE scope = $1 ORDER BY seen_at, key`, [scope]);
+    return rows.map((r) => r.key as string);
   }
 
   async purgeOlderThan(cutoff: Date): Promise<PurgeResult> {

@@ -147,6 +147,12 @@ export interface Ledger {
   /** Everything in the queue, soonest first. */
   listQueue(): Promise<WorkItem[]>;
 
+  // ---- fetch cursor (webform in, fetch mode): which submissions were already emitted, per scope (e.g. site + form) ----
+  /** Records `key` as emitted in `scope`; `created: false` when it already was. Resolve = durable. */
+  addCursor(scope: string, key: string): Promise<{ created: boolean }>;
+  /** Every key recorded in `scope`. */
+  listCursor(scope: string): Promise<string[]>;
+
   // ---- retention and audit ----
   /**
    * Deletes shipments last updated before `cutoff` that are finished (not received/queued/sending, not in the queue),

@@ -176,6 +176,17 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
     assert.deepEqual(await ledger.claimDue('v', 10, 1000, new Date(), 'node-b'), []);
   });
 
+  it('records the fetch cursor per scope, once per key', async () => {
+    assert.deepEqual(await ledger.addCursor('site1/form', 'sid-1'), { created: true });
+    assert.deepEqual(await ledger.addCursor('site1/form', 'sid-1'), { created: false });
+    await ledger.addCursor('site1/form', 'sid-2');
+    await ledger.addCursor('site2/form', 'sid-1');
+    await reopen();
+    assert.deepEqual((await ledger.listCursor('site1/form')).sort(), ['sid-1', 'sid-2']);
+    assert.deepEqual(await ledger.listCursor('site2/form'), ['sid-1']);
+    assert.deepEqual(await ledger.listCursor('none'), []);
+  });
+
   it('purges finished shipments and orphaned receipts older than the cutoff, never active ones', async () => {
     await ledger.createShipment({ transactionId: 'old-done', submissionId: 's', state: 'accepted' });
     await ledger.createShipment({ transactionId: 'old-queued', submissionId: 's', state: 'queued' });

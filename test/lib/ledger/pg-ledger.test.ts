@@ -88,7 +88,8 @@ describe('PgLedger (several instances on one database)', function () {
       delivered.set(s.transactionId, (delivered.get(s.transactionId) ?? 0) + 1);
       return { distributionTransactionId: `d-${s.transactionId}` };
     };
-    const opts = { send, baseMs: 20, capMs: 100, pollMs: 20, concurrency: 8, attempts: 50 };
+    let recorded = 0;
+    const opts = { send, baseMs: 20, capMs: 100, pollMs: 20, concurrency: 8, attempts: 50, onDelivered: () => recorded++ };
     const wa = new DeliveryWorker({ ...opts, ledger: a, owner: 'instance-a' });
     const wb = new DeliveryWorker({ ...opts, ledger: b, owner: 'instance-b' });
     wa.start();
@@ -107,7 +108,8 @@ describe('PgLedger (several instances on one database)', function () {
         );
       }
       const deadline = Date.now() + 60_000;
-      while (delivered.size < 500 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      // wait until every delivery is also recorded (state 'sent', out of the queue)
+      while (recorded < 500 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       assert.equal(delivered.size, 500, 'lost');
       assert.deepEqual([...delivered].filter(([, n]) => n > 1), [], 'duplicated');
       assert.ok(failures > 10, `${failures} injected failures`);
