@@ -1,0 +1,169 @@
+/**
+ * Node-RED plugin `os2-overview`: the runtime side of the "OS2" sidebar tab — shipments and receipts from the
+ * ledger(s) in use (the process-wide default ledger and every deployed `os2-ledger` config node).
+ *
+ * Admin endpoints (behind Node-RED's admin authentication):
+ *   GET  /os2-overview/shipments?state=&form=&since=&until=&limit=   (os2-overview.read)  summaries with receipts
+ *   GET  /os2-overview/shipments/:transactionId                      (os2-overview.read)  one shipment: request, attempts, receipts
+ *   POST /os2-overview/shipments/:transactionId/resend               (os2-overview.write) re-deliver a failed / dead-letter shipment
+ * CPR numbers are masked in everything returned; file contents are never returned.
+ *
+ * Resend: the shipment's fordeling-out node is `meta.node` (when recorded) or the only fordeling-out node using
+ * the shipment's ledger. When that node exposes `resend(transactionId): Promise<unknown>` (a durable queue), it is
+ * called; otherwise the stored request is delivered again under the same AnvenderTransaktionsID with the node's
+ * serviceplatform configuration.
+ */
+import type { NodeAPI, NodeDef } from 'node-red';
+import type { Request, Response } from 'express';
+import { defaultLedger } from '../../lib/ledger/default-ledger';
+import type { Ledger, ShipmentRecord } from '../../lib/ledger/types';
+import { deliverXml } from '../../lib/delivery/deliver';
+import { DeliveryError } from '../../lib/delivery/errors';
+import type { ServiceplatformConfig } from '../../lib/delivery/serviceplatform';
+import { RESENDABLE, details, maskCpr, parseFilter, summary, type ShipmentSummary } from './shipments';
+
+interface LedgerSource {
+  id: string;
+  name: string;
+  ledger: () => Ledger;
+}
+
+interface FordelingOutDef extends NodeDef {
+  serviceplatform?: string;
+  ledger?: string;
+  d?: boolean;
+}
+
+const TX = /^[0-9a-fA-F-]{1,64}$/;
+const routed = new WeakSet<object>();
+
+export = function (RED: NodeAPI) {
+  const plugins = (RED as unknown as { plugins?: { registerPlugin?: (id: string, def: object) => void } }).plugins;
+  plugins?.registerPlugin?.('os2-overview', { type: 'os2-overview' });
+
+  function sources(): LedgerSource[] {
+    const out: LedgerSource[] = [{ id: '', name: 'default', ledger: defaultLedger }];
+    RED.nodes.eachNode((def) => {
+      if (def.type !== 'os2-ledger') return;
+      const node = RED.nodes.getNode(def.id) as unknown as { ledger?: () => Ledger } | null;
+      if (node && typeof node.ledger === 'function') out.push({ id: def.id, name: def.name || def.id, ledger: () => node.ledger!() });
+    });
+    return out;
+  }
+
+  async function find(transactionId: string): Promise<{ src: LedgerSource; shipment: ShipmentRecord } | undefined> {
+    for (const src of sources()) {
+      try {
+        const shipment = await src.ledger().getShipment(transactionId);
+        if (shipment) return { src, shipment };
+      } catch {
+        /* a ledger that cannot be read is reported by the list */
+      }
+    }
+    return undefined;
+  }
+
+  function fordelingOutNodes(): FordelingOutDef[] {
+    const out: FordelingOutDef[] = [];
+    RED.nodes.eachNode((def) => {
+      if (def.type === 'os2-fordeling-out' && !(def as FordelingOutDef).d) out.push(def as FordelingOutDef);
+    });
+    return out;
+  }
+
+  async function resend(transactionId: string): Promise<{ status: number; body: Record<string, unknown> }> {
+    const found = await find(transactionId);
+    if (!found) return { status: 404, body: { error: 'No such shipment' } };
+    const { src, shipment } = found;
+    if (!RESENDABLE.includes(shipment.state)) {
+      return { status: 409, body: { error: `Only failed or dead-letter shipments can be resent (this one is ${shipment.state})`, state: shipment.state } };
+    }
+    const candidates = fordelingOutNodes().filter((d) => (d.ledger || '') === src.id);
+    const recorded = typeof shipment.meta?.node === 'string' ? candidates.find((d) => d.id === shipment.meta!.node) : undefined;
+    const target = recorded ?? (candidates.length === 1 ? candidates[0] : undefined);
+    if (!target) {
+      return {
+        status: 409,
+        body: { error: candidates.length ? 'Several fordeling out nodes use this ledger and the shipment does not say which sent it' : 'No deployed fordeling out node uses this ledger' },
+      };
+    }
+    const instance = RED.nodes.getNode(target.id) as unknown as { resend?: (id: string) => Promise<unknown> } | null;
+    if (instance && typeof instance.resend === 'function') {
+      await instance.resend(shipment.transactionId);
+      const now = await src.ledger().getShipment(shipment.transactionId);
+      return { status: 202, body: { transactionId: shipment.transactionId, state: now?.state ?? 'queued', via: 'queue' } };
+    }
+    const sp = target.serviceplatform ? (RED.nodes.getNode(target.serviceplatform) as unknown as ServiceplatformConfig | null) : null;
+    if (!sp) return { status: 409, body: { error: 'The fordeling out node has no serviceplatform configuration' } };
+    if (sp.configError) return { status: 409, body: { error: sp.configError } };
+    if (!shipment.request) return { status: 409, body: { error: 'The shipment has no stored request to send again' } };
+    try {
+      const r = await deliverXml(
+        shipment.request,
+        { transactionId: shipment.transactionId, submissionId: shipment.submissionId, webformId: shipment.webformId },
+        { endpoint: sp.endpoint(), transport: sp.transport(), ledger: src.ledger() },
+      );
+      return { status: 200, body: { transactionId: r.transactionId, distributionTransactionId: r.distributionTransactionId, state: r.shipment?.state ?? 'sent', via: 'direct' } };
+    } catch (err) {
+      const reason = err instanceof DeliveryError ? `${err.class}: ${err.reason}` : String((err as Error)?.message ?? err);
+      const now = await src.ledger().getShipment(shipment.transactionId).catch(() => undefined);
+      return { status: 502, body: { error: maskCpr(reason), state: now?.state } };
+    }
+  }
+
+  if (routed.has(RED.httpAdmin)) return;
+  routed.add(RED.httpAdmin);
+
+  RED.httpAdmin.get('/os2-overview/shipments', RED.auth.needsPermission('os2-overview.read'), (req: Request, res: Response) => {
+    const filter = parseFilter(req.query as Record<string, unknown>);
+    if (typeof filter === 'string') {
+      res.status(400).json({ error: filter });
+      return;
+    }
+    void (async () => {
+      const all: ShipmentSummary[] = [];
+      const problems: string[] = [];
+      const ledgers: Array<{ id: string; name: string }> = [];
+      for (const src of sources()) {
+        const tag = { id: src.id, name: src.name };
+        ledgers.push(tag);
+        try {
+          const ledger = src.ledger();
+          for (const s of await ledger.listShipments(filter)) all.push(summary(s, await ledger.listReceipts(s.transactionId), tag));
+        } catch (err) {
+          problems.push(`${src.name}: ${maskCpr(String((err as Error)?.message ?? err))}`);
+        }
+      }
+      all.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+      res.json({ shipments: all.slice(0, filter.limit), ledgers, problems });
+    })().catch((err: Error) => res.status(500).json({ error: maskCpr(err.message) }));
+  });
+
+  RED.httpAdmin.get('/os2-overview/shipments/:transactionId', RED.auth.needsPermission('os2-overview.read'), (req: Request, res: Response) => {
+    const id = String(req.params.transactionId);
+    if (!TX.test(id)) {
+      res.status(400).json({ error: 'Not a transaction id' });
+      return;
+    }
+    void (async () => {
+      const found = await find(id.toLowerCase());
+      if (!found) {
+        res.status(404).json({ error: 'No such shipment' });
+        return;
+      }
+      const receipts = await found.src.ledger().listReceipts(found.shipment.transactionId);
+      res.json(details(found.shipment, receipts, { id: found.src.id, name: found.src.name }));
+    })().catch((err: Error) => res.status(500).json({ error: maskCpr(err.message) }));
+  });
+
+  RED.httpAdmin.post('/os2-overview/shipments/:transactionId/resend', RED.auth.needsPermission('os2-overview.write'), (req: Request, res: Response) => {
+    const id = String(req.params.transactionId);
+    if (!TX.test(id)) {
+      res.status(400).json({ error: 'Not a transaction id' });
+      return;
+    }
+    resend(id.toLowerCase())
+      .then((r) => res.status(r.status).json(r.body))
+      .catch((err: Error) => res.status(500).json({ error: maskCpr(err.message) }));
+  });
+};

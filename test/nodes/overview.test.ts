@@ -1,0 +1,205 @@
+/**
+ * The OS2 overview sidebar's admin endpoints (plugin os2-overview): shipments with receipts from the ledger,
+ * one shipment's details with CPR masked, resend of a failed shipment, and Node-RED's admin authentication.
+ */
+import { strict as assert } from 'assert';
+import helper from 'node-red-node-test-helper';
+import type { NodeAPI } from 'node-red';
+import overviewPlugin from '../../nodes/overview/overview';
+import { maskCpr, parseFilter, requestView } from '../../nodes/overview/shipments';
+import { createSimulator, type Simulator } from '../../simulator';
+import { testCerts, type SimulatorCerts } from '../support/certs';
+import { journalpost } from '../lib/sf2900/fixtures';
+import { defaultLedger } from '../../lib/ledger/default-ledger';
+import { transactionIdFor } from '../../lib/sf2900/transaction-id';
+import { NODES, nextMessage } from '../e2e/harness';
+
+const SYSTEM = 'a0b1c2d3-0000-4000-8000-000000000001';
+
+describe('overview: masking and filters', () => {
+  it('masks CPR numbers with and without a dash and in urn:oio:cpr: values, but not longer numbers', () => {
+    assert.equal(maskCpr('CPR 010203-1234 og 0102031234.'), 'CPR ******-**** og ******-****.');
+    assert.equal(maskCpr('<Personnummer>urn:oio:cpr:0102031234</Personnummer>'), '<Personnummer>urn:oio:cpr:******-****</Personnummer>');
+    assert.equal(maskCpr('order 123456789012 / cvr 12345678'), 'order 123456789012 / cvr 12345678');
+  });
+
+  it('shows embedded form XML decoded and masked, and file contents only as their size', () => {
+    const form = Buffer.from('<SP241><Personnummer>urn:oio:cpr:0102031234</Personnummer>' + ' '.repeat(100) + '</SP241>').toString('base64');
+    const pdf = Buffer.from('%PDF-1.4 ' + 'x'.repeat(200)).toString('base64');
+    const v = requestView(`<R><Formular>${form}</Formular><Fil>${pdf}</Fil><Note>010203-1234</Note></R>`);
+    assert.match(v.text, /<Formular>\[XML document 1, \d+ bytes\]<\/Formular>/);
+    assert.match(v.text, /<Fil>\[base64 content, 209 bytes\]<\/Fil>/);
+    assert.match(v.text, /<Note>\*{6}-\*{4}<\/Note>/);
+    assert.equal(v.documents.length, 1);
+    assert.match(v.documents[0], /urn:oio:cpr:\*{6}-\*{4}/);
+    assert.ok(!JSON.stringify(v).includes('0102031234'));
+  });
+
+  it('reads state, form and a date range; refuses what it cannot read', () => {
+    assert.deepEqual(parseFilter({ state: 'dead-letter', form: 'sp241', since: '2026-11-01', until: '2026-11-02' }), {
+      state: 'dead-letter', webformId: 'sp241', since: '2026-11-01T00:00:00.000Z', until: '2026-11-02T23:59:59.999Z', limit: 200,
+    });
+    assert.match(String(parseFilter({ state: 'lost' })), /state must be one of/);
+    assert.match(String(parseFilter({ since: 'yesterday' })), /since must be a date/);
+    assert.match(String(parseFilter({ limit: '0' })), /limit must be/);
+  });
+});
+
+describe('overview: admin endpoints', function () {
+  this.timeout(30000);
+  let certs: SimulatorCerts;
+  let sim: Simulator;
+  let n = 0;
+  before(async function () {
+    this.timeout(60000);
+    certs = await testCerts();
+    sim = await createSimulator({ certs });
+  });
+  after(() => sim.close());
+  beforeEach(() => {
+    sim.faults = {};
+  });
+  afterEach(() => helper.unload());
+
+  const flow = (extra: object[] = []) => [
+    { id: 't', type: 'tab' },
+    { id: 'c1', type: 'os2-certificate' },
+    { id: 'sp', type: 'os2-serviceplatform', environment: 'custom', baseUrl: sim.url, certificate: 'c1', senderCvr: certs.client.cvr, senderSystemUuid: SYSTEM, timeout: '5' },
+    { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', wires: [['ok'], ['failed']] },
+    { id: 'ok', z: 't', type: 'helper' },
+    { id: 'failed', z: 't', type: 'helper' },
+    ...extra,
+  ];
+  const load = (extra?: object[]) =>
+    helper.load([...NODES, overviewPlugin], flow(extra) as Parameters<typeof helper.load>[1], { c1: { keyPem: certs.client.key, certPem: certs.client.cert }, sp: { ca: certs.ca.cert } });
+
+  /** A JOURNALPOST whose note carries a CPR number (it must never reach the browser unmasked). */
+  const obj = () => {
+    const o = journalpost();
+    o.submissionId = `7d1e2f3a-0000-4000-8000-${String(++n).padStart(12, '0')}`;
+    o.webformId = 'overview_test';
+    o.journalpost!.noteText = 'Borger 010203-1234 søger';
+    return o;
+  };
+
+  async function failOne(): Promise<string> {
+    sim.faults = { httpStatus: 503 };
+    const failed = nextMessage<Record<string, unknown>>('failed');
+    const o = obj();
+    helper.getNode('fo').receive({ payload: o } as never);
+    await failed;
+    sim.faults = {};
+    return transactionIdFor(o.submissionId, o.webformId);
+  }
+
+  it('lists shipments filtered by state and form, with their receipts', async () => {
+    await load();
+    const tx = await failOne();
+    const sent = nextMessage<Record<string, unknown>>('ok');
+    const o = obj();
+    helper.getNode('fo').receive({ payload: o } as never);
+    const okTx = (await sent).transactionId as string;
+    await defaultLedger().addReceipt({ transactionId: okTx, type: 'Forretning', code: 'ACCEPTERET', reason: 'ok for 010203-1234', errors: [], receivedAt: new Date().toISOString(), fingerprint: 'f-' + okTx });
+
+    const failed = await helper.request().get('/os2-overview/shipments').query({ state: 'failed', form: 'overview_test' }).expect(200);
+    assert.ok(failed.body.shipments.some((s: { transactionId: string }) => s.transactionId === tx));
+    assert.ok(failed.body.shipments.every((s: { state: string; webformId: string }) => s.state === 'failed' && s.webformId === 'overview_test'));
+
+    const all = await helper.request().get('/os2-overview/shipments').query({ form: 'overview_test', since: new Date(Date.now() - 60000).toISOString() }).expect(200);
+    const ok = all.body.shipments.find((s: { transactionId: string }) => s.transactionId === okTx);
+    assert.deepEqual(ok.receipts.map((r: { type: string; code: string; reason: string }) => [r.type, r.code, r.reason]), [['Forretning', 'ACCEPTERET', 'ok for ******-****']]);
+    assert.equal(ok.ledger.name, 'default');
+
+    const future = await helper.request().get('/os2-overview/shipments').query({ form: 'overview_test', since: '2999-01-01' }).expect(200);
+    assert.deepEqual(future.body.shipments, []);
+    const bad = await helper.request().get('/os2-overview/shipments').query({ state: 'lost' }).expect(400);
+    assert.match(bad.body.error, /state must be one of/);
+  });
+
+  it('shows one shipment with its request, CPR masked', async () => {
+    await load();
+    const tx = await failOne();
+    const res = await helper.request().get(`/os2-overview/shipments/${tx}`).expect(200);
+    assert.equal(res.body.transactionId, tx);
+    assert.equal(res.body.state, 'failed');
+    assert.equal(res.body.resendable, true);
+    assert.match(res.body.request.text, /FordelingsobjektAfsendRequest/);
+    assert.match(res.body.request.text, /Borger \*{6}-\*{4} søger/);
+    assert.ok(!JSON.stringify(res.body).includes('010203-1234'), 'no CPR number in the details');
+    assert.match(res.body.lastError, /503/);
+    await helper.request().get('/os2-overview/shipments/00000000-0000-4000-8000-000000000000').expect(404);
+    await helper.request().get('/os2-overview/shipments/not%20an%20id').expect(400);
+  });
+
+  it('resends a failed shipment under the same AnvenderTransaktionsID; refuses one that was delivered', async () => {
+    await load();
+    const tx = await failOne();
+    const before = sim.shipments.get(tx)?.count ?? 0;
+    const r = await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(200);
+    assert.equal(r.body.transactionId, tx);
+    assert.ok(['sent', 'technically-received', 'accepted'].includes(r.body.state), r.body.state);
+    assert.equal(sim.shipments.get(tx)?.count, before + 1);
+    const again = await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(409);
+    assert.match(again.body.error, /Only failed or dead-letter shipments/);
+  });
+
+  it('a resend that fails again answers 502 with the reason and leaves the shipment failed', async () => {
+    await load();
+    const tx = await failOne();
+    sim.faults = { httpStatus: 503 };
+    const r = await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(502);
+    assert.match(r.body.error, /transient: .*503/);
+    assert.equal(r.body.state, 'failed');
+  });
+
+  it('with two fordeling out nodes on one ledger, resend asks which one (unless the shipment names its node)', async () => {
+    await load([{ id: 'fo2', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', wires: [[], []] }]);
+    const tx = await failOne();
+    const r = await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(409);
+    assert.match(r.body.error, /Several fordeling out nodes/);
+    await defaultLedger().updateShipment(tx, { meta: { node: 'fo' } });
+    await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(200);
+  });
+
+  it('calls the fordeling out node\'s own resend (durable queue) when it has one', async () => {
+    await load();
+    const tx = await failOne();
+    const calls: string[] = [];
+    (helper.getNode('fo') as unknown as { resend: (id: string) => Promise<void> }).resend = async (id) => {
+      calls.push(id);
+      await defaultLedger().updateShipment(id, { state: 'queued' });
+    };
+    const r = await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(202);
+    assert.deepEqual(calls, [tx]);
+    assert.deepEqual([r.body.state, r.body.via], ['queued', 'queue']);
+  });
+
+  it('refuses every endpoint without a token when admin auth is on; read-only tokens may read but not resend', async () => {
+    // The test helper stubs RED.auth; install Node-RED's real admin auth as the runtime does.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const auth = require('@node-red/editor-api/lib/auth');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const tokens = require('@node-red/editor-api/lib/auth/tokens');
+    const storage = { getSessions: async () => ({}), saveSessions: async () => undefined };
+    const adminAuth = { type: 'credentials' as const, users: [{ username: 'admin', password: '$2b$08$wuAqPiKJlVN27eF5qJp.RuQYuy6ZYONW7a/UWYxDTtwKFCdB8F19y', permissions: '*' as const }] };
+    auth.init(helper.settings({ adminAuth }), storage);
+    try {
+      const wrapped = (RED: NodeAPI) => {
+        (RED as unknown as { auth: unknown }).auth = { needsPermission: auth.needsPermission };
+        return overviewPlugin(RED);
+      };
+      await helper.load([wrapped], []);
+      const tx = '00000000-0000-4000-8000-000000000001';
+      await helper.request().get('/os2-overview/shipments').expect(401);
+      await helper.request().get(`/os2-overview/shipments/${tx}`).expect(401);
+      await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(401);
+      const reader = await tokens.create('admin', 'node-red-editor', ['read']);
+      await helper.request().get('/os2-overview/shipments').set('Authorization', `Bearer ${reader.accessToken}`).expect(200);
+      await helper.request().post(`/os2-overview/shipments/${tx}/resend`).set('Authorization', `Bearer ${reader.accessToken}`).expect(401);
+      const writer = await tokens.create('admin', 'node-red-editor', ['*']);
+      await helper.request().post(`/os2-overview/shipments/${tx}/resend`).set('Authorization', `Bearer ${writer.accessToken}`).expect(404);
+    } finally {
+      auth.init({}, storage);
+    }
+  });
+});
