@@ -3,7 +3,7 @@ import { strict as assert } from 'assert';
 import helper from 'node-red-node-test-helper';
 import { createSimulator, type Simulator } from '../../simulator';
 import { testCerts, type SimulatorCerts } from '../support/certs';
-import { formular, journalpost } from '../lib/sf2900/fixtures';
+import { formular, journalpost, msgXsd, msgV2Xsd } from '../lib/sf2900/fixtures';
 import type { FordelingsObject } from '../../lib/sf2900/model';
 import { defaultLedger } from '../../lib/ledger/default-ledger';
 import { NODES, collect, serveHttpNode, sleep, until } from './harness';
@@ -73,6 +73,14 @@ describe('e2e: fordeling out → simulator → receipt in', function () {
       assert.equal(s?.state, 'accepted');
       assert.equal(sim.shipments.get(sent.transactionId)?.objektType, kind);
       assert.equal(out.failed.length + out.unknown.length + out.rejected.length, 0);
+      // conformance: what we sent, and the receipts we took, validate against the official contract
+      const sentXml = s?.request as string;
+      const r1 = (await msgXsd()).validate(sentXml);
+      assert.ok(r1.valid, JSON.stringify(r1.errors));
+      const v2 = await msgV2Xsd();
+      const posted = sim.receiptsLog.filter((r) => r.transactionId === sent.transactionId);
+      assert.equal(posted.length, 2);
+      for (const r of posted) assert.ok(v2.validate(r.xml).valid, r.xml);
     });
   }
 
