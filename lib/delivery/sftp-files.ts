@@ -41,6 +41,9 @@ export interface SftpFileRecord {
   error?: string;
   errors?: Array<{ code: string; text: string }>;
   at: string;
+  /** Set by receipt in (SFTP mode) when a BusinessReceipt / BusinessResponse about this file arrives. */
+  business?: { acceptance: string; reason?: string; at: string };
+  businessResponse?: { ok: boolean; text?: string; at: string };
 }
 
 export interface SftpMeta {

@@ -12,12 +12,26 @@ import { defaultLedger } from '../../lib/ledger/default-ledger';
 import { buildReceiptResponse, parseReceiptRequest } from '../../lib/sf2900/receipts';
 import { buildSoapFault, isSoapFault } from '../../lib/sf2900/soap';
 import { handleReceipt, receiptAuthenticator, splitList, type AuthResult, type CallerInfo } from '../../lib/delivery/receipts';
+import { SftpReceiptPoller, type SftpReceiptEvent } from '../../lib/delivery/sftp-receipts';
+import type { SftpConfig } from '../../lib/sftp';
 
 interface ReceiptInDef extends NodeDef {
   path: string;
   fingerprints?: string;
   allow?: string;
   ledger?: string;
+  /** soap (default): the HTTP endpoint; sftp: poll the SFTP service's IN folder; both. */
+  mode?: string;
+  sftp?: string;
+  /** SFTP mode: poll interval and grace period (seconds), what to do with a processed file. */
+  sftpInterval?: string | number;
+  sftpGrace?: string | number;
+  sftpDisposal?: string;
+}
+
+function secondsOr(value: unknown, fallback: number): number {
+  const n = Number(value);
+  return Number.isFinite(n) && n >= 0 && value !== '' && value !== undefined ? Math.round(n * 1000) : fallback * 1000;
 }
 
 interface Creds {
@@ -65,21 +79,80 @@ export = function (RED: NodeAPI) {
     const creds = (this.credentials ?? {}) as Creds;
     let path = (config.path ?? '').trim();
     if (path && !path.startsWith('/')) path = '/' + path;
+    const mode = config.mode === 'sftp' || config.mode === 'both' ? config.mode : 'soap';
 
     let authenticate: ((c: CallerInfo) => AuthResult) | undefined;
     let configError: string | undefined;
-    try {
-      if (!path) throw new Error('receipt in: no path configured');
-      authenticate = receiptAuthenticator({
-        fingerprints: splitList(config.fingerprints),
-        allow: splitList(config.allow),
-        basic: creds.user ? { user: creds.user, password: creds.password ?? '' } : undefined,
-      });
-    } catch (err) {
-      configError = (err as Error).message.startsWith('receipt in') ? (err as Error).message : `receipt in: ${(err as Error).message}`;
+    if (mode !== 'sftp') {
+      try {
+        if (!path) throw new Error('receipt in: no path configured');
+        authenticate = receiptAuthenticator({
+          fingerprints: splitList(config.fingerprints),
+          allow: splitList(config.allow),
+          basic: creds.user ? { user: creds.user, password: creds.password ?? '' } : undefined,
+        });
+      } catch (err) {
+        configError = (err as Error).message.startsWith('receipt in') ? (err as Error).message : `receipt in: ${(err as Error).message}`;
+      }
     }
     const ledgerNode = config.ledger ? (RED.nodes.getNode(config.ledger) as unknown as { ledger(): Ledger } | null) : null;
     if (!configError && config.ledger && !ledgerNode) configError = 'receipt in: the chosen ledger configuration is missing';
+
+    // SFTP mode: receipt files in the SFTP service's IN folder (lib/delivery/sftp-receipts.ts).
+    const sftpNode = config.sftp ? (RED.nodes.getNode(config.sftp) as unknown as SftpConfig | null) : null;
+    if (!configError && mode !== 'soap') {
+      if (!sftpNode) configError = config.sftp ? 'receipt in: the chosen SFTP configuration is missing' : 'receipt in: SFTP mode needs an SFTP configuration';
+      else if (sftpNode.configError) configError = `receipt in: ${sftpNode.configError}`;
+    }
+    let sftpCount = 0;
+    if (!configError && sftpNode && mode !== 'soap') {
+      const grace = secondsOr(config.sftpGrace, 60);
+      const disposal = config.sftpDisposal === 'delete' || (config.sftpDisposal !== 'archive' && sftpNode.receipts.disposal === 'delete') ? 'delete' : 'archive';
+      const poller = new SftpReceiptPoller({
+        sftp: sftpNode,
+        ledger: () => (ledgerNode ? ledgerNode.ledger() : defaultLedger()),
+        disposal,
+        graceMs: grace,
+        waitWindowMs: sftpNode.receipts.timeoutMs + grace,
+        intervalMs: Math.max(secondsOr(config.sftpInterval, 30), 100),
+        onError: (err) => node.warn(`receipt in (SFTP): ${err.message}`),
+        onReceipt: (e: SftpReceiptEvent) => {
+          sftpCount++;
+          const type = e.receipt.kind === 'technical' ? 'SFTP TechnicalReceipt' : e.receipt.kind === 'business' ? 'SFTP BusinessReceipt' : 'SFTP BusinessResponse';
+          const code = e.receipt.kind === 'business' ? e.receipt.acceptance : e.receipt.success ? 'SUCCESS' : 'ERROR';
+          const errors = 'errors' in e.receipt ? e.receipt.errors.map((x) => ({ code: String(x.code), text: `${x.codeDescription}: ${x.description}` })) : [];
+          const receipt = { type, code, reason: e.text, errors };
+          const submissionId = e.shipment?.submissionId;
+          const msg = {
+            _msgid: RED.util.generateId(),
+            topic: code,
+            payload: { receipt, shipment: e.shipment, submissionId, sftp: { fileName: e.fileName, sftpName: e.sftpName, receipt: e.receipt } },
+            receipt,
+            shipment: e.shipment,
+            submissionId,
+            transactionId: e.transactionId,
+            distributionTransactionId: e.shipment?.distributionTransactionId,
+            sftp: { fileName: e.fileName, sftpName: e.sftpName, receipt: e.receipt },
+          };
+          const fill = e.outcome === 'accepted' ? 'green' : e.outcome === 'rejected' ? 'red' : 'yellow';
+          node.status({ fill, shape: 'dot', text: `SFTP ${sftpCount}: ${e.outcome === 'unknown' ? 'unknown shipment' : code}` });
+          const outputs: Array<typeof msg | null> = [null, null, null];
+          outputs[e.outcome === 'accepted' ? 0 : e.outcome === 'rejected' ? 1 : 2] = msg;
+          node.send(outputs);
+        },
+      });
+      poller.start();
+      this.on('close', (_removed: boolean, done: () => void) => {
+        poller.stop().then(done, () => done());
+      });
+    }
+    if (mode === 'sftp') {
+      if (configError) {
+        node.error(configError);
+        node.status({ fill: 'red', shape: 'ring', text: 'not configured' });
+      } else node.status({ fill: 'grey', shape: 'ring', text: `SFTP ${sftpNode?.folders.in ?? ''}` });
+      return;
+    }
     if (configError || !authenticate) {
       node.error(configError);
       node.status({ fill: 'red', shape: 'ring', text: 'not configured' });
