@@ -10,6 +10,10 @@
  *   (ACCEPTERET, or by rule AFVIST/FEJLET, e.g. a KLE subject no receiver is set up for) to the sender's endpoint.
  * - Fault switches (`sim.faults`) may be changed at any time; counters in `sim.stats`.
  *
+ * - Token model (simulator/token.ts) on a second HTTPS port without client-certificate authentication: an STS at
+ *   STS_PATH issuing SAML assertions to known certificates, and SERVICE_PATH verifying assertion, signature,
+ *   timestamp and MessageID (replay) before handling the request as in the certificate model.
+ *
  * Fault codes in TransportKvittering (FejlKode) are the simulator's own: the real platform's codes are not public.
  */
 import { EventEmitter } from 'events';
@@ -38,6 +42,7 @@ import { buildSoapFault, soapEnvelope } from '../lib/sf2900/soap';
 import { parseXmlSafely } from '../lib/xml/safe-xml';
 import { loadXsd, type XsdSchema } from '../lib/xml/xsd';
 import { cvrFromSubject, generateCerts, type SimulatorCerts } from './certs';
+import { STS_PATH, TokenRefusal, TokenService } from './token';
 
 /** A receiver set up in the simulated Fordelingskomponent (a "fordelingsregel"). */
 export interface ReceiverRule {
@@ -119,6 +124,10 @@ export interface SimulatorOptions {
   random?: () => number;
   /** One line per event (default: silent). Never receives message content. */
   log?: (line: string) => void;
+  /** Token model: further known client certificates (PEM; those from the simulator's CA are known anyway), assertion life. */
+  token?: { clients?: string[]; tokenLifetimeMs?: number; audience?: string };
+  /** Port of the token-model server (default 0, any free port). */
+  tokenPort?: number;
 }
 
 export interface SimulatorStats {
@@ -172,6 +181,14 @@ export interface Simulator extends EventEmitter {
   readonly certs: SimulatorCerts;
   /** The CA a client must trust (PEM) and whose client certificates are accepted. */
   readonly ca: string;
+  /** Token model: https://127.0.0.1:<token port> (use as base URL), its service URL and the STS URL. */
+  readonly tokenUrl: string;
+  readonly tokenServiceUrl: string;
+  readonly stsUrl: string;
+  /** The STS signing certificate (PEM) a client pins. */
+  readonly stsCert: string;
+  /** Token model state and switches: tokenLifetimeMs, clockOffsetMs, revokeBefore, clients, stats. */
+  readonly token: TokenService;
   faults: FaultSwitches;
   receipt: ReceiptTarget;
   receivers: ReceiverRule[];
@@ -539,7 +556,18 @@ export async function createSimulator(opts: SimulatorOptions = {}): Promise<Simu
     };
   }
 
-  async function handleSoap(req: http.IncomingMessage, text: string): Promise<Outcome> {
+  /** Token model: the checked request's signed Body (use that, not the envelope) and the token's CVR. */
+  function checkToken(text: string): { body: Element; cvr: string } {
+    try {
+      const r = tokens.check(text);
+      return { body: parseXmlSafely(r.signedBody, 'the signed Body').documentElement as unknown as Element, cvr: r.cvr };
+    } catch (err) {
+      if (err instanceof TokenRefusal) throw new Refusal('Client', err.message, [{ code: err.code, text: err.message }], 'platform');
+      throw err;
+    }
+  }
+
+  async function handleSoap(req: http.IncomingMessage, text: string, mode: 'certificate' | 'token' = 'certificate'): Promise<Outcome> {
     const type = String(req.headers['content-type'] ?? '').toLowerCase();
     if (!type.startsWith('text/xml')) {
       throw new Refusal('Client', `Content-Type must be text/xml (SOAP 1.1), got "${type || 'none'}"`, [{ code: 'SOAP_VERSION', text: 'Only SOAP 1.1 (text/xml) is supported' }], 'transport', 415);
@@ -554,7 +582,8 @@ export async function createSimulator(opts: SimulatorOptions = {}): Promise<Simu
     if (env.localName !== 'Envelope' || env.namespaceURI !== NS.soap11) {
       throw new Refusal('Client', 'Request is not a SOAP 1.1 envelope', [{ code: 'SOAP_FEJL', text: `Root element is <${env.nodeName}>` }]);
     }
-    const body = childElements(env).find((e) => e.localName === 'Body' && e.namespaceURI === NS.soap11);
+    const token = mode === 'token' ? checkToken(text) : undefined;
+    const body = token ? token.body : childElements(env).find((e) => e.localName === 'Body' && e.namespaceURI === NS.soap11);
     const ops = childElements(body);
     if (ops.length !== 1) throw new Refusal('Client', 'SOAP Body must contain exactly one element', [{ code: 'SOAP_FEJL', text: `Body has ${ops.length} elements` }]);
     const op = ops[0];
@@ -567,7 +596,7 @@ export async function createSimulator(opts: SimulatorOptions = {}): Promise<Simu
       throw new Refusal('Client', `SOAPAction "${unquoted}" does not match ${known.name}`, [{ code: 'SOAP_FEJL', text: `Expected SOAPAction ${known.action}` }]);
     }
     // Like the platform: who is calling first (certificate + AuthorityContext), then what was sent.
-    checkAuthority(op, peerCvr(req.socket as TLSSocket));
+    checkAuthority(op, token ? token.cvr : peerCvr(req.socket as TLSSocket));
     validateBody(op);
     switch (known.name) {
       case 'FordelingsobjektAfsend':
@@ -586,8 +615,19 @@ export async function createSimulator(opts: SimulatorOptions = {}): Promise<Simu
     res.end(body);
   }
 
-  async function onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  async function onRequest(req: http.IncomingMessage, res: http.ServerResponse, mode: 'certificate' | 'token' = 'certificate'): Promise<void> {
     const urlPath = (req.url ?? '').split('?')[0];
+    if (mode === 'token' && urlPath === STS_PATH && req.method === 'POST') {
+      let answer: { status: number; body: string };
+      try {
+        answer = tokens.issue(await readBody(req));
+      } catch {
+        answer = tokens.issue('');
+      }
+      log(answer.status === 200 ? 'STS: token issued' : 'STS: token request refused');
+      respond(res, answer.status, answer.body, 'application/soap+xml; charset=utf-8');
+      return;
+    }
     if (urlPath !== SERVICE_PATH) {
       respond(res, 404, 'Not found\n', 'text/plain');
       return;
@@ -620,7 +660,7 @@ export async function createSimulator(opts: SimulatorOptions = {}): Promise<Simu
     let outcome: Outcome;
     try {
       const text = await readBody(req);
-      outcome = await handleSoap(req, text);
+      outcome = await handleSoap(req, text, mode);
     } catch (err) {
       stats.faults++;
       if (err instanceof Refusal) {
@@ -665,6 +705,18 @@ export async function createSimulator(opts: SimulatorOptions = {}): Promise<Simu
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
+  // Token model: the identity travels in the signed message, so no client certificate is asked for.
+  const tokens = new TokenService({ sts: certs.sts, ca: certs.ca.cert, ...opts.token });
+  const tokenServer = https.createServer({ key: certs.server.key, cert: certs.server.cert }, (req, res) => {
+    onRequest(req, res, 'token').catch((err) => {
+      log(`internal error: ${(err as Error).message}`);
+      if (!res.headersSent && !res.destroyed) respond(res, 500, buildSoapFault({ faultCode: 'Server', faultString: 'Internal simulator error' }));
+    });
+  });
+  tokenServer.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
   server.on('tlsClientError', (err) => {
     emitter.emit('tlsRefused', err);
     log(`TLS refused: ${err.message.split('\n')[0]}`);
@@ -677,9 +729,17 @@ export async function createSimulator(opts: SimulatorOptions = {}): Promise<Simu
       resolve();
     });
   });
+  await new Promise<void>((resolve, reject) => {
+    tokenServer.once('error', reject);
+    tokenServer.listen(opts.tokenPort ?? 0, opts.host ?? '127.0.0.1', () => {
+      tokenServer.off('error', reject);
+      resolve();
+    });
+  });
   const port = (server.address() as AddressInfo).port;
   const host = opts.host ?? '127.0.0.1';
   const base = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const tokenBase = `https://${host.includes(':') ? `[${host}]` : host}:${(tokenServer.address() as AddressInfo).port}`;
 
   Object.defineProperties(sim, {
     url: { value: base, enumerable: true },
@@ -687,6 +747,11 @@ export async function createSimulator(opts: SimulatorOptions = {}): Promise<Simu
     port: { value: port, enumerable: true },
     certs: { value: certs, enumerable: true },
     ca: { value: certs.ca.cert, enumerable: true },
+    tokenUrl: { value: tokenBase, enumerable: true },
+    tokenServiceUrl: { value: `${tokenBase}${SERVICE_PATH}`, enumerable: true },
+    stsUrl: { value: `${tokenBase}${STS_PATH}`, enumerable: true },
+    stsCert: { value: tokens.stsCert, enumerable: true },
+    token: { value: tokens, enumerable: true },
     stats: { value: stats, enumerable: true },
     shipments: { value: shipments, enumerable: true },
     receiptsLog: { value: receiptsLog, enumerable: true },
@@ -698,6 +763,7 @@ export async function createSimulator(opts: SimulatorOptions = {}): Promise<Simu
     for (const k of Object.keys(stats) as (keyof SimulatorStats)[]) stats[k] = 0;
     shipments.clear();
     receiptsLog.length = 0;
+    tokens.reset();
   };
   sim.close = async () => {
     if (closed) return;
@@ -707,10 +773,13 @@ export async function createSimulator(opts: SimulatorOptions = {}): Promise<Simu
       resolve();
     }
     timers.clear();
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const s of sockets) s.destroy();
-    });
+    await Promise.all([
+      new Promise<void>((resolve) => server.close(() => resolve())),
+      new Promise<void>((resolve) => tokenServer.close(() => resolve())),
+      Promise.resolve().then(() => {
+        for (const s of sockets) s.destroy();
+      }),
+    ]);
     if (tempCertDir) fs.rmSync(tempCertDir, { recursive: true, force: true });
     log('closed');
   };

@@ -1,5 +1,6 @@
 import type { CertificateConfig } from '../certificate/types';
-import type { EndpointConfig } from './deliver';
+import type { EndpointConfig, SecurityModel } from './deliver';
+import type { TokenCache } from '../sts/cache';
 import type { SoapTransport } from './soap-transport';
 
 /** What nodes see on `RED.nodes.getNode(id)` of an `os2-serviceplatform` node (docs/interfaces.md, plus helpers). */
@@ -16,6 +17,10 @@ export interface ServiceplatformConfig {
   endpoint(): EndpointConfig;
   /** The shared keep-alive HTTPS transport; throws Error(one line) when the configuration is unusable. */
   transport(): SoapTransport;
+  /** The security model for deliver() (certificate, or token with this node's token cache); throws like transport(). */
+  security?(): SecurityModel;
+  /** Token model: the node's one TokenCache (undefined in the certificate model). */
+  tokenCache?(): TokenCache | undefined;
 }
 
 /** The PEM certificates in a text (a CA bundle). */

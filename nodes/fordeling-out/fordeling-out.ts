@@ -69,7 +69,7 @@ export = function (RED: NodeAPI) {
     const context = (): DeliveryContext => {
       if (configError || !sp) throw new Error(configError);
       if (sp.configError) throw new Error(sp.configError);
-      const base = { endpoint: sp.endpoint(), transport: sp.transport(), ledger: ledger() };
+      const base = { endpoint: sp.endpoint(), transport: sp.transport(), security: sp.security?.(), ledger: ledger() };
       let prepareFiles: DeliveryContext['prepareFiles'];
       if (sftpNode) {
         if (sftpNode.configError) throw new Error(sftpNode.configError);

@@ -2,6 +2,8 @@
  * `os2-serviceplatform` config node: which Serviceplatform (test, production or a custom URL with its own CA),
  * the certificate, the sender authority CVR and IT-system UUID, the request timeout and the security model.
  * Owns one keep-alive HTTPS transport (lib/delivery) shared by the nodes that use it; closes it on redeploy.
+ * Token model: the STS URL (test/production defaults), the pinned STS certificate and the service entityID; one
+ * TokenCache per node (the assertion is reused until shortly before NotOnOrAfter), dropped on close.
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { Request, Response } from 'express';
@@ -12,6 +14,12 @@ import { SoapTransport } from '../../lib/delivery/soap-transport';
 import { listReceivers, type EndpointConfig } from '../../lib/delivery/deliver';
 import { DeliveryError } from '../../lib/delivery/errors';
 import { splitPem, type ServiceplatformConfig } from '../../lib/delivery/serviceplatform';
+import { certificateSecurity, serviceUrl, type SecurityModel } from '../../lib/delivery/deliver';
+import { tokenSecurity } from '../../lib/delivery/token-security';
+import { FORDELING_ENTITY_ID, STS_URLS } from '../../lib/sts/constants';
+import { TokenCache } from '../../lib/sts/cache';
+import { requestToken } from '../../lib/sts/client';
+import { loadSigningKey, parsePins, type Pins, type SigningKey } from '../../lib/signing/keys';
 
 interface ServiceplatformDef extends NodeDef {
   environment: 'test' | 'production' | 'custom';
@@ -21,10 +29,31 @@ interface ServiceplatformDef extends NodeDef {
   senderSystemUuid: string;
   timeout?: string | number;
   securityModel?: 'certificate' | 'token';
+  /** Token model: STS endpoint (blank = the environment's) and the service's entityID (blank = the Fordelingskomponent's). */
+  stsUrl?: string;
+  appliesTo?: string;
+}
+
+/** Token-model settings, or problems added to the list. */
+function tokenSettings(env: string, config: ServiceplatformDef, pinsText: unknown, problems: string[]): { stsUrl: string; appliesTo: string; pins: Pins } | undefined {
+  const stsUrl = (config.stsUrl ?? '').trim() || (env === 'production' ? STS_URLS.production : env === 'test' ? STS_URLS.test : '');
+  const appliesTo = (config.appliesTo ?? '').trim() || FORDELING_ENTITY_ID;
+  let pins: Pins | undefined;
+  if (!/^https?:\/\/[^\s/]+/.test(stsUrl)) problems.push('STS URL missing or invalid');
+  if (!config.certificate) problems.push('the token model needs a certificate');
+  if (typeof pinsText !== 'string' || !pinsText.trim()) problems.push('the token model needs the STS certificate to pin (PEM or SHA-256 fingerprint)');
+  else {
+    try {
+      pins = parsePins(pinsText);
+    } catch (err) {
+      problems.push(`STS certificate: ${(err as Error).message}`);
+    }
+  }
+  return pins && !problems.length ? { stsUrl, appliesTo, pins } : undefined;
 }
 
 export = function (RED: NodeAPI) {
-  function ServiceplatformConfigNode(this: Node<{ ca: unknown }>, config: ServiceplatformDef) {
+  function ServiceplatformConfigNode(this: Node<{ ca: unknown; stsPins: unknown }>, config: ServiceplatformDef) {
     RED.nodes.createNode(this, config);
     const self = this as unknown as { -readonly [K in keyof ServiceplatformConfig]: ServiceplatformConfig[K] };
     const env = config.environment ?? 'test';
@@ -43,7 +72,7 @@ export = function (RED: NodeAPI) {
     if (!/^https?:\/\/[^\s/]+/.test(self.baseUrl)) problems.push('base URL missing or invalid');
     if (!CVR_PATTERN.test(self.senderCvr)) problems.push('sender CVR must be 8 digits');
     if (!UUID_PATTERN.test(self.senderSystemUuid)) problems.push('sender IT-system must be a UUID');
-    if (self.securityModel === 'token') problems.push('the token security model is not available yet; use certificate');
+    const token = self.securityModel === 'token' ? tokenSettings(env, config, this.credentials?.stsPins, problems) : undefined;
     if (problems.length) self.configError = `serviceplatform: ${problems.join('; ')}`;
 
     let transport: SoapTransport | undefined;
@@ -58,15 +87,41 @@ export = function (RED: NodeAPI) {
     };
     if (self.configError) this.error(self.configError);
 
+    let key: SigningKey | undefined;
+    const signingKey = (): SigningKey => {
+      if (key) return key;
+      const cert = self.certificate();
+      if (!cert) throw new Error('serviceplatform: no certificate configured');
+      key = loadSigningKey(cert.keyMaterial());
+      return key;
+    };
+    let cache: TokenCache | undefined;
+    if (token) {
+      cache = new TokenCache(() =>
+        requestToken({ stsUrl: token.stsUrl, appliesTo: token.appliesTo, cvr: self.senderCvr, key: signingKey(), stsPins: token.pins, ca: caList, timeoutMs: self.timeoutMs }),
+      );
+    }
+    let security: SecurityModel | undefined;
+    self.tokenCache = () => cache;
+    self.security = () => {
+      self.transport(); // the same checks (configuration, certificate)
+      if (!cache) return certificateSecurity;
+      security ??= tokenSecurity({ cache, key: signingKey, to: serviceUrl(self.baseUrl) });
+      return security;
+    };
+
     this.on('close', (done: () => void) => {
       transport?.close();
       transport = undefined;
+      cache?.invalidate();
+      cache = undefined;
+      key = undefined;
       done();
     });
   }
 
   RED.nodes.registerType('os2-serviceplatform', ServiceplatformConfigNode, {
-    credentials: { ca: { type: 'text' } },
+    credentials: { ca: { type: 'text' }, stsPins: { type: 'text' } },
   });
 
   // "Test connection": FordelingsmodtagerList with the deployed configuration. Answers systems or a reason; never secrets.

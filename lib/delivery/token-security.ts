@@ -1,0 +1,79 @@
+/**
+ * The token security model for deliver()/listReceivers() (stage 3): each request is wrapped by buildTokenEnvelope —
+ * WS-Addressing, the Liberty Framework header and wsse:Security with the STS-issued SAML assertion (from a shared
+ * TokenCache) and a holder-of-key signature. When the platform refuses the token, the cached one is dropped and the
+ * request goes once more with a fresh token (deliver's renew hook). No Node-RED dependency.
+ */
+import { SOAP_ACTIONS } from '../sf2900/namespaces';
+import type { SigningKey } from '../signing/keys';
+import { buildTokenEnvelope } from '../sts/token-envelope';
+import { StsError, type IssuedToken } from '../sts/response';
+import type { TokenCache } from '../sts/cache';
+import type { SecurityModel } from './deliver';
+import { DeliveryError } from './errors';
+
+const ACTIONS: Record<string, string> = {
+  FordelingsobjektAfsend: SOAP_ACTIONS.afsend,
+  FordelingsmodtagerList: SOAP_ACTIONS.modtagerList,
+  FordelingsmodtagerValider: SOAP_ACTIONS.modtagerValider,
+};
+
+export interface TokenSecurityOptions {
+  /** The config node's cache (one per serviceplatform configuration); its fetcher asks the STS. */
+  cache: TokenCache;
+  /** The holder-of-key signing key (the certificate the token was issued for), parsed once. */
+  key: () => SigningKey;
+  /** The service URL (wsa:To). */
+  to: string;
+  /** wsu:Timestamp lifetime in seconds (default 300). */
+  lifetimeSeconds?: number;
+}
+
+/** A failed STS call as a DeliveryError: unreachable / timed out / 5xx = transient, a refusal = permanent. */
+export function stsDeliveryError(err: unknown): DeliveryError {
+  if (err instanceof DeliveryError) return err;
+  const message = String((err as Error)?.message ?? err).split('\n')[0];
+  const transient = err instanceof StsError && /could not be reached|did not answer|broke off|HTTP 5\d\d/.test(message);
+  return new DeliveryError({
+    class: transient ? 'transient' : 'permanent',
+    code: 'STS',
+    reason: `No security token from the STS: ${message}`,
+    errors: err instanceof StsError && err.code ? [{ code: err.code, text: message }] : [],
+  });
+}
+
+const TOKEN_WORDS = /\b(token|assertion|saml|signature|signatur|security|sikkerhed|timestamp|expired|revoked|replay)/i;
+
+/** Did the platform refuse the request because of its security token / signature (so a fresh token may help)? */
+export function isTokenRejection(err: DeliveryError): boolean {
+  if (err.code === 'STS') return false;
+  if (err.httpStatus === 401 || err.httpStatus === 403) return true;
+  if (err.class !== 'permanent' || !/^(FEJL|SOAP_)/.test(err.code)) return false;
+  return TOKEN_WORDS.test(err.reason) || err.errors.some((e) => TOKEN_WORDS.test(`${e.code} ${e.text}`));
+}
+
+export function tokenSecurity(opts: TokenSecurityOptions): SecurityModel {
+  return {
+    name: 'token',
+    async envelope(bodyXml, operation) {
+      const action = ACTIONS[operation];
+      if (!action) throw new DeliveryError({ class: 'permanent', code: 'CONFIG', reason: `The token model does not know the operation ${operation}`, errors: [] });
+      let token: IssuedToken;
+      try {
+        token = await opts.cache.get();
+      } catch (err) {
+        throw stsDeliveryError(err);
+      }
+      try {
+        return buildTokenEnvelope(opts.key(), { bodyXml, action, to: opts.to, token, lifetimeSeconds: opts.lifetimeSeconds });
+      } catch (err) {
+        throw new DeliveryError({ class: 'permanent', code: 'CONFIG', reason: `The token-model request cannot be signed: ${(err as Error).message}`, errors: [] });
+      }
+    },
+    async renew(err) {
+      if (!isTokenRejection(err)) return false;
+      opts.cache.invalidate();
+      return true;
+    },
+  };
+}
