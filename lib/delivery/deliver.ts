@@ -91,6 +91,23 @@ export function withSender(obj: FordelingsObject, endpoint: EndpointConfig): For
 
 /** Delivers a FordelingsObject. Resolves when the platform accepted it; rejects with a classified DeliveryError. */
 export async function deliver(input: FordelingsObject, ctx: DeliveryContext): Promise<DeliveryResult> {
+  const { request, ids } = await prepareAfsend(input, ctx);
+  return send(request, ids, ctx);
+}
+
+/** The shipment fields of a prepared request (what the ledger records). */
+export interface ShipmentIds {
+  transactionId: string;
+  submissionId: string;
+  webformId?: string;
+  objektType?: string;
+}
+
+/**
+ * Stages 1–2 without sending: files (prepareFiles) and the serialised FordelingsobjektAfsendRequest, for a caller that
+ * records the shipment itself and sends it later from a durable queue (fordeling out + DeliveryWorker).
+ */
+export async function prepareAfsend(input: FordelingsObject, ctx: Pick<DeliveryContext, 'endpoint' | 'prepareFiles' | 'onStage' | 'now'>): Promise<{ request: string; ids: ShipmentIds }> {
   if (!input || typeof input !== 'object' || !input.objektType || !input.context) {
     throw new DeliveryError({ class: 'permanent', code: 'INVALID', reason: 'msg.payload is not a FordelingsObject (objektType and context are required)', errors: [] });
   }
@@ -107,7 +124,23 @@ export async function deliver(input: FordelingsObject, ctx: DeliveryContext): Pr
   } catch (err) {
     throw new DeliveryError({ class: 'permanent', code: 'INVALID', reason: `The FordelingsObject cannot be serialised: ${(err as Error).message}`, errors: [] });
   }
-  return send(request, { transactionId, submissionId: obj.submissionId, webformId: obj.webformId, objektType: obj.objektType }, ctx);
+  return { request, ids: { transactionId, submissionId: obj.submissionId, webformId: obj.webformId, objektType: obj.objektType } };
+}
+
+/**
+ * One FordelingsobjektAfsend call with a stored request (stages 3 + 5, no ledger writes): a fresh envelope, the POST,
+ * the answer interpreted. Throws a classified DeliveryError (transient: network, timeout, 5xx, 429, SOAP Server fault).
+ */
+export async function sendAfsend(
+  request: string,
+  ctx: Pick<DeliveryContext, 'endpoint' | 'transport' | 'security'>,
+): Promise<{ distributionTransactionId?: string; receipt: Kvittering; raw: string }> {
+  try {
+    const { res, value } = await exchange(ctx.security ?? certificateSecurity, request, 'FordelingsobjektAfsend', SOAP_ACTIONS.afsend, ctx, interpretAfsend);
+    return { ...value, raw: res.body };
+  } catch (err) {
+    throw toDeliveryError(err);
+  }
 }
 
 /** Delivers a ready FordelingsobjektAfsendRequest element (expert mode) under the given AnvenderTransaktionsID. */
