@@ -74,6 +74,10 @@ export interface FaultSwitches {
   httpStatusProbability?: number;
   /** Probability (0..1) of closing the connection without any answer, before the request is handled. */
   dropConnection?: number;
+  /** Probability (0..1) of never answering (the client times out); the request is not handled, its connection closed after stallMs. */
+  stall?: number;
+  /** How long a stalled request is held before its connection is closed (default 30 s). */
+  stallMs?: number;
   /** Probability (0..1) of handling an Afsend (accepting it, sending its receipts) and then dropping the connection. */
   dropAfterAccept?: number;
   /** Post every receipt twice. */
@@ -133,6 +137,8 @@ export interface SimulatorOptions {
 export interface SimulatorStats {
   /** Every HTTP request to the service path, faulted ones included. */
   requests: number;
+  /** Requests held without an answer by the `stall` fault switch. */
+  stalled?: number;
   /** FordelingsobjektAfsend requests accepted (duplicates included). */
   accepted: number;
   /** Distinct AnvenderTransaktionsIDs accepted. */
@@ -649,6 +655,15 @@ export async function createSimulator(opts: SimulatorOptions = {}): Promise<Simu
     if (f.dropConnection && random() < f.dropConnection) {
       log('fault: dropping the connection');
       req.socket.destroy();
+      return;
+    }
+    if (f.stall && random() < f.stall) {
+      log('fault: stalling (no answer)');
+      stats.stalled = (stats.stalled ?? 0) + 1;
+      const held = setTimeout(() => req.socket.destroy(), f.stallMs ?? 30_000);
+      held.unref();
+      req.socket.once('close', () => clearTimeout(held));
+      req.resume();
       return;
     }
     if (f.httpStatus && random() < (f.httpStatusProbability ?? 1)) {
