@@ -1,0 +1,121 @@
+// Token model: STS token fetch (signed Issue request → simulator STS → pinned assertion check), and the per-delivery
+// cost of the token model against the certificate model: deliver() one at a time against the local simulator (the
+// simulator runs in this process, so its token checks count too), and the client's envelope alone (buildTokenEnvelope
+// vs a plain SOAP envelope). Medians of 5 runs; ratios within one run.
+// `node --import tsx bench/token.bench.ts`
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { certificateSecurity, deliver, type DeliveryContext, type SecurityModel } from '../lib/delivery/deliver';
+import { SoapTransport } from '../lib/delivery/soap-transport';
+import { tokenSecurity } from '../lib/delivery/token-security';
+import { MemoryLedger } from '../lib/ledger/memory-ledger';
+import type { FordelingsObject } from '../lib/sf2900/model';
+import { buildAfsendRequest } from '../lib/sf2900/afsend';
+import { SOAP_ACTIONS } from '../lib/sf2900/namespaces';
+import { soapEnvelope } from '../lib/sf2900/soap';
+import { loadSigningKey } from '../lib/signing/keys';
+import { buildTokenEnvelope, FORDELING_ENTITY_ID, requestToken, TokenCache, verifyTokenRequest } from '../lib/sts';
+import { createSimulator } from '../simulator';
+import { generateCerts } from '../simulator/certs';
+
+const RUNS = 5;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const ms = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e6;
+process.env.SF2900_CONTRACT_DIR ??= path.resolve(__dirname, '..', '..', 'shared', 'sf2900');
+
+function object(i: number): FordelingsObject {
+  return {
+    objektType: 'JOURNALPOST',
+    submissionId: `70ce0000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    webformId: 'bench',
+    context: { routing: { receivingAuthorityCvr: '14814833', kle: '32.03.12', handlingFacet: 'G01' } },
+    journalpost: { noteTitle: 'Henvendelse', noteText: 'x'.repeat(1000) },
+    files: [],
+  };
+}
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'os2-bench-token-'));
+  const certs = await generateCerts(dir);
+  const sim = await createSimulator({ certs });
+  const transport = new SoapTransport({ keyPem: certs.client.key, certPem: certs.client.cert, ca: [certs.ca.cert], timeoutMs: 10_000 });
+  try {
+    const key = loadSigningKey({ keyPem: certs.client.key, certPem: certs.client.cert });
+    const fetch = () => requestToken({ stsUrl: sim.stsUrl, appliesTo: FORDELING_ENTITY_ID, cvr: certs.client.cvr, key, stsPins: sim.stsCert, ca: [sim.ca], timeoutMs: 10_000 });
+    await fetch(); // warm up (TLS, JIT)
+    const fetchMs: number[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      const t = process.hrtime.bigint();
+      for (let i = 0; i < 10; i++) await fetch();
+      fetchMs.push(ms(t) / 10);
+    }
+
+    const cache = new TokenCache(fetch);
+    const token = await cache.get();
+    const models: Record<'certificate' | 'token', { baseUrl: string; security: SecurityModel }> = {
+      certificate: { baseUrl: sim.url, security: certificateSecurity },
+      token: { baseUrl: sim.tokenUrl, security: tokenSecurity({ cache, key: () => key, to: sim.tokenServiceUrl }) },
+    };
+    const N = 100;
+    let serial = 0;
+    const perDelivery: Record<'certificate' | 'token', number[]> = { certificate: [], token: [] };
+    const ratios: number[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      const got: Record<string, number> = {};
+      for (const name of ['certificate', 'token'] as const) {
+        const m = models[name];
+        const ctx: DeliveryContext = {
+          endpoint: { baseUrl: m.baseUrl, senderCvr: certs.client.cvr, senderSystemUuid: 'a0b1c2d3-0000-4000-8000-000000000001', timeoutMs: 10_000 },
+          transport,
+          ledger: new MemoryLedger(),
+          security: m.security,
+        };
+        const t = process.hrtime.bigint();
+        for (let i = 0; i < N; i++) await deliver(object(++serial), ctx);
+        got[name] = ms(t) / N;
+        perDelivery[name].push(got[name]);
+        sim.reset();
+      }
+      ratios.push(got.token / got.certificate);
+    }
+
+    const body = buildAfsendRequest(object(0), { transactionId: '70ce0000-0000-4000-8000-000000000000', senderCvr: certs.client.cvr, senderSystemUuid: 'a0b1c2d3-0000-4000-8000-000000000001' });
+    const envelopeMs: Record<'plain' | 'token' | 'verify', number[]> = { plain: [], token: [], verify: [] };
+    const signed = buildTokenEnvelope(key, { bodyXml: body, action: SOAP_ACTIONS.afsend, to: sim.tokenServiceUrl, token });
+    for (let run = 0; run < RUNS; run++) {
+      let t = process.hrtime.bigint();
+      for (let i = 0; i < 200; i++) soapEnvelope(body);
+      envelopeMs.plain.push(ms(t) / 200);
+      t = process.hrtime.bigint();
+      for (let i = 0; i < 50; i++) buildTokenEnvelope(key, { bodyXml: body, action: SOAP_ACTIONS.afsend, to: sim.tokenServiceUrl, token });
+      envelopeMs.token.push(ms(t) / 50);
+      t = process.hrtime.bigint();
+      for (let i = 0; i < 20; i++) verifyTokenRequest(signed, { stsPins: sim.stsCert, audience: FORDELING_ENTITY_ID });
+      envelopeMs.verify.push(ms(t) / 20);
+    }
+
+    const rows = [
+      '| what | median |',
+      '|---|---|',
+      `| token fetch: signed Issue request → simulator STS → assertion with pinned signature check (HTTPS, keep-alive off) | ${median(fetchMs).toFixed(1)} ms |`,
+      `| deliver() JOURNALPOST, certificate model (mutual TLS), one at a time | ${median(perDelivery.certificate).toFixed(2)} ms |`,
+      `| deliver() JOURNALPOST, token model (cached assertion; client signs, simulator verifies), one at a time | ${median(perDelivery.token).toFixed(2)} ms |`,
+      `| token / certificate per delivery (ratio within a run) | ${median(ratios).toFixed(2)}× |`,
+      `| client envelope only: plain SOAP envelope | ${(median(envelopeMs.plain) * 1000).toFixed(1)} µs |`,
+      `| client envelope only: buildTokenEnvelope (WS-Security signature over 8 parts) | ${median(envelopeMs.token).toFixed(2)} ms |`,
+      `| receiving side only: verifyTokenRequest (assertion + message signature), as the simulator does per request | ${median(envelopeMs.verify).toFixed(2)} ms |`,
+      `| STS calls during the deliveries (cache) | ${cache.fetches} |`,
+    ];
+    console.log(rows.join('\n'));
+  } finally {
+    transport.close();
+    await sim.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
