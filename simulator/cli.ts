@@ -102,6 +102,9 @@ export async function startFromCli(
     p12Passphrase: certs.client.p12Passphrase,
     cvr: certs.client.cvr,
     receiptUrl: o.receiptUrl ?? null,
+    tokenUrl: sim.tokenServiceUrl,
+    stsUrl: sim.stsUrl,
+    stsCert: certs.sts.certPath,
   };
   if (o.json) print(JSON.stringify(info));
   else {
@@ -111,6 +114,7 @@ export async function startFromCli(
     print(`  client key:                  ${info.clientKey}`);
     print(`  client P12 (passphrase "${info.p12Passphrase}"): ${info.clientP12}`);
     print(`  receipts go to:              ${info.receiptUrl ?? '(none: pass --receipt-url)'}`);
+    print(`  token model: service ${info.tokenUrl}, STS ${info.stsUrl}, STS certificate to pin ${info.stsCert}`);
   }
   return sim;
 }
