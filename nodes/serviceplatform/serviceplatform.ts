@@ -141,7 +141,7 @@ export = function (RED: NodeAPI) {
     try {
       const systems = await listReceivers(
         { routingCvr, kle, handlingFacet: body.handlingFacet ? String(body.handlingFacet).trim() : undefined },
-        { endpoint: node.endpoint(), transport: node.transport() },
+        { endpoint: node.endpoint(), transport: node.transport(), security: node.security?.() },
       );
       res.json({ ok: true, systems });
     } catch (err) {
