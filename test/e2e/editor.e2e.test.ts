@@ -130,6 +130,23 @@ describe('editor: os2 config nodes and fordeling out / receipt in in the browser
     await page.evaluate("document.getElementById('node-config-dialog-cancel')?.click()");
   });
 
+  it('serviceplatform dialog: the token fields show only for the token model; the STS URL is required for a custom environment', async function () {
+    await page.evaluate("RED.editor.editConfig('', 'os2-serviceplatform', '_ADD_')");
+    await page.waitForSelector('#node-config-input-securityModel', { state: 'visible' });
+    const visible = () => page.evaluate("['stsUrl', 'stsPins', 'appliesTo'].map((f) => $('#node-config-input-' + f).is(':visible'))");
+    assert.deepEqual(await visible(), [false, false, false]);
+    await page.selectOption('#node-config-input-securityModel', 'token');
+    assert.deepEqual(await visible(), [true, true, true]);
+    const r = await page.evaluate(`(() => { const d = RED.nodes.getType('os2-serviceplatform').defaults;
+      const v = (value) => d.stsUrl.validate.call({}, value) === true;
+      const test = [v(''), v('https://sts.example')];
+      $('#node-config-input-environment').val('custom').trigger('change');
+      return { option: $('#node-config-input-securityModel option[value=token]').text(), test, custom: [v(''), v('nope'), v('https://sts.example'), v('\${OS2_STS_URL}')] };
+    })()`);
+    assert.deepEqual(r, { option: 'Token (SAML from the STS, WS-Security)', test: [true, true], custom: [false, false, true, true] });
+    await page.evaluate("document.getElementById('node-config-dialog-cancel')?.click()");
+  });
+
   it('serves help in English and Danish for all four nodes', async function () {
     for (const [lang, phrase] of [['en-US', 'Receives the Fordelingskomponent'], ['da', 'Modtager Fordelingskomponentens']]) {
       const html = await (await fetch(url + 'nodes', { headers: { Accept: 'text/html', 'Accept-Language': lang } })).text();
