@@ -15,6 +15,10 @@ import type { Ledger, ShipmentRecord } from '../ledger/types';
 import {
   HostKeyMismatchError,
   SftpReceiptError,
+  disposeReceipt,
+  readReceipt,
+  receiptNameFor,
+  remotePath,
   receiptErrorText,
   sftpNameOf,
   uploadSourceOf,
@@ -38,6 +42,8 @@ export interface SftpFileRecord {
   status: 'acknowledged' | 'failed';
   fileTransferUuid?: string;
   message?: string;
+  /** DeliveryError code of a failure (e.g. SFTP_NO_RECEIPT, SFTP_ERROR_RECEIPT). */
+  code?: string;
   error?: string;
   errors?: Array<{ code: string; text: string }>;
   at: string;
@@ -65,6 +71,11 @@ export interface SftpStageOptions {
   openUrl?: (url: string) => Promise<Readable>;
   /** Progress (for node status). */
   onFile?: (info: { index: number; count: number; sftpName: string; skipped: boolean }) => void;
+  /**
+   * On failure, also record an attempt and state 'failed' on the shipment (default true). A caller that records
+   * attempts and states itself (a durable delivery worker) turns this off.
+   */
+  recordFailure?: boolean;
   now?: () => Date;
 }
 
@@ -120,6 +131,16 @@ export function classifySftpError(err: unknown, sftpName: string): DeliveryError
   }
   if ((err as NodeJS.ErrnoException)?.code === 'ENOENT') return permanent('INVALID', `File ${sftpName} cannot be read: ${message}`);
   return new DeliveryError({ class: 'transient', code: 'SFTP', reason: `SFTP transfer of ${sftpName} failed: ${message}`, errors: [] });
+}
+
+/** A receipt for `sftpName` already in IN (read and archived), or undefined. */
+async function lateReceipt(conn: ReturnType<SftpStageOptions['sftp']['connection']>, folders: SftpStageOptions['sftp']['folders'], sftpName: string) {
+  const name = receiptNameFor(sftpName);
+  const path = remotePath(folders.in, name);
+  if ((await conn.run((c) => c.exists(path))) !== '-') return undefined;
+  const { receipt } = await readReceipt(conn, path);
+  if (receipt.kind === 'technical' && receipt.success) await disposeReceipt(conn, folders, name, 'archive');
+  return receipt;
 }
 
 async function recipientFor(obj: FordelingsObject, opts: SftpStageOptions): Promise<string | undefined> {
@@ -179,6 +200,16 @@ export function sftpPrepareFiles(opts: SftpStageOptions): PrepareFiles {
         opts.onFile?.({ index, count: files.length, sftpName, skipped: !!done });
         if (done) continue;
         const sendersFileId = sendersFileIdFor(transactionId, index);
+        // An earlier attempt gave up waiting: the receipt may have come since. A SUCCESS means no second upload.
+        const waited = meta.files.find((f) => f.sftpName === sftpName && f.status === 'failed' && f.code === 'SFTP_NO_RECEIPT');
+        if (waited) {
+          const late = await lateReceipt(conn, opts.sftp.folders, sftpName);
+          if (late?.kind === 'technical' && late.success) {
+            record({ ...waited, status: 'acknowledged', fileTransferUuid: late.fileTransferUuid, message: late.message, error: undefined, code: undefined, at: now().toISOString() });
+            await save();
+            continue;
+          }
+        }
         const infRef = file.fileSpecification || obj.fileSpecification;
         try {
           if (!infRef) throw permanent('INVALID', `File ${sftpName} has no file specification (FileRef.fileSpecification or the object's fileSpecification): the trigger needs one`);
@@ -217,13 +248,14 @@ export function sftpPrepareFiles(opts: SftpStageOptions): PrepareFiles {
           await save();
         } catch (err) {
           const e = classifySftpError(err, sftpName);
-          record({ index, element: file.element, sftpName, sendersFileId, status: 'failed', error: e.reason, errors: e.errors.length ? e.errors : undefined, at: now().toISOString() });
+          record({ index, element: file.element, sftpName, sendersFileId, status: 'failed', code: e.code, error: e.reason, errors: e.errors.length ? e.errors : undefined, at: now().toISOString() });
           throw e;
         }
       }
     } catch (err) {
       const e = classifySftpError(err, 'the file');
       await save().catch(() => undefined);
+      if (opts.recordFailure === false) throw e;
       await ledger
         .addAttempt(transactionId, { at: now().toISOString(), ok: false, errorClass: e.class, error: e.reason })
         .catch(() => undefined);

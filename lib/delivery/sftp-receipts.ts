@@ -209,7 +209,7 @@ export class SftpReceiptPoller {
     const files = meta.files.map((r) => {
       if (r.sftpName !== sftpName) return r;
       if (receipt.kind === 'technical') {
-        return { ...r, status: receipt.success ? ('acknowledged' as const) : ('failed' as const), fileTransferUuid: receipt.fileTransferUuid, message: receipt.message, error: receipt.success ? undefined : receiptErrorText(receipt), at: new Date(now).toISOString() };
+        return { ...r, status: receipt.success ? ('acknowledged' as const) : ('failed' as const), code: receipt.success ? undefined : 'SFTP_ERROR_RECEIPT', fileTransferUuid: receipt.fileTransferUuid, message: receipt.message, error: receipt.success ? undefined : receiptErrorText(receipt), at: new Date(now).toISOString() };
       }
       if (receipt.kind === 'business') return { ...r, business: { acceptance: receipt.acceptance, reason: receipt.reason, at: new Date(now).toISOString() } };
       return { ...r, businessResponse: { ok: receipt.success, text: receipt.success ? receipt.responseMessage : receiptErrorText(receipt), at: new Date(now).toISOString() } };

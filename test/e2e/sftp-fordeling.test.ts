@@ -14,6 +14,7 @@ import { transactionIdFor } from '../../lib/sf2900/transaction-id';
 import { defaultLedger } from '../../lib/ledger/default-ledger';
 import { loadXsd, type XsdSchema } from '../../lib/xml/xsd';
 import { sftpMetaOf } from '../../lib/delivery/sftp-files';
+import { buildTechnicalReceipt } from '../../lib/sftp';
 import type { FordelingsObject } from '../../lib/sf2900/model';
 import sftpNode from '../../nodes/sftp/sftp';
 import mapNode from '../../nodes/map/map';
@@ -22,6 +23,7 @@ import { NODES, collect, nextMessage, until } from './harness';
 const SYSTEM = 'a0b1c2d3-0000-4000-8000-000000000002';
 const skipReason = sshdUnavailableReason();
 const REFUSED_SPEC = 'UkendtFilspecifikation_9';
+type Node = { id: string; type: string; [k: string]: unknown };
 
 describe('fordeling out with files over SFTP (real sshd)', function () {
   this.timeout(120_000);
@@ -61,9 +63,9 @@ describe('fordeling out with files over SFTP (real sshd)', function () {
     return o;
   };
 
-  const load = async (opts: { sftp?: boolean; outDir?: string; receiptTimeout?: number; extra?: object[]; lookup?: boolean } = {}) => {
+  const load = async (opts: { sftp?: boolean; outDir?: string; receiptTimeout?: number; extra?: Node[]; lookup?: boolean } = {}) => {
     const s = sftp.settings;
-    const flow: object[] = [
+    const flow: Node[] = [
       { id: 't', type: 'tab' },
       { id: 'c1', type: 'os2-certificate' },
       { id: 'sp', type: 'os2-serviceplatform', environment: 'custom', baseUrl: sim.url, certificate: 'c1', senderCvr: certs.client.cvr, senderSystemUuid: SYSTEM, timeout: '10' },
@@ -118,8 +120,8 @@ describe('fordeling out with files over SFTP (real sshd)', function () {
 
   it('FORMULAR from map with three attachments: the names inside the form XML are the names uploaded', async function () {
     const demo = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'flows', 'demo.json'), 'utf8')) as Array<Record<string, any>>;
-    const mapCfg = { ...demo.find((x) => x.type === 'os2-map'), id: 'm1', z: 't', wires: [['fo']] };
-    const sample = JSON.parse(demo.find((x) => x.type === 'inject' && /webform/.test(x.payload ?? '')).payload);
+    const mapCfg: Node = { ...demo.find((x) => x.type === 'os2-map'), id: 'm1', type: 'os2-map', z: 't', wires: [['fo']] };
+    const sample = JSON.parse(demo.find((x) => x.type === 'inject' && /webform/.test(x.payload ?? ''))!.payload);
     const pdf = sample.files[0].content;
     sample.submission.uuid = `7e3f4a5b-0000-4000-8000-${String(++n).padStart(12, '0')}`;
     sample.files.push({ element: 'dokumenter_faktura', name: 'faktura æøå.pdf', mime: 'application/pdf', content: pdf });
@@ -160,7 +162,7 @@ describe('fordeling out with files over SFTP (real sshd)', function () {
     assert.equal(sftpMetaOf(s).files[0].status, 'failed');
   });
 
-  it('no receipt before the deadline: output 2 (transient, SFTP_NO_RECEIPT), nothing sent', async function () {
+  it('no receipt before the deadline: output 2 (transient, SFTP_NO_RECEIPT), nothing sent; a resend takes the late receipt, no second upload', async function () {
     await load({ outDir: 'NOWHERE', receiptTimeout: 1 });
     const o = fresh(formular());
     o.files = [{ name: 'bilag.pdf', content: Buffer.from('%PDF-1.4 bilag') }];
@@ -170,7 +172,21 @@ describe('fordeling out with files over SFTP (real sshd)', function () {
     assert.equal(msg.error.class, 'transient');
     assert.equal(msg.error.code, 'SFTP_NO_RECEIPT');
     assert.match(msg.error.reason, /no SFTP receipt for os2forms_.*within 1\.0 s/);
-    assert.equal(sim.shipments.get(transactionIdFor(o.submissionId, o.webformId)), undefined);
+    const tx = transactionIdFor(o.submissionId, o.webformId);
+    assert.equal(sim.shipments.get(tx), undefined);
+    // The receipt comes late; a resend takes it instead of uploading the file a second time.
+    const nowhere = path.join(sftp.sshd.root, 'NOWHERE');
+    const uploaded = fs.readdirSync(nowhere).sort();
+    const name = sftpMetaOf(await defaultLedger().getShipment(tx)).files[0].sftpName;
+    assert.deepEqual(uploaded, [name, `${name}.trigger`]);
+    fs.writeFileSync(path.join(sftp.sshd.inDir, `${name}.sftpreceipt`), buildTechnicalReceipt({ fileTransferUuid: 'c0ffee00-0000-4000-8000-000000000001' }), { mode: 0o666 });
+    fs.rmSync(path.join(nowhere, name));
+    const ok = nextMessage<Record<string, any>>('ok', 30_000);
+    helper.getNode('fo').receive({ payload: o } as never);
+    await ok;
+    assert.deepEqual(fs.readdirSync(nowhere), [`${name}.trigger`], 'not uploaded again');
+    assert.equal(sftpMetaOf(await defaultLedger().getShipment(tx)).files[0].fileTransferUuid, 'c0ffee00-0000-4000-8000-000000000001');
+    assert.ok(sim.shipments.get(tx), 'then sent');
   });
 
   it('a resend does not upload again a file already acknowledged (ledger meta)', async function () {
