@@ -16,6 +16,8 @@ const port = Number(process.env.PORT || 1880);
 const simPort = Number(process.env.SF2900_SIM_PORT ?? 8443);
 const receiptPath = '/os2/fordeling/kvittering';
 const children = [];
+let sftpSim; // the simulator's SFTP side (real OpenSSH sshd + watcher), when an sshd is found
+const DEMO_SFTP_ID = 'd2a00000000000c1'; // the SFTP config node of flows/demo.json
 
 function fail(message) {
   console.error(`npm start: ${message}`);
@@ -76,6 +78,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
     stopping = true;
     for (const c of children) c.kill('SIGTERM');
+    if (sftpSim) sftpSim.stop().catch(() => undefined);
     setTimeout(() => process.exit(0), 500);
   });
 }
@@ -119,11 +122,45 @@ function startSimulator() {
   });
 }
 
+/**
+ * The simulator's SFTP side, when an OpenSSH sshd is present ($SSHD_PATH, /usr/sbin/sshd, .sshd/ from
+ * scripts/sshd-fetch.sh): the demo's attachments then go by SFTP. Without one the demo runs without files.
+ */
+async function startSftp() {
+  if (process.env.OS2_DEMO_SFTP === '0') return undefined;
+  const mod = require(path.join(root, 'dist', 'simulator', 'sftp', 'index.js'));
+  if (!mod.findSshd()) {
+    console.log('[sftp] no OpenSSH sshd found (scripts/sshd-fetch.sh): the demo sends no attachments');
+    return undefined;
+  }
+  const contractDir = process.env.SF2900_CONTRACT_DIR || path.resolve(root, '..', 'shared', 'sf2900');
+  const s = await mod.startSftpSimulator({ schemaPath: path.join(contractDir, 'sftp', 'SFTPTypes.xsd') });
+  s.watcher.on('receipt', (e) => console.log(`[sftp] ${e.fileName}: ${e.ok ? 'SUCCESS' : e.errors.map((x) => x.description).join('; ')}`));
+  s.watcher.on('error', (err) => console.log(`[sftp] ${err.message}`));
+  return s;
+}
+
 /** The demo flows with this machine's secrets put into the config nodes' credentials. */
 function demoFlows(sim) {
-  const flows = [];
+  let flows = [];
   for (const f of fs.readdirSync(path.join(root, 'flows')).filter((f) => f.endsWith('.json')).sort()) {
     flows.push(...JSON.parse(fs.readFileSync(path.join(root, 'flows', f), 'utf8')));
+  }
+  if (sftpSim) {
+    for (const n of flows) if (n.type === 'os2-sftp') n.credentials = { privateKey: sftpSim.settings.privateKey };
+  } else {
+    // No sshd: the SP241 demo loses its SFTP config node and its map sends no attachments (fordeling out refuses
+    // files without an SFTP configuration); receipt in then serves only the SOAP endpoint.
+    const gone = new Set([DEMO_SFTP_ID]);
+    const tabs = new Set();
+    flows = flows.filter((n) => !gone.has(n.id));
+    for (const n of flows) {
+      if (!gone.has(n.sftp)) continue;
+      n.sftp = '';
+      tabs.add(n.z);
+      if (n.type === 'os2-receipt-in' && n.mode === 'both') n.mode = 'soap';
+    }
+    for (const n of flows) if (n.type === 'os2-map' && tabs.has(n.z) && n.objektType !== 'DOKUMENT') n.files = [];
   }
   const read = (p) => fs.readFileSync(p, 'utf8');
   for (const n of flows) {
@@ -140,12 +177,20 @@ function demoFlows(sim) {
 
 (async () => {
   const sim = await startSimulator();
+  sftpSim = await startSftp().catch((err) => {
+    console.log(`[sftp] could not start the SFTP simulator (${err.message}): the demo sends no attachments`);
+    return undefined;
+  });
+  const sftpEnv = sftpSim
+    ? { OS2_SFTP_HOST: sftpSim.settings.host, OS2_SFTP_PORT: String(sftpSim.settings.port), OS2_SFTP_USER: sftpSim.settings.username, OS2_SFTP_HOST_KEY: sftpSim.settings.hostKeyFingerprint }
+    : {};
   const redJs = require.resolve('node-red/red.js', process.env.OS2_NODE_RED_PATH ? { paths: [process.env.OS2_NODE_RED_PATH] } : undefined);
   const red = run('node-red', [redJs, '-u', userDir, '-s', path.join(userDir, 'settings.js')], {
     OS2_SERVICEPLATFORM_URL: new URL(sim.url).origin,
     OS2_SENDER_CVR: sim.cvr,
     OS2_SENDER_SYSTEM_UUID: process.env.OS2_SENDER_SYSTEM_UUID || '0c6e1e0b-6d6a-4c1f-9d0e-0b7c3b1f2a10',
     OS2_ROUTING_CVR: process.env.OS2_ROUTING_CVR || '14814833',
+    ...sftpEnv,
   });
   void red;
   await waitFor(`http://127.0.0.1:${port}/`, 60);
@@ -162,5 +207,6 @@ function demoFlows(sim) {
   console.log(`  Post a sample SP241:    http://127.0.0.1:${port}/demo/`);
   console.log(`  Serviceplatform (sim):  ${sim.url}`);
   console.log(`  Receipts are posted to: http://127.0.0.1:${port}${receiptPath}`);
+  console.log(sftpSim ? `  SFTP (sim, attachments): sftp://${sftpSim.settings.host}:${sftpSim.settings.port} (${sftpSim.sshd.root})` : '  SFTP: no sshd found, the demo sends no attachments');
   console.log('  Stop with Ctrl+C.');
 })().catch((err) => fail(err.message));
