@@ -1,0 +1,95 @@
+/**
+ * `npm start` with the simulator's SFTP side (a real sshd): the demo's FORMULAR attachments and the DOKUMENT demo's file
+ * go by SFTP (upload, trigger, SUCCESS receipt) before FordelingsobjektAfsend — in a real Node-RED, not the test helper.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { sshdUnavailableReason } from '../support/sshd';
+
+const root = path.resolve(__dirname, '..', '..');
+const skipReason = sshdUnavailableReason();
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+function post(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST' }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('npm start with SFTP (real Node-RED + simulator + sshd)', function () {
+  this.timeout(120_000);
+  if (skipReason) {
+    it.skip(`SKIPPED: ${skipReason}`);
+    return;
+  }
+  let child: ChildProcess;
+  let userDir: string;
+  let port: number;
+  let out = '';
+  const waitForOutput = async (re: RegExp, ms: number) => {
+    const end = Date.now() + ms;
+    while (!re.test(out)) {
+      if (Date.now() > end) throw new Error(`no ${re} in npm start's output within ${ms} ms:\n${out.slice(-3000)}`);
+      if (child.exitCode !== null) throw new Error(`npm start exited (${child.exitCode}):\n${out.slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  before(async () => {
+    if (!fs.existsSync(path.join(root, 'dist', 'simulator', 'sftp', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does) first');
+    userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'os2-start-sftp-'));
+    port = await freePort();
+    child = spawn(process.execPath, [path.join(root, 'scripts', 'start.js')], {
+      cwd: root,
+      env: { ...process.env, PORT: String(port), SF2900_SIM_PORT: '0', OS2_USER_DIR: userDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    await waitForOutput(/Stop with Ctrl\+C/, 90_000);
+  });
+  after(async () => {
+    if (child && child.exitCode === null) {
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await gone;
+    }
+    if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
+  });
+
+  it('announces the SFTP side and sends the demo attachments by SFTP before FordelingsobjektAfsend', async () => {
+    assert.match(out, /SFTP \(sim, attachments\): sftp:\/\/127\.0\.0\.1:\d+/);
+    assert.doesNotMatch(out, /\[error\].*os2-sftp/, 'every os2-sftp config node got its key and settings');
+    assert.equal(await post(`http://127.0.0.1:${port}/inject/d1a0000000000003`), 200);
+    await waitForOutput(/sim: accepted FORMULAR/, 30_000);
+    const receipts = [...out.matchAll(/\[sftp\] (os2forms_3f2c8e0a-\S+): SUCCESS/g)].map((m) => m[1]);
+    assert.deepEqual(receipts.sort(), ['os2forms_3f2c8e0a-6b1d-4c2e-9a7f-0d1e2f3a4b5c_0_overslag_briller.pdf', 'os2forms_3f2c8e0a-6b1d-4c2e-9a7f-0d1e2f3a4b5c_1_kvittering_aa.jpg']);
+    assert.ok(out.indexOf('[sftp] os2forms_3f2c8e0a') < out.indexOf('sim: accepted FORMULAR'), 'the files went first');
+  });
+
+  it('the DOKUMENT demo uploads its file and sends DokumentFilNavn', async () => {
+    assert.equal(await post(`http://127.0.0.1:${port}/inject/e2a0000000000003`), 200);
+    await waitForOutput(/sim: accepted DOKUMENT/, 30_000);
+    assert.match(out, /\[sftp\] os2forms_8b2e1d4f-\S+_0_overslag_tandlaege\.pdf: SUCCESS/);
+  });
+});
