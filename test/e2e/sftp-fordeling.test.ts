@@ -118,6 +118,45 @@ describe('fordeling out with files over SFTP (real sshd)', function () {
     assert.ok(!fs.readdirSync(sftp.sshd.inDir).some((f) => f.endsWith('.sftpreceipt')), 'the receipt was taken out of IN');
   });
 
+  it('a connection dropped mid-upload: the upload is retried on a new connection, only the complete file is triggered', async function () {
+    await load();
+    const size = 64 * 1024 * 1024;
+    const file = path.join(tmp, 'afbrudt.bin');
+    const fd = fs.openSync(file, 'w');
+    const chunk = Buffer.alloc(4 * 1024 * 1024, 7);
+    for (let i = 0; i < size / chunk.length; i++) fs.writeSync(fd, chunk);
+    fs.closeSync(fd);
+    const o = fresh(dokument());
+    const ref = { name: 'afbrudt.bin', path: file };
+    o.dokument!.file = ref;
+    o.files = [ref];
+    let dropped = 0;
+    const spy = setInterval(() => {
+      if (dropped) return;
+      for (const f of fs.readdirSync(sftp.sshd.outDir)) {
+        if (!f.endsWith('.part')) continue;
+        try {
+          if (fs.statSync(path.join(sftp.sshd.outDir, f)).size > 8 * 1024 * 1024) dropped = sftp.sshd.dropConnections();
+        } catch {
+          /* renamed meanwhile */
+        }
+      }
+    }, 2);
+    const before = sftp.watcher.events.length;
+    try {
+      const got = nextMessage<Record<string, any>>('ok', 60_000);
+      helper.getNode('fo').receive({ payload: o } as never);
+      await got;
+    } finally {
+      clearInterval(spy);
+    }
+    assert.ok(dropped > 0, 'the connection was dropped during the upload');
+    const ev = sftp.watcher.events.slice(before);
+    assert.equal(ev.length, 1, 'one trigger');
+    assert.ok(ev[0].ok && ev[0].sizeOnDisk === size && ev[0].declaredSize === size, JSON.stringify(ev[0].errors));
+    assert.equal(fs.statSync(path.join(delivered, ev[0].fileName)).size, size);
+  });
+
   it('FORMULAR from map with three attachments: the names inside the form XML are the names uploaded', async function () {
     const demo = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'flows', 'demo.json'), 'utf8')) as Array<Record<string, any>>;
     const mapCfg: Node = { ...demo.find((x) => x.type === 'os2-map'), id: 'm1', type: 'os2-map', z: 't', wires: [['fo']] };
