@@ -63,13 +63,13 @@ describe('fordeling out with files over SFTP (real sshd)', function () {
     return o;
   };
 
-  const load = async (opts: { sftp?: boolean; outDir?: string; receiptTimeout?: number; extra?: Node[]; lookup?: boolean } = {}) => {
+  const load = async (opts: { sftp?: boolean; outDir?: string; receiptTimeout?: number; extra?: Node[]; lookup?: boolean; fingerprint?: string } = {}) => {
     const s = sftp.settings;
     const flow: Node[] = [
       { id: 't', type: 'tab' },
       { id: 'c1', type: 'os2-certificate' },
       { id: 'sp', type: 'os2-serviceplatform', environment: 'custom', baseUrl: sim.url, certificate: 'c1', senderCvr: certs.client.cvr, senderSystemUuid: SYSTEM, timeout: '10' },
-      { id: 'sf', type: 'os2-sftp', host: s.host, port: s.port, username: s.username, hostKeyFingerprint: s.hostKeyFingerprint, outDir: opts.outDir ?? 'OUT', inDir: 'IN', receiptTimeout: opts.receiptTimeout ?? 30, pollInterval: 0.1 },
+      { id: 'sf', type: 'os2-sftp', host: s.host, port: s.port, username: s.username, hostKeyFingerprint: opts.fingerprint ?? s.hostKeyFingerprint, outDir: opts.outDir ?? 'OUT', inDir: 'IN', receiptTimeout: opts.receiptTimeout ?? 30, pollInterval: 0.1 },
       { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', sftp: opts.sftp === false ? '' : 'sf', sftpLookup: !!opts.lookup, wires: [['ok'], ['failed']] },
       { id: 'ok', z: 't', type: 'helper' },
       { id: 'failed', z: 't', type: 'helper' },
@@ -267,6 +267,21 @@ describe('fordeling out with files over SFTP (real sshd)', function () {
     } finally {
       sim.receivers = saved;
     }
+  });
+
+  it('a server presenting another host key is refused: output 2 (permanent) naming both fingerprints, nothing uploaded', async function () {
+    const wrong = 'SHA256:' + 'A'.repeat(43);
+    await load({ fingerprint: wrong });
+    const o = fresh(formular());
+    o.files = [{ name: 'bilag.pdf', content: Buffer.from('%PDF-1.4 bilag') }];
+    const before = fs.readdirSync(sftp.sshd.outDir).length;
+    const got = nextMessage<Record<string, any>>('failed', 30_000);
+    helper.getNode('fo').receive({ payload: o } as never);
+    const msg = await got;
+    assert.equal(msg.error.class, 'permanent');
+    assert.equal(msg.error.code, 'SFTP_HOST_KEY');
+    assert.ok(msg.error.reason.includes(wrong) && msg.error.reason.includes(sftp.settings.hostKeyFingerprint), msg.error.reason);
+    assert.equal(fs.readdirSync(sftp.sshd.outDir).length, before);
   });
 
   it('an object with files but no SFTP configuration is refused clearly (output 2 + Catch), not dropped', async function () {
