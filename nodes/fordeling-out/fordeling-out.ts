@@ -12,7 +12,13 @@ import { CVR_PATTERN, KLE_PATTERN, UUID_PATTERN } from '../../lib/sf2900/model';
 import { buildAfsendRequestFromAnmodning } from '../../lib/sf2900/afsend';
 import { transactionIdFor } from '../../lib/sf2900/transaction-id';
 import { parseXmlSafely } from '../../lib/xml/safe-xml';
-import { deliver, deliverXml, listReceivers, type DeliveryContext, type DeliveryResult } from '../../lib/delivery/deliver';
+import { listReceivers, prepareAfsend, serviceUrl, type DeliveryContext, type ShipmentIds } from '../../lib/delivery/deliver';
+import * as os from 'node:os';
+import type { Request, Response } from 'express';
+import { DURABLE_DEFAULTS, DurableDelivery, asDeliveryError, sharedBreakers } from '../../lib/delivery/durable-delivery';
+import type { Kvittering } from '../../lib/sf2900/receipts';
+import type { ShipmentRecord } from '../../lib/ledger/types';
+import type { BreakerState, StateChange } from '../../lib/resilience/breaker';
 import { DeliveryError } from '../../lib/delivery/errors';
 import type { ServiceplatformConfig } from '../../lib/delivery/serviceplatform';
 import { filesOf, sftpPrepareFiles } from '../../lib/delivery/sftp-files';
@@ -25,7 +31,30 @@ interface FordelingOutDef extends NodeDef {
   sftp?: string;
   /** Look the trigger's RecipientIt-system up with FordelingsmodtagerList (used when exactly one system matches). */
   sftpLookup?: boolean;
+  /** Durable delivery: total attempts, backoff base and cap (seconds), sends at once, breaker threshold and open time (seconds). */
+  attempts?: string | number;
+  retryBase?: string | number;
+  retryCap?: string | number;
+  concurrency?: string | number;
+  breakerFailures?: string | number;
+  breakerOpen?: string | number;
 }
+
+/** A message waiting for its shipment's outcome. */
+interface Waiter {
+  msg: Msg;
+  send: (msgs: Array<Msg | null>) => void;
+  done: (err?: Error) => void;
+}
+
+/** A positive number setting, or the default. */
+function num(v: unknown, dflt: number, min = 0): number {
+  const n = Number(v);
+  return v !== '' && v !== undefined && v !== null && Number.isFinite(n) && n >= min ? n : dflt;
+}
+
+const nodesById = new Map<string, { resend(id: string): Promise<ShipmentRecord> }>();
+const routedAdmins = new WeakSet<object>();
 
 type Msg = NodeMessageInFlow & Record<string, unknown>;
 
@@ -33,10 +62,6 @@ function invalid(reason: string): DeliveryError {
   return new DeliveryError({ class: 'permanent', code: 'INVALID', reason, errors: [] });
 }
 
-function asDeliveryError(err: unknown): DeliveryError {
-  if (err instanceof DeliveryError) return err;
-  return new DeliveryError({ class: 'permanent', code: 'CONFIG', reason: String((err as Error)?.message ?? err), errors: [] });
-}
 
 export = function (RED: NodeAPI) {
   function FordelingOutNode(this: Node, config: FordelingOutDef) {
@@ -100,10 +125,10 @@ export = function (RED: NodeAPI) {
       msg.payload = await listReceivers({ routingCvr, kle, handlingFacet: handlingFacet ? String(handlingFacet) : undefined }, ctx);
     }
 
-    async function handleDelivery(msg: Msg): Promise<DeliveryResult> {
-      const ctx = context();
+    /** What to queue for a delivery message: the AnvenderTransaktionsID and how to build the request (run only when needed). */
+    function plan(msg: Msg, ctx: DeliveryContext): { transactionId: string; prepare: () => Promise<{ request: string; ids: ShipmentIds }> } {
       if (typeof msg.payload === 'string') {
-        const transactionId = String(msg.transactionId ?? '').trim();
+        const transactionId = String(msg.transactionId ?? '').trim().toLowerCase();
         if (!UUID_PATTERN.test(transactionId)) throw invalid('An XML anmodning in msg.payload needs msg.transactionId (the AnvenderTransaktionsID, a UUID)');
         let requestXml: string;
         try {
@@ -113,50 +138,187 @@ export = function (RED: NodeAPI) {
         } catch (err) {
           throw invalid(`msg.payload is not a usable anmodning: ${(err as Error).message}`);
         }
-        const submissionId = typeof msg.submissionId === 'string' ? msg.submissionId : undefined;
-        return deliverXml(requestXml, { transactionId, submissionId }, ctx);
+        const submissionId = typeof msg.submissionId === 'string' ? msg.submissionId : transactionId;
+        return { transactionId, prepare: async () => ({ request: requestXml, ids: { transactionId, submissionId } }) };
       }
       const obj = msg.payload as FordelingsObject;
-      if (obj && typeof obj === 'object' && typeof obj.submissionId === 'string' && obj.submissionId) {
-        msg.transactionId = transactionIdFor(obj.submissionId, obj.webformId);
+      if (!obj || typeof obj !== 'object' || !obj.objektType || !obj.context) {
+        throw invalid('msg.payload is not a FordelingsObject (objektType and context are required)');
       }
-      if (obj && typeof obj === 'object' && !sftpNode) {
+      if (typeof obj.submissionId !== 'string' || !obj.submissionId) throw invalid('The FordelingsObject has no submissionId');
+      if (!sftpNode) {
         const count = filesOf(obj).length;
         if (count) throw invalid(`The ${obj.objektType ?? 'object'} carries ${count} file(s), which go by SFTP, but no SFTP configuration is chosen in fordeling out`);
       }
-      return deliver(obj, ctx);
+      return { transactionId: transactionIdFor(obj.submissionId, obj.webformId), prepare: () => prepareAfsend(obj, ctx) };
+    }
+
+    const fail = (w: Waiter, e: DeliveryError, extra?: Record<string, unknown>) => {
+      w.msg.error = { ...e.toJSON(), ...extra };
+      const short = e.reason.length > 40 ? e.reason.slice(0, 39) + '…' : e.reason;
+      node.status({ fill: 'red', shape: 'ring', text: t('failed', { reason: short }, `failed: ${short}`) });
+      w.send([null, w.msg]);
+      w.done(new Error(`${e.class}: ${e.reason}`));
+    };
+    const orphan = (s: ShipmentRecord): Msg =>
+      ({ _msgid: RED.util.generateId(), topic: 'recovered', transactionId: s.transactionId, submissionId: s.submissionId, payload: { transactionId: s.transactionId, submissionId: s.submissionId, webformId: s.webformId } }) as unknown as Msg;
+    const withOutcome = (msg: Msg, s: ShipmentRecord, receipt?: Kvittering): Msg => {
+      msg.transactionId = s.transactionId;
+      msg.distributionTransactionId = s.distributionTransactionId;
+      if (receipt) msg.receipt = receipt;
+      msg.shipment = s;
+      return msg;
+    };
+
+    const settings = {
+      attempts: Math.max(1, Math.round(num(config.attempts, DURABLE_DEFAULTS.attempts, 1))),
+      baseMs: Math.round(num(config.retryBase, DURABLE_DEFAULTS.baseMs / 1000) * 1000),
+      capMs: Math.round(num(config.retryCap, DURABLE_DEFAULTS.capMs / 1000) * 1000),
+      concurrency: Math.max(1, Math.round(num(config.concurrency, DURABLE_DEFAULTS.concurrency, 1))),
+      breakerFailures: Math.round(num(config.breakerFailures, DURABLE_DEFAULTS.breakerFailures)),
+      breakerOpenMs: Math.round(num(config.breakerOpen, DURABLE_DEFAULTS.breakerOpenMs / 1000) * 1000),
+    };
+    let durable: DurableDelivery<Waiter> | undefined;
+    let breakerKey = '';
+    let offBreaker = () => {};
+    let retryDot: ReturnType<typeof setTimeout> | undefined;
+    const statusQueued = () => {
+      const n = durable?.waiting ?? 0;
+      node.status(n ? { fill: 'blue', shape: 'dot', text: t('queued', { n }, `queued ${n}`) } : { fill: 'green', shape: 'dot', text: t('sent', {}, 'sent') });
+    };
+    const breakerDot = (state: BreakerState, retryAt?: number) => {
+      if (retryDot) clearTimeout(retryDot);
+      retryDot = undefined;
+      if (state === 'closed') return statusQueued();
+      if (state === 'half-open') return node.status({ fill: 'yellow', shape: 'ring', text: t('halfOpen', {}, 'platform: probing (half-open)') });
+      const at = retryAt ? new Date(retryAt).toISOString().slice(11, 19) : '?';
+      node.status({ fill: 'red', shape: 'ring', text: t('open', { time: at }, `platform unavailable (open), retry ${at}`) });
+    };
+    if (!configError && sp && !sp.configError) {
+      try {
+        const own = ledger();
+        const breakers = sharedBreakers(sp, { consecutiveFailures: settings.breakerFailures, openMs: settings.breakerOpenMs });
+        breakerKey = `${config.serviceplatform}|${serviceUrl(sp.baseUrl || sp.endpoint().baseUrl)}`;
+        const onChange = (c: StateChange) => {
+          if (c.key === breakerKey) breakerDot(c.to, c.retryAt);
+        };
+        breakers.on('stateChange', onChange);
+        offBreaker = () => breakers.off('stateChange', onChange);
+        durable = new DurableDelivery<Waiter>({
+          ledger: own,
+          context: () => context(),
+          owner: `${os.hostname()}:${process.pid}:${node.id}`,
+          queue: node.id,
+          ...settings,
+          // the transport's own timeout (the serviceplatform's setting) answers first, with a classified error
+          timeoutMs: (sp.timeoutMs || sp.endpoint().timeoutMs || 30_000) + 2000,
+          breakers,
+          breakerKey,
+          callbacks: {
+            delivered: (s, receipt, waiters) => {
+              const [first, ...rest] = waiters;
+              node.send([withOutcome(first ? first.msg : orphan(s), s, receipt), null] as never);
+              first?.done();
+              for (const w of rest) w.done();
+              statusQueued();
+            },
+            deadLetter: (s, e, waiters) => {
+              const extra = { attempts: s.attempts, transactionId: s.transactionId };
+              const [first, ...rest] = waiters;
+              const w: Waiter = first ?? { msg: orphan(s), send: (m) => node.send(m as never), done: (err) => err && node.error(err.message, orphanMsg) };
+              const orphanMsg = w.msg;
+              withOutcome(w.msg, s);
+              fail(w, e, extra);
+              for (const r of rest) r.done();
+            },
+            failed: (e, waiters) => {
+              for (const w of waiters) fail(w, e);
+            },
+            settledElsewhere: (s, waiters) => {
+              for (const w of waiters) {
+                withOutcome(w.msg, s);
+                w.done();
+              }
+              statusQueued();
+            },
+            retry: (s, at, error) => {
+              const short = error.length > 30 ? error.slice(0, 29) + '…' : error;
+              const time = at.toISOString().slice(11, 19);
+              if (!retryDot) node.status({ fill: 'yellow', shape: 'ring', text: t('retry', { time, reason: short }, `retry ${time}: ${short}`) });
+            },
+            queued: () => statusQueued(),
+            error: (err) => node.warn(`fordeling out: ${err.message}`),
+          },
+        });
+        durable.start();
+        nodesById.set(node.id, { resend: (id) => durable!.resend(id) });
+        (node as unknown as { resend: (id: string) => Promise<ShipmentRecord> }).resend = (id) => durable!.resend(id);
+      } catch (err) {
+        node.error(`fordeling out: ${(err as Error).message}`);
+        node.status({ fill: 'red', shape: 'ring', text: t('notConfigured', {}, 'not configured') });
+      }
     }
 
     node.on('input', async (msgIn, send, done) => {
       const msg = msgIn as Msg;
-      inFlight++;
-      node.status(sending());
+      const w: Waiter = { msg, send: send as Waiter['send'], done };
       try {
         if (msg.topic === 'FordelingsmodtagerList') {
-          await handleList(msg);
-        } else {
-          const r = await handleDelivery(msg);
-          msg.transactionId = r.transactionId;
-          msg.distributionTransactionId = r.distributionTransactionId;
-          msg.receipt = r.receipt;
-          msg.shipment = r.shipment;
+          inFlight++;
+          node.status(sending());
+          try {
+            await handleList(msg);
+          } finally {
+            inFlight--;
+          }
+          statusQueued();
+          send([msg, null]);
+          done();
+          return;
         }
-        inFlight--;
-        node.status(inFlight ? sending() : { fill: 'green', shape: 'dot', text: t('sent', {}, 'sent') });
-        send([msg, null]);
-        done();
+        const ctx = context();
+        if (!durable) throw new Error('fordeling out: delivery is not available (see the node\'s error at start)');
+        if (msg.topic === 'resend') {
+          const id = String(msg.transactionId ?? '').trim();
+          if (!UUID_PATTERN.test(id)) throw invalid('msg.topic "resend" needs msg.transactionId (the AnvenderTransaktionsID, a UUID)');
+          msg.transactionId = id.toLowerCase();
+          await durable.resend(id, w);
+          return;
+        }
+        const p = plan(msg, ctx);
+        msg.transactionId = p.transactionId;
+        const inboxId = typeof msg._os2InboxId === 'string' ? [msg._os2InboxId] : [];
+        await durable.accept(p.transactionId, p.prepare, w, inboxId);
       } catch (err) {
-        inFlight--;
-        const e = asDeliveryError(err);
-        msg.error = e.toJSON();
-        const short = e.reason.length > 40 ? e.reason.slice(0, 39) + '…' : e.reason;
-        node.status({ fill: 'red', shape: 'ring', text: t('failed', { reason: short }, `failed: ${short}`) });
-        send([null, msg]);
-        const reported = new Error(`${e.class}: ${e.reason}`);
-        done(reported);
+        fail(w, asDeliveryError(err));
       }
+    });
+
+    node.on('close', (_removed: boolean, closed: () => void) => {
+      offBreaker();
+      if (retryDot) clearTimeout(retryDot);
+      if (nodesById.get(node.id)?.resend && durable) nodesById.delete(node.id);
+      (durable ? durable.stop() : Promise.resolve()).catch((err: Error) => node.warn(err.message)).finally(closed);
     });
   }
 
   RED.nodes.registerType('os2-fordeling-out', FordelingOutNode);
+
+  if (!routedAdmins.has(RED.httpAdmin)) {
+    routedAdmins.add(RED.httpAdmin);
+    // Resend a dead-lettered (or failed) shipment through its fordeling-out node's durable queue.
+    RED.httpAdmin.post('/os2-fordeling-out/:node/resend/:transactionId', RED.auth.needsPermission('os2-fordeling-out.write'), (req: Request, res: Response) => {
+      const target = nodesById.get(String(req.params.node));
+      const id = String(req.params.transactionId ?? '').toLowerCase();
+      if (!target) return void res.status(404).json({ error: `no running fordeling-out node ${req.params.node}` });
+      if (!UUID_PATTERN.test(id)) return void res.status(400).json({ error: 'the transaction id must be a UUID' });
+      target.resend(id).then(
+        (s) => res.status(202).json({ transactionId: s.transactionId, state: s.state }),
+        (err: unknown) => {
+          const e = asDeliveryError(err);
+          res.status(e.code === 'NOT_FOUND' ? 404 : e.code === 'NOT_RESENDABLE' ? 409 : 500).json({ error: e.reason });
+        },
+      );
+    });
+  }
 };

@@ -65,7 +65,8 @@ describe('overview: admin endpoints', function () {
     { id: 't', type: 'tab' },
     { id: 'c1', type: 'os2-certificate' },
     { id: 'sp', type: 'os2-serviceplatform', environment: 'custom', baseUrl: sim.url, certificate: 'c1', senderCvr: certs.client.cvr, senderSystemUuid: SYSTEM, timeout: '5' },
-    { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', wires: [['ok'], ['failed']] },
+    // one attempt: a transient failure is dead-lettered at once (fordeling out retries from its durable queue otherwise)
+    { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', attempts: '1', wires: [['ok'], ['failed']] },
     { id: 'ok', z: 't', type: 'helper' },
     { id: 'failed', z: 't', type: 'helper' },
     ...extra,
@@ -101,9 +102,9 @@ describe('overview: admin endpoints', function () {
     const okTx = (await sent).transactionId as string;
     await defaultLedger().addReceipt({ transactionId: okTx, type: 'Forretning', code: 'ACCEPTERET', reason: 'ok for 010203-1234', errors: [], receivedAt: new Date().toISOString(), fingerprint: 'f-' + okTx });
 
-    const failed = await helper.request().get('/os2-overview/shipments').query({ state: 'failed', form: 'overview_test' }).expect(200);
+    const failed = await helper.request().get('/os2-overview/shipments').query({ state: 'dead-letter', form: 'overview_test' }).expect(200);
     assert.ok(failed.body.shipments.some((s: { transactionId: string }) => s.transactionId === tx));
-    assert.ok(failed.body.shipments.every((s: { state: string; webformId: string }) => s.state === 'failed' && s.webformId === 'overview_test'));
+    assert.ok(failed.body.shipments.every((s: { state: string; webformId: string }) => s.state === 'dead-letter' && s.webformId === 'overview_test'));
 
     const all = await helper.request().get('/os2-overview/shipments').query({ form: 'overview_test', since: new Date(Date.now() - 60000).toISOString() }).expect(200);
     const ok = all.body.shipments.find((s: { transactionId: string }) => s.transactionId === okTx);
@@ -121,7 +122,7 @@ describe('overview: admin endpoints', function () {
     const tx = await failOne();
     const res = await helper.request().get(`/os2-overview/shipments/${tx}`).expect(200);
     assert.equal(res.body.transactionId, tx);
-    assert.equal(res.body.state, 'failed');
+    assert.equal(res.body.state, 'dead-letter');
     assert.equal(res.body.resendable, true);
     assert.match(res.body.request.text, /FordelingsobjektAfsendRequest/);
     assert.match(res.body.request.text, /Borger \*{6}-\*{4} søger/);
@@ -135,21 +136,25 @@ describe('overview: admin endpoints', function () {
     await load();
     const tx = await failOne();
     const before = sim.shipments.get(tx)?.count ?? 0;
-    const r = await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(200);
+    const sent = nextMessage<Record<string, unknown>>('ok');
+    const r = await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(202); // through fordeling out's queue
     assert.equal(r.body.transactionId, tx);
-    assert.ok(['sent', 'technically-received', 'accepted'].includes(r.body.state), r.body.state);
+    assert.equal(r.body.via, 'queue');
+    assert.equal((await sent).transactionId, tx);
+    assert.ok(['sent', 'technically-received', 'accepted'].includes((await defaultLedger().getShipment(tx))!.state));
     assert.equal(sim.shipments.get(tx)?.count, before + 1);
     const again = await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(409);
     assert.match(again.body.error, /Only failed or dead-letter shipments/);
   });
 
-  it('a resend that fails again answers 502 with the reason and leaves the shipment failed', async () => {
+  it('a resend that fails again ends on output 2 again and leaves the shipment dead-lettered', async () => {
     await load();
     const tx = await failOne();
     sim.faults = { httpStatus: 503 };
-    const r = await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(502);
-    assert.match(r.body.error, /transient: .*503/);
-    assert.equal(r.body.state, 'failed');
+    const failed = nextMessage<Record<string, any>>('failed');
+    await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(202);
+    assert.match((await failed).error.reason, /503/);
+    assert.equal((await defaultLedger().getShipment(tx))?.state, 'dead-letter');
   });
 
   it('with two fordeling out nodes on one ledger, resend asks which one (unless the shipment names its node)', async () => {
@@ -158,7 +163,7 @@ describe('overview: admin endpoints', function () {
     const r = await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(409);
     assert.match(r.body.error, /Several fordeling out nodes/);
     await defaultLedger().updateShipment(tx, { meta: { node: 'fo' } });
-    await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(200);
+    await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(202);
   });
 
   it('calls the fordeling out node\'s own resend (durable queue) when it has one', async () => {

@@ -1,0 +1,298 @@
+/**
+ * Durable, idempotent delivery for `fordeling out`: the ledger's work queue + DeliveryWorker (lib/ledger/delivery.ts)
+ * around the FordelingsobjektAfsend call, plus the bookkeeping a Node-RED node needs — which waiting messages belong
+ * to which shipment, acknowledging the push inbox once the shipment is recorded, and noticing shipments that another
+ * instance (sharing a PostgreSQL ledger) finished. No Node-RED dependency.
+ *
+ *   accept(t) ── already delivered ───────────────────────────────▶ settledElsewhere (no second output)
+ *            ── queued / sending (here or elsewhere) ─▶ enqueue (a lease is never taken away) ─▶ wait
+ *            ── new, failed, dead-letter ─▶ prepare (files, serialise) ─▶ createShipment 'queued' ─▶ enqueue ─▶ wait
+ *   worker: claim ─▶ bulkhead ─▶ breaker ─▶ timeout ─▶ sendAfsend ─▶ delivered | retry later | deadLetter
+ */
+import { BreakerRegistry, type BreakerOptions } from '../resilience/breaker';
+import { DeliveryWorker } from '../ledger/delivery';
+import { ackInboxEverywhere } from '../ledger/inbox-registry';
+import type { Ledger, ShipmentRecord, ShipmentState } from '../ledger/types';
+import type { Kvittering } from '../sf2900/receipts';
+import { sendAfsend, type DeliveryContext, type ShipmentIds } from './deliver';
+import { DeliveryError } from './errors';
+
+export const DELIVERED_STATES: readonly ShipmentState[] = ['sent', 'technically-received', 'accepted', 'rejected'];
+const RECEIPT_STATES: readonly ShipmentState[] = ['technically-received', 'accepted', 'rejected'];
+const ACTIVE: readonly ShipmentState[] = ['received', 'queued', 'sending'];
+const RESENDABLE: readonly ShipmentState[] = ['dead-letter', 'failed'];
+
+/** Defaults fit for a platform that may be down for hours (≈ 13 h of ceilings, see lib/ledger/README.md). */
+export const DURABLE_DEFAULTS = { attempts: 20, baseMs: 30_000, capMs: 3_600_000, concurrency: 4, breakerFailures: 5, breakerOpenMs: 30_000 } as const;
+
+const registries = new WeakMap<object, Map<string, BreakerRegistry>>();
+
+/**
+ * The breaker registry of a serviceplatform configuration (`owner`, the config node instance) for these settings:
+ * nodes using the same configuration and breaker settings share one breaker per endpoint. A redeployed
+ * configuration is a new instance, so its breakers start closed.
+ */
+export function sharedBreakers(owner: object, opts: Pick<BreakerOptions, 'consecutiveFailures' | 'openMs'>): BreakerRegistry {
+  const key = `${opts.consecutiveFailures ?? ''}|${opts.openMs ?? ''}`;
+  let byKey = registries.get(owner);
+  if (!byKey) registries.set(owner, (byKey = new Map()));
+  let r = byKey.get(key);
+  if (!r) {
+    r = new BreakerRegistry({ consecutiveFailures: opts.consecutiveFailures, openMs: opts.openMs });
+    r.setMaxListeners(0);
+    byKey.set(key, r);
+  }
+  return r;
+}
+
+export interface DurableCallbacks<W> {
+  /** The platform accepted the shipment; `waiters` are the messages waiting for it here (none: recovered after a restart). */
+  delivered(shipment: ShipmentRecord, receipt: Kvittering | undefined, waiters: W[]): void;
+  /** Attempts used up, or a permanent failure: every attempt's error is in `shipment.attempts`. */
+  deadLetter(shipment: ShipmentRecord, error: DeliveryError, waiters: W[]): void;
+  /** Preparing or recording failed (nothing queued), e.g. bad input, an SFTP error receipt, a ledger error. */
+  failed(error: DeliveryError, waiters: W[]): void;
+  /** The shipment was already delivered / dead-lettered (an earlier post, or another instance): no second outcome. */
+  settledElsewhere(shipment: ShipmentRecord, waiters: W[]): void;
+  retry?(shipment: ShipmentRecord, at: Date, error: string): void;
+  /** Queued (or joined a queued shipment). */
+  queued?(transactionId: string): void;
+  /** Ledger or internal problems (the work stays queued). */
+  error?(err: Error): void;
+}
+
+export interface DurableDeliveryOptions<W> {
+  ledger: Ledger;
+  /** Endpoint, transport and security model for one call; throws Error(one line) when the configuration is unusable. */
+  context: () => Pick<DeliveryContext, 'endpoint' | 'transport' | 'security'>;
+  owner: string;
+  queue: string;
+  attempts?: number;
+  baseMs?: number;
+  capMs?: number;
+  timeoutMs?: number;
+  concurrency?: number;
+  breakers: BreakerRegistry;
+  breakerKey: string;
+  pollMs?: number;
+  callbacks: DurableCallbacks<W>;
+}
+
+export class DurableDelivery<W> {
+  readonly worker: DeliveryWorker;
+  private readonly waiters = new Map<string, W[]>();
+  /** accept()/resend() in progress per transaction id (the poll leaves these alone). */
+  private readonly busy = new Map<string, number>();
+  private readonly generation = new Map<string, number>();
+  /** Shipments this worker is sending right now (their outcome comes from the worker, not the poll). */
+  private readonly sendingHere = new Set<string>();
+  private readonly receipts = new Map<string, Kvittering>();
+  private readonly lastErrors = new Map<string, DeliveryError>();
+  private pollTimer: NodeJS.Timeout | undefined;
+  private polling = false;
+  private stopped = false;
+
+  constructor(private readonly o: DurableDeliveryOptions<W>) {
+    const cb = o.callbacks;
+    this.worker = new DeliveryWorker({
+      ledger: o.ledger,
+      owner: o.owner,
+      queue: o.queue,
+      attempts: o.attempts ?? DURABLE_DEFAULTS.attempts,
+      baseMs: o.baseMs ?? DURABLE_DEFAULTS.baseMs,
+      capMs: o.capMs ?? DURABLE_DEFAULTS.capMs,
+      timeoutMs: o.timeoutMs,
+      concurrency: o.concurrency ?? DURABLE_DEFAULTS.concurrency,
+      breakers: o.breakers,
+      breakerKey: () => o.breakerKey,
+      pollMs: o.pollMs,
+      send: (s) => this.sendOne(s),
+      onDelivered: (s) => {
+        this.sendingHere.delete(s.transactionId);
+        this.lastErrors.delete(s.transactionId);
+        const receipt = this.receipts.get(s.transactionId);
+        this.receipts.delete(s.transactionId);
+        cb.delivered(s, receipt, this.take(s.transactionId));
+      },
+      onRetry: (s, at, error) => {
+        this.sendingHere.delete(s.transactionId);
+        cb.retry?.(s, at, error);
+      },
+      onDeadLetter: (s) => {
+        this.sendingHere.delete(s.transactionId);
+        const last = this.lastErrors.get(s.transactionId) ?? new DeliveryError({ class: 'permanent', code: 'FAILED', reason: s.lastError ?? 'delivery failed', errors: [] });
+        this.lastErrors.delete(s.transactionId);
+        cb.deadLetter(s, last, this.take(s.transactionId));
+      },
+      onError: (err) => cb.error?.(err),
+    });
+  }
+
+  /** Starts sending what is due (including what a previous run left in the queue) and watching waiting shipments. */
+  start(): void {
+    this.stopped = false;
+    this.worker.start();
+    const every = this.o.pollMs ?? 1000;
+    this.pollTimer = setInterval(() => void this.poll(), every);
+    this.pollTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    await this.worker.stop();
+  }
+
+  /** Messages waiting for an outcome in this process. */
+  get waiting(): number {
+    let n = 0;
+    for (const w of this.waiters.values()) n += w.length;
+    return n;
+  }
+
+  /**
+   * Takes a shipment in: records it (idempotently per AnvenderTransaktionsID) and queues it, or joins the shipment
+   * already there. `prepare` (files, serialisation) runs only when there is nothing usable recorded yet.
+   * The outcome comes through the callbacks; this resolves once the shipment is recorded and queued (and the inbox
+   * entries `inboxIds` acknowledged), or failed.
+   */
+  async accept(transactionId: string, prepare: () => Promise<{ request: string; ids: ShipmentIds }>, waiter: W, inboxIds: string[] = []): Promise<void> {
+    const t = transactionId;
+    const joined = this.waiters.get(t);
+    if (joined) {
+      joined.push(waiter);
+      await this.ack([...inboxIds, t]);
+      return;
+    }
+    this.waiters.set(t, [waiter]);
+    this.enter(t);
+    const { ledger } = this.o;
+    try {
+      const existing = await ledger.getShipment(t);
+      if (existing && DELIVERED_STATES.includes(existing.state)) {
+        await this.ack([...inboxIds, t]);
+        this.o.callbacks.settledElsewhere(existing, this.take(t));
+        return;
+      }
+      if (!(existing && ACTIVE.includes(existing.state) && existing.request)) {
+        const { request, ids } = await prepare();
+        const { created, shipment } = await ledger.createShipment({ ...ids, state: 'queued', request, meta: { node: this.o.queue } });
+        if (!created) {
+          if (DELIVERED_STATES.includes(shipment.state)) {
+            await this.ack([...inboxIds, t]);
+            this.o.callbacks.settledElsewhere(shipment, this.take(t));
+            return;
+          }
+          const usable = ACTIVE.includes(shipment.state) && shipment.request && existing?.request;
+          if (!usable) {
+            // a fresh try: a failed / dead-lettered shipment, or the SFTP stage's record (no request yet)
+            const fresh = RESENDABLE.includes(shipment.state);
+            const meta = { ...shipment.meta, node: this.o.queue, ...(fresh ? { attemptBase: shipment.attempts.length } : {}) };
+            await ledger.updateShipment(t, { state: 'queued', request, meta });
+          }
+        }
+      }
+      await this.worker.submit(t);
+      await this.ack([...inboxIds, t]);
+      this.o.callbacks.queued?.(t);
+    } catch (err) {
+      this.o.callbacks.failed(asDeliveryError(err), this.take(t));
+    } finally {
+      this.leave(t);
+    }
+  }
+
+  /** Puts a dead-lettered (or failed) shipment back in the queue with a fresh budget; `waiter` gets its outcome. */
+  async resend(transactionId: string, waiter?: W): Promise<ShipmentRecord> {
+    const t = transactionId.toLowerCase();
+    const s = await this.o.ledger.getShipment(t);
+    if (!s) throw new DeliveryError({ class: 'permanent', code: 'NOT_FOUND', reason: `No shipment with AnvenderTransaktionsID ${t}`, errors: [] });
+    if (!RESENDABLE.includes(s.state)) {
+      throw new DeliveryError({ class: 'permanent', code: 'NOT_RESENDABLE', reason: `Shipment ${t} is ${s.state}; only dead-letter or failed shipments are resent`, errors: [] });
+    }
+    if (!s.request) throw new DeliveryError({ class: 'permanent', code: 'NOT_RESENDABLE', reason: `Shipment ${t} has no stored request to resend`, errors: [] });
+    this.enter(t);
+    try {
+      if (waiter) this.waiters.set(t, [...(this.waiters.get(t) ?? []), waiter]);
+      await this.worker.resend(t);
+      this.o.callbacks.queued?.(t);
+      return (await this.o.ledger.getShipment(t)) ?? s;
+    } catch (err) {
+      if (waiter) this.waiters.set(t, (this.waiters.get(t) ?? []).filter((w) => w !== waiter));
+      throw asDeliveryError(err);
+    } finally {
+      this.leave(t);
+    }
+  }
+
+  private enter(t: string): void {
+    this.busy.set(t, (this.busy.get(t) ?? 0) + 1);
+    this.generation.set(t, (this.generation.get(t) ?? 0) + 1);
+  }
+
+  private leave(t: string): void {
+    const n = (this.busy.get(t) ?? 1) - 1;
+    if (n <= 0) this.busy.delete(t);
+    else this.busy.set(t, n);
+  }
+
+  private take(t: string): W[] {
+    const w = this.waiters.get(t) ?? [];
+    this.waiters.delete(t);
+    if (!this.busy.has(t)) this.generation.delete(t);
+    return w;
+  }
+
+  private async ack(ids: string[]): Promise<void> {
+    try {
+      await ackInboxEverywhere(ids);
+    } catch (err) {
+      this.o.callbacks.error?.(err as Error);
+    }
+  }
+
+  private async sendOne(s: ShipmentRecord): Promise<{ distributionTransactionId?: string; response?: string; state?: ShipmentState }> {
+    const t = s.transactionId;
+    this.sendingHere.add(t);
+    try {
+      if (!s.request) throw new DeliveryError({ class: 'permanent', code: 'NO_REQUEST', reason: 'The shipment has no stored request', errors: [] });
+      const r = await sendAfsend(s.request, this.o.context());
+      if (r.receipt) this.receipts.set(t, r.receipt);
+      // A receipt may already have moved the shipment on (technically received / accepted): never move it back.
+      const current = await this.o.ledger.getShipment(t);
+      const state = current && RECEIPT_STATES.includes(current.state) ? current.state : 'sent';
+      return { distributionTransactionId: r.distributionTransactionId, response: r.raw, state };
+    } catch (err) {
+      const e = asDeliveryError(err, 'transient');
+      this.lastErrors.set(t, e);
+      throw e;
+    }
+  }
+
+  /** Settles waiting messages whose shipment another instance (or an earlier run) finished. */
+  private async poll(): Promise<void> {
+    if (this.polling || this.stopped) return;
+    this.polling = true;
+    try {
+      for (const t of [...this.waiters.keys()]) {
+        if (this.busy.has(t) || this.sendingHere.has(t)) continue;
+        const gen = this.generation.get(t);
+        const s = await this.o.ledger.getShipment(t);
+        if (!s || this.busy.has(t) || this.sendingHere.has(t) || this.generation.get(t) !== gen) continue;
+        if (DELIVERED_STATES.includes(s.state) || s.state === 'dead-letter') this.o.callbacks.settledElsewhere(s, this.take(t));
+      }
+    } catch (err) {
+      this.o.callbacks.error?.(err as Error);
+    } finally {
+      this.polling = false;
+    }
+  }
+}
+
+/** A DeliveryError for anything thrown (`fallback` class for errors that carry none, e.g. a ledger failure). */
+export function asDeliveryError(err: unknown, fallback: 'permanent' | 'transient' = 'permanent'): DeliveryError {
+  if (err instanceof DeliveryError) return err;
+  const e = err as { message?: string; code?: string; transient?: boolean; name?: string };
+  const transient = fallback === 'transient' || e?.transient === true || e?.name === 'TimeoutError';
+  return new DeliveryError({ class: transient ? 'transient' : 'permanent', code: String(e?.code ?? (transient ? 'ERROR' : 'CONFIG')), reason: String(e?.message ?? err), errors: [] });
+}
