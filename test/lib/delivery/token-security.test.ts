@@ -1,0 +1,99 @@
+import { strict as assert } from 'assert';
+import * as net from 'net';
+import { deliver, listReceivers, type DeliveryContext } from '../../../lib/delivery/deliver';
+import { DeliveryError } from '../../../lib/delivery/errors';
+import { SoapTransport } from '../../../lib/delivery/soap-transport';
+import { tokenSecurity } from '../../../lib/delivery/token-security';
+import { MemoryLedger } from '../../../lib/ledger/memory-ledger';
+import { transactionIdFor } from '../../../lib/sf2900/transaction-id';
+import { loadSigningKey, type SigningKey } from '../../../lib/signing/keys';
+import { FORDELING_ENTITY_ID, requestToken, TokenCache } from '../../../lib/sts';
+import { createSimulator, type Simulator } from '../../../simulator';
+import { testCerts, type SimulatorCerts } from '../../support/certs';
+import { journalpost, SYSTEM_UUID } from '../sf2900/fixtures';
+
+describe('lib/delivery token model: deliver() with tokenSecurity against the simulator', function () {
+  this.timeout(30_000);
+  let certs: SimulatorCerts;
+  let sim: Simulator;
+  let key: SigningKey;
+  let transport: SoapTransport;
+  let n = 0;
+
+  before(async function () {
+    this.timeout(60_000);
+    certs = await testCerts();
+    sim = await createSimulator({ certs });
+    key = loadSigningKey({ keyPem: certs.client.key, certPem: certs.client.cert });
+    transport = new SoapTransport({ keyPem: certs.client.key, certPem: certs.client.cert, ca: [certs.ca.cert], timeoutMs: 5000 });
+  });
+  after(async () => {
+    transport.close();
+    await sim.close();
+  });
+  afterEach(() => {
+    sim.token.revokeBefore = undefined;
+    sim.duplicatePolicy = 'accept';
+  });
+
+  const context = (stsUrl = sim.stsUrl) => {
+    const cache = new TokenCache(() => requestToken({ stsUrl, appliesTo: FORDELING_ENTITY_ID, cvr: certs.client.cvr, key, stsPins: sim.stsCert, ca: [sim.ca], timeoutMs: 2000 }));
+    const ctx: DeliveryContext = {
+      endpoint: { baseUrl: sim.tokenUrl, senderCvr: certs.client.cvr, senderSystemUuid: SYSTEM_UUID, timeoutMs: 5000 },
+      transport,
+      ledger: new MemoryLedger(),
+      security: tokenSecurity({ cache, key: () => key, to: sim.tokenServiceUrl }),
+    };
+    return { ctx, cache };
+  };
+  const obj = () => {
+    const o = journalpost();
+    o.submissionId = `9a1e2f3a-0000-4000-8000-${String(++n).padStart(12, '0')}`;
+    return o;
+  };
+
+  it('a revoked token is renewed within the same attempt; the ledger shows one successful attempt', async () => {
+    const { ctx, cache } = context();
+    await deliver(obj(), ctx);
+    sim.token.revokeBefore = new Date(Date.now() + 1);
+    await new Promise((r) => setTimeout(r, 5));
+    const r = await deliver(obj(), ctx);
+    assert.equal(r.attempts, 1);
+    assert.equal(cache.fetches, 2);
+    const s = await ctx.ledger.getShipment(r.transactionId);
+    assert.equal(s?.state, 'sent');
+    assert.deepEqual(s?.attempts.map((a) => a.ok), [true]);
+    // listReceivers goes through the same seam
+    const systems = await listReceivers({ routingCvr: '14814833', kle: '32.03.12' }, ctx);
+    assert.equal(systems[0].systemName, 'KP – Ekstern Test');
+    assert.equal(cache.fetches, 2);
+  });
+
+  it('a refusal that is not about the token (duplicate) is not retried and fetches no new token', async () => {
+    const { ctx, cache } = context();
+    const o = obj();
+    await deliver(o, ctx);
+    sim.duplicatePolicy = 'reject';
+    const requests = sim.stats.requests;
+    await assert.rejects(deliver(o, ctx), (e: DeliveryError) => e.code === 'FEJL' && /already been received/.test(e.reason));
+    assert.equal(sim.stats.requests - requests, 1);
+    assert.equal(cache.fetches, 1);
+  });
+
+  it('an STS that cannot be reached is a transient failure: nothing sent, the shipment failed with the reason', async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const port = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(port));
+      });
+    });
+    const { ctx } = context(`https://127.0.0.1:${closed}/sts`);
+    const o = obj();
+    const requests = sim.stats.requests;
+    await assert.rejects(deliver(o, ctx), (e: DeliveryError) => e.class === 'transient' && e.code === 'STS' && /No security token from the STS: the STS could not be reached/.test(e.reason));
+    assert.equal(sim.stats.requests, requests);
+    const s = await ctx.ledger.getShipment(transactionIdFor(o.submissionId, o.webformId));
+    assert.equal(s?.state, 'failed');
+    assert.match(s?.lastError ?? '', /STS could not be reached/);
+  });
+});
