@@ -129,7 +129,7 @@ export function classifySftpError(err: unknown, sftpName: string): DeliveryError
   if (/unsafe SFTP file name|has no content, path or url|only a URL|content must be a Buffer|^trigger /.test(message)) {
     return permanent('INVALID', `File ${sftpName} cannot be sent: ${message}`);
   }
-  if ((err as NodeJS.ErrnoException)?.code === 'ENOENT') return permanent('INVALID', `File ${sftpName} cannot be read: ${message}`);
+  if ((err as NodeJS.ErrnoException)?.code === 'ENOENT') return permanent('NOT_FOUND', `SFTP transfer of ${sftpName}: no such file or folder (the local file, or the SFTP folder): ${message}`);
   return new DeliveryError({ class: 'transient', code: 'SFTP', reason: `SFTP transfer of ${sftpName} failed: ${message}`, errors: [] });
 }
 
@@ -168,6 +168,14 @@ export function sftpPrepareFiles(opts: SftpStageOptions): PrepareFiles {
   return async (obj, { transactionId }) => {
     const files = filesOf(obj);
     if (!files.length) return obj;
+    let names: string[];
+    try {
+      names = files.map((f, i) => sftpNameOf(obj.submissionId, i, f));
+    } catch (err) {
+      throw permanent('INVALID', `A file of the object cannot be sent: ${(err as Error).message}`);
+    }
+    const twice = names.find((n, i) => names.indexOf(n) !== i);
+    if (twice) throw permanent('INVALID', `Two files of the object have the same SFTP name ${twice}: each file needs its own`);
     const { ledger } = opts;
     const { created, shipment } = await ledger.createShipment({
       transactionId,
@@ -189,9 +197,8 @@ export function sftpPrepareFiles(opts: SftpStageOptions): PrepareFiles {
       else meta.files.push(r);
     };
 
-    const names = files.map((f, i) => sftpNameOf(obj.submissionId, i, f));
-    const conn = opts.sftp.connection();
     try {
+      const conn = opts.sftp.connection();
       const recipientSystemUuid = await recipientFor(obj, opts);
       if (recipientSystemUuid) meta.recipientSystemUuid = recipientSystemUuid;
       for (const [index, file] of files.entries()) {
