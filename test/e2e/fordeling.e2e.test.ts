@@ -78,6 +78,8 @@ describe('e2e: fordeling out → simulator → receipt in', function () {
       const r1 = (await msgXsd()).validate(sentXml);
       assert.ok(r1.valid, JSON.stringify(r1.errors));
       const v2 = await msgV2Xsd();
+      // The simulator logs a receipt once its POST's response has ended, which can be after receipt in emitted it.
+      await sim.idle();
       const posted = sim.receiptsLog.filter((r) => r.transactionId === sent.transactionId);
       assert.equal(posted.length, 2);
       for (const r of posted) assert.ok(v2.validate(r.xml).valid, r.xml);
