@@ -214,6 +214,7 @@ export = function (RED: NodeAPI) {
           timeoutMs: (sp.timeoutMs || sp.endpoint().timeoutMs || 30_000) + 2000,
           breakers,
           breakerKey,
+          pollMs: Math.max(50, Math.min(1000, settings.baseMs)),
           callbacks: {
             delivered: (s, receipt, waiters) => {
               const [first, ...rest] = waiters;

@@ -15,6 +15,34 @@ import { normaliseRemotePost, SubmissionError } from '../../lib/webform/normalis
 import type { Os2formsSite } from '../../lib/webform/os2forms-client';
 import { pollOnce } from '../../lib/webform/poller';
 import { installRawBodyHook, type RawBodyRequest } from './raw-body-hook';
+import type { Ledger } from '../../lib/ledger/types';
+import { LedgerCursorStore } from '../../lib/ledger/cursor-store';
+import { registerInbox } from '../../lib/ledger/inbox-registry';
+import { transactionIdFor } from '../../lib/sf2900/transaction-id';
+
+/** The inbox id of a submission: its AnvenderTransaktionsID, so fordeling out can acknowledge it even from a rebuilt msg. */
+function inboxIdOf(s: Submission): string {
+  return transactionIdFor(s.submission.uuid, s.webform?.id);
+}
+
+/** A submission as stored in the inbox: file contents as base64 (JSON-safe). */
+function toInbox(s: Submission): unknown {
+  return { ...s, files: s.files.map((f) => (Buffer.isBuffer(f.content) ? { ...f, content: undefined, contentBase64: f.content.toString('base64') } : f)) };
+}
+
+function fromInbox(payload: unknown): Submission {
+  const s = payload as Omit<Submission, 'files'> & { files?: Array<Record<string, unknown>> };
+  return {
+    ...s,
+    files: (s.files ?? []).map((f) => {
+      const { contentBase64, ...rest } = f as Record<string, unknown>;
+      const content = rest.content as { type?: string; data?: number[] } | undefined;
+      if (typeof contentBase64 === 'string') return { ...rest, content: Buffer.from(contentBase64, 'base64') };
+      if (content && content.type === 'Buffer' && Array.isArray(content.data)) return { ...rest, content: Buffer.from(content.data) };
+      return rest;
+    }),
+  } as unknown as Submission;
+}
 
 interface WebformInDef extends NodeDef {
   mode?: 'push' | 'fetch';
@@ -27,6 +55,9 @@ interface WebformInDef extends NodeDef {
   site?: string;
   interval?: string | number;
   fetchFiles?: boolean;
+  /** Optional os2-ledger config: push — the submission is stored before 202 and put back into the flow on start until
+   * fordeling out has recorded its shipment; fetch — the cursor lives in the ledger. */
+  ledger?: string;
 }
 
 type Creds = { secret: unknown };
@@ -60,8 +91,16 @@ export = function (RED: NodeAPI) {
       return typeof text === 'string' && text !== id && !text.endsWith(id) ? text : english;
     };
 
-    const emit = (submission: Submission) => {
-      node.send({ _msgid: RED.util.generateId(), payload: submission, submissionId: submission.submission.uuid } as never);
+    const ledgerNode = config.ledger ? (RED.nodes.getNode(config.ledger) as unknown as { ledger(): Ledger; ready?: Promise<Ledger> } | null) : null;
+    if (config.ledger && !ledgerNode) {
+      node.error('webform in: the chosen ledger configuration is missing');
+      node.status({ fill: 'red', shape: 'ring', text: t('noLedger', {}, 'ledger configuration missing') });
+      return;
+    }
+    const emit = (submission: Submission, inboxId?: string) => {
+      const msg: Record<string, unknown> = { _msgid: RED.util.generateId(), payload: submission, submissionId: submission.submission.uuid };
+      if (inboxId) msg._os2InboxId = inboxId;
+      node.send(msg as never);
     };
 
     if (mode === 'push') {
@@ -78,6 +117,42 @@ export = function (RED: NodeAPI) {
         return;
       }
       if (!url.startsWith('/')) url = '/' + url;
+      let inbox: Ledger | undefined;
+      let unregister = () => {};
+      let closing = false;
+      if (ledgerNode) {
+        try {
+          inbox = ledgerNode.ledger();
+          unregister = registerInbox(inbox);
+        } catch (err) {
+          node.error(`webform in: ${(err as Error).message}`);
+        }
+      }
+      // Put back into the flow what was accepted (202) but whose shipment fordeling out had not recorded: oldest first,
+      // once the flows have started (so the wires exist).
+      const replay = async () => {
+        if (!inbox || closing) return;
+        try {
+          await ledgerNode?.ready;
+          const pending = await inbox.pendingInbox();
+          if (pending.length) node.log(`webform in: putting ${pending.length} accepted submission(s) back into the flow`);
+          for (const e of pending) {
+            if (closing) return;
+            emit(fromInbox(e.payload), e.id);
+          }
+        } catch (err) {
+          node.error(`webform in: the ledger inbox cannot be read: ${(err as Error).message}`);
+        }
+      };
+      let replayed = false;
+      const replayOnce = () => {
+        if (replayed) return;
+        replayed = true;
+        void replay();
+      };
+      const events = (RED as unknown as { events?: { once(e: string, f: () => void): void; off?(e: string, f: () => void): void } }).events;
+      events?.once('flows:started', replayOnce);
+      const replayFallback = setTimeout(replayOnce, 3000);
       const auth = config.auth === 'hmac' ? 'hmac' : 'header';
       const headerName = ((auth === 'hmac' ? config.hmacHeader : config.authHeader) || (auth === 'hmac' ? 'x-webform-signature' : 'x-webform-secret')).trim().toLowerCase();
       const mb = Number(config.maxBodyMb);
@@ -128,7 +203,10 @@ export = function (RED: NodeAPI) {
           body = decodeForm(text);
         }
         const submission = normaliseRemotePost(body, { webformId: webformIdHint });
-        emit(submission);
+        const inboxId = inbox ? inboxIdOf(submission) : undefined;
+        // durable before 202: a submission the poster was told we have is never lost (put back into the flow on start)
+        if (inbox && inboxId) await inbox.putInbox({ id: inboxId, webformId: submission.webform?.id, payload: toInbox(submission) });
+        emit(submission, inboxId);
         const now = time();
         node.status({ fill: 'green', shape: 'dot', text: t('listeningLast', { path: url, time: now }, `${listening} · last ${now}`) });
         res.status(202).type('application/json').send(JSON.stringify({ uuid: submission.submission.uuid }) + '\n');
@@ -163,6 +241,10 @@ export = function (RED: NodeAPI) {
           if (r && r.path === url && r.methods.post) stack.splice(i, 1);
         }
         removeRawBodyHook();
+        closing = true;
+        clearTimeout(replayFallback);
+        events?.off?.('flows:started', replayOnce);
+        unregister();
         done();
       });
       return;
@@ -189,7 +271,9 @@ export = function (RED: NodeAPI) {
       try {
         if (!store) {
           if (!userDir) throw new Error('Node-RED has no userDir; cannot keep the fetch cursor');
-          store = await FileCursorStore.open(path.join(userDir, 'os2-state', `webform-in-${node.id.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`));
+          store = ledgerNode
+            ? await LedgerCursorStore.open(ledgerNode.ledger(), `webform-in:${config.site}:${webformId}`)
+            : await FileCursorStore.open(path.join(userDir, 'os2-state', `webform-in-${node.id.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`));
         }
         node.status({ fill: 'blue', shape: 'dot', text: t('pollingNow', { webform: webformId! }, `polling ${webformId}…`) });
         const r = await pollOnce({
