@@ -29,13 +29,14 @@ const webformIn = (r: NodeAPI) => {
 const buildNode = (r: NodeAPI) => {
   r.nodes.registerType('test-build', function (this: Node, config: object) {
     r.nodes.createNode(this, config as never);
-    this.on('input', (msg: Record<string, any>, send: (m: unknown) => void, done: () => void) => {
+    this.on('input', (m, send, done) => {
+      const msg = m as unknown as Record<string, any>;
       const sub = msg.payload as Submission;
       const o = journalpost();
       o.submissionId = sub.submission.uuid;
       o.webformId = sub.webform.id;
       o.context.routing = { receivingAuthorityCvr: '12345678', kle: '32.03.12' };
-      send({ ...msg, payload: o });
+      send({ ...msg, payload: o } as never);
       done();
     });
   } as never);
