@@ -2,6 +2,7 @@
  * A small client for the OS2forms REST API (Drupal Webform REST + Key auth): GET with the `api-key` header and a timeout.
  * The key is only ever sent to the site's own origin.
  */
+import { Readable } from 'node:stream';
 
 export class Os2formsHttpError extends Error {
   override name = 'Os2formsHttpError';
@@ -22,6 +23,8 @@ export interface Os2formsGetter {
   /** GET `pathOrUrl` (relative to the base URL, or absolute on the same origin) → body bytes; throws on non-2xx, timeout, or foreign origin. */
   get(pathOrUrl: string): Promise<{ status: number; contentType: string; body: Buffer }>;
   getJson(pathOrUrl: string): Promise<unknown>;
+  /** GET `pathOrUrl` as a stream (large files: never held whole in memory); same checks as get() except the size cap. */
+  open?(pathOrUrl: string): Promise<Readable>;
   readonly baseUrl: string;
 }
 
@@ -54,15 +57,12 @@ export class Os2formsClient implements Os2formsGetter {
     return u;
   }
 
-  async get(pathOrUrl: string): Promise<{ status: number; contentType: string; body: Buffer }> {
+  /** GET with the API key; resolves once a 2xx answer's headers are in. `signal` bounds the request (and the body read). */
+  private async fetchOk(pathOrUrl: string, accept: string, signal: AbortSignal): Promise<{ url: URL; res: Response }> {
     const url = this.resolve(pathOrUrl);
     let res: Response;
     try {
-      res = await fetch(url, {
-        headers: { 'api-key': this.apiKey, accept: 'application/json, */*' },
-        signal: AbortSignal.timeout(this.timeoutMs),
-        redirect: 'manual',
-      });
+      res = await fetch(url, { headers: { 'api-key': this.apiKey, accept }, signal, redirect: 'manual' });
     } catch (err) {
       const e = err as Error & { cause?: { code?: string; message?: string } };
       const why = e.name === 'TimeoutError' ? `timed out after ${this.timeoutMs} ms` : (e.cause?.code ?? e.cause?.message ?? e.message);
@@ -73,6 +73,26 @@ export class Os2formsClient implements Os2formsGetter {
       const hint = res.status === 401 || res.status === 403 ? ' (check the API key and the form\'s API user allow-list)' : '';
       throw new Os2formsHttpError(`GET ${url.pathname} answered HTTP ${res.status}${hint}`, res.status);
     }
+    return { url, res };
+  }
+
+  async open(pathOrUrl: string): Promise<Readable> {
+    // The timeout covers the answer's headers only: a large file may stream for longer (a stall fails the reader).
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(Object.assign(new Error('timeout'), { name: 'TimeoutError' })), this.timeoutMs);
+    let got: { url: URL; res: Response };
+    try {
+      got = await this.fetchOk(pathOrUrl, '*/*', ctl.signal);
+    } finally {
+      clearTimeout(timer);
+    }
+    const { url, res } = got;
+    if (!res.body) throw new Os2formsHttpError(`GET ${url.pathname} answered no body`);
+    return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
+  }
+
+  async get(pathOrUrl: string): Promise<{ status: number; contentType: string; body: Buffer }> {
+    const { url, res } = await this.fetchOk(pathOrUrl, 'application/json, */*', AbortSignal.timeout(this.timeoutMs));
     const declared = Number(res.headers.get('content-length'));
     if (Number.isFinite(declared) && declared > this.maxBytes) {
       await res.body?.cancel().catch(() => undefined);

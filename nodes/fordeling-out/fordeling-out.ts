@@ -23,6 +23,7 @@ import { DeliveryError } from '../../lib/delivery/errors';
 import type { ServiceplatformConfig } from '../../lib/delivery/serviceplatform';
 import { filesOf, sftpPrepareFiles } from '../../lib/delivery/sftp-files';
 import type { SftpConfig } from '../../lib/sftp';
+import type { Os2formsSite } from '../../lib/webform/os2forms-client';
 
 interface FordelingOutDef extends NodeDef {
   serviceplatform: string;
@@ -31,6 +32,8 @@ interface FordelingOutDef extends NodeDef {
   sftp?: string;
   /** Look the trigger's RecipientIt-system up with FordelingsmodtagerList (used when exactly one system matches). */
   sftpLookup?: boolean;
+  /** Optional os2-os2forms-site: files that carry only a URL are streamed from it (with its API key) to SFTP. */
+  site?: string;
   /** Durable delivery: total attempts, backoff base and cap (seconds), sends at once, breaker threshold and open time (seconds). */
   attempts?: string | number;
   retryBase?: string | number;
@@ -98,8 +101,16 @@ export = function (RED: NodeAPI) {
       let prepareFiles: DeliveryContext['prepareFiles'];
       if (sftpNode) {
         if (sftpNode.configError) throw new Error(sftpNode.configError);
+        const site = config.site ? (RED.nodes.getNode(config.site) as unknown as Os2formsSite | null) : null;
         prepareFiles = sftpPrepareFiles({
           sftp: sftpNode,
+          openUrl: site
+            ? async (url) => {
+                const client = site.client();
+                if (!client.open) throw new Error('the OS2forms site cannot stream files');
+                return client.open(url);
+              }
+            : undefined,
           ledger: base.ledger,
           lookupRecipients: config.sftpLookup ? (q) => listReceivers(q, base) : undefined,
           onFile: ({ index, count }) => node.status({ fill: 'blue', shape: 'dot', text: t('sftp', { i: index + 1, n: count }, `SFTP file ${index + 1}/${count}`) }),

@@ -18,6 +18,9 @@ import { buildTechnicalReceipt } from '../../lib/sftp';
 import type { FordelingsObject } from '../../lib/sf2900/model';
 import sftpNode from '../../nodes/sftp/sftp';
 import mapNode from '../../nodes/map/map';
+import siteNode from '../../nodes/os2forms-site/os2forms-site';
+import * as http from 'http';
+import type { AddressInfo } from 'net';
 import { NODES, collect, nextMessage, until } from './harness';
 
 const SYSTEM = 'a0b1c2d3-0000-4000-8000-000000000002';
@@ -63,21 +66,22 @@ describe('fordeling out with files over SFTP (real sshd)', function () {
     return o;
   };
 
-  const load = async (opts: { sftp?: boolean; outDir?: string; receiptTimeout?: number; extra?: Node[]; lookup?: boolean; fingerprint?: string } = {}) => {
+  const load = async (opts: { sftp?: boolean; outDir?: string; receiptTimeout?: number; extra?: Node[]; lookup?: boolean; fingerprint?: string; site?: string } = {}) => {
     const s = sftp.settings;
     const flow: Node[] = [
       { id: 't', type: 'tab' },
       { id: 'c1', type: 'os2-certificate' },
       { id: 'sp', type: 'os2-serviceplatform', environment: 'custom', baseUrl: sim.url, certificate: 'c1', senderCvr: certs.client.cvr, senderSystemUuid: SYSTEM, timeout: '10' },
       { id: 'sf', type: 'os2-sftp', host: s.host, port: s.port, username: s.username, hostKeyFingerprint: opts.fingerprint ?? s.hostKeyFingerprint, outDir: opts.outDir ?? 'OUT', inDir: 'IN', receiptTimeout: opts.receiptTimeout ?? 30, pollInterval: 0.1 },
-      { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', sftp: opts.sftp === false ? '' : 'sf', sftpLookup: !!opts.lookup, wires: [['ok'], ['failed']] },
+      { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', sftp: opts.sftp === false ? '' : 'sf', sftpLookup: !!opts.lookup, site: opts.site ? 'site' : '', wires: [['ok'], ['failed']] },
       { id: 'ok', z: 't', type: 'helper' },
       { id: 'failed', z: 't', type: 'helper' },
       { id: 'k1', z: 't', type: 'catch', scope: ['fo'], uncaught: false, wires: [['caught']] },
       { id: 'caught', z: 't', type: 'helper' },
+      ...(opts.site ? [{ id: 'site', type: 'os2-os2forms-site', baseUrl: opts.site, timeout: 10 }] : []),
       ...(opts.extra ?? []),
     ];
-    await helper.load([...NODES, sftpNode, mapNode], flow, { c1: { keyPem: certs.client.key, certPem: certs.client.cert }, sp: { ca: certs.ca.cert }, sf: { privateKey: s.privateKey } });
+    await helper.load([...NODES, sftpNode, mapNode, siteNode], flow, { c1: { keyPem: certs.client.key, certPem: certs.client.cert }, sp: { ca: certs.ca.cert }, sf: { privateKey: s.privateKey }, site: { apiKey: 'k3y' } });
   };
 
   it('DOKUMENT with a 20 MB file: upload, trigger (schema-valid), SUCCESS receipt, then FordelingsobjektAfsend with DokumentFilNavn', async function () {
@@ -155,6 +159,44 @@ describe('fordeling out with files over SFTP (real sshd)', function () {
     assert.equal(ev.length, 1, 'one trigger');
     assert.ok(ev[0].ok && ev[0].sizeOnDisk === size && ev[0].declaredSize === size, JSON.stringify(ev[0].errors));
     assert.equal(fs.statSync(path.join(delivered, ev[0].fileName)).size, size);
+  });
+
+  it('a file with only a URL streams from the OS2forms site (API key) to SFTP', async function () {
+    const size = 24 * 1024 * 1024;
+    const keys: Array<string | undefined> = [];
+    const server = http.createServer((req, res) => {
+      keys.push(req.headers['api-key'] as string | undefined);
+      if (req.headers['api-key'] !== 'k3y') return void res.writeHead(403).end();
+      res.writeHead(200, { 'content-type': 'application/pdf' });
+      let sent = 0;
+      const chunk = Buffer.alloc(1024 * 1024, 9);
+      const pump = (): void => {
+        while (sent < size) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      pump();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      await load({ site: base });
+      const o = fresh(formular());
+      o.files = [{ name: 'fra site.pdf', url: `${base}/system/files/webform/x/1/fra%20site.pdf` }];
+      const before = sftp.watcher.events.length;
+      const got = nextMessage<Record<string, any>>('ok', 60_000);
+      helper.getNode('fo').receive({ payload: o } as never);
+      await got;
+      const ev = sftp.watcher.events.slice(before);
+      assert.equal(ev.length, 1);
+      assert.ok(ev[0].ok && ev[0].sizeOnDisk === size, JSON.stringify(ev[0].errors));
+      assert.deepEqual(keys, ['k3y'], 'one download, with the API key');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it('FORMULAR from map with three attachments: the names inside the form XML are the names uploaded', async function () {
