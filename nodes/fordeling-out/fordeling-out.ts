@@ -3,6 +3,13 @@
  * Fordelingskomponent with FordelingsobjektAfsend over mutual TLS, recording the shipment in the ledger before
  * sending. Output 1: accepted (both transaction IDs, ForretningsKvittering). Output 2: failed (classified), also
  * reported with done(err) for Catch nodes. msg.topic "FordelingsmodtagerList" asks who receives for a routing.
+ *
+ * Delivery is durable and idempotent (lib/delivery/durable-delivery.ts): the request is recorded and put in the
+ * ledger's work queue (queue = this node's id), a DeliveryWorker sends it under bulkhead → breaker (per
+ * serviceplatform configuration + endpoint) → timeout, retries transient failures with full-jitter backoff from the
+ * queue (surviving restarts) and dead-letters on output 2 with every attempt. The same submission twice is one
+ * shipment and one output. msg.topic "resend" + msg.transactionId, or POST /os2-fordeling-out/:node/resend/:id
+ * (admin, os2-fordeling-out.write), puts a dead-lettered shipment back in the queue.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { Ledger } from '../../lib/ledger/types';
@@ -18,6 +25,7 @@ import type { Request, Response } from 'express';
 import { DURABLE_DEFAULTS, DurableDelivery, asDeliveryError, sharedBreakers } from '../../lib/delivery/durable-delivery';
 import type { Kvittering } from '../../lib/sf2900/receipts';
 import type { ShipmentRecord } from '../../lib/ledger/types';
+import { maskCpr } from '../../lib/ledger/export';
 import type { BreakerState, StateChange } from '../../lib/resilience/breaker';
 import { DeliveryError } from '../../lib/delivery/errors';
 import type { ServiceplatformConfig } from '../../lib/delivery/serviceplatform';
@@ -166,10 +174,12 @@ export = function (RED: NodeAPI) {
 
     const fail = (w: Waiter, e: DeliveryError, extra?: Record<string, unknown>) => {
       w.msg.error = { ...e.toJSON(), ...extra };
-      const short = e.reason.length > 40 ? e.reason.slice(0, 39) + '…' : e.reason;
+      // status texts and done(err) reach logs: a CPR number echoed in a platform's error text is masked there
+      const reason = maskCpr(e.reason);
+      const short = reason.length > 40 ? reason.slice(0, 39) + '…' : reason;
       node.status({ fill: 'red', shape: 'ring', text: t('failed', { reason: short }, `failed: ${short}`) });
       w.send([null, w.msg]);
-      w.done(new Error(`${e.class}: ${e.reason}`));
+      w.done(new Error(`${e.class}: ${reason}`));
     };
     const orphan = (s: ShipmentRecord): Msg =>
       ({ _msgid: RED.util.generateId(), topic: 'recovered', transactionId: s.transactionId, submissionId: s.submissionId, payload: { transactionId: s.transactionId, submissionId: s.submissionId, webformId: s.webformId } }) as unknown as Msg;
@@ -254,12 +264,13 @@ export = function (RED: NodeAPI) {
               statusQueued();
             },
             retry: (s, at, error) => {
-              const short = error.length > 30 ? error.slice(0, 29) + '…' : error;
+              const masked = maskCpr(error);
+              const short = masked.length > 30 ? masked.slice(0, 29) + '…' : masked;
               const time = at.toISOString().slice(11, 19);
               if (!retryDot) node.status({ fill: 'yellow', shape: 'ring', text: t('retry', { time, reason: short }, `retry ${time}: ${short}`) });
             },
             queued: () => statusQueued(),
-            error: (err) => node.warn(`fordeling out: ${err.message}`),
+            error: (err) => node.warn(`fordeling out: ${maskCpr(err.message)}`),
           },
         });
         durable.start();
