@@ -131,10 +131,29 @@ export class DurableDelivery<W> {
   /** Starts sending what is due (including what a previous run left in the queue) and watching waiting shipments. */
   start(): void {
     this.stopped = false;
-    this.worker.start();
-    const every = this.o.pollMs ?? 1000;
-    this.pollTimer = setInterval(() => void this.poll(), every);
+    void this.requeueOrphans().finally(() => {
+      if (!this.stopped) this.worker.start();
+    });
+    this.pollTimer = setInterval(() => void this.poll(), 1000);
     this.pollTimer.unref();
+  }
+
+  /**
+   * Shipments of this queue recorded as queued/sending but missing from the work queue (a crash between recording and
+   * queueing) are queued again, so nothing recorded is left behind even without a push inbox to replay it.
+   */
+  private async requeueOrphans(): Promise<void> {
+    try {
+      const { ledger } = this.o;
+      const queued = new Set((await ledger.listQueue()).map((w) => w.transactionId));
+      for (const state of ['queued', 'sending'] as const) {
+        for (const s of await ledger.listShipments({ state })) {
+          if (s.meta?.node === this.o.queue && s.request && !queued.has(s.transactionId)) await ledger.enqueue(s.transactionId, undefined, this.o.queue);
+        }
+      }
+    } catch (err) {
+      this.o.callbacks.error?.(err as Error);
+    }
   }
 
   async stop(): Promise<void> {

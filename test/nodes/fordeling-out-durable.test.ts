@@ -14,6 +14,7 @@ import { defaultLedger } from '../../lib/ledger/default-ledger';
 import type { Ledger } from '../../lib/ledger/types';
 import type { Submission } from '../../lib/sf2900/model';
 import ledgerNode from '../../nodes/ledger/ledger';
+import { FileLedger } from '../../lib/ledger/file-ledger';
 import webformInNode from '../../nodes/webform-in/webform-in';
 import { NODES, collect, nextMessage, sleep, until } from '../e2e/harness';
 
@@ -192,6 +193,26 @@ describe('fordeling out: durable delivery; webform in: push inbox', function () 
     assert.equal(ok.transactionId, tx(o));
     assert.equal(ok.topic, 'recovered');
     assert.equal(sim.shipments.get(tx(o))?.count, 1);
+  });
+
+  it('a shipment recorded but missing from the queue (crash between the two) is queued again on start', async function () {
+    await load({ retryBase: '30', retryCap: '30' }, { ledger: true });
+    sim.faults = { httpStatus: 503 };
+    const o = obj();
+    const before = sim.stats.requests;
+    helper.getNode('fo').receive({ payload: o } as never);
+    await until(() => sim.stats.requests > before, 5000, 'a first attempt');
+    await sleep(200);
+    await helper.unload();
+    const l = await FileLedger.open(dir);
+    for (const w of await l.claimDue('test', 10, 60_000, new Date(Date.now() + 3_600_000), 'fo')) await l.release(w.transactionId, 'test');
+    assert.deepEqual(await l.listQueue(), []);
+    assert.equal((await l.getShipment(tx(o)))?.state, 'queued');
+    await l.close();
+    sim.faults = {};
+    await load({}, { ledger: true });
+    const ok = await nextMessage<Record<string, any>>('ok', 10_000);
+    assert.equal(ok.transactionId, tx(o));
   });
 
   it('the breaker opens after N failures (red ring with retry time), lets a probe through, and closes when the platform is back', async function () {
