@@ -160,6 +160,7 @@ describe('overview: admin endpoints', function () {
   it('with two fordeling out nodes on one ledger, resend asks which one (unless the shipment names its node)', async () => {
     await load([{ id: 'fo2', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', wires: [[], []] }]);
     const tx = await failOne();
+    await defaultLedger().updateShipment(tx, { meta: undefined }); // a shipment that does not name its node (fordeling out records meta.node)
     const r = await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(409);
     assert.match(r.body.error, /Several fordeling out nodes/);
     await defaultLedger().updateShipment(tx, { meta: { node: 'fo' } });
