@@ -203,6 +203,8 @@ export = function (RED: NodeAPI) {
           body = decodeForm(text);
         }
         const submission = normaliseRemotePost(body, { webformId: webformIdHint });
+        // a ledger was chosen but cannot be used: refuse (the poster tries again) rather than accept without keeping it
+        if (ledgerNode && !inbox) return fail(res, 503, 'webform in: the ledger is not available');
         const inboxId = inbox ? inboxIdOf(submission) : undefined;
         // durable before 202: a submission the poster was told we have is never lost (put back into the flow on start)
         if (inbox && inboxId) await inbox.putInbox({ id: inboxId, webformId: submission.webform?.id, payload: toInbox(submission) });
