@@ -26,7 +26,7 @@ describe('webform in (fetch) with a ledger', function () {
   ];
   const load = async () => {
     await helper.load([webformInNode, siteNode, ledgerNode], flow() as never, { s1: { apiKey: API_KEY } } as never);
-    helper.getNode('out').on('input', (m: { submissionId: string }) => received.push(m));
+    (helper.getNode('out') as unknown as NodeJS.EventEmitter).on('input', (m: { submissionId: string }) => received.push(m));
   };
   const sub = (sid: number) => ({ sid, uuid: `8e9e1f3a-1111-4222-8333-${sid.toString(16).padStart(12, '0')}`, created: 1763798400 + sid, completed: 1763798460 + sid, changed: 1763798460 + sid, langcode: 'da', data: { navn: `x${sid}` } });
   const wait = async (cond: () => boolean, ms = 5000) => {
