@@ -109,7 +109,12 @@ describe('resilience: Node-RED SIGKILLed during 200 deliveries (embedded ledger)
     await posted;
     const deadline = Date.now() + 90_000;
     while (delivered() < COUNT && Date.now() < deadline) await sleep(100);
+    // let a send repeated after the last kill finish (and be recorded) before stopping: wait for 2 s without requests
     sim.faults = {};
+    for (let last = -1; last !== sim.stats.requests && Date.now() < deadline; ) {
+      last = sim.stats.requests;
+      await sleep(2000);
+    }
     await red.stop();
 
     const lost = uuids.filter((u) => accepted.has(u) && !sim.shipments.has(txOf(u)));
