@@ -200,6 +200,7 @@ export = function (RED: NodeAPI) {
       breakerOpenMs: Math.round(num(config.breakerOpen, DURABLE_DEFAULTS.breakerOpenMs / 1000) * 1000),
     };
     let durable: DurableDelivery<Waiter> | undefined;
+    let lastWarning = { text: '', at: 0 };
     let breakerKey = '';
     let offBreaker = () => {};
     let retryDot: ReturnType<typeof setTimeout> | undefined;
@@ -270,7 +271,13 @@ export = function (RED: NodeAPI) {
               if (!retryDot) node.status({ fill: 'yellow', shape: 'ring', text: t('retry', { time, reason: short }, `retry ${time}: ${short}`) });
             },
             queued: () => statusQueued(),
-            error: (err) => node.warn(`fordeling out: ${maskCpr(err.message)}`),
+            error: (err) => {
+              // a ledger that is down fails every poll: say so once a minute, not every second
+              const text = `fordeling out: ${maskCpr(err.message)}`;
+              if (text === lastWarning.text && Date.now() - lastWarning.at < 60_000) return;
+              lastWarning = { text, at: Date.now() };
+              node.warn(text);
+            },
           },
         });
         durable.start();
