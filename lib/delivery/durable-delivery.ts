@@ -75,6 +75,11 @@ export interface DurableDeliveryOptions<W> {
   breakers: BreakerRegistry;
   breakerKey: string;
   pollMs?: number;
+  /**
+   * When the push inbox entries are acknowledged: once the shipment is queued (default; the queue is durable), or only
+   * once it is delivered / dead-lettered (an in-memory ledger, whose queue a restart would lose).
+   */
+  ackInboxOn?: 'queued' | 'settled';
   callbacks: DurableCallbacks<W>;
 }
 
@@ -88,6 +93,8 @@ export class DurableDelivery<W> {
   private readonly sendingHere = new Set<string>();
   private readonly receipts = new Map<string, Kvittering>();
   private readonly lastErrors = new Map<string, DeliveryError>();
+  /** Inbox entries to acknowledge when the shipment settles (ackInboxOn 'settled'). */
+  private readonly unacked = new Map<string, Set<string>>();
   private pollTimer: NodeJS.Timeout | undefined;
   private polling = false;
   private stopped = false;
@@ -180,7 +187,7 @@ export class DurableDelivery<W> {
     const joined = this.waiters.get(t);
     if (joined) {
       joined.push(waiter);
-      await this.ack([...inboxIds, t]);
+      await this.ackQueued(t, inboxIds);
       return;
     }
     this.waiters.set(t, [waiter]);
@@ -212,7 +219,7 @@ export class DurableDelivery<W> {
         }
       }
       await this.worker.submit(t);
-      await this.ack([...inboxIds, t]);
+      await this.ackQueued(t, inboxIds);
       this.o.callbacks.queued?.(t);
     } catch (err) {
       this.o.callbacks.failed(asDeliveryError(err), this.take(t));
@@ -256,10 +263,27 @@ export class DurableDelivery<W> {
   }
 
   private take(t: string): W[] {
+    this.settle(t);
     const w = this.waiters.get(t) ?? [];
     this.waiters.delete(t);
     if (!this.busy.has(t)) this.generation.delete(t);
     return w;
+  }
+
+  /** The shipment is queued: acknowledge now, or remember the ids until it settles. */
+  private async ackQueued(t: string, inboxIds: string[]): Promise<void> {
+    if (this.o.ackInboxOn !== 'settled') return this.ack([...inboxIds, t]);
+    const ids = this.unacked.get(t) ?? new Set<string>([t]);
+    for (const id of inboxIds) ids.add(id);
+    this.unacked.set(t, ids);
+  }
+
+  /** The shipment settled (delivered, dead-lettered, or elsewhere): acknowledge what was kept back. */
+  private settle(t: string): void {
+    const ids = this.unacked.get(t);
+    if (!ids) return;
+    this.unacked.delete(t);
+    void this.ack([...ids]);
   }
 
   private async ack(ids: string[]): Promise<void> {

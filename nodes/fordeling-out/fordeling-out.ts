@@ -237,6 +237,8 @@ export = function (RED: NodeAPI) {
           breakers,
           breakerKey,
           pollMs: Math.max(50, Math.min(1000, settings.baseMs)),
+          // the in-memory default ledger loses its queue on restart: keep webform in's inbox entries until delivered
+          ackInboxOn: ledgerNode ? 'queued' : 'settled',
           callbacks: {
             delivered: (s, receipt, waiters) => {
               const [first, ...rest] = waiters;

@@ -72,12 +72,12 @@ describe('fordeling out: durable delivery; webform in: push inbox', function () 
     return o;
   };
   const fast = { retryBase: '0.02', retryCap: '0.1', breakerFailures: '0' };
-  const load = async (fo: Record<string, unknown> = {}, opts: { ledger?: boolean; webform?: boolean; timeout?: string } = {}) => {
+  const load = async (fo: Record<string, unknown> = {}, opts: { ledger?: boolean; webform?: boolean; timeout?: string; memoryFo?: boolean } = {}) => {
     const flow: Array<Record<string, unknown>> = [
       { id: 't', type: 'tab' },
       { id: 'c1', type: 'os2-certificate' },
       { id: 'sp', type: 'os2-serviceplatform', environment: 'custom', baseUrl: sim.url, certificate: 'c1', senderCvr: certs.client.cvr, senderSystemUuid: SYSTEM, timeout: opts.timeout ?? '5' },
-      { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', ...(opts.ledger ? { ledger: 'L' } : {}), ...fast, wires: [['ok'], ['failed']], ...fo },
+      { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', ...(opts.ledger && !opts.memoryFo ? { ledger: 'L' } : {}), ...fast, wires: [['ok'], ['failed']], ...fo },
       { id: 'ok', z: 't', type: 'helper' },
       { id: 'failed', z: 't', type: 'helper' },
       { id: 'k1', z: 't', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
@@ -232,6 +232,20 @@ describe('fordeling out: durable delivery; webform in: push inbox', function () 
     sim.faults = {};
     await ok;
     assert.ok(statuses.some((s) => /half-open/.test(s.text ?? '')), 'half-open shown');
+  });
+
+  it('fordeling out on the in-memory ledger acknowledges webform in\'s inbox entry only once delivered (a restart would lose its queue)', async function () {
+    await load({}, { ledger: true, webform: true, memoryFo: true });
+    sim.faults = { httpStatus: 503 };
+    const uuid = '7e1e2f3a-0000-4000-8000-000000000099';
+    const before = sim.stats.requests;
+    await request(RED.httpNode as never).post('/durable/in').set('X-Webform-Secret', SECRET).send({ uuid, webform_id: 'inbox_test', sid: '9' }).expect(202);
+    await until(() => sim.stats.requests > before + 1, 5000, 'two attempts');
+    assert.deepEqual((await ledgerOf().pendingInbox()).map((e) => e.id), [transactionIdFor(uuid, 'inbox_test')], 'kept while only queued in memory');
+    sim.faults = {};
+    await nextMessage('ok', 5000);
+    await sleep(100);
+    assert.deepEqual(await ledgerOf().pendingInbox(), [], 'acknowledged once delivered');
   });
 
   it('webform in (push, ledger): stored before 202, put back into the flow on start until fordeling out recorded the shipment, then acknowledged', async function () {
