@@ -207,6 +207,6 @@ function demoFlows(sim) {
   console.log(`  Post a sample SP241:    http://127.0.0.1:${port}/demo/`);
   console.log(`  Serviceplatform (sim):  ${sim.url}`);
   console.log(`  Receipts are posted to: http://127.0.0.1:${port}${receiptPath}`);
-  console.log(sftpSim ? `  SFTP (sim, attachments): sftp://${sftpSim.settings.host}:${sftpSim.settings.port} (${sftpSim.sshd.root})` : '  SFTP: no sshd found, the demo sends no attachments');
+  console.log(sftpSim ? `  SFTP (sim, attachments): sftp://${sftpSim.settings.host}:${sftpSim.settings.port} (${sftpSim.sshd.root})` : '  SFTP: off (no sshd found, or OS2_DEMO_SFTP=0): the demo sends no attachments');
   console.log('  Stop with Ctrl+C.');
 })().catch((err) => fail(err.message));
