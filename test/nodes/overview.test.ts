@@ -4,7 +4,7 @@
  */
 import { strict as assert } from 'assert';
 import helper from 'node-red-node-test-helper';
-import type { NodeAPI } from 'node-red';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
 import overviewPlugin from '../../nodes/overview/overview';
 import { maskCpr, parseFilter, requestView } from '../../nodes/overview/shipments';
 import { createSimulator, type Simulator } from '../../simulator';
@@ -12,7 +12,10 @@ import { testCerts, type SimulatorCerts } from '../support/certs';
 import { journalpost } from '../lib/sf2900/fixtures';
 import { defaultLedger } from '../../lib/ledger/default-ledger';
 import { transactionIdFor } from '../../lib/sf2900/transaction-id';
-import { NODES, nextMessage } from '../e2e/harness';
+import { NODES, until } from '../e2e/harness';
+import { buildAfsendRequest } from '../../lib/sf2900/afsend';
+import certificateNode from '../../nodes/certificate/certificate';
+import serviceplatformNode from '../../nodes/serviceplatform/serviceplatform';
 
 const SYSTEM = 'a0b1c2d3-0000-4000-8000-000000000001';
 
@@ -21,6 +24,8 @@ describe('overview: masking and filters', () => {
     assert.equal(maskCpr('CPR 010203-1234 og 0102031234.'), 'CPR ******-**** og ******-****.');
     assert.equal(maskCpr('<Personnummer>urn:oio:cpr:0102031234</Personnummer>'), '<Personnummer>urn:oio:cpr:******-****</Personnummer>');
     assert.equal(maskCpr('order 123456789012 / cvr 12345678'), 'order 123456789012 / cvr 12345678');
+    assert.equal(maskCpr('tx 3f2c8e0a-6b1d-4c2e-9a7f-a0102031234b'), 'tx 3f2c8e0a-6b1d-4c2e-9a7f-a0102031234b', 'not inside a UUID');
+    assert.equal(maskCpr('cpr: 010203-1234\n'), 'cpr: ******-****\n');
   });
 
   it('shows embedded form XML decoded and masked, and file contents only as their size', () => {
@@ -61,50 +66,51 @@ describe('overview: admin endpoints', function () {
   });
   afterEach(() => helper.unload());
 
-  const flow = (extra: object[] = []) => [
-    { id: 't', type: 'tab' },
-    { id: 'c1', type: 'os2-certificate' },
-    { id: 'sp', type: 'os2-serviceplatform', environment: 'custom', baseUrl: sim.url, certificate: 'c1', senderCvr: certs.client.cvr, senderSystemUuid: SYSTEM, timeout: '5' },
-    // one attempt: a transient failure is dead-lettered at once (fordeling out retries from its durable queue otherwise)
-    { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', attempts: '1', wires: [['ok'], ['failed']] },
-    { id: 'ok', z: 't', type: 'helper' },
-    { id: 'failed', z: 't', type: 'helper' },
-    ...extra,
-  ];
-  const load = (extra?: object[]) =>
-    helper.load([...NODES, overviewPlugin], flow(extra) as Parameters<typeof helper.load>[1], { c1: { keyPem: certs.client.key, certPem: certs.client.cert }, sp: { ca: certs.ca.cert } });
+  /**
+   * A stand-in for fordeling out that only carries its configuration (and, when asked, a resend method), so these
+   * tests pin the overview's own behaviour whatever fordeling out's delivery does.
+   */
+  const standIn = (withResend?: (id: string) => Promise<unknown>) => (RED: NodeAPI) => {
+    RED.nodes.registerType('os2-fordeling-out', function (this: Node, config: NodeDef) {
+      RED.nodes.createNode(this, config);
+      if (withResend) (this as unknown as { resend: typeof withResend }).resend = withResend;
+    });
+  };
+  const flow = (extra: object[] = []) =>
+    [
+      { id: 't', type: 'tab' },
+      { id: 'c1', type: 'os2-certificate' },
+      { id: 'sp', type: 'os2-serviceplatform', environment: 'custom', baseUrl: sim.url, certificate: 'c1', senderCvr: certs.client.cvr, senderSystemUuid: SYSTEM, timeout: '5' },
+      { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', wires: [[], []] },
+      ...extra,
+    ] as Parameters<typeof helper.load>[1];
+  const creds = () => ({ c1: { keyPem: certs.client.key, certPem: certs.client.cert }, sp: { ca: certs.ca.cert } });
+  const load = (opts: { extra?: object[]; resend?: (id: string) => Promise<unknown> } = {}) =>
+    helper.load([certificateNode, serviceplatformNode, standIn(opts.resend), overviewPlugin], flow(opts.extra), creds());
 
-  /** A JOURNALPOST whose note carries a CPR number (it must never reach the browser unmasked). */
-  const obj = () => {
+  /** A failed JOURNALPOST in the default ledger whose note carries a CPR number (never to reach the browser unmasked). */
+  async function failedShipment(state: 'failed' | 'dead-letter' = 'failed', meta?: Record<string, unknown>): Promise<string> {
     const o = journalpost();
     o.submissionId = `7d1e2f3a-0000-4000-8000-${String(++n).padStart(12, '0')}`;
     o.webformId = 'overview_test';
     o.journalpost!.noteText = 'Borger 010203-1234 søger';
-    return o;
-  };
-
-  async function failOne(): Promise<string> {
-    sim.faults = { httpStatus: 503 };
-    const failed = nextMessage<Record<string, unknown>>('failed');
-    const o = obj();
-    helper.getNode('fo').receive({ payload: o } as never);
-    await failed;
-    sim.faults = {};
-    return transactionIdFor(o.submissionId, o.webformId);
+    const transactionId = transactionIdFor(o.submissionId, o.webformId);
+    const request = buildAfsendRequest(o, { transactionId, senderCvr: certs.client.cvr, senderSystemUuid: SYSTEM });
+    await defaultLedger().createShipment({ transactionId, submissionId: o.submissionId, webformId: o.webformId, objektType: 'JOURNALPOST', state, request, lastError: 'HTTP 503 from the platform', meta });
+    await defaultLedger().addAttempt(transactionId, { at: new Date().toISOString(), ok: false, errorClass: 'transient', error: 'HTTP 503' });
+    return transactionId;
   }
 
-  it('lists shipments filtered by state and form, with their receipts', async () => {
+  it('lists shipments filtered by state, form and date, with their receipts (CPR masked)', async () => {
     await load();
-    const tx = await failOne();
-    const sent = nextMessage<Record<string, unknown>>('ok');
-    const o = obj();
-    helper.getNode('fo').receive({ payload: o } as never);
-    const okTx = (await sent).transactionId as string;
+    const tx = await failedShipment();
+    const okTx = await failedShipment();
+    await defaultLedger().updateShipment(okTx, { state: 'accepted' });
     await defaultLedger().addReceipt({ transactionId: okTx, type: 'Forretning', code: 'ACCEPTERET', reason: 'ok for 010203-1234', errors: [], receivedAt: new Date().toISOString(), fingerprint: 'f-' + okTx });
 
-    const failed = await helper.request().get('/os2-overview/shipments').query({ state: 'dead-letter', form: 'overview_test' }).expect(200);
+    const failed = await helper.request().get('/os2-overview/shipments').query({ state: 'failed', form: 'overview_test' }).expect(200);
     assert.ok(failed.body.shipments.some((s: { transactionId: string }) => s.transactionId === tx));
-    assert.ok(failed.body.shipments.every((s: { state: string; webformId: string }) => s.state === 'dead-letter' && s.webformId === 'overview_test'));
+    assert.ok(failed.body.shipments.every((s: { state: string; webformId: string }) => s.state === 'failed' && s.webformId === 'overview_test'));
 
     const all = await helper.request().get('/os2-overview/shipments').query({ form: 'overview_test', since: new Date(Date.now() - 60000).toISOString() }).expect(200);
     const ok = all.body.shipments.find((s: { transactionId: string }) => s.transactionId === okTx);
@@ -113,71 +119,78 @@ describe('overview: admin endpoints', function () {
 
     const future = await helper.request().get('/os2-overview/shipments').query({ form: 'overview_test', since: '2999-01-01' }).expect(200);
     assert.deepEqual(future.body.shipments, []);
+    const other = await helper.request().get('/os2-overview/shipments').query({ form: 'another_form' }).expect(200);
+    assert.ok(!other.body.shipments.some((s: { webformId: string }) => s.webformId === 'overview_test'));
     const bad = await helper.request().get('/os2-overview/shipments').query({ state: 'lost' }).expect(400);
     assert.match(bad.body.error, /state must be one of/);
   });
 
-  it('shows one shipment with its request, CPR masked', async () => {
+  it('shows one shipment with its request and attempts, CPR masked', async () => {
     await load();
-    const tx = await failOne();
+    const tx = await failedShipment();
     const res = await helper.request().get(`/os2-overview/shipments/${tx}`).expect(200);
     assert.equal(res.body.transactionId, tx);
-    assert.equal(res.body.state, 'dead-letter');
+    assert.equal(res.body.state, 'failed');
     assert.equal(res.body.resendable, true);
+    assert.equal(res.body.attemptList.length, 1);
     assert.match(res.body.request.text, /FordelingsobjektAfsendRequest/);
     assert.match(res.body.request.text, /Borger \*{6}-\*{4} søger/);
     assert.ok(!JSON.stringify(res.body).includes('010203-1234'), 'no CPR number in the details');
-    assert.match(res.body.lastError, /503/);
     await helper.request().get('/os2-overview/shipments/00000000-0000-4000-8000-000000000000').expect(404);
     await helper.request().get('/os2-overview/shipments/not%20an%20id').expect(400);
   });
 
-  it('resends a failed shipment under the same AnvenderTransaktionsID; refuses one that was delivered', async () => {
+  it('resends a failed shipment: the stored request again, same AnvenderTransaktionsID; refuses one that was delivered', async () => {
     await load();
-    const tx = await failOne();
-    const before = sim.shipments.get(tx)?.count ?? 0;
-    const sent = nextMessage<Record<string, unknown>>('ok');
-    const r = await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(202); // through fordeling out's queue
-    assert.equal(r.body.transactionId, tx);
-    assert.equal(r.body.via, 'queue');
-    assert.equal((await sent).transactionId, tx);
-    assert.ok(['sent', 'technically-received', 'accepted'].includes((await defaultLedger().getShipment(tx))!.state));
-    assert.equal(sim.shipments.get(tx)?.count, before + 1);
+    const tx = await failedShipment();
+    const r = await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(200);
+    assert.deepEqual([r.body.transactionId, r.body.via], [tx, 'direct']);
+    assert.ok(['sent', 'technically-received', 'accepted'].includes(r.body.state), r.body.state);
+    assert.equal(sim.shipments.get(tx)?.count, 1, 'the simulator received it');
     const again = await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(409);
     assert.match(again.body.error, /Only failed or dead-letter shipments/);
   });
 
-  it('a resend that fails again ends on output 2 again and leaves the shipment dead-lettered', async () => {
+  it('a resend that fails again answers 502 with the reason and leaves the shipment failed', async () => {
     await load();
-    const tx = await failOne();
+    const tx = await failedShipment('dead-letter');
     sim.faults = { httpStatus: 503 };
-    const failed = nextMessage<Record<string, any>>('failed');
-    await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(202);
-    assert.match((await failed).error.reason, /503/);
-    assert.equal((await defaultLedger().getShipment(tx))?.state, 'dead-letter');
+    const r = await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(502);
+    assert.match(r.body.error, /transient: .*503/);
+    assert.equal(r.body.state, 'failed');
   });
 
-  it('with two fordeling out nodes on one ledger, resend asks which one (unless the shipment names its node)', async () => {
-    await load([{ id: 'fo2', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', wires: [[], []] }]);
-    const tx = await failOne();
-    await defaultLedger().updateShipment(tx, { meta: undefined }); // a shipment that does not name its node (fordeling out records meta.node)
+  it('with two fordeling out nodes on one ledger, resend asks which one unless the shipment names its node (meta.node)', async () => {
+    await load({ extra: [{ id: 'fo2', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', wires: [[], []] }] });
+    const tx = await failedShipment();
     const r = await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(409);
     assert.match(r.body.error, /Several fordeling out nodes/);
-    await defaultLedger().updateShipment(tx, { meta: { node: 'fo' } });
-    await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(202);
+    const named = await failedShipment('failed', { node: 'fo2' });
+    await helper.request().post(`/os2-overview/shipments/${named}/resend`).expect(200);
   });
 
-  it('calls the fordeling out node\'s own resend (durable queue) when it has one', async () => {
-    await load();
-    const tx = await failOne();
+  it("calls the fordeling out node's own resend (durable queue) when it has one", async () => {
     const calls: string[] = [];
-    (helper.getNode('fo') as unknown as { resend: (id: string) => Promise<void> }).resend = async (id) => {
-      calls.push(id);
-      await defaultLedger().updateShipment(id, { state: 'queued' });
-    };
+    await load({
+      resend: async (id) => {
+        calls.push(id);
+        return defaultLedger().updateShipment(id, { state: 'queued' });
+      },
+    });
+    const tx = await failedShipment('dead-letter', { node: 'fo' });
     const r = await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(202);
     assert.deepEqual(calls, [tx]);
     assert.deepEqual([r.body.state, r.body.via], ['queued', 'queue']);
+  });
+
+  it('with the real fordeling out: a dead-letter shipment resent from the overview reaches the platform', async () => {
+    await helper.load([...NODES, overviewPlugin], flow(), creds());
+    const tx = await failedShipment('dead-letter', { node: 'fo' });
+    const r = await helper.request().post(`/os2-overview/shipments/${tx}/resend`);
+    assert.ok([200, 202].includes(r.status), `${r.status} ${JSON.stringify(r.body)}`);
+    await until(() => (sim.shipments.get(tx)?.count ?? 0) >= 1, 15000, 'the simulator received the resent shipment');
+    const s = await helper.request().get(`/os2-overview/shipments/${tx}`).expect(200);
+    assert.ok(['sending', 'sent', 'technically-received', 'accepted'].includes(s.body.state), s.body.state);
   });
 
   it('refuses every endpoint without a token when admin auth is on; read-only tokens may read but not resend', async () => {
