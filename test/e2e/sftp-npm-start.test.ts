@@ -6,24 +6,13 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { sshdUnavailableReason } from '../support/sshd';
+import { freePort } from './red-process';
 
 const root = path.resolve(__dirname, '..', '..');
 const skipReason = sshdUnavailableReason();
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 function post(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
