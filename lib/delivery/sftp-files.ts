@@ -9,7 +9,8 @@
  *   - `receipt in` (SFTP mode) can tell a receipt that fordeling out is still waiting for (shipment 'sending')
  *     from one it should handle, and correlate receipts by file name.
  */
-import type { Readable } from 'stream';
+import * as fs from 'fs';
+import { Readable } from 'stream';
 import type { FileRef, FordelingsObject } from '../sf2900/model';
 import type { Ledger, ShipmentRecord } from '../ledger/types';
 import {
@@ -133,6 +134,19 @@ export function classifySftpError(err: unknown, sftpName: string): DeliveryError
   return new DeliveryError({ class: 'transient', code: 'SFTP', reason: `SFTP transfer of ${sftpName} failed: ${message}`, errors: [] });
 }
 
+/** The same source, calling `touch` each time a read of it ends (streams only; a Buffer goes at once). */
+function touchingSource(source: UploadSource, touch: () => void): UploadSource {
+  if (Buffer.isBuffer(source) || source instanceof Readable) return source;
+  const open = 'path' in source ? (): Readable => fs.createReadStream(source.path, { highWaterMark: 256 * 1024 }) : source.open;
+  return {
+    open: async () => {
+      const stream = await open();
+      stream.once('end', touch);
+      return stream;
+    },
+  };
+}
+
 /** A receipt for `sftpName` already in IN (read and archived), or undefined. */
 async function lateReceipt(conn: ReturnType<SftpStageOptions['sftp']['connection']>, folders: SftpStageOptions['sftp']['folders'], sftpName: string) {
   const name = receiptNameFor(sftpName);
@@ -226,6 +240,9 @@ export function sftpPrepareFiles(opts: SftpStageOptions): PrepareFiles {
           } catch (err) {
             throw permanent('INVALID', `File ${sftpName} cannot be sent: ${(err as Error).message}`);
           }
+          // The trigger follows the last byte: mark the shipment as still being worked on then, so receipt in
+          // (which leaves receipts of recently updated 'sending' shipments alone) does not take this file's receipt.
+          source = touchingSource(source, () => void ledger.updateShipment(transactionId, { state: 'sending' }).catch(() => undefined));
           const result = await uploadWithTrigger(
             conn,
             opts.sftp.folders,
