@@ -153,6 +153,16 @@ describe('receipt in, SFTP mode (real sshd)', function () {
     assert.equal(rec.status, 'acknowledged', 'a late SUCCESS marks the file acknowledged (a resend skips it)');
   });
 
+  it('SFTP mode without an SFTP configuration says so (one clear error), and serves nothing', async () => {
+    await load({ sftp: '' });
+    const errors = helper
+      .log()
+      .args.map((a: Array<{ level: number; msg: unknown }>) => a[0])
+      .filter((e: { level: number }) => e.level === 20) // Node-RED's log level ERROR
+      .map((e: { msg: unknown }) => String(e.msg));
+    assert.ok(errors.includes('receipt in: SFTP mode needs an SFTP configuration'), JSON.stringify(errors));
+  });
+
   it('with fordeling out sharing IN and no grace period, fordeling out still gets every receipt it waits for', async () => {
     const fo: Node[] = [
       { id: 'c1', type: 'os2-certificate' },
