@@ -153,7 +153,7 @@ describe('receipt in, SFTP mode (real sshd)', function () {
     assert.equal(rec.status, 'acknowledged', 'a late SUCCESS marks the file acknowledged (a resend skips it)');
   });
 
-  it('SFTP mode without an SFTP configuration says so (one clear error), and serves nothing', async () => {
+  it('SFTP mode without an SFTP configuration reports one clear error', async () => {
     await load({ sftp: '' });
     const errors = helper
       .log()
