@@ -69,6 +69,7 @@ const TECHNICAL = /\.sftpreceipt$/i;
 export class SftpReceiptPoller {
   private timer?: NodeJS.Timeout;
   private running = false;
+  private stopped = false;
   private busy?: Promise<void>;
   /** Files in IN that are not receipts (e.g. a file sent to us): looked at once. */
   private readonly ignored = new Set<string>();
@@ -89,6 +90,7 @@ export class SftpReceiptPoller {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.busy?.catch(() => undefined);
   }
@@ -108,6 +110,7 @@ export class SftpReceiptPoller {
     const conn = this.opts.sftp.connection();
     const files = await listReceiptFiles(conn, this.opts.sftp.folders);
     for (const f of files) {
+      if (this.stopped) break; // redeploy: the connection is going away
       if (this.ignored.has(`${f.name}:${f.modifyTime}:${f.size}`)) continue;
       try {
         await this.one(f);
