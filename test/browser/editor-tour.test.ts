@@ -1,0 +1,317 @@
+/**
+ * The flow builder's experience in a real browser: Debian's chromium driven by playwright-core against `npm start`
+ * (scripts/start.js: the simulator + a real Node-RED with this package and the flows in flows/ deployed).
+ * What a municipal user relies on: the six nodes in the OS2 palette category; every dialog refusing a bad value
+ * (CVR, KLE, UUID, URL, path, IP range) and accepting a good one; Danish help for a Danish browser; the demo page's
+ * submission turning the statuses green and showing up, with its receipts, in the OS2 sidebar (CPR masked);
+ * a refused delivery shown as failed and offered for resend.
+ * Screenshots are kept in test-output/browser/ (git-ignored).
+ * Without chromium the suite skips locally and says so; with CI=true it fails.
+ */
+import { strict as assert } from 'node:assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { transactionIdFor } from '../../lib/sf2900/transaction-id';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const OUT = path.join(ROOT, 'test-output', 'browser');
+const DEMO_TAB = 'd0a0000000000001';
+const ERRORS_TAB = 'e3a0000000000001';
+const IDS = { webformIn: 'd1a0000000000002', fordelingOut: 'd2a00000000000a4', receiptIn: 'd3a00000000000a2', notAuthorised: 'e3a000000000000b' };
+const SIX = ['os2-webform-in', 'os2-validate', 'os2-map', 'os2-sign', 'os2-fordeling-out', 'os2-receipt-in'];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** One field of a dialog: how to make it invalid and valid again. */
+interface FieldCase {
+  type: string;
+  config?: boolean;
+  /** Properties the node starts with (validators read the node's other properties, not the form's). */
+  props?: Record<string, unknown>;
+  field: string;
+  bad: string;
+  good: string;
+}
+
+const CASES: FieldCase[] = [
+  { type: 'os2-webform-in', field: 'path', bad: '/os2forms/with space', good: '/os2forms/sp241-test' },
+  { type: 'os2-validate', props: { schemaSource: 'file' }, field: 'schemaFile', bad: ' ', good: '/data/schemas/sp241.schema.json' },
+  { type: 'os2-map', field: 'kle', bad: '32.3', good: '32.03.12' },
+  { type: 'os2-map', field: 'routingCvr', bad: '1481483', good: '14814833' },
+  { type: 'os2-sign', props: { select: 'id' }, field: 'elementId', bad: 'two words', good: 'Body' },
+  { type: 'os2-fordeling-out', field: 'serviceplatform', bad: '_ADD_', good: 'd2a00000000000b1' },
+  { type: 'os2-receipt-in', field: 'allow', bad: 'example.org', good: '10.0.0.0/8, 127.0.0.1' },
+  { type: 'os2-receipt-in', field: 'path', bad: '/bad path', good: '/os2/fordeling/kvittering' },
+  { type: 'os2-serviceplatform', config: true, field: 'senderCvr', bad: '1234567', good: '12345678' },
+  { type: 'os2-serviceplatform', config: true, field: 'senderSystemUuid', bad: 'not-a-uuid', good: '0c6e1e0b-6d6a-4c1f-9d0e-0b7c3b1f2a10' },
+  { type: 'os2-os2forms-site', config: true, field: 'baseUrl', bad: 'os2forms.example.dk', good: 'https://os2forms.example.dk' },
+];
+
+describe('editor tour in a real browser (chromium, npm start)', function () {
+  this.timeout(180_000);
+  let child: ChildProcess | undefined;
+  let userDir: string;
+  let base: string;
+  let browser: Browser;
+  let context: BrowserContext;
+  let editor: Page;
+  let out = '';
+  const pageErrors: string[] = [];
+
+  async function waitForOutput(re: RegExp, ms: number): Promise<RegExpMatchArray> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const m = out.match(re);
+      if (m) return m;
+      if (child!.exitCode !== null) throw new Error(`npm start exited (${child!.exitCode}):\n${out.slice(-3000)}`);
+      if (Date.now() > until) throw new Error(`timed out waiting for ${re}:\n${out.slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  async function openEditor(ctx: BrowserContext): Promise<Page> {
+    const page = await ctx.newPage();
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(base);
+    await page.waitForFunction(
+      "!!(window.RED && RED.nodes && RED.nodes.node('" + IDS.fordelingOut + "')) && !!document.querySelector(\".red-ui-palette-node[data-palette-type='os2-receipt-in']\") && !!document.querySelector('#red-ui-tab-os2-overview')",
+      undefined,
+      { timeout: 60_000 },
+    );
+    // A fresh Node-RED 4 asks once whether to enable update notifications (it would phone home): answer no.
+    const no = page.getByRole('button', { name: 'No, do not enable notifications' });
+    if (await no.waitFor({ state: 'visible', timeout: 5000 }).then(() => true, () => false)) {
+      await no.click();
+      await no.waitFor({ state: 'detached' });
+    }
+    return page;
+  }
+
+  const shot = (page: Page, name: string) => page.screenshot({ path: path.join(OUT, name) });
+
+  before(async function () {
+    if (!fs.existsSync(CHROMIUM)) {
+      if (process.env.CI === 'true') throw new Error(`chromium is missing at ${CHROMIUM} (apt-get install chromium); the editor tests may not skip in CI`);
+      console.log(`    (skipped: no chromium at ${CHROMIUM}; apt-get install chromium to run the editor tests)`);
+      this.skip();
+    }
+    if (!fs.existsSync(path.join(ROOT, 'dist', 'nodes', 'overview', 'overview.js'))) throw new Error('dist/ is missing or stale: run `npm run build` (npm test does) first');
+    fs.mkdirSync(OUT, { recursive: true });
+    userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'os2-browser-'));
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}/`;
+    child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'start.js')], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: String(port), SF2900_SIM_PORT: '0', OS2_USER_DIR: userDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    await waitForOutput(/Node-RED editor:/, 90_000);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      // A fresh, empty profile is made by playwright for every launch.
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    context = await browser.newContext({ locale: 'en-US', viewport: { width: 1440, height: 900 } });
+    editor = await openEditor(context);
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (child && child.exitCode === null) {
+      const exited = new Promise((r) => child!.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
+  });
+
+  it('shows the six nodes in the OS2 palette category, with their short names', async () => {
+    const found = (await editor.evaluate(`(${JSON.stringify(SIX)}).map((t) => {
+      const el = document.querySelector(".red-ui-palette-node[data-palette-type='" + t + "']");
+      return el && [el.closest('.red-ui-palette-category').id, el.querySelector('.red-ui-palette-label').textContent.replace(/\\s+/g, ' ').trim()];
+    })`)) as Array<[string, string] | null>;
+    assert.deepEqual(found, [
+      ['red-ui-palette-container-OS2', 'webform in'],
+      ['red-ui-palette-container-OS2', 'validate'],
+      ['red-ui-palette-container-OS2', 'map'],
+      ['red-ui-palette-container-OS2', 'sign'],
+      ['red-ui-palette-container-OS2', 'fordeling out'],
+      ['red-ui-palette-container-OS2', 'receipt in'],
+    ]);
+    const visible = await editor.locator("#red-ui-palette-container-OS2 .red-ui-palette-node[data-palette-type='os2-map']").isVisible();
+    assert.ok(visible, 'the OS2 category is open and its nodes visible');
+  });
+
+  for (const c of CASES) {
+    it(`${c.type} dialog: ${c.field} "${c.bad}" is marked invalid, "${c.good}" is accepted`, async () => {
+      const prefix = c.config ? '#node-config-input-' : '#node-input-';
+      let added: string | undefined;
+      if (c.config) {
+        await editor.evaluate(`RED.editor.editConfig('', '${c.type}', '_ADD_')`);
+      } else {
+        // The node as the palette would drop it (every default filled in), then its edit dialog opened.
+        added = (await editor.evaluate(`(() => {
+          RED.workspaces.show('${DEMO_TAB}');
+          const def = RED.nodes.getType('${c.type}');
+          const n = { id: RED.nodes.id(), type: '${c.type}', x: 760, y: 620, z: '${DEMO_TAB}', wires: [] };
+          for (const k of Object.keys(def.defaults)) n[k] = JSON.parse(JSON.stringify(def.defaults[k].value));
+          Object.assign(n, ${JSON.stringify(c.props ?? {})});
+          RED.nodes.import([n], { generateIds: false });
+          RED.view.redraw(true);
+          RED.editor.edit(RED.nodes.node(n.id));
+          return n.id;
+        })()`)) as string;
+      }
+      const field = editor.locator(prefix + c.field);
+      await field.waitFor({ state: 'attached', timeout: 10_000 });
+      await editor.waitForSelector('.red-ui-tray .red-ui-tray-footer', { state: 'visible' });
+      const isInvalid = () => field.evaluate((el) => el.classList.contains('input-error'));
+      async function set(value: string) {
+        if ((await field.evaluate((el) => el.tagName)) === 'SELECT') {
+          await field.selectOption(value);
+        } else if (!(await field.evaluate((el) => !!el.nextElementSibling?.classList.contains('red-ui-typedInput-container')))) {
+          await field.fill(value);
+          await field.blur();
+        } else {
+          // A TypedInput: the user types into its visible text box.
+          const box = editor.locator(`${prefix}${c.field} + .red-ui-typedInput-container input.red-ui-typedInput-input`);
+          await box.fill(value);
+          await box.blur();
+        }
+      }
+      const marked = (invalid: boolean) =>
+        editor.waitForFunction(([s, want]) => document.querySelector(s as string)?.classList.contains('input-error') === want, [prefix + c.field, invalid] as const, { timeout: 5000 });
+      try {
+        // good → bad → good: some fields start out invalid (required and empty).
+        await set(c.good);
+        await marked(false);
+        await set(c.bad);
+        await marked(true);
+        if (c.type === 'os2-map' && c.field === 'kle') await shot(editor, 'dialog-map-invalid-kle.png');
+        await set(c.good);
+        await marked(false);
+        assert.equal(await isInvalid(), false);
+      } finally {
+        await editor.evaluate(`(() => {
+          document.querySelector('${c.config ? '#node-config-dialog-cancel' : '#node-dialog-cancel'}')?.click();
+          const n = RED.nodes.node('${added}');
+          if (n) { RED.nodes.remove(n.id); RED.nodes.dirty(false); RED.view.redraw(true); }
+        })()`);
+        await editor.waitForSelector('.red-ui-tray', { state: 'detached', timeout: 10_000 });
+      }
+    });
+  }
+
+  it('shows the Danish help and sidebar for a Danish browser', async () => {
+    const da = await browser.newContext({ locale: 'da-DK', viewport: { width: 1440, height: 900 } });
+    try {
+      const page = await openEditor(da);
+      for (const [type, text] of [
+        ['os2-map', 'Laver en OS2forms-indsendelse om til et Fordelingskomponent-objekt'],
+        ['os2-fordeling-out', 'Leverer et FordelingsObject til KOMBITs Fordelingskomponent'],
+      ]) {
+        await page.evaluate(`RED.sidebar.show('help'); RED.sidebar.help.show('${type}')`);
+        await page.locator('.red-ui-help', { hasText: text }).filter({ visible: true }).first().waitFor({ state: 'visible', timeout: 10_000 });
+      }
+      await shot(page, 'help-da-fordeling-out.png');
+      await page.evaluate("RED.sidebar.show('os2-overview')");
+      await page.locator('.os2-ov-f-state option[value=""]', { hasText: 'Alle tilstande' }).waitFor({ state: 'attached' });
+      assert.equal(await page.locator('.os2-ov-f-form').getAttribute('placeholder'), 'Formular (webform-id)');
+    } finally {
+      await da.close();
+    }
+  });
+
+  it('the demo page\'s submission turns the statuses green and shows in the OS2 sidebar with both receipts, CPR masked', async () => {
+    await editor.evaluate(`RED.workspaces.show('${DEMO_TAB}'); RED.sidebar.show('os2-overview')`);
+    const demo = await context.newPage();
+    demo.on('pageerror', (e) => pageErrors.push(`demo: ${e.message}`));
+    // start.js writes demo/config.json into the project for the last instance started; another npm start running at the
+    // same time (e.g. a parallel test) would overwrite it. Serve this instance's own values.
+    const secrets = JSON.parse(fs.readFileSync(path.join(userDir, 'demo-secrets.json'), 'utf8'));
+    await demo.route('**/demo/config.json', (route) =>
+      route.fulfill({ contentType: 'application/json', body: JSON.stringify({ postUrl: '/os2forms/sp241', secretHeader: 'x-webform-secret', secret: secrets.webformSecret }) }),
+    );
+    await demo.goto(base + 'demo/');
+    await demo.getByLabel('CPR-nummer (test)').fill('0102031234');
+    await demo.getByRole('button', { name: 'Send ansøgning' }).click();
+    await demo.waitForFunction(() => /^\d{3} /.test(document.getElementById('out')!.textContent || ''), undefined, { timeout: 20_000 });
+    assert.match((await demo.textContent('#out')) ?? '', /^202 /);
+    const answer = JSON.parse(((await demo.textContent('#out')) ?? '').replace(/^202 /, ''));
+    await shot(demo, 'demo-page.png');
+    const tx = transactionIdFor(answer.uuid, 'sp241_helbredstillaeg');
+
+    const green = (id: string) => editor.waitForFunction((i) => !!document.getElementById(i)?.querySelector('.red-ui-flow-node-status-dot-green'), id, { timeout: 30_000 });
+    await green(IDS.webformIn);
+    await green(IDS.fordelingOut);
+    await green(IDS.receiptIn);
+    // receipt in counts the receipts and shows the last: Teknisk MODTAGET, then Forretning ACCEPTERET.
+    await editor.waitForFunction((i) => /ACCEPTERET/.test(document.getElementById(i)?.querySelector('.red-ui-flow-node-status-label')?.textContent ?? ''), IDS.receiptIn, { timeout: 30_000 });
+
+    const row = editor.locator(`.os2-ov-row[data-tx="${tx}"]`);
+    await row.locator('.os2-ov-receipt', { hasText: 'Forretning: ACCEPTERET' }).waitFor({ timeout: 30_000 });
+    assert.match((await row.textContent()) ?? '', /Teknisk: MODTAGET/);
+    assert.equal(await row.locator('.os2-ov-state').getAttribute('data-state'), 'accepted');
+    await shot(editor, 'demo-flow.png');
+
+    await row.click();
+    const request = editor.locator('.os2-ov-detail .os2-ov-request');
+    await request.waitFor({ timeout: 10_000 });
+    const detailText = (await editor.locator('.os2-ov-detail').textContent()) ?? '';
+    assert.match(detailText, /FordelingsobjektAfsendRequest/);
+    assert.match(detailText, /urn:oio:cpr:\*{6}-\*{4}/, 'the form XML is shown with the CPR masked');
+    assert.ok(!detailText.includes('0102031234') && !detailText.includes('010203-1234'), 'no CPR number in the sidebar');
+    assert.equal(await editor.locator('.os2-ov-detail .os2-ov-resend').count(), 0, 'a delivered shipment offers no resend');
+    await shot(editor, 'overview-sidebar.png');
+  });
+
+  it('filters by state: a refused delivery is listed with its reason and offered for resend, which tries again', async () => {
+    await editor.evaluate(`RED.workspaces.show('${ERRORS_TAB}'); RED.sidebar.show('os2-overview')`);
+    // The user clicks the inject node's button: a JOURNALPOST from a sender CVR the certificate does not hold.
+    await editor.locator(`[id="${IDS.notAuthorised}"] .red-ui-flow-node-button`).click();
+    const refused = editor.locator('.os2-ov-row', { hasText: 'does not match the client certificate' }).first();
+    await refused.waitFor({ timeout: 20_000 });
+    // fordeling out dead-letters a permanent failure (or marks it failed, without a durable queue).
+    const state = (await refused.locator('.os2-ov-state').getAttribute('data-state')) ?? '';
+    assert.ok(['failed', 'dead-letter'].includes(state), state);
+    const tx = (await refused.getAttribute('data-tx')) as string;
+    await editor.selectOption('.os2-ov-f-state', state);
+    await editor.waitForFunction((st) => {
+      const badges = Array.from(document.querySelectorAll('.os2-ov-list .os2-ov-state'));
+      return badges.length > 0 && badges.every((b) => b.getAttribute('data-state') === st);
+    }, state, { timeout: 10_000 });
+    await editor.locator('.os2-ov-f-state').selectOption('accepted');
+    await editor.waitForFunction((t) => !document.querySelector(`.os2-ov-row[data-tx="${t}"]`), tx, { timeout: 10_000 });
+    await editor.locator('.os2-ov-f-state').selectOption(state);
+    await editor.locator(`.os2-ov-row[data-tx="${tx}"]`).click();
+    const resend = editor.locator('.os2-ov-detail .os2-ov-resend');
+    await resend.waitFor({ timeout: 10_000 });
+    await shot(editor, 'overview-dead-letter.png');
+    await resend.click();
+    // Queued again (durable queue) or sent at once and refused again: either way the user is told.
+    await editor.locator('.red-ui-notification', { hasText: /Sent again|Resend failed/ }).first().waitFor({ timeout: 20_000 });
+    await waitForOutput(new RegExp(`(fault: AuthorityContext CVR 11111111[^\\n]*\\n[\\s\\S]*){2}`), 20_000);
+    await editor.locator('.os2-ov-f-state').selectOption('');
+  });
+
+  it('raised no script errors in the editor or the demo page', () => {
+    assert.deepEqual(pageErrors, []);
+  });
+});
