@@ -159,6 +159,16 @@ describe('editor tour in a real browser (chromium, npm start)', function () {
     assert.ok(visible, 'the OS2 category is open and its nodes visible');
   });
 
+  it('shows every node of the deployed demo flows as valid (no warning triangles)', async () => {
+    const invalid = await editor.evaluate(`(() => {
+      const out = [];
+      RED.nodes.eachNode((n) => { if (n.valid === false) out.push(n.type + ' ' + n.id + ': ' + (n.validationErrors || []).join(', ')); });
+      RED.nodes.eachConfig((n) => { if (n.valid === false) out.push(n.type + ' ' + n.id + ': ' + (n.validationErrors || []).join(', ')); });
+      return out;
+    })()`);
+    assert.deepEqual(invalid, []);
+  });
+
   for (const c of CASES) {
     it(`${c.type} dialog: ${c.field} "${c.bad}" is marked invalid, "${c.good}" is accepted`, async () => {
       const prefix = c.config ? '#node-config-input-' : '#node-input-';
@@ -218,6 +228,18 @@ describe('editor tour in a real browser (chromium, npm start)', function () {
       }
     });
   }
+
+  it('os2forms site dialog: "Test connection" tells the user to deploy first (the test uses the deployed key)', async () => {
+    await editor.evaluate("RED.editor.editConfig('', 'os2-os2forms-site', '_ADD_')");
+    try {
+      await editor.locator('#os2-site-test-form').fill('sp241_helbredstillaeg');
+      await editor.locator('#os2-site-test').click();
+      await editor.locator('#os2-site-result', { hasText: 'Deploy the configuration first' }).waitFor({ timeout: 10_000 });
+    } finally {
+      await editor.evaluate("document.querySelector('#node-config-dialog-cancel')?.click()");
+      await editor.waitForSelector('.red-ui-tray', { state: 'detached', timeout: 10_000 });
+    }
+  });
 
   it('shows the Danish help and sidebar for a Danish browser', async () => {
     const da = await browser.newContext({ locale: 'da-DK', viewport: { width: 1440, height: 900 } });
