@@ -10,8 +10,8 @@ export const STATES: readonly ShipmentState[] = ['received', 'queued', 'sending'
 export const RESENDABLE: readonly ShipmentState[] = ['dead-letter', 'failed'];
 
 const CPR_URN = /urn:oio:cpr:[0-9]{6}-?[0-9]{4}/gi;
-/** A CPR number (ddmmyy-xxxx or ddmmyyxxxx) not part of a longer number. */
-const CPR = /(?<![0-9])[0-3][0-9][01][0-9][0-9]{2}-?[0-9]{4}(?![0-9])/g;
+/** A CPR number (ddmmyy-xxxx or ddmmyyxxxx) standing alone: not part of a longer number or of a UUID / hex string. */
+const CPR = /(?<![0-9A-Za-z])[0-3][0-9][01][0-9][0-9]{2}-?[0-9]{4}(?![0-9A-Za-z])/g;
 
 /** Replaces every CPR-shaped number (also inside urn:oio:cpr: values) with ******-****. */
 export function maskCpr(text: string): string {

@@ -3,9 +3,14 @@
  * one shipment's details with CPR masked, resend of a failed shipment, and Node-RED's admin authentication.
  */
 import { strict as assert } from 'assert';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import helper from 'node-red-node-test-helper';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import overviewPlugin from '../../nodes/overview/overview';
+import ledgerNode from '../../nodes/ledger/ledger';
+import type { Ledger } from '../../lib/ledger/types';
 import { maskCpr, parseFilter, requestView } from '../../nodes/overview/shipments';
 import { createSimulator, type Simulator } from '../../simulator';
 import { testCerts, type SimulatorCerts } from '../support/certs';
@@ -191,6 +196,26 @@ describe('overview: admin endpoints', function () {
     await until(() => (sim.shipments.get(tx)?.count ?? 0) >= 1, 15000, 'the simulator received the resent shipment');
     const s = await helper.request().get(`/os2-overview/shipments/${tx}`).expect(200);
     assert.ok(['sending', 'sent', 'technically-received', 'accepted'].includes(s.body.state), s.body.state);
+  });
+
+  it('lists the shipments of an os2-ledger config node too, named by the ledger, and finds their details', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'os2-overview-ledger-'));
+    try {
+      await helper.load([ledgerNode, overviewPlugin], [{ id: 'L1', type: 'os2-ledger', name: 'audit ledger', backend: 'embedded', path: dir, retentionDays: 0 }] as unknown as Parameters<typeof helper.load>[1]);
+      const node = helper.getNode('L1') as unknown as { ready: Promise<Ledger> };
+      const ledger = await node.ready;
+      const tx = '0a1b2c3d-0000-4000-8000-00000000ab01';
+      await ledger.createShipment({ transactionId: tx, submissionId: 's-ledger', webformId: 'ledger_form', objektType: 'DOKUMENT', state: 'accepted' });
+      const list = await helper.request().get('/os2-overview/shipments').query({ form: 'ledger_form' }).expect(200);
+      assert.deepEqual(list.body.shipments.map((s: { transactionId: string; ledger: { id: string; name: string } }) => [s.transactionId, s.ledger]), [[tx, { id: 'L1', name: 'audit ledger' }]]);
+      assert.deepEqual(list.body.ledgers, [{ id: '', name: 'default' }, { id: 'L1', name: 'audit ledger' }]);
+      const one = await helper.request().get(`/os2-overview/shipments/${tx}`).expect(200);
+      assert.equal(one.body.ledger.name, 'audit ledger');
+      assert.equal(one.body.resendable, false);
+    } finally {
+      await helper.unload();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses every endpoint without a token when admin auth is on; read-only tokens may read but not resend', async () => {
