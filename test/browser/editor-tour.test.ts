@@ -88,7 +88,7 @@ describe('editor tour in a real browser (chromium, npm start)', function () {
     page.on('pageerror', (e) => pageErrors.push(e.message));
     await page.goto(base);
     await page.waitForFunction(
-      "!!(window.RED && RED.nodes && RED.nodes.node('" + IDS.fordelingOut + "')) && !!document.querySelector(\".red-ui-palette-node[data-palette-type='os2-receipt-in']\") && !!document.querySelector('#red-ui-tab-os2-overview')",
+      "!!(window.RED && RED.nodes && RED.nodes.node('" + IDS.fordelingOut + "')) && !!document.querySelector(\".red-ui-palette-node[data-palette-type='os2-receipt-in']\") && RED.sidebar.containsTab('os2-overview')",
       undefined,
       { timeout: 60_000 },
     );
