@@ -304,6 +304,21 @@ describe('editor tour in a real browser (chromium, npm start)', function () {
     await shot(editor, 'overview-sidebar.png');
   });
 
+  it('the JOURNALPOST tab delivers a note, and a shipment with no receiver comes back AFVIST (rejected)', async () => {
+    const journalpostTx = transactionIdFor('6a1f0c3e-2b4d-4e8f-9a01-3c5d7e9f1b20', 'henvendelse');
+    const noReceiverTx = transactionIdFor('1e5b4a7c-6f8b-4ca3-9e45-7a9b1c3d5f64', 'henvendelse');
+    await editor.evaluate(`RED.workspaces.show('e1a0000000000001'); RED.sidebar.show('os2-overview')`);
+    await editor.locator('[id="e1a0000000000003"] .red-ui-flow-node-button').click();
+    const jp = editor.locator(`.os2-ov-row[data-tx="${journalpostTx}"]`);
+    await jp.locator('.os2-ov-receipt', { hasText: 'Forretning: ACCEPTERET' }).waitFor({ timeout: 30_000 });
+    assert.match((await jp.textContent()) ?? '', /JOURNALPOST/);
+    await editor.evaluate(`RED.workspaces.show('${ERRORS_TAB}')`);
+    await editor.locator('[id="e3a0000000000009"] .red-ui-flow-node-button').click();
+    const none = editor.locator(`.os2-ov-row[data-tx="${noReceiverTx}"]`);
+    await none.locator('.os2-ov-receipt', { hasText: 'Forretning: AFVIST' }).waitFor({ timeout: 30_000 });
+    assert.equal(await none.locator('.os2-ov-state').getAttribute('data-state'), 'rejected');
+  });
+
   it('filters by state: a refused delivery is listed with its reason and offered for resend, which tries again', async () => {
     await editor.evaluate(`RED.workspaces.show('${ERRORS_TAB}'); RED.sidebar.show('os2-overview')`);
     // The user clicks the inject node's button: a JOURNALPOST from a sender CVR the certificate does not hold.
