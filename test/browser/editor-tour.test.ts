@@ -319,6 +319,21 @@ describe('editor tour in a real browser (chromium, npm start)', function () {
     assert.equal(await none.locator('.os2-ov-state').getAttribute('data-state'), 'rejected');
   });
 
+  it('the DOKUMENT tab sends its file by SFTP and the shipment gets both receipts (when npm start found an sshd)', async function () {
+    if (!/SFTP \(sim, attachments\)/.test(out)) {
+      if (process.env.CI === 'true') throw new Error('npm start found no sshd: run bash scripts/sshd-fetch.sh (CI must test the DOKUMENT demo)');
+      console.log('    (skipped: npm start found no sshd; bash scripts/sshd-fetch.sh)');
+      this.skip();
+    }
+    const tx = transactionIdFor('8b2e1d4f-3c5e-4f70-8b12-4d6e8f0a2c31', 'bilag');
+    await editor.evaluate(`RED.workspaces.show('e2a0000000000001'); RED.sidebar.show('os2-overview')`);
+    await editor.locator('[id="e2a0000000000003"] .red-ui-flow-node-button').click();
+    const row = editor.locator(`.os2-ov-row[data-tx="${tx}"]`);
+    await row.locator('.os2-ov-receipt', { hasText: 'Forretning: ACCEPTERET' }).waitFor({ timeout: 30_000 });
+    assert.match((await row.textContent()) ?? '', /DOKUMENT/);
+    await waitForOutput(/\[sftp\] os2forms_8b2e1d4f-3c5e-4f70-8b12-4d6e8f0a2c31_0_[^:]*: SUCCESS/, 20_000);
+  });
+
   it('filters by state: a refused delivery is listed with its reason and offered for resend, which tries again', async () => {
     await editor.evaluate(`RED.workspaces.show('${ERRORS_TAB}'); RED.sidebar.show('os2-overview')`);
     // The user clicks the inject node's button: a JOURNALPOST from a sender CVR the certificate does not hold.
