@@ -17,6 +17,7 @@ import { SERVICE_PATH, SOAP_ACTIONS } from '../sf2900/namespaces';
 import { transactionIdFor } from '../sf2900/transaction-id';
 import type { Kvittering } from '../sf2900/receipts';
 import type { Ledger, ShipmentRecord } from '../ledger/types';
+import { RECEIPT_STATES } from '../ledger/types';
 import { classifyFault, DeliveryError } from './errors';
 import { SoapTransport, type SoapResponse } from './soap-transport';
 
@@ -181,12 +182,11 @@ async function send(
     const current = await ctx.ledger.getShipment(transactionId);
     // A receipt may already have moved the shipment on (technically-received/accepted): never move it back.
     const state = current && current.state !== 'sending' && current.state !== 'failed' ? current.state : 'sent';
-    const shipment = await ctx.ledger.updateShipment(transactionId, {
-      state,
-      distributionTransactionId: result.parsed.distributionTransactionId,
-      response: result.raw,
-      lastError: undefined,
-    });
+    const shipment = await ctx.ledger.updateShipment(
+      transactionId,
+      { state, distributionTransactionId: result.parsed.distributionTransactionId, response: result.raw, lastError: undefined },
+      { keepStateIf: RECEIPT_STATES },
+    );
     ctx.onStage?.('done');
     return { transactionId, distributionTransactionId: result.parsed.distributionTransactionId, receipt: result.parsed.receipt, shipment, attempts };
   } catch (err) {

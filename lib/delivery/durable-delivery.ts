@@ -13,12 +13,12 @@ import { BreakerRegistry, type BreakerOptions } from '../resilience/breaker';
 import { DeliveryWorker } from '../ledger/delivery';
 import { ackInboxEverywhere } from '../ledger/inbox-registry';
 import type { Ledger, ShipmentRecord, ShipmentState } from '../ledger/types';
+import { RECEIPT_STATES } from '../ledger/types';
 import type { Kvittering } from '../sf2900/receipts';
 import { sendAfsend, type DeliveryContext, type ShipmentIds } from './deliver';
 import { DeliveryError } from './errors';
 
 export const DELIVERED_STATES: readonly ShipmentState[] = ['sent', 'technically-received', 'accepted', 'rejected'];
-const RECEIPT_STATES: readonly ShipmentState[] = ['technically-received', 'accepted', 'rejected'];
 const ACTIVE: readonly ShipmentState[] = ['received', 'queued', 'sending'];
 const RESENDABLE: readonly ShipmentState[] = ['dead-letter', 'failed'];
 

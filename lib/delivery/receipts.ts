@@ -166,7 +166,10 @@ export async function handleReceipt(
     const patch: Partial<ShipmentRecord> = {};
     if ((RANK[next] ?? 0) > (RANK[shipment.state] ?? 0) || (RANK[next] === 2 && RANK[shipment.state] === 2 && next !== shipment.state && next === 'rejected')) patch.state = next;
     if (!shipment.distributionTransactionId && parsed.distributionTransactionId) patch.distributionTransactionId = parsed.distributionTransactionId;
-    if (Object.keys(patch).length) shipment = await ledger.updateShipment(shipment.transactionId, patch);
+    // The state read above may be stale (another receipt, or the send's result, on this or another instance):
+    // the guard is applied by the ledger atomically, so a state is never moved back.
+    const keepStateIf: ShipmentState[] = next === 'technically-received' ? ['accepted', 'rejected'] : next === 'accepted' ? ['rejected'] : [];
+    if (Object.keys(patch).length) shipment = await ledger.updateShipment(shipment.transactionId, patch, { keepStateIf });
   }
   return { duplicate, outcome, shipment, record: receipt };
 }

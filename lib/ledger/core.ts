@@ -10,7 +10,7 @@ export type ShipmentPatch = Partial<Omit<ShipmentRecord, 'transactionId' | 'crea
 
 export type Op =
   | { o: 'create'; s: ShipmentRecord }
-  | { o: 'update'; t: string; patch: ShipmentPatch; at: string }
+  | { o: 'update'; t: string; patch: ShipmentPatch; at: string; keep?: readonly string[] }
   | { o: 'attempt'; t: string; a: AttemptRecord; at: string }
   | { o: 'receipt'; r: ReceiptRecord }
   | { o: 'inbox'; e: InboxEntry }
@@ -49,7 +49,9 @@ export class LedgerCore {
       }
       case 'update': {
         const s = this.require(op.t);
+        const keepState = op.keep?.includes(s.state) ?? false;
         for (const [k, v] of Object.entries(clone(op.patch))) {
+          if (k === 'state' && keepState) continue;
           // null (what undefined becomes in the journal) removes the field
           if (v === undefined || v === null) delete (s as unknown as Record<string, unknown>)[k];
           else (s as unknown as Record<string, unknown>)[k] = v;

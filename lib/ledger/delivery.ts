@@ -24,6 +24,7 @@ import type { ErrorClass } from '../resilience/errors';
 import { guardedCall } from '../resilience/index';
 import { RETRY_DEFAULTS, nextRetryAt } from '../resilience/retry';
 import type { AttemptRecord, Ledger, ShipmentRecord, ShipmentState } from './types';
+import { RECEIPT_STATES } from './types';
 
 export interface SendResult {
   distributionTransactionId?: string;
@@ -216,7 +217,8 @@ export class DeliveryWorker {
       if (result.distributionTransactionId) patch.distributionTransactionId = result.distributionTransactionId;
       if (result.response !== undefined) patch.response = result.response;
       if (result.meta) patch.meta = { ...shipment.meta, ...result.meta };
-      const done = await ledger.updateShipment(t, patch);
+      // a receipt (maybe on another instance) may have moved the shipment on meanwhile: never move it back
+      const done = await ledger.updateShipment(t, patch, { keepStateIf: RECEIPT_STATES });
       await ledger.release(t, this.owner);
       this.o.onDelivered?.(done);
     } catch (err) {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { LedgerCore, clone } from './core';
 import type { Op, ShipmentPatch } from './core';
 import { exportCsv, exportJson } from './export';
-import type { AttemptRecord, ExportFilter, InboxEntry, Ledger, PurgeResult, ReceiptRecord, ShipmentFilter, ShipmentRecord, WorkItem } from './types';
+import type { AttemptRecord, ExportFilter, InboxEntry, Ledger, PurgeResult, ReceiptRecord, ShipmentFilter, ShipmentRecord, StateGuard, WorkItem } from './types';
 
 export interface MemoryLedgerOptions {
   /** The clock (tests inject a fake one). */
@@ -47,11 +47,11 @@ export class MemoryLedger implements Ledger {
     return { created, shipment: clone(this.core.require(init.transactionId)) };
   }
 
-  async updateShipment(transactionId: string, patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>): Promise<ShipmentRecord> {
+  async updateShipment(transactionId: string, patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>, guard?: StateGuard): Promise<ShipmentRecord> {
     const { transactionId: _t, createdAt: _c, ...rest } = patch as Partial<ShipmentRecord>;
     // undefined means "remove the field"; JSON (the file journal) keeps that only as null
     const clean = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, v === undefined ? null : v])) as ShipmentPatch;
-    await this.change({ o: 'update', t: transactionId, patch: clean, at: this.iso() });
+    await this.change({ o: 'update', t: transactionId, patch: clean, at: this.iso(), ...(guard?.keepStateIf?.length ? { keep: guard.keepStateIf } : {}) });
     return clone(this.core.require(transactionId));
   }
 

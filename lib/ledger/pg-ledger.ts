@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient, PoolConfig } from 'pg';
 import { ACTIVE_STATES } from './types';
 import { exportCsv, exportJson } from './export';
-import type { AttemptRecord, ExportFilter, InboxEntry, Ledger, PurgeResult, ReceiptRecord, ShipmentFilter, ShipmentRecord, WorkItem } from './types';
+import type { AttemptRecord, ExportFilter, InboxEntry, Ledger, PurgeResult, ReceiptRecord, ShipmentFilter, ShipmentRecord, StateGuard, WorkItem } from './types';
 
 export interface PgLedgerOptions {
   connectionString: string;
@@ -184,7 +184,7 @@ export class PgLedger implements Ledger {
     return { created: false, shipment };
   }
 
-  async updateShipment(transactionId: string, patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>): Promise<ShipmentRecord> {
+  async updateShipment(transactionId: string, patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>, guard?: StateGuard): Promise<ShipmentRecord> {
     const s = this.s;
     const sets: string[] = ['updated_at = clock_timestamp()'];
     const values: unknown[] = [transactionId];
@@ -192,7 +192,11 @@ export class PgLedger implements Ledger {
       if (!(key in patch)) continue;
       const v = (patch as Record<string, unknown>)[key];
       values.push(v === undefined ? null : key === 'meta' ? JSON.stringify(v) : v);
-      sets.push(`${column} = $${values.length}`);
+      if (key === 'state' && guard?.keepStateIf?.length) {
+        // decided by the row as it is when the UPDATE runs, not as it was read earlier
+        values.push([...guard.keepStateIf]);
+        sets.push(`${column} = CASE WHEN ${column} = ANY($${values.length}::text[]) THEN ${column} ELSE $${values.length - 1}::text END`);
+      } else sets.push(`${column} = $${values.length}`);
     }
     const update = `UPDATE ${s}.shipments SET ${sets.join(', ')} WHERE transaction_id = $1`;
     const missing = () => new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);

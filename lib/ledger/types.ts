@@ -63,6 +63,14 @@ export interface ReceiptRecord {
   raw?: string;
 }
 
+/** States only a receipt sets: a send's result must never move a shipment back from one of them. */
+export const RECEIPT_STATES: readonly ShipmentState[] = ['technically-received', 'accepted', 'rejected'];
+
+/** See Ledger.updateShipment. */
+export interface StateGuard {
+  keepStateIf?: readonly ShipmentState[];
+}
+
 export interface ShipmentFilter {
   state?: ShipmentState;
   webformId?: string;
@@ -111,7 +119,12 @@ export interface Ledger {
    * This is what makes delivery idempotent per submission.
    */
   createShipment(init: Omit<ShipmentRecord, 'createdAt' | 'updatedAt' | 'attempts'> & { attempts?: AttemptRecord[] }): Promise<{ created: boolean; shipment: ShipmentRecord }>;
-  updateShipment(transactionId: string, patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>): Promise<ShipmentRecord>;
+  /**
+   * Applies the patch. With `guard.keepStateIf`, the patch's `state` is left out — atomically, in the same step —
+   * when the shipment's current state is one of those: a late "sent" must not overwrite "accepted" that a receipt,
+   * possibly on another instance, wrote in between.
+   */
+  updateShipment(transactionId: string, patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>, guard?: StateGuard): Promise<ShipmentRecord>;
   addAttempt(transactionId: string, attempt: AttemptRecord): Promise<ShipmentRecord>;
   getShipment(transactionId: string): Promise<ShipmentRecord | undefined>;
   findByDistributionId(distributionTransactionId: string): Promise<ShipmentRecord | undefined>;

@@ -1,6 +1,7 @@
 /** The behaviour every Ledger backend must show; run against memory, file and PostgreSQL by backends.test.ts. */
 import assert from 'node:assert/strict';
 import type { Ledger, ReceiptRecord } from '../../../lib/ledger/types';
+import { RECEIPT_STATES } from '../../../lib/ledger/types';
 
 export interface Backend {
   /** A fresh, empty ledger. */
@@ -52,6 +53,27 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
     const again = await ledger.createShipment({ transactionId: 't1', submissionId: 'other', state: 'queued' });
     assert.equal(again.created, false);
     assert.equal(again.shipment.submissionId, winner);
+  });
+
+  it('never moves a state back when the guard says so: a late "sent" after "accepted" keeps accepted, other fields still apply', async () => {
+    await ledger.createShipment({ transactionId: 'g1', submissionId: 's1', state: 'sending' });
+    await ledger.updateShipment('g1', { state: 'accepted' });
+    const late = await ledger.updateShipment('g1', { state: 'sent', distributionTransactionId: 'd-g1', response: '<ok/>' }, { keepStateIf: RECEIPT_STATES });
+    assert.equal(late.state, 'accepted');
+    assert.equal(late.distributionTransactionId, 'd-g1');
+    await ledger.createShipment({ transactionId: 'g2', submissionId: 's2', state: 'sending' });
+    const normal = await ledger.updateShipment('g2', { state: 'sent' }, { keepStateIf: RECEIPT_STATES });
+    assert.equal(normal.state, 'sent');
+    // concurrent writers: whatever the order, the receipt's state wins over the send's result
+    await ledger.createShipment({ transactionId: 'g3', submissionId: 's3', state: 'sending' });
+    await Promise.all([
+      ledger.updateShipment('g3', { state: 'accepted' }),
+      ledger.updateShipment('g3', { state: 'sent' }, { keepStateIf: RECEIPT_STATES }),
+    ]);
+    await reopen();
+    assert.equal((await ledger.getShipment('g1'))?.state, 'accepted');
+    assert.equal((await ledger.getShipment('g2'))?.state, 'sent');
+    assert.equal((await ledger.getShipment('g3'))?.state, 'accepted');
   });
 
   it('updates state, records attempts and finds a shipment by the platform id, across a reopen', async () => {
