@@ -47,7 +47,12 @@ module.exports = {
   flowFile: 'flows.json',
   credentialSecret: ${JSON.stringify(secrets.credentialSecret)},
   nodesDir: [${JSON.stringify(root)}],
-  httpStatic: [{ path: ${JSON.stringify(path.join(root, 'demo'))}, root: '/demo/' }],
+  // The demo page, and beside it this instance's own config.json (the webform secret), kept in the user directory.
+  httpStatic: [
+    { path: ${JSON.stringify(path.join(userDir, 'demo-config'))}, root: '/demo/' },
+    { path: ${JSON.stringify(path.join(root, 'demo'))}, root: '/demo/' },
+  ],
+  telemetry: { enabled: false },
   logging: { console: { level: 'info', metrics: false, audit: false } },
   editorTheme: { projects: { enabled: false }, tours: false },
 };
@@ -198,8 +203,9 @@ function demoFlows(sim) {
     'Node-RED-Deployment-Type': 'full',
   });
   if (r.status !== 204 && r.status !== 200) fail(`deploying the demo flows failed: ${r.status} ${r.body}`);
+  fs.mkdirSync(path.join(userDir, 'demo-config'), { recursive: true });
   fs.writeFileSync(
-    path.join(root, 'demo', 'config.json'),
+    path.join(userDir, 'demo-config', 'config.json'),
     JSON.stringify({ postUrl: `/os2forms/sp241`, secretHeader: 'x-webform-secret', secret: secrets.webformSecret }, null, 2),
   );
   console.log('');

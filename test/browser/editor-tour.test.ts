@@ -265,12 +265,6 @@ describe('editor tour in a real browser (chromium, npm start)', function () {
     await editor.evaluate(`RED.workspaces.show('${DEMO_TAB}'); RED.sidebar.show('os2-overview')`);
     const demo = await context.newPage();
     demo.on('pageerror', (e) => pageErrors.push(`demo: ${e.message}`));
-    // start.js writes demo/config.json into the project for the last instance started; another npm start running at the
-    // same time (e.g. a parallel test) would overwrite it. Serve this instance's own values.
-    const secrets = JSON.parse(fs.readFileSync(path.join(userDir, 'demo-secrets.json'), 'utf8'));
-    await demo.route('**/demo/config.json', (route) =>
-      route.fulfill({ contentType: 'application/json', body: JSON.stringify({ postUrl: '/os2forms/sp241', secretHeader: 'x-webform-secret', secret: secrets.webformSecret }) }),
-    );
     await demo.goto(base + 'demo/');
     await demo.getByLabel('CPR-nummer (test)').fill('0102031234');
     await demo.getByRole('button', { name: 'Send ansøgning' }).click();

@@ -79,7 +79,7 @@ describe('npm start (real Node-RED + simulator + demo flow)', function () {
   }
 
   async function post(body: unknown, secret?: string): Promise<{ status: number; text: string }> {
-    const cfg = JSON.parse(fs.readFileSync(path.join(root, 'demo', 'config.json'), 'utf8'));
+    const cfg = (await (await fetch(`http://127.0.0.1:${port}/demo/config.json`)).json()) as { postUrl: string; secretHeader: string; secret: string };
     const res = await fetch(`http://127.0.0.1:${port}${cfg.postUrl}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', [cfg.secretHeader]: secret ?? cfg.secret },
