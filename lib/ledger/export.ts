@@ -3,15 +3,11 @@
  * What leaves here: identifiers, states, timestamps, attempt outcomes, receipt codes and texts — with anything that
  * looks like a CPR number masked. Never request/response bodies, raw receipts or `meta` (they may carry file contents).
  */
+import { maskCpr as maskAnyCpr } from '../privacy/cpr';
 import type { ExportFilter, Ledger, ReceiptRecord, ShipmentRecord } from './types';
 
-/** A CPR number (ddmmyy-xxxx or ddmmyyxxxx) not embedded in a longer number. */
-const CPR = /(?<![0-9])([0-3][0-9][01][0-9][0-9]{2})-?[0-9]{4}(?![0-9])/g;
-
-/** Replaces every CPR-like number with `ddmmyy-XXXX`. */
-export function maskCpr(text: string): string {
-  return text.replace(CPR, '$1-XXXX');
-}
+/** The export keeps the date part of a CPR number (`ddmmyy-XXXX`) so records can be told apart. */
+const maskCpr = (text: string): string => maskAnyCpr(text, { keepBirthDate: true });
 
 export interface ExportedReceipt {
   type: string;

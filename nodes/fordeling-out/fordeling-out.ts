@@ -25,7 +25,7 @@ import type { Request, Response } from 'express';
 import { DURABLE_DEFAULTS, DurableDelivery, asDeliveryError, sharedBreakers } from '../../lib/delivery/durable-delivery';
 import type { Kvittering } from '../../lib/sf2900/receipts';
 import type { ShipmentRecord } from '../../lib/ledger/types';
-import { maskCpr } from '../../lib/ledger/export';
+import { maskCpr } from '../../lib/privacy/cpr';
 import type { BreakerState, StateChange } from '../../lib/resilience/breaker';
 import { DeliveryError } from '../../lib/delivery/errors';
 import type { ServiceplatformConfig } from '../../lib/delivery/serviceplatform';

@@ -3,32 +3,14 @@
  * numbers masked and file contents left out. No Node-RED dependency.
  */
 import type { ReceiptRecord, ShipmentFilter, ShipmentRecord, ShipmentState } from '../../lib/ledger/types';
+import { maskCpr, maskCprDeep as maskDeep } from '../../lib/privacy/cpr';
+
+export { maskCpr };
 
 export const STATES: readonly ShipmentState[] = ['received', 'queued', 'sending', 'sent', 'technically-received', 'accepted', 'rejected', 'failed', 'dead-letter'];
 
 /** States from which the sidebar offers "resend". */
 export const RESENDABLE: readonly ShipmentState[] = ['dead-letter', 'failed'];
-
-const CPR_URN = /urn:oio:cpr:[0-9]{6}-?[0-9]{4}/gi;
-/** A CPR number (ddmmyy-xxxx or ddmmyyxxxx) standing alone: not part of a longer number or of a UUID / hex string. */
-const CPR = /(?<![0-9A-Za-z])[0-3][0-9][01][0-9][0-9]{2}-?[0-9]{4}(?![0-9A-Za-z])/g;
-
-/** Replaces every CPR-shaped number (also inside urn:oio:cpr: values) with ******-****. */
-export function maskCpr(text: string): string {
-  return text.replace(CPR_URN, 'urn:oio:cpr:******-****').replace(CPR, '******-****');
-}
-
-/** Masks every string inside a JSON-like value. */
-export function maskDeep<T>(value: T): T {
-  if (typeof value === 'string') return maskCpr(value) as unknown as T;
-  if (Array.isArray(value)) return value.map((v) => maskDeep(v)) as unknown as T;
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = maskDeep(v);
-    return out as T;
-  }
-  return value;
-}
 
 const BASE64_TEXT = />\s*([A-Za-z0-9+/]{120,}={0,2})\s*</g;
 
