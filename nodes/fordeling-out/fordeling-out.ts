@@ -11,6 +11,7 @@
  * shipment and one output. msg.topic "resend" + msg.transactionId, or POST /os2-fordeling-out/:node/resend/:id
  * (admin, os2-fordeling-out.write), puts a dead-lettered shipment back in the queue.
  */
+import { statusText } from '../../lib/node-red/status-text';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { Ledger } from '../../lib/ledger/types';
 import { defaultLedger } from '../../lib/ledger/default-ledger';
@@ -78,12 +79,7 @@ export = function (RED: NodeAPI) {
   function FordelingOutNode(this: Node, config: FordelingOutDef) {
     RED.nodes.createNode(this, config);
     const node = this;
-    /** A status text from the locale catalogue, or the English text when none is loaded (e.g. under the test helper). */
-    const t = (key: string, vars: Record<string, string | number>, english: string): string => {
-      const id = `os2-fordeling-out.status.${key}`;
-      const text = (RED as unknown as { _: (k: string, v: object) => string })._(id, vars);
-      return typeof text === 'string' && text !== id && !text.endsWith(id) ? text : english;
-    };
+    const t = statusText(RED, 'os2-fordeling-out');
     const sending = () => ({ fill: 'blue' as const, shape: 'dot' as const, text: t('sending', { n: inFlight }, `sending ${inFlight}`) });
     const sp = config.serviceplatform ? (RED.nodes.getNode(config.serviceplatform) as unknown as ServiceplatformConfig | null) : null;
     const ledgerNode = config.ledger ? (RED.nodes.getNode(config.ledger) as unknown as { ledger(): Ledger } | null) : null;

@@ -5,6 +5,7 @@
  * 1 accepted/received, 2 rejected/failed, 3 unknown shipment. Exact duplicates are answered but not emitted.
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { statusText } from '../../lib/node-red/status-text';
 import type { Request, Response, NextFunction } from 'express';
 import type { TLSSocket } from 'node:tls';
 import type { Ledger } from '../../lib/ledger/types';
@@ -75,6 +76,7 @@ function fault(res: Response, status: number, code: 'Client' | 'Server', text: s
 export = function (RED: NodeAPI) {
   function ReceiptInNode(this: Node<Record<keyof Creds, unknown>>, config: ReceiptInDef) {
     RED.nodes.createNode(this, config);
+    const t = statusText(RED, 'os2-receipt-in');
     const node = this;
     const creds = (this.credentials ?? {}) as Creds;
     let path = (config.path ?? '').trim();
@@ -135,7 +137,7 @@ export = function (RED: NodeAPI) {
             sftp: { fileName: e.fileName, sftpName: e.sftpName, receipt: e.receipt },
           };
           const fill = e.outcome === 'accepted' ? 'green' : e.outcome === 'rejected' ? 'red' : 'yellow';
-          node.status({ fill, shape: 'dot', text: `SFTP ${sftpCount}: ${e.outcome === 'unknown' ? 'unknown shipment' : code}` });
+          node.status({ fill, shape: 'dot', text: e.outcome === 'unknown' ? t('sftpUnknown', { n: sftpCount }, `SFTP ${sftpCount}: unknown shipment`) : t('sftpReceipt', { n: sftpCount, code }, `SFTP ${sftpCount}: ${code}`) });
           const outputs: Array<typeof msg | null> = [null, null, null];
           outputs[e.outcome === 'accepted' ? 0 : e.outcome === 'rejected' ? 1 : 2] = msg;
           node.send(outputs);
@@ -149,13 +151,13 @@ export = function (RED: NodeAPI) {
     if (mode === 'sftp') {
       if (configError) {
         node.error(configError);
-        node.status({ fill: 'red', shape: 'ring', text: 'not configured' });
-      } else node.status({ fill: 'grey', shape: 'ring', text: `SFTP ${sftpNode?.folders.in ?? ''}` });
+        node.status({ fill: 'red', shape: 'ring', text: t('notConfigured', {}, 'not configured') });
+      } else node.status({ fill: 'grey', shape: 'ring', text: t('polling', { folder: sftpNode?.folders.in ?? '' }, `SFTP ${sftpNode?.folders.in ?? ''}`) });
       return;
     }
     if (configError || !authenticate) {
       node.error(configError);
-      node.status({ fill: 'red', shape: 'ring', text: 'not configured' });
+      node.status({ fill: 'red', shape: 'ring', text: t('notConfigured', {}, 'not configured') });
       return;
     }
     const auth = authenticate;
@@ -207,7 +209,7 @@ export = function (RED: NodeAPI) {
         }
         res.status(200).type(XML).send(buildReceiptResponse());
         if (handled.duplicate) {
-          node.status({ fill: 'grey', shape: 'dot', text: `duplicate ${parsed.receipt.code}` });
+          node.status({ fill: 'grey', shape: 'dot', text: t('duplicate', { code: parsed.receipt.code }, `duplicate ${parsed.receipt.code}`) });
           return;
         }
         count++;
@@ -224,7 +226,7 @@ export = function (RED: NodeAPI) {
           distributionTransactionId: parsed.distributionTransactionId,
         };
         const fill = handled.outcome === 'accepted' ? 'green' : handled.outcome === 'rejected' ? 'red' : 'yellow';
-        node.status({ fill, shape: 'dot', text: `${count}: ${handled.outcome === 'unknown' ? 'unknown shipment' : parsed.receipt.code}` });
+        node.status({ fill, shape: 'dot', text: handled.outcome === 'unknown' ? t('unknown', { n: count }, `${count}: unknown shipment`) : t('receipt', { n: count, code: parsed.receipt.code }, `${count}: ${parsed.receipt.code}`) });
         const outputs: Array<typeof msg | null> = [null, null, null];
         outputs[handled.outcome === 'accepted' ? 0 : handled.outcome === 'rejected' ? 1 : 2] = msg;
         node.send(outputs);
@@ -239,7 +241,7 @@ export = function (RED: NodeAPI) {
       fault(res, 500, 'Server', 'Internal error');
     };
     RED.httpNode.post(path, handler, errorHandler);
-    node.status({ fill: 'grey', shape: 'ring', text: path });
+    node.status({ fill: 'grey', shape: 'ring', text: t('listening', { path }, path) });
 
     this.on('close', (_removed: boolean, done: () => void) => {
       const router = (RED.httpNode as unknown as { _router?: { stack: RouterLayer[] } })._router;

@@ -2,6 +2,7 @@
  * `os2-sign` (palette: sign): enveloped XMLDSig, WS-Security signing of a SOAP 1.1 envelope, or verification of a
  * signature against pinned certificates. The key is parsed once at deploy (in-thread or once per pool worker).
  */
+import { statusText } from '../../lib/node-red/status-text';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { CertificateConfig } from '../../lib/certificate/types';
 import { parsePins, type Pins } from '../../lib/signing/keys';
@@ -75,12 +76,7 @@ export = function (RED: NodeAPI) {
         }
       }
     }
-    /** A status text from the locale catalogue, or the English text when no catalogue is loaded (e.g. under the test helper). */
-    const t = (key: string, vars: Record<string, string | number>, english: string): string => {
-      const id = `sign.status.${key}`;
-      const text = (RED as unknown as { _: (k: string, v: object) => string })._(id, vars);
-      return typeof text === 'string' && text !== id && !text.endsWith(id) ? text : english;
-    };
+    const t = statusText(RED, 'sign');
     const short = (s: string) => (s.length > 60 ? `${s.slice(0, 57)}…` : s);
 
     if (problem) {

@@ -5,6 +5,7 @@
  */
 import * as path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { statusText } from '../../lib/node-red/status-text';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { Submission } from '../../lib/sf2900/model';
 import { verifyHmac, verifySharedSecret } from '../../lib/webform/auth';
@@ -84,12 +85,7 @@ export = function (RED: NodeAPI) {
     const secret = typeof node.credentials?.secret === 'string' ? node.credentials.secret : '';
     const webformIdHint = (config.webformId ?? '').trim() || undefined;
 
-    /** A status text from the locale catalogue, or the English text when no catalogue is loaded (e.g. under the test helper). */
-    const t = (key: string, vars: Record<string, string | number>, english: string): string => {
-      const id = `webform-in.status.${key}`;
-      const text = (RED as unknown as { _: (k: string, v: object) => string })._(id, vars);
-      return typeof text === 'string' && text !== id && !text.endsWith(id) ? text : english;
-    };
+    const t = statusText(RED, 'webform-in');
 
     const ledgerNode = config.ledger ? (RED.nodes.getNode(config.ledger) as unknown as { ledger(): Ledger; ready?: Promise<Ledger> } | null) : null;
     if (config.ledger && !ledgerNode) {
