@@ -11,11 +11,11 @@
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { transactionIdFor } from '../../lib/sf2900/transaction-id';
+import { freePort } from '../support/net';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -24,17 +24,6 @@ const DEMO_TAB = 'd0a0000000000001';
 const ERRORS_TAB = 'e3a0000000000001';
 const IDS = { webformIn: 'd1a0000000000002', fordelingOut: 'd2a00000000000a4', receiptIn: 'd3a00000000000a2', notAuthorised: 'e3a000000000000b' };
 const SIX = ['os2-webform-in', 'os2-validate', 'os2-map', 'os2-sign', 'os2-fordeling-out', 'os2-receipt-in'];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 /** One field of a dialog: how to make it invalid and valid again. */
 interface FieldCase {

@@ -3,25 +3,14 @@
 import { strict as assert } from 'assert';
 import { spawn, execFileSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { testCerts, type SimulatorCerts } from '../support/certs';
+import { freePort } from '../support/net';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 describe('editor: os2 config nodes and fordeling out / receipt in in the browser', function () {
   this.timeout(120000);

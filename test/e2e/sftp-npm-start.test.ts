@@ -9,7 +9,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { sshdUnavailableReason } from '../support/sshd';
-import { freePort } from './red-process';
+import { freePort } from '../support/net';
 
 const root = path.resolve(__dirname, '..', '..');
 const skipReason = sshdUnavailableReason();

@@ -3,10 +3,10 @@
 import { strict as assert } from 'node:assert';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '../support/net';
 
 const run = promisify(execFile);
 const root = path.resolve(__dirname, '..', '..');
@@ -15,17 +15,6 @@ const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
   'node-red': { nodes: Record<string, string> };
 };
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function sh(cmd: string, args: string[], cwd: string, what: string): Promise<string> {
   try {
