@@ -154,7 +154,7 @@ export class DurableDelivery<W> {
       const { ledger } = this.o;
       const queued = new Set((await ledger.listQueue()).map((w) => w.transactionId));
       for (const state of ['queued', 'sending'] as const) {
-        for (const s of await ledger.listShipments({ state })) {
+        for (const s of await ledger.listShipments({ state, includeBodies: true })) {
           if (s.meta?.node === this.o.queue && s.request && !queued.has(s.transactionId)) await ledger.enqueue(s.transactionId, undefined, this.o.queue);
         }
       }

@@ -148,28 +148,34 @@ export async function handleReceipt(
   if (!shipment && parsed.distributionTransactionId) shipment = await ledger.findByDistributionId(parsed.distributionTransactionId);
   const transactionId = shipment?.transactionId ?? parsed.transactionId.toLowerCase();
   const fingerprint = receiptFingerprint({ ...parsed, transactionId });
-  const { duplicate, receipt } = await ledger.addReceipt({
-    transactionId,
-    distributionTransactionId: parsed.distributionTransactionId,
-    type: parsed.receipt.type,
-    code: parsed.receipt.code,
-    reason: parsed.receipt.reason,
-    errors: parsed.receipt.errors ?? [],
-    receivedAt: now.toISOString(),
-    fingerprint,
-    raw,
-  });
-  if (!shipment) return { duplicate, outcome: 'unknown', record: receipt };
   const outcome: ReceiptOutcome = REJECTED.has((parsed.receipt.code ?? '').toUpperCase()) ? 'rejected' : 'accepted';
-  if (!duplicate) {
+  // The receipt and what it does to the shipment are written in one transaction, decided on the shipment as it is
+  // then (another receipt or the send's result may have moved it since it was read above): a state never moves back,
+  // and a receipt is never stored without its effect (it would be taken for a duplicate when it comes again).
+  const effect = (current: ShipmentRecord) => {
     const next = stateForReceipt(parsed.receipt);
     const patch: Partial<ShipmentRecord> = {};
-    if ((RANK[next] ?? 0) > (RANK[shipment.state] ?? 0) || (RANK[next] === 2 && RANK[shipment.state] === 2 && next !== shipment.state && next === 'rejected')) patch.state = next;
-    if (!shipment.distributionTransactionId && parsed.distributionTransactionId) patch.distributionTransactionId = parsed.distributionTransactionId;
-    // The state read above may be stale (another receipt, or the send's result, on this or another instance):
-    // the guard is applied by the ledger atomically, so a state is never moved back.
+    if ((RANK[next] ?? 0) > (RANK[current.state] ?? 0) || (RANK[next] === 2 && RANK[current.state] === 2 && next !== current.state && next === 'rejected')) patch.state = next;
+    if (!current.distributionTransactionId && parsed.distributionTransactionId) patch.distributionTransactionId = parsed.distributionTransactionId;
     const keepStateIf: ShipmentState[] = next === 'technically-received' ? ['accepted', 'rejected'] : next === 'accepted' ? ['rejected'] : [];
-    if (Object.keys(patch).length) shipment = await ledger.updateShipment(shipment.transactionId, patch, { keepStateIf });
-  }
+    return { patch, guard: { keepStateIf } };
+  };
+  const added = await ledger.addReceipt(
+    {
+      transactionId,
+      distributionTransactionId: parsed.distributionTransactionId,
+      type: parsed.receipt.type,
+      code: parsed.receipt.code,
+      reason: parsed.receipt.reason,
+      errors: parsed.receipt.errors ?? [],
+      receivedAt: now.toISOString(),
+      fingerprint,
+      raw,
+    },
+    effect,
+  );
+  const { duplicate, receipt } = added;
+  if (!shipment) return { duplicate, outcome: 'unknown', record: receipt };
+  shipment = added.shipment ?? shipment;
   return { duplicate, outcome, shipment, record: receipt };
 }

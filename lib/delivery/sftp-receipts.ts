@@ -155,7 +155,9 @@ export class SftpReceiptPoller {
     let current = shipment;
     if (shipment) {
       const code = receipt.kind === 'business' ? receipt.acceptance : receipt.success ? 'SUCCESS' : 'ERROR';
-      const added = await ledger.addReceipt({
+      // The receipt and its note on the file's record are written in one transaction (see Ledger.addReceipt).
+      const added = await ledger.addReceipt(
+        {
         transactionId: shipment.transactionId,
         distributionTransactionId: shipment.distributionTransactionId,
         type: receipt.kind === 'technical' ? 'SFTP TechnicalReceipt' : receipt.kind === 'business' ? 'SFTP BusinessReceipt' : 'SFTP BusinessResponse',
@@ -165,9 +167,11 @@ export class SftpReceiptPoller {
         receivedAt: new Date(now).toISOString(),
         fingerprint: createHash('sha256').update(f.name).update('\0').update(xml).digest('hex'),
         raw: xml,
-      });
+        },
+        sftpName ? (fresh) => noteOnFile(fresh, sftpName, receipt, now) : undefined,
+      );
       duplicate = added.duplicate;
-      if (!duplicate && sftpName) current = await this.noteOnFile(ledger, shipment, sftpName, receipt, now);
+      if (!duplicate) current = added.shipment ?? current;
     }
     await disposeReceipt(conn, this.opts.sftp.folders, f.name, disposal);
     if (duplicate) return;
@@ -204,20 +208,19 @@ export class SftpReceiptPoller {
     const since = new Date(Date.now() - (this.opts.searchDays ?? 90) * 86_400_000).toISOString();
     return ledger.listShipments({ since });
   }
+}
 
-  /** Writes what the receipt says onto the file's record in shipment.meta.sftp. */
-  private async noteOnFile(ledger: Ledger, shipment: ShipmentRecord, sftpName: string, receipt: SftpReceipt, now: number): Promise<ShipmentRecord> {
-    const fresh = (await ledger.getShipment(shipment.transactionId)) ?? shipment;
-    const meta = sftpMetaOf(fresh);
-    const files = meta.files.map((r) => {
-      if (r.sftpName !== sftpName) return r;
-      if (receipt.kind === 'technical') {
-        return { ...r, status: receipt.success ? ('acknowledged' as const) : ('failed' as const), code: receipt.success ? undefined : 'SFTP_ERROR_RECEIPT', fileTransferUuid: receipt.fileTransferUuid, message: receipt.message, error: receipt.success ? undefined : receiptErrorText(receipt), at: new Date(now).toISOString() };
-      }
-      if (receipt.kind === 'business') return { ...r, business: { acceptance: receipt.acceptance, reason: receipt.reason, at: new Date(now).toISOString() } };
-      return { ...r, businessResponse: { ok: receipt.success, text: receipt.success ? receipt.responseMessage : receiptErrorText(receipt), at: new Date(now).toISOString() } };
-    });
-    if (!meta.files.some((r) => r.sftpName === sftpName)) return fresh;
-    return ledger.updateShipment(fresh.transactionId, { meta: { ...(fresh.meta ?? {}), sftp: { ...meta, files } } });
-  }
+/** What the receipt says, written onto the file's record in shipment.meta.sftp (undefined: not this shipment's file). */
+function noteOnFile(fresh: ShipmentRecord, sftpName: string, receipt: SftpReceipt, now: number): { patch: Partial<ShipmentRecord> } | undefined {
+  const meta = sftpMetaOf(fresh);
+  const files = meta.files.map((r) => {
+    if (r.sftpName !== sftpName) return r;
+    if (receipt.kind === 'technical') {
+      return { ...r, status: receipt.success ? ('acknowledged' as const) : ('failed' as const), code: receipt.success ? undefined : 'SFTP_ERROR_RECEIPT', fileTransferUuid: receipt.fileTransferUuid, message: receipt.message, error: receipt.success ? undefined : receiptErrorText(receipt), at: new Date(now).toISOString() };
+    }
+    if (receipt.kind === 'business') return { ...r, business: { acceptance: receipt.acceptance, reason: receipt.reason, at: new Date(now).toISOString() } };
+    return { ...r, businessResponse: { ok: receipt.success, text: receipt.success ? receipt.responseMessage : receiptErrorText(receipt), at: new Date(now).toISOString() } };
+  });
+  if (!meta.files.some((r) => r.sftpName === sftpName)) return undefined;
+  return { patch: { meta: { ...(fresh.meta ?? {}), sftp: { ...meta, files } } } };
 }

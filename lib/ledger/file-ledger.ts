@@ -1,30 +1,15 @@
 /**
- * The embedded durable ledger: no set-up, no native build, crash-safe.
+ * Reading the journal-and-snapshot directory of the file ledger this package used before its embedded ledger moved to
+ * SQLite (`sqlite-ledger.ts`): only to import it, once, on the first start of the new version (`embedded.ts`).
  *
- * Layout of the directory:
- * - `journal.jsonl` — one JSON line per change `{"n":<seq>,"op":{...}}`, appended and fdatasync'ed before the change is
- *   acknowledged. Concurrent changes share one write + one fdatasync (group commit).
- * - `snapshot.json` — the whole state as of sequence number `seq`, written as tmp + fsync + rename + fsync(dir) when the
- *   journal grows past `compactBytes`; then the journal is truncated. On open: snapshot, then journal lines with n > seq.
- *   A torn last line (a crash mid-append) is cut off; damage before the end is an error, never silently dropped data.
- * - `LOCK` — the owning process (pid@host); a second process opening the same ledger is refused.
- *
- * The whole state is held in memory (retention keeps it bounded).
+ * Layout: `snapshot.json` (the whole state as of sequence number `seq`) and `journal.jsonl` (one JSON line per change
+ * `{"n":<seq>,"op":{...}}`, replayed when n > seq). A torn last line (a crash mid-append) is left out; damage before
+ * the end is an error, never silently dropped data.
  */
-import { promises as fsp, constants as fsc } from 'node:fs';
-import * as os from 'node:os';
+import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { LedgerCore } from './core';
 import type { CoreSnapshot, Op } from './core';
-import { MemoryLedger } from './memory-ledger';
-import type { MemoryLedgerOptions } from './memory-ledger';
-
-export interface FileLedgerOptions extends MemoryLedgerOptions {
-  /** Compact (snapshot + truncate) once the journal exceeds this many bytes. Default 16 MiB. */
-  compactBytes?: number;
-  /** Skip fsync (benchmarks only; not crash-safe). */
-  unsafeNoSync?: boolean;
-}
 
 interface SnapshotFile {
   version: 1;
@@ -33,197 +18,21 @@ interface SnapshotFile {
   state: CoreSnapshot;
 }
 
+export const FILE_LEDGER_FILES = ['journal.jsonl', 'snapshot.json', 'LOCK'] as const;
 const JOURNAL = 'journal.jsonl';
 const SNAPSHOT = 'snapshot.json';
-const LOCK = 'LOCK';
-const openInProcess = new Set<string>();
 
-export class FileLedger extends MemoryLedger {
-  private seq = 0;
-  private journalBytes = 0;
-  private pending: string[] = [];
-  private waiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
-  private flushing: Promise<void> | undefined;
-  private failed: Error | undefined;
-  private closed = false;
-  private compactRequested = false;
-  /** Lines dropped from a torn tail on open (for logging by the caller). */
-  tornLinesDropped = 0;
-
-  private constructor(
-    readonly dir: string,
-    private readonly journal: fsp.FileHandle,
-    private readonly options: FileLedgerOptions,
-  ) {
-    super(options);
-  }
-
-  /** Opens (creating if needed) the ledger in `dir`. Refused when another process (or this one) has it open. */
-  static async open(dir: string, options: FileLedgerOptions = {}): Promise<FileLedger> {
-    const abs = path.resolve(dir);
-    await fsp.mkdir(abs, { recursive: true });
-    if (openInProcess.has(abs)) throw new Error(`The ledger at ${abs} is already open in this process`);
-    await acquireLock(abs);
-    openInProcess.add(abs);
-    try {
-      const { core, seq, goodBytes, torn } = await load(abs);
-      const fh = await fsp.open(path.join(abs, JOURNAL), fsc.O_RDWR | fsc.O_CREAT | fsc.O_APPEND, 0o600);
-      if (torn) {
-        await fh.truncate(goodBytes);
-        await fh.sync();
-      }
-      const ledger = new FileLedger(abs, fh, options);
-      ledger.core = core;
-      ledger.seq = seq;
-      ledger.journalBytes = goodBytes;
-      ledger.tornLinesDropped = torn;
-      return ledger;
-    } catch (err) {
-      openInProcess.delete(abs);
-      await fsp.rm(path.join(abs, LOCK), { force: true });
-      throw err;
-    }
-  }
-
-  protected override checkUsable(): void {
-    if (this.closed) throw new Error(`The ledger at ${this.dir} is closed`);
-    if (this.failed) throw new Error(`The ledger at ${this.dir} can no longer be written: ${this.failed.message}`);
-  }
-
-  protected override persist(op?: Op): Promise<void> {
-    if (op) this.pending.push(JSON.stringify({ n: ++this.seq, op }) + '\n');
-    else if (!this.pending.length && !this.flushing) return Promise.resolve();
-    return this.waitForFlush();
-  }
-
-  private waitForFlush(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
-      this.flushing ??= this.flushLoop();
-    });
-  }
-
-  /** Writes batches until nothing is pending: one write + one fdatasync per batch. */
-  private async flushLoop(): Promise<void> {
-    await Promise.resolve(); // let the changes of this tick join the batch
-    try {
-      while (this.waiters.length) {
-        const lines = this.pending;
-        const waiters = this.waiters;
-        this.pending = [];
-        this.waiters = [];
-        try {
-          if (lines.length) {
-            const buf = Buffer.from(lines.join(''), 'utf8');
-            await writeAll(this.journal, buf);
-            if (!this.options.unsafeNoSync) await this.journal.datasync();
-            this.journalBytes += buf.length;
-          }
-          if (this.compactRequested || this.journalBytes > (this.options.compactBytes ?? 16 * 1024 * 1024)) {
-            this.compactRequested = false;
-            await this.compactNow();
-          }
-        } catch (err) {
-          // The in-memory state is now ahead of the disk: stop accepting changes (like a database after a failed fsync).
-          this.failed = err as Error;
-          for (const w of [...waiters, ...this.waiters]) w.reject(new Error(`Ledger write failed: ${(err as Error).message}`));
-          this.waiters = [];
-          return;
-        }
-        for (const w of waiters) w.resolve();
-      }
-    } finally {
-      this.flushing = undefined;
-    }
-  }
-
-  /** Writes a snapshot now (in turn with the journal writes) and truncates the journal. */
-  compact(): Promise<void> {
-    this.checkUsable();
-    this.compactRequested = true;
-    return this.waitForFlush();
-  }
-
-  /** Writes a snapshot of the state (atomically) and truncates the journal. Only from the flush loop. */
-  private async compactNow(): Promise<void> {
-    const snap: SnapshotFile = { version: 1, seq: this.seq, writtenAt: new Date().toISOString(), state: this.core.snapshot() };
-    const target = path.join(this.dir, SNAPSHOT);
-    const tmp = `${target}.tmp`;
-    const fh = await fsp.open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(JSON.stringify(snap));
-      if (!this.options.unsafeNoSync) await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fsp.rename(tmp, target);
-    if (!this.options.unsafeNoSync) await syncDir(this.dir);
-    // Lines already written are covered by the snapshot (n <= seq); pending ones are appended after.
-    await this.journal.truncate(0);
-    if (!this.options.unsafeNoSync) await this.journal.sync();
-    this.journalBytes = 0;
-  }
-
-  override async close(): Promise<void> {
-    if (this.closed) return;
-    try {
-      if (!this.failed) await this.persist();
-    } finally {
-      this.closed = true;
-      await this.journal.close().catch(() => undefined);
-      openInProcess.delete(this.dir);
-      await fsp.rm(path.join(this.dir, LOCK), { force: true });
-    }
-  }
+/** Whether `dir` holds a file ledger (a journal or a snapshot). */
+export async function hasFileLedger(dir: string): Promise<boolean> {
+  for (const f of [JOURNAL, SNAPSHOT]) if (await fsp.stat(path.join(dir, f)).then(() => true, () => false)) return true;
+  return false;
 }
 
-async function writeAll(fh: fsp.FileHandle, buf: Buffer): Promise<void> {
-  let off = 0;
-  while (off < buf.length) {
-    const { bytesWritten } = await fh.write(buf, off, buf.length - off);
-    off += bytesWritten;
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const d = await fsp.open(dir, 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
-}
-
-async function acquireLock(dir: string): Promise<void> {
-  const file = path.join(dir, LOCK);
-  const me = `${process.pid}@${os.hostname()}`;
-  for (let i = 0; i < 2; i++) {
-    try {
-      await fsp.writeFile(file, me, { flag: 'wx', mode: 0o600 });
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const holder = (await fsp.readFile(file, 'utf8').catch(() => '')).trim();
-    const [pid, host] = holder.split('@');
-    if (host === os.hostname() && pid && Number(pid) !== process.pid && isAlive(Number(pid))) {
-      throw new Error(`The ledger at ${dir} is in use by process ${pid}; two Node-RED instances cannot share an embedded ledger (use PostgreSQL)`);
-    }
-    if (host && host !== os.hostname()) {
-      throw new Error(`The ledger at ${dir} is locked by ${holder} (another host); remove ${file} if that instance is gone`);
-    }
-    await fsp.rm(file, { force: true }); // stale: its process is gone
-  }
-  throw new Error(`Could not lock the ledger at ${dir}`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/** The file ledger's whole content, as it would have been after opening it. */
+export async function readFileLedger(dir: string): Promise<Required<CoreSnapshot> & { tornLines: number }> {
+  const { core, torn } = await load(dir);
+  const snap = core.snapshot();
+  return { ...snap, cursors: snap.cursors ?? {}, tornLines: torn };
 }
 
 async function load(dir: string): Promise<{ core: LedgerCore; seq: number; goodBytes: number; torn: number }> {

@@ -4,7 +4,7 @@
  * and runs retention (purge) on a timer.
  */
 import * as path from 'node:path';
-import { FileLedger } from './file-ledger';
+import { openEmbedded } from './embedded';
 import { MemoryLedger } from './memory-ledger';
 import { PgLedger } from './pg-ledger';
 import type { Ledger, PurgeResult } from './types';
@@ -22,6 +22,8 @@ export interface OpenLedgerOptions {
   /** Told after each purge that removed something, and about purge failures. */
   onPurge?: (result: PurgeResult) => void;
   onError?: (err: Error) => void;
+  /** Told what happened at open that deserves a log line (an older file ledger imported). */
+  onNotice?: (text: string) => void;
 }
 
 export interface OpenedLedger {
@@ -35,27 +37,32 @@ export interface OpenedLedger {
 
 const METHODS = [
   'createShipment', 'updateShipment', 'addAttempt', 'getShipment', 'findByDistributionId', 'listShipments', 'addReceipt',
-  'listReceipts', 'putInbox', 'ackInbox', 'pendingInbox', 'enqueue', 'claimDue', 'extendLease', 'release', 'listQueue',
+  'listReceipts', 'countShipments', 'putInbox', 'ackInbox', 'pendingInbox', 'enqueue', 'claimDue', 'extendLease', 'release', 'listQueue',
   'addCursor', 'listCursor', 'purgeOlderThan', 'exportJson', 'exportCsv',
 ] as const satisfies ReadonlyArray<Exclude<keyof Ledger, 'close'>>;
 
-async function openBackend(settings: LedgerSettings): Promise<Ledger> {
+async function openBackend(settings: LedgerSettings, options: OpenLedgerOptions): Promise<{ ledger: Ledger; close: () => Promise<void> }> {
+  const own = (ledger: Ledger) => ({ ledger, close: () => ledger.close() });
   switch (settings.backend) {
     case 'memory':
-      return new MemoryLedger();
-    case 'embedded':
+      return own(new MemoryLedger());
+    case 'embedded': {
       if (!settings.path) throw new Error('No directory given for the embedded ledger');
-      return FileLedger.open(settings.path);
+      const { ledger, notice, release } = await openEmbedded(settings.path);
+      if (notice) options.onNotice?.(notice);
+      return { ledger, close: release };
+    }
     case 'postgresql':
       if (!settings.connectionString) throw new Error('No PostgreSQL connection string given (credential or environment variable)');
-      return PgLedger.open({ connectionString: settings.connectionString, schema: settings.schema || undefined });
+      return own(await PgLedger.open({ connectionString: settings.connectionString, schema: settings.schema || undefined }));
     default:
       throw new Error(`Unknown ledger backend "${(settings as { backend: string }).backend}"`);
   }
 }
 
 export function openLedger(settings: LedgerSettings, options: OpenLedgerOptions = {}): OpenedLedger {
-  const ready = openBackend(settings);
+  const backend = openBackend(settings, options);
+  const ready = backend.then((b) => b.ledger);
   ready.catch(() => undefined); // reported to callers through their calls and through `ready`
   let timer: NodeJS.Timeout | undefined;
   let closing: Promise<void> | undefined;
@@ -88,8 +95,8 @@ export function openLedger(settings: LedgerSettings, options: OpenLedgerOptions 
   function closeAll(): Promise<void> {
     closing ??= (async () => {
       if (timer) clearInterval(timer);
-      const l = await ready.catch(() => undefined);
-      await l?.close();
+      const b = await backend.catch(() => undefined);
+      await b?.close();
     })();
     return closing;
   }

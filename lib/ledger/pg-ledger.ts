@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient, PoolConfig } from 'pg';
 import { ACTIVE_STATES } from './types';
 import { exportCsv, exportJson } from './export';
-import type { AttemptRecord, ExportFilter, InboxEntry, Ledger, PurgeResult, ReceiptRecord, ShipmentFilter, ShipmentRecord, StateGuard, WorkItem } from './types';
+import type { AttemptRecord, ExportFilter, InboxEntry, Ledger, PurgeResult, ReceiptEffect, ReceiptRecord, ShipmentFilter, ShipmentRecord, StateGuard, WorkItem } from './types';
 
 export interface PgLedgerOptions {
   connectionString: string;
@@ -33,14 +33,15 @@ function loadPg(): PgModule {
   }
 }
 
+/** The schema version this code writes and reads (see migrate). */
+export const PG_SCHEMA_VERSION = 2;
+
 const SHIPMENT_COLUMNS: Record<string, string> = {
   distributionTransactionId: 'distribution_transaction_id',
   submissionId: 'submission_id',
   webformId: 'webform_id',
   objektType: 'objekt_type',
   state: 'state',
-  request: 'request',
-  response: 'response',
   lastError: 'last_error',
   meta: 'meta',
 };
@@ -128,6 +129,30 @@ export class PgLedger implements Ledger {
         PRIMARY KEY (scope, key))`);
       await c.query(`ALTER TABLE ${s}.work_queue ADD COLUMN IF NOT EXISTS queue text NOT NULL DEFAULT 'default'`);
       await c.query(`CREATE INDEX IF NOT EXISTS work_queue_due_idx ON ${s}.work_queue (queue, not_before)`);
+      // Numbered migrations from here on (ledger_info.schema_version), the same steps as the embedded schema's.
+      await c.query(`CREATE TABLE IF NOT EXISTS ${s}.ledger_info (name text PRIMARY KEY, value text NOT NULL)`);
+      const { rows } = await c.query(`SELECT value FROM ${s}.ledger_info WHERE name = 'schema_version'`);
+      const version = rows.length ? Number(rows[0].value) : 1;
+      if (version > PG_SCHEMA_VERSION) throw new Error(`the ledger schema has version ${version}, newer than this package knows (${PG_SCHEMA_VERSION}); upgrade the package`);
+      if (version < 2) {
+        // 2: bulky payloads out of the hot rows (requests/responses → bodies, raw receipts → receipt_raw)
+        await c.query(`CREATE TABLE ${s}.bodies (
+          transaction_id text PRIMARY KEY REFERENCES ${s}.shipments (transaction_id) ON DELETE CASCADE,
+          request text,
+          response text)`);
+        await c.query(`INSERT INTO ${s}.bodies (transaction_id, request, response)
+          SELECT transaction_id, request, response FROM ${s}.shipments WHERE request IS NOT NULL OR response IS NOT NULL`);
+        await c.query(`ALTER TABLE ${s}.shipments DROP COLUMN request, DROP COLUMN response`);
+        await c.query(`CREATE TABLE ${s}.receipt_raw (
+          receipt_id text PRIMARY KEY REFERENCES ${s}.receipts (id) ON DELETE CASCADE,
+          raw text NOT NULL)`);
+        await c.query(`INSERT INTO ${s}.receipt_raw (receipt_id, raw) SELECT id, raw FROM ${s}.receipts WHERE raw IS NOT NULL`);
+        await c.query(`ALTER TABLE ${s}.receipts DROP COLUMN raw`);
+        await c.query(`CREATE INDEX IF NOT EXISTS shipments_state_idx ON ${s}.shipments (state, created_at)`);
+        await c.query(`CREATE INDEX IF NOT EXISTS shipments_updated_idx ON ${s}.shipments (updated_at)`);
+        await c.query(`CREATE INDEX IF NOT EXISTS receipts_tx_idx ON ${s}.receipts (transaction_id)`);
+      }
+      await c.query(`INSERT INTO ${s}.ledger_info (name, value) VALUES ('schema_version', $1) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`, [String(PG_SCHEMA_VERSION)]);
     });
   }
 
@@ -158,33 +183,34 @@ export class PgLedger implements Ledger {
 
   async createShipment(init: Parameters<Ledger['createShipment']>[0]): Promise<{ created: boolean; shipment: ShipmentRecord }> {
     const s = this.s;
-    const insert = async (c: Pick<Pool, 'query'>) =>
-      c.query(
+    const created = await this.tx(async (c) => {
+      const r = await c.query(
         `INSERT INTO ${s}.shipments (transaction_id, distribution_transaction_id, submission_id, webform_id, objekt_type, state,
-           created_at, updated_at, request, response, last_error, meta)
-         VALUES ($1,$2,$3,$4,$5,$6, clock_timestamp(), clock_timestamp(), $7,$8,$9,$10)
-         ON CONFLICT (transaction_id) DO NOTHING RETURNING *`,
+           created_at, updated_at, last_error, meta)
+         VALUES ($1,$2,$3,$4,$5,$6, clock_timestamp(), clock_timestamp(), $7,$8)
+         ON CONFLICT (transaction_id) DO NOTHING`,
         [init.transactionId, init.distributionTransactionId ?? null, init.submissionId, init.webformId ?? null, init.objektType ?? null, init.state,
-          init.request ?? null, init.response ?? null, init.lastError ?? null, init.meta === undefined ? null : JSON.stringify(init.meta)],
+          init.lastError ?? null, init.meta === undefined ? null : JSON.stringify(init.meta)],
       );
-    if (!init.attempts?.length) {
-      // One statement, one commit: the common case.
-      const r = await insert(this.pool);
-      if (r.rowCount === 1) return { created: true, shipment: this.toShipment(r.rows[0], []) };
-    } else {
-      const created = await this.tx(async (c) => {
-        const r = await insert(c);
-        if (r.rowCount === 1) for (const a of init.attempts ?? []) await this.insertAttempt(c, init.transactionId, a);
-        return r.rowCount === 1;
-      });
-      if (created) return { created, shipment: (await this.getShipment(init.transactionId))! };
-    }
+      if (r.rowCount !== 1) return false;
+      if (init.request !== undefined || init.response !== undefined) {
+        await c.query(`INSERT INTO ${s}.bodies (transaction_id, request, response) VALUES ($1,$2,$3)`, [init.transactionId, init.request ?? null, init.response ?? null]);
+      }
+      for (const a of init.attempts ?? []) await this.insertAttempt(c, init.transactionId, a);
+      return true;
+    });
     const shipment = await this.getShipment(init.transactionId);
     if (!shipment) throw new Error(`Shipment ${init.transactionId} vanished`);
-    return { created: false, shipment };
+    return { created, shipment };
   }
 
   async updateShipment(transactionId: string, patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>, guard?: StateGuard): Promise<ShipmentRecord> {
+    await this.tx((c) => this.patchIn(c, transactionId, patch, guard));
+    return (await this.getShipment(transactionId))!;
+  }
+
+  /** Applies a patch inside the transaction of `c`; the state guard is decided by the row as it is then. */
+  private async patchIn(c: PoolClient, transactionId: string, patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>, guard?: StateGuard): Promise<void> {
     const s = this.s;
     const sets: string[] = ['updated_at = clock_timestamp()'];
     const values: unknown[] = [transactionId];
@@ -193,25 +219,25 @@ export class PgLedger implements Ledger {
       const v = (patch as Record<string, unknown>)[key];
       values.push(v === undefined ? null : key === 'meta' ? JSON.stringify(v) : v);
       if (key === 'state' && guard?.keepStateIf?.length) {
-        // decided by the row as it is when the UPDATE runs, not as it was read earlier
         values.push([...guard.keepStateIf]);
         sets.push(`${column} = CASE WHEN ${column} = ANY($${values.length}::text[]) THEN ${column} ELSE $${values.length - 1}::text END`);
       } else sets.push(`${column} = $${values.length}`);
     }
-    const update = `UPDATE ${s}.shipments SET ${sets.join(', ')} WHERE transaction_id = $1`;
-    const missing = () => new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
-    if (!patch.attempts) {
-      const r = await this.q(`${update} RETURNING *`, values);
-      if (r.rowCount !== 1) throw missing();
-      return this.toShipment(r.rows[0], await this.attemptsOf(transactionId));
+    const r = await c.query(`UPDATE ${s}.shipments SET ${sets.join(', ')} WHERE transaction_id = $1`, values);
+    if (r.rowCount !== 1) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
+    if ('request' in patch || 'response' in patch) {
+      const has = (k: 'request' | 'response') => k in patch;
+      await c.query(
+        `INSERT INTO ${s}.bodies (transaction_id, request, response) VALUES ($1, $2, $3)
+         ON CONFLICT (transaction_id) DO UPDATE SET request = CASE WHEN $4 THEN EXCLUDED.request ELSE ${s}.bodies.request END,
+           response = CASE WHEN $5 THEN EXCLUDED.response ELSE ${s}.bodies.response END`,
+        [transactionId, patch.request ?? null, patch.response ?? null, has('request'), has('response')],
+      );
     }
-    await this.tx(async (c) => {
-      const r = await c.query(update, values);
-      if (r.rowCount !== 1) throw missing();
+    if (patch.attempts) {
       await c.query(`DELETE FROM ${s}.attempts WHERE transaction_id = $1`, [transactionId]);
-      for (const a of patch.attempts ?? []) await this.insertAttempt(c, transactionId, a);
-    });
-    return (await this.getShipment(transactionId))!;
+      for (const a of patch.attempts) await this.insertAttempt(c, transactionId, a);
+    }
   }
 
   async addAttempt(transactionId: string, a: AttemptRecord): Promise<ShipmentRecord> {
@@ -233,45 +259,55 @@ export class PgLedger implements Ledger {
   }
 
   async getShipment(transactionId: string): Promise<ShipmentRecord | undefined> {
-    return (await this.selectShipments('WHERE transaction_id = $1', [transactionId]))[0];
+    return (await this.selectShipments('WHERE transaction_id = $1', [transactionId], true))[0];
   }
 
   async findByDistributionId(distributionTransactionId: string): Promise<ShipmentRecord | undefined> {
-    return (await this.selectShipments('WHERE distribution_transaction_id = $1 ORDER BY created_at DESC LIMIT 1', [distributionTransactionId]))[0];
+    return (await this.selectShipments('WHERE distribution_transaction_id = $1 ORDER BY created_at DESC LIMIT 1', [distributionTransactionId], true))[0];
   }
 
   async listShipments(filter: ShipmentFilter = {}): Promise<ShipmentRecord[]> {
-    const where: string[] = [];
-    const values: unknown[] = [];
-    const add = (sql: string, v: unknown) => {
-      values.push(v);
-      where.push(sql.replace('?', `$${values.length}`));
-    };
-    if (filter.state) add('state = ?', filter.state);
-    if (filter.webformId) add('webform_id = ?', filter.webformId);
-    if (filter.since) add('created_at >= ?', filter.since);
-    if (filter.until) add('created_at <= ?', filter.until);
-    let sql = `${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, transaction_id`;
+    const { where, values } = whereOf(filter);
+    let sql = `${where} ORDER BY created_at DESC, transaction_id`;
     if (filter.limit !== undefined) {
       values.push(filter.limit);
       sql += ` LIMIT $${values.length}`;
     }
-    return this.selectShipments(sql, values);
+    if (filter.offset) {
+      values.push(filter.offset);
+      sql += ` OFFSET $${values.length}`;
+    }
+    return this.selectShipments(sql, values, !!filter.includeBodies);
   }
 
-  private async selectShipments(tail: string, values: unknown[]): Promise<ShipmentRecord[]> {
-    const { rows } = await this.q(`SELECT * FROM ${this.s}.shipments ${tail}`, values);
+  async countShipments(filter: Omit<ShipmentFilter, 'limit' | 'offset' | 'includeBodies'> = {}): Promise<number> {
+    const { where, values } = whereOf(filter);
+    const { rows } = await this.q(`SELECT count(*)::int AS n FROM ${this.s}.shipments ${where}`, values);
+    return rows[0].n as number;
+  }
+
+  private async selectShipments(tail: string, values: unknown[], bodies = false): Promise<ShipmentRecord[]> {
+    const { rows } = await this.q(
+      bodies
+        ? `SELECT sh.*, b.request, b.response FROM ${this.s}.shipments sh LEFT JOIN ${this.s}.bodies b USING (transaction_id) ${tail}`
+        : `SELECT * FROM ${this.s}.shipments ${tail}`,
+      values,
+    );
     if (!rows.length) return [];
     const byTx = await this.attemptsByTx(rows.map((r) => r.transaction_id as string));
     return rows.map((r) => this.toShipment(r, byTx.get(r.transaction_id) ?? []));
   }
 
-  private async attemptsOf(transactionId: string): Promise<AttemptRecord[]> {
-    return (await this.attemptsByTx([transactionId])).get(transactionId) ?? [];
+  /** The same as selectShipments, inside a transaction (without bodies). */
+  private async selectShipmentsIn(c: PoolClient, tail: string, values: unknown[]): Promise<ShipmentRecord[]> {
+    const { rows } = await c.query(`SELECT * FROM ${this.s}.shipments ${tail}`, values);
+    if (!rows.length) return [];
+    const byTx = await this.attemptsByTx(rows.map((r) => r.transaction_id as string), c);
+    return rows.map((r) => this.toShipment(r, byTx.get(r.transaction_id) ?? []));
   }
 
-  private async attemptsByTx(ids: string[]): Promise<Map<string, AttemptRecord[]>> {
-    const att = await this.q(`SELECT * FROM ${this.s}.attempts WHERE transaction_id = ANY($1) ORDER BY id`, [ids]);
+  private async attemptsByTx(ids: string[], c?: PoolClient): Promise<Map<string, AttemptRecord[]>> {
+    const att = await (c ?? this.pool).query(`SELECT * FROM ${this.s}.attempts WHERE transaction_id = ANY($1) ORDER BY id`, [ids]);
     const byTx = new Map<string, AttemptRecord[]>();
     for (const a of att.rows) {
       const list = byTx.get(a.transaction_id) ?? [];
@@ -299,20 +335,45 @@ export class PgLedger implements Ledger {
     });
   }
 
-  async addReceipt(receipt: ReceiptRecord): Promise<{ duplicate: boolean; receipt: ReceiptRecord }> {
+  async addReceipt(receipt: ReceiptRecord, effect?: ReceiptEffect): Promise<{ duplicate: boolean; receipt: ReceiptRecord; shipment?: ShipmentRecord }> {
+    const s = this.s;
     const id = receipt.id ?? randomUUID();
-    const r = await this.q(
-      `INSERT INTO ${this.s}.receipts (id, transaction_id, distribution_transaction_id, type, code, reason, errors, received_at, fingerprint, raw)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT (transaction_id, fingerprint) DO NOTHING`,
-      [id, receipt.transactionId, receipt.distributionTransactionId ?? null, receipt.type, receipt.code, receipt.reason ?? null,
-        JSON.stringify(receipt.errors ?? []), receipt.receivedAt, receipt.fingerprint, receipt.raw ?? null],
+    const { duplicate, changed } = await this.tx(async (c) => {
+      const r = await c.query(
+        `INSERT INTO ${s}.receipts (id, transaction_id, distribution_transaction_id, type, code, reason, errors, received_at, fingerprint)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (transaction_id, fingerprint) DO NOTHING`,
+        [id, receipt.transactionId, receipt.distributionTransactionId ?? null, receipt.type, receipt.code, receipt.reason ?? null,
+          JSON.stringify(receipt.errors ?? []), receipt.receivedAt, receipt.fingerprint],
+      );
+      if (r.rowCount !== 1) return { duplicate: true, changed: false };
+      if (receipt.raw !== undefined) await c.query(`INSERT INTO ${s}.receipt_raw (receipt_id, raw) VALUES ($1,$2)`, [id, receipt.raw]);
+      if (!effect) return { duplicate: false, changed: false };
+      // The shipment as it is now, locked until the receipt and its effect commit together.
+      const locked = await c.query(`SELECT transaction_id FROM ${s}.shipments WHERE transaction_id = $1 FOR UPDATE`, [receipt.transactionId]);
+      if (!locked.rowCount) return { duplicate: false, changed: false };
+      const current = (await this.selectShipmentsIn(c, 'WHERE transaction_id = $1', [receipt.transactionId]))[0]!;
+      const change = effect(current);
+      if (!change || !Object.keys(change.patch).length) return { duplicate: false, changed: false };
+      await this.patchIn(c, receipt.transactionId, change.patch, change.guard);
+      return { duplicate: false, changed: true };
+    });
+    void changed;
+    const { rows } = await this.q(
+      `SELECT r.*, x.raw FROM ${s}.receipts r LEFT JOIN ${s}.receipt_raw x ON x.receipt_id = r.id WHERE r.transaction_id = $1 AND r.fingerprint = $2`,
+      [receipt.transactionId, receipt.fingerprint],
     );
-    const { rows } = await this.q(`SELECT * FROM ${this.s}.receipts WHERE transaction_id = $1 AND fingerprint = $2`, [receipt.transactionId, receipt.fingerprint]);
-    return { duplicate: r.rowCount !== 1, receipt: toReceipt(rows[0]) };
+    const shipment = (await this.selectShipments('WHERE transaction_id = $1', [receipt.transactionId]))[0];
+    return { duplicate, receipt: toReceipt(rows[0]), ...(shipment ? { shipment } : {}) };
   }
 
-  async listReceipts(transactionId: string): Promise<ReceiptRecord[]> {
-    const { rows } = await this.q(`SELECT * FROM ${this.s}.receipts WHERE transaction_id = $1 ORDER BY seq`, [transactionId]);
+  async listReceipts(transactionId: string, options: { raw?: boolean } = {}): Promise<ReceiptRecord[]> {
+    const s = this.s;
+    const { rows } = await this.q(
+      options.raw
+        ? `SELECT r.*, x.raw FROM ${s}.receipts r LEFT JOIN ${s}.receipt_raw x ON x.receipt_id = r.id WHERE r.transaction_id = $1 ORDER BY r.seq`
+        : `SELECT * FROM ${s}.receipts WHERE transaction_id = $1 ORDER BY seq`,
+      [transactionId],
+    );
     return rows.map(toReceipt);
   }
 
@@ -392,21 +453,34 @@ export class PgLedger implements Ledger {
     return rows.map((r) => r.key as string);
   }
 
+  /** In batches (each its own short transaction), so retention never holds locks on many rows at once. */
   async purgeOlderThan(cutoff: Date): Promise<PurgeResult> {
     const s = this.s;
-    return this.tx(async (c) => {
-      const a = await c.query(
-        `DELETE FROM ${s}.shipments sh WHERE sh.updated_at < $1 AND NOT (sh.state = ANY($2))
-           AND NOT EXISTS (SELECT 1 FROM ${s}.work_queue w WHERE w.transaction_id = sh.transaction_id)`,
-        [cutoff, ACTIVE_STATES],
+    const batch = 1000;
+    const result: PurgeResult = { shipments: 0, receipts: 0 };
+    for (;;) {
+      const a = await this.q(
+        `DELETE FROM ${s}.shipments WHERE transaction_id IN (
+           SELECT sh.transaction_id FROM ${s}.shipments sh WHERE sh.updated_at < $1 AND NOT (sh.state = ANY($2))
+             AND NOT EXISTS (SELECT 1 FROM ${s}.work_queue w WHERE w.transaction_id = sh.transaction_id)
+           LIMIT $3 FOR UPDATE SKIP LOCKED)`,
+        [cutoff, ACTIVE_STATES, batch],
       );
-      const b = await c.query(
-        `DELETE FROM ${s}.receipts r WHERE r.received_at < $1
-           AND NOT EXISTS (SELECT 1 FROM ${s}.shipments sh WHERE sh.transaction_id = r.transaction_id)`,
-        [cutoff],
+      result.shipments += a.rowCount ?? 0;
+      if ((a.rowCount ?? 0) < batch) break;
+    }
+    for (;;) {
+      const b = await this.q(
+        `DELETE FROM ${s}.receipts WHERE id IN (
+           SELECT r.id FROM ${s}.receipts r WHERE r.received_at < $1
+             AND NOT EXISTS (SELECT 1 FROM ${s}.shipments sh WHERE sh.transaction_id = r.transaction_id)
+           LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+        [cutoff, batch],
       );
-      return { shipments: a.rowCount ?? 0, receipts: b.rowCount ?? 0 };
-    });
+      result.receipts += b.rowCount ?? 0;
+      if ((b.rowCount ?? 0) < batch) break;
+    }
+    return result;
   }
 
   exportJson(filter?: ExportFilter): Promise<string> {
@@ -422,6 +496,20 @@ export class PgLedger implements Ledger {
     this.closed = true;
     await this.pool.end();
   }
+}
+
+function whereOf(filter: Omit<ShipmentFilter, 'limit' | 'offset' | 'includeBodies'>): { where: string; values: unknown[] } {
+  const where: string[] = [];
+  const values: unknown[] = [];
+  const add = (sql: string, v: unknown) => {
+    values.push(v);
+    where.push(sql.replace('?', `$${values.length}`));
+  };
+  if (filter.state) add('state = ?', filter.state);
+  if (filter.webformId) add('webform_id = ?', filter.webformId);
+  if (filter.since) add('created_at >= ?', filter.since);
+  if (filter.until) add('created_at <= ?', filter.until);
+  return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', values };
 }
 
 function iso(v: unknown): string {

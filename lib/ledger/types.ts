@@ -1,7 +1,7 @@
 /**
  * The shipment ledger: the record of every shipment and every receipt.
  * `fordeling out` writes shipments (before sending, and the result after), `receipt in` correlates receipts
- * with them. Backends: in-memory (tests), embedded durable file store, PostgreSQL (several Node-RED instances).
+ * with them. Backends: embedded SQLite (the default; `:memory:` for tests) and PostgreSQL (several Node-RED instances).
  * No Node-RED dependency here.
  */
 
@@ -77,7 +77,20 @@ export interface ShipmentFilter {
   since?: string;
   until?: string;
   limit?: number;
+  /** Skip this many (paging, with `limit`). */
+  offset?: number;
+  /**
+   * Also load `request` and `response`. They are stored apart from the shipment's row and left out of lists unless
+   * asked for; `getShipment` always includes them.
+   */
+  includeBodies?: boolean;
 }
+
+/**
+ * What a receipt does to its shipment, decided from the shipment as it is inside the receipt's transaction
+ * (see Ledger.addReceipt). Undefined: nothing.
+ */
+export type ReceiptEffect = (shipment: ShipmentRecord) => { patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>; guard?: StateGuard } | undefined;
 
 /** A submission `webform in` (push) accepted and must not lose: stored before answering 202, removed once its flow finished. */
 export interface InboxEntry {
@@ -129,9 +142,14 @@ export interface Ledger {
   getShipment(transactionId: string): Promise<ShipmentRecord | undefined>;
   findByDistributionId(distributionTransactionId: string): Promise<ShipmentRecord | undefined>;
   listShipments(filter?: ShipmentFilter): Promise<ShipmentRecord[]>;
-  /** Stores the receipt unless an identical one (same transactionId + fingerprint) exists. */
-  addReceipt(receipt: ReceiptRecord): Promise<{ duplicate: boolean; receipt: ReceiptRecord }>;
-  listReceipts(transactionId: string): Promise<ReceiptRecord[]>;
+  /**
+   * Stores the receipt unless an identical one (same transactionId + fingerprint) exists. When it is new and its
+   * shipment exists, `effect` is asked, with the shipment as it is then, for the change the receipt makes, and that
+   * change is written in the same transaction as the receipt: a receipt is never stored without its effect.
+   */
+  addReceipt(receipt: ReceiptRecord, effect?: ReceiptEffect): Promise<{ duplicate: boolean; receipt: ReceiptRecord; shipment?: ShipmentRecord }>;
+  /** Oldest first. `raw` only with `{ raw: true }` (it is stored apart from the receipt's row). */
+  listReceipts(transactionId: string, options?: { raw?: boolean }): Promise<ReceiptRecord[]>;
 
   // ---- push inbox (webform in) ----
   /** Stores the submission unless an entry with this id exists (`created: false` then). Resolve = durable. */
@@ -172,6 +190,8 @@ export interface Ledger {
    * and receipts received before `cutoff` whose shipment no longer exists.
    */
   purgeOlderThan(cutoff: Date): Promise<PurgeResult>;
+  /** How many shipments match (the overview's paging). */
+  countShipments(filter?: Omit<ShipmentFilter, 'limit' | 'offset' | 'includeBodies'>): Promise<number>;
   /** Shipments with their receipts for audit, as JSON. CPR numbers masked; no request/response bodies or file contents. */
   exportJson(filter?: ExportFilter): Promise<string>;
   /** The same as CSV: one row per receipt (or one per shipment without receipts). */

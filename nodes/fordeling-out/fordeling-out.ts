@@ -14,7 +14,7 @@
 import { statusText } from '../../lib/node-red/status-text';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { Ledger } from '../../lib/ledger/types';
-import { defaultLedger } from '../../lib/ledger/default-ledger';
+import { ledgerFor } from '../../lib/node-red/ledger';
 import type { FordelingsObject } from '../../lib/sf2900/model';
 import { CVR_PATTERN, KLE_PATTERN, UUID_PATTERN } from '../../lib/sf2900/model';
 import { buildAfsendRequestFromAnmodning } from '../../lib/sf2900/afsend';
@@ -97,7 +97,7 @@ export = function (RED: NodeAPI) {
     }
     let inFlight = 0;
 
-    const ledger = (): Ledger => (ledgerNode ? ledgerNode.ledger() : defaultLedger());
+    const ledger: () => Ledger = ledgerFor(RED, ledgerNode);
     const context = (): DeliveryContext => {
       if (configError || !sp) throw new Error(configError);
       if (sp.configError) throw new Error(sp.configError);

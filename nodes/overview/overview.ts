@@ -15,7 +15,7 @@
  */
 import type { NodeAPI, NodeDef } from 'node-red';
 import type { Request, Response } from 'express';
-import { defaultLedger } from '../../lib/ledger/default-ledger';
+import { ledgerFor } from '../../lib/node-red/ledger';
 import type { Ledger, ShipmentRecord } from '../../lib/ledger/types';
 import { deliverXml } from '../../lib/delivery/deliver';
 import { DeliveryError } from '../../lib/delivery/errors';
@@ -42,7 +42,7 @@ export = function (RED: NodeAPI) {
   plugins?.registerPlugin?.('os2-overview', { type: 'os2-overview' });
 
   function sources(): LedgerSource[] {
-    const out: LedgerSource[] = [{ id: '', name: 'default', ledger: defaultLedger }];
+    const out: LedgerSource[] = [{ id: '', name: 'default', ledger: ledgerFor(RED, null) }];
     RED.nodes.eachNode((def) => {
       if (def.type !== 'os2-ledger') return;
       const node = RED.nodes.getNode(def.id) as unknown as { ledger?: () => Ledger } | null;

@@ -9,7 +9,7 @@ import { statusText } from '../../lib/node-red/status-text';
 import type { Request, Response, NextFunction } from 'express';
 import type { TLSSocket } from 'node:tls';
 import type { Ledger } from '../../lib/ledger/types';
-import { defaultLedger } from '../../lib/ledger/default-ledger';
+import { ledgerFor } from '../../lib/node-red/ledger';
 import { buildReceiptResponse, parseReceiptRequest } from '../../lib/sf2900/receipts';
 import { buildSoapFault, isSoapFault } from '../../lib/sf2900/soap';
 import { handleReceipt, receiptAuthenticator, splitList, type AuthResult, type CallerInfo } from '../../lib/delivery/receipts';
@@ -112,7 +112,7 @@ export = function (RED: NodeAPI) {
       const disposal = config.sftpDisposal === 'delete' || (config.sftpDisposal !== 'archive' && sftpNode.receipts.disposal === 'delete') ? 'delete' : 'archive';
       const poller = new SftpReceiptPoller({
         sftp: sftpNode,
-        ledger: () => (ledgerNode ? ledgerNode.ledger() : defaultLedger()),
+        ledger: ledgerFor(RED, ledgerNode),
         disposal,
         graceMs: grace,
         waitWindowMs: sftpNode.receipts.timeoutMs + grace,
@@ -161,7 +161,7 @@ export = function (RED: NodeAPI) {
       return;
     }
     const auth = authenticate;
-    const ledger = (): Ledger => (ledgerNode ? ledgerNode.ledger() : defaultLedger());
+    const ledger: () => Ledger = ledgerFor(RED, ledgerNode);
     if ((RED.settings as unknown as { httpNodeRoot?: unknown }).httpNodeRoot === false) {
       node.warn('receipt in: httpNodeRoot is false, so Node-RED serves no HTTP endpoints');
       return;

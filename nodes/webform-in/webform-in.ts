@@ -19,6 +19,7 @@ import { installRawBodyHook, type RawBodyRequest } from './raw-body-hook';
 import type { Ledger } from '../../lib/ledger/types';
 import { LedgerCursorStore } from '../../lib/ledger/cursor-store';
 import { registerInbox } from '../../lib/ledger/inbox-registry';
+import { ledgerFor } from '../../lib/node-red/ledger';
 import { transactionIdFor } from '../../lib/sf2900/transaction-id';
 
 /** The inbox id of a submission: its AnvenderTransaktionsID, so fordeling out can acknowledge it even from a rebuilt msg. */
@@ -116,13 +117,12 @@ export = function (RED: NodeAPI) {
       let inbox: Ledger | undefined;
       let unregister = () => {};
       let closing = false;
-      if (ledgerNode) {
-        try {
-          inbox = ledgerNode.ledger();
-          unregister = registerInbox(inbox);
-        } catch (err) {
-          node.error(`webform in: ${(err as Error).message}`);
-        }
+      // Always an inbox: the chosen ledger's, else the default embedded ledger under the user directory.
+      try {
+        inbox = ledgerFor(RED, ledgerNode)();
+        unregister = registerInbox(inbox);
+      } catch (err) {
+        node.error(`webform in: ${(err as Error).message}`);
       }
       // Put back into the flow what was accepted (202) but whose shipment fordeling out had not recorded: oldest first,
       // once the flows have started (so the wires exist).
@@ -200,10 +200,18 @@ export = function (RED: NodeAPI) {
         }
         const submission = normaliseRemotePost(body, { webformId: webformIdHint });
         // a ledger was chosen but cannot be used: refuse (the poster tries again) rather than accept without keeping it
-        if (ledgerNode && !inbox) return fail(res, 503, 'webform in: the ledger is not available');
-        const inboxId = inbox ? inboxIdOf(submission) : undefined;
+        if (!inbox) return fail(res, 503, 'webform in: the ledger is not available');
+        const inboxId = inboxIdOf(submission);
         // durable before 202: a submission the poster was told we have is never lost (put back into the flow on start)
-        if (inbox && inboxId) await inbox.putInbox({ id: inboxId, webformId: submission.webform?.id, payload: toInbox(submission) });
+        try {
+          await inbox.putInbox({ id: inboxId, webformId: submission.webform?.id, payload: toInbox(submission) });
+        } catch (err) {
+          // not stored, so not accepted: the poster (OS2forms' remote post) is told to try again later
+          const why = (err as Error).message;
+          node.error(`webform in: a submission could not be stored, answered 503: ${why}`);
+          node.status({ fill: 'red', shape: 'dot', text: t('storeFailed', {}, 'ledger cannot store: answering 503') });
+          return fail(res, 503, 'the submission could not be stored; try again later');
+        }
         emit(submission, inboxId);
         const now = time();
         node.status({ fill: 'green', shape: 'dot', text: t('listeningLast', { path: url, time: now }, `${listening} · last ${now}`) });

@@ -10,7 +10,7 @@ import { createSimulator, type Simulator } from '../../simulator';
 import { testCerts, type SimulatorCerts } from '../support/certs';
 import { journalpost } from '../lib/sf2900/fixtures';
 import { transactionIdFor } from '../../lib/sf2900/transaction-id';
-import { FileLedger } from '../../lib/ledger/file-ledger';
+import { SqliteLedger } from '../../lib/ledger/sqlite-ledger';
 import { RedProcess, buildJournalpostCode } from './red-process';
 
 const SYSTEM = 'a0b1c2d3-0000-4000-8000-000000000001';
@@ -119,7 +119,7 @@ describe('resilience: Node-RED SIGKILLed during 200 deliveries (embedded ledger)
 
     const lost = uuids.filter((u) => accepted.has(u) && !sim.shipments.has(txOf(u)));
     const resent = uuids.filter((u) => (sim.shipments.get(txOf(u))?.count ?? 0) > 1);
-    const ledger = await FileLedger.open(ledgerDir);
+    const ledger = new SqliteLedger(ledgerDir);
     try {
       const states = await Promise.all(uuids.map(async (u) => (await ledger.getShipment(txOf(u)))?.state));
       const inbox = await ledger.pendingInbox();

@@ -14,7 +14,7 @@ import { defaultLedger } from '../../lib/ledger/default-ledger';
 import type { Ledger } from '../../lib/ledger/types';
 import type { Submission } from '../../lib/sf2900/model';
 import ledgerNode from '../../nodes/ledger/ledger';
-import { FileLedger } from '../../lib/ledger/file-ledger';
+import { SqliteLedger } from '../../lib/ledger/sqlite-ledger';
 import webformInNode from '../../nodes/webform-in/webform-in';
 import { NODES, collect, nextMessage, sleep, until } from '../e2e/harness';
 
@@ -204,7 +204,7 @@ describe('fordeling out: durable delivery; webform in: push inbox', function () 
     await until(() => sim.stats.requests > before, 5000, 'a first attempt');
     await sleep(200);
     await helper.unload();
-    const l = await FileLedger.open(dir);
+    const l = new SqliteLedger(dir);
     for (const w of await l.claimDue('test', 10, 60_000, new Date(Date.now() + 3_600_000), 'fo')) await l.release(w.transactionId, 'test');
     assert.deepEqual(await l.listQueue(), []);
     assert.equal((await l.getShipment(tx(o)))?.state, 'queued');

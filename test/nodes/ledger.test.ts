@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import helper from 'node-red-node-test-helper';
 import ledgerNode from '../../nodes/ledger/ledger';
-import { FileLedger } from '../../lib/ledger/file-ledger';
+import { SqliteLedger } from '../../lib/ledger/sqlite-ledger';
 import type { Ledger } from '../../lib/ledger/types';
 import { startPostgres } from '../support/postgres';
 import type { PostgresServer } from '../support/postgres';
@@ -36,7 +36,7 @@ describe('os2-ledger config node', function () {
     await ledger.createShipment({ transactionId: 't1', submissionId: 's1', state: 'queued' });
     assert.equal(n.configError, undefined);
     await helper.unload();
-    const reopened = await FileLedger.open(dir); // lock released by close
+    const reopened = new SqliteLedger(dir); // lock released by close
     assert.equal((await reopened.getShipment('t1'))?.state, 'queued');
     await reopened.close();
   });
@@ -59,7 +59,7 @@ describe('os2-ledger config node', function () {
   });
 
   it('purges finished shipments past the retention period when it starts', async () => {
-    const old = await FileLedger.open(dir, { now: () => new Date(Date.now() - 10 * 86_400_000) });
+    const old = new SqliteLedger(dir, { now: () => new Date(Date.now() - 10 * 86_400_000) });
     await old.createShipment({ transactionId: 'old', submissionId: 's', state: 'accepted' });
     await old.createShipment({ transactionId: 'old-but-queued', submissionId: 's', state: 'queued' });
     await old.close();
@@ -71,13 +71,13 @@ describe('os2-ledger config node', function () {
   });
 
   it('says clearly when the embedded directory is taken or PostgreSQL has no connection string', async () => {
-    const holder = await FileLedger.open(dir);
+    const holder = new SqliteLedger(dir);
     try {
       await load({ backend: 'embedded', path: dir });
       const n = helper.getNode('l1') as unknown as LedgerNode;
-      await assert.rejects(n.ready, /already open/);
-      assert.match(n.configError ?? '', /ledger could not be opened: .*already open/);
-      await assert.rejects(n.ledger().listShipments(), /already open/);
+      await assert.rejects(n.ready, /in use/);
+      assert.match(n.configError ?? '', /ledger could not be opened: .*in use/);
+      await assert.rejects(n.ledger().listShipments(), /in use/);
     } finally {
       await holder.close();
     }

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FileLedger } from '../../../lib/ledger/file-ledger';
+import { SqliteLedger } from '../../../lib/ledger/sqlite-ledger';
 import { MemoryLedger } from '../../../lib/ledger/memory-ledger';
 import { PgLedger } from '../../../lib/ledger/pg-ledger';
 import type { Ledger } from '../../../lib/ledger/types';
@@ -11,11 +11,11 @@ import { ledgerSuite } from './ledger-suite';
 import type { Backend } from './ledger-suite';
 
 describe('Ledger backends (shared behaviour)', () => {
-  describe('memory', () => {
+  describe('in-memory SQLite (tests)', () => {
     ledgerSuite(() => ({ open: async () => new MemoryLedger() }));
   });
 
-  describe('file', () => {
+  describe('embedded SQLite (the default)', () => {
     const dirs: string[] = [];
     after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
     const where = new WeakMap<Ledger, string>();
@@ -23,15 +23,14 @@ describe('Ledger backends (shared behaviour)', () => {
       async open() {
         const dir = mkdtempSync(path.join(os.tmpdir(), 'os2-ledger-'));
         dirs.push(dir);
-        // A small compaction threshold so snapshots + journal replay are exercised too.
-        const l = await FileLedger.open(dir, { compactBytes: 2048 });
+        const l = new SqliteLedger(dir);
         where.set(l, dir);
         return l;
       },
       async reopen(l) {
         const dir = where.get(l)!;
         await l.close();
-        const again = await FileLedger.open(dir, { compactBytes: 2048 });
+        const again = new SqliteLedger(dir);
         where.set(again, dir);
         return again;
       },

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DeliveryWorker } from '../../../lib/ledger/delivery';
 import type { DeliveryOptions, SendResult } from '../../../lib/ledger/delivery';
-import { FileLedger } from '../../../lib/ledger/file-ledger';
+import { SqliteLedger } from '../../../lib/ledger/sqlite-ledger';
 import { MemoryLedger } from '../../../lib/ledger/memory-ledger';
 import type { ShipmentRecord } from '../../../lib/ledger/types';
 import { BreakerRegistry } from '../../../lib/resilience/breaker';
@@ -166,7 +166,7 @@ describe('DeliveryWorker', () => {
     this.timeout(20_000);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'os2-delivery-'));
     try {
-      const first = await FileLedger.open(dir);
+      const first = new SqliteLedger(dir);
       const w1 = new DeliveryWorker({ ledger: first, send: async () => Promise.reject(http(503)), baseMs: 200, capMs: 200, random: () => 1, pollMs: 50 });
       await first.createShipment({ transactionId: 't1', submissionId: 's', state: 'queued' });
       const retried = new Promise<void>((r) => (w1 as unknown as { o: DeliveryOptions }).o.onRetry = () => r());
@@ -175,7 +175,7 @@ describe('DeliveryWorker', () => {
       await retried;
       await w1.stop();
       await first.close(); // "restart"
-      const second = await FileLedger.open(dir);
+      const second = new SqliteLedger(dir);
       const delivered = new Promise<ShipmentRecord>((resolve) => {
         const w2 = new DeliveryWorker({ ledger: second, send: async () => ({ distributionTransactionId: 'd1' }), pollMs: 50, onDelivered: resolve });
         workers.push(w2);

@@ -114,6 +114,61 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
     assert.deepEqual((await ledger.listShipments({ state: 'sent' })).map((s) => s.transactionId), ['t4', 't3']);
     assert.deepEqual((await ledger.listShipments({ webformId: 'odd' })).map((s) => s.transactionId), ['t3', 't1']);
     assert.equal((await ledger.listShipments({ limit: 2 })).length, 2);
+    // paging in the store: offset + limit, and a count for the same filter
+    assert.deepEqual((await ledger.listShipments({ limit: 2, offset: 2 })).map((s) => s.transactionId), ['t2', 't1']);
+    assert.deepEqual((await ledger.listShipments({ state: 'queued', limit: 2, offset: 2 })).map((s) => s.transactionId), ['t0']);
+    assert.equal(await ledger.countShipments(), 5);
+    assert.equal(await ledger.countShipments({ state: 'queued' }), 3);
+    assert.equal(await ledger.countShipments({ webformId: 'odd', state: 'sent' }), 1);
+  });
+
+  it('lists without request and response bodies unless asked; getShipment has them', async () => {
+    await ledger.createShipment({ transactionId: 'b1', submissionId: 's', state: 'queued', request: '<req/>' });
+    await ledger.updateShipment('b1', { response: '<resp/>', state: 'sent' });
+    await reopen();
+    const [listed] = await ledger.listShipments();
+    assert.equal(listed!.request, undefined);
+    assert.equal(listed!.response, undefined);
+    const [withBodies] = await ledger.listShipments({ includeBodies: true });
+    assert.deepEqual([withBodies!.request, withBodies!.response], ['<req/>', '<resp/>']);
+    const one = await ledger.getShipment('b1');
+    assert.deepEqual([one!.request, one!.response, one!.state], ['<req/>', '<resp/>', 'sent']);
+    await ledger.updateShipment('b1', { request: undefined });
+    assert.deepEqual([(await ledger.getShipment('b1'))!.request, (await ledger.getShipment('b1'))!.response], [undefined, '<resp/>']);
+  });
+
+  it("writes a receipt and its effect on the shipment together; a duplicate has no effect; raw only when asked", async () => {
+    await ledger.createShipment({ transactionId: 'r1', submissionId: 's', state: 'sent' });
+    const seen: string[] = [];
+    const effect = (s: { state: string }) => {
+      seen.push(s.state);
+      return { patch: { state: 'accepted' as const, distributionTransactionId: 'd-r1' }, guard: { keepStateIf: ['rejected' as const] } };
+    };
+    const first = await ledger.addReceipt(receipt('r1', 'fa', { raw: '<k/>' }), effect);
+    assert.equal(first.duplicate, false);
+    assert.equal(first.shipment?.state, 'accepted');
+    assert.equal(first.shipment?.distributionTransactionId, 'd-r1');
+    const again = await ledger.addReceipt(receipt('r1', 'fa'), () => ({ patch: { state: 'rejected' } }));
+    assert.equal(again.duplicate, true);
+    assert.equal(again.shipment?.state, 'accepted', 'a duplicate changes nothing');
+    assert.deepEqual(seen, ['sent']);
+    // an effect that throws: the receipt is not stored either (so it is not taken for a duplicate later)
+    await assert.rejects(ledger.addReceipt(receipt('r1', 'fb'), () => {
+      throw new Error('effect failed');
+    }), /effect failed/);
+    const retried = await ledger.addReceipt(receipt('r1', 'fb'), () => ({ patch: { state: 'rejected' } }));
+    assert.equal(retried.duplicate, false);
+    assert.equal(retried.shipment?.state, 'rejected');
+    // no shipment: stored, no effect asked
+    const orphan = await ledger.addReceipt(receipt('nobody', 'fc'), () => {
+      throw new Error('must not be asked');
+    });
+    assert.equal(orphan.duplicate, false);
+    assert.equal(orphan.shipment, undefined);
+    await reopen();
+    assert.equal((await ledger.listReceipts('r1'))[0]!.raw, undefined);
+    assert.equal((await ledger.listReceipts('r1', { raw: true }))[0]!.raw, '<k/>');
+    assert.deepEqual((await ledger.listReceipts('r1')).map((r) => r.fingerprint), ['fa', 'fb']);
   });
 
   it('keeps receipts once per (transaction, fingerprint)', async () => {

@@ -42,6 +42,10 @@ export class FakeClock implements Clock {
   }
 }
 
-export function flush(): Promise<void> {
-  return new Promise((r) => setImmediate(r));
+/**
+ * Lets pending work settle: several turns of the event loop, since a ledger write commits on the next turn
+ * (group commit) and one step of a worker may chain a few of them.
+ */
+export async function flush(): Promise<void> {
+  for (let i = 0; i < 40; i++) await new Promise((r) => setImmediate(r));
 }

@@ -1,0 +1,603 @@
+/**
+ * The embedded ledger: SQLite through better-sqlite3, the default when no `ledger` config node is chosen.
+ *
+ * - One database file (`ledger.db`, with its `-wal`) in the ledger's directory; WAL journal with `synchronous=FULL`, so
+ *   a change is acknowledged only once its commit is on disk. `locking_mode=EXCLUSIVE`: the first write takes the
+ *   file for this process until it closes (the operating system drops the lock with a killed process), so a second
+ *   Node-RED on the same directory is refused instead of sharing leases it cannot see.
+ * - Group commit: the changes asked for within one turn of the event loop run in one transaction (each in its own
+ *   savepoint, so one failing change does not undo the others) and share one commit and one fsync.
+ * - Bulky payloads are apart from the hot rows: requests/responses in `bodies`, raw receipts in `receipt_raw`; lists
+ *   never read them. Nothing is held in memory beyond SQLite's page cache (`cache_size`, 16 MiB).
+ * - `:memory:` gives a throw-away ledger with the same code (tests).
+ * Schema and migrations: `sqlite-schema.ts`.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import Database from 'better-sqlite3';
+import { exportCsv, exportJson } from './export';
+import { migrateSqlite } from './sqlite-schema';
+import { ACTIVE_STATES } from './types';
+import type {
+  AttemptRecord,
+  ExportFilter,
+  InboxEntry,
+  Ledger,
+  PurgeResult,
+  ReceiptEffect,
+  ReceiptRecord,
+  ShipmentFilter,
+  ShipmentRecord,
+  StateGuard,
+  WorkItem,
+} from './types';
+
+export interface SqliteLedgerOptions {
+  /** The clock (tests inject a fake one). */
+  now?: () => Date;
+  /** Rows deleted per retention batch (the event loop is given back between batches). Default 500. */
+  purgeBatch?: number;
+}
+
+export const DB_FILE = 'ledger.db';
+
+type Row = Record<string, unknown>;
+type Patch = Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>;
+
+/** Columns of `shipments` a patch may set, by record field. */
+const COLUMNS: Record<string, string> = {
+  distributionTransactionId: 'distribution_transaction_id',
+  submissionId: 'submission_id',
+  webformId: 'webform_id',
+  objektType: 'objekt_type',
+  state: 'state',
+  lastError: 'last_error',
+  meta: 'meta',
+};
+
+interface Pending {
+  fn: () => unknown;
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+}
+
+export class SqliteLedger implements Ledger {
+  private readonly now: () => Date;
+  private readonly purgeBatch: number;
+  private pending: Pending[] = [];
+  private scheduled = false;
+  private closed = false;
+  private readonly db: Database.Database;
+  readonly file: string;
+
+  /** Opens (creating if needed) `<dir>/ledger.db`; `':memory:'` for a throw-away ledger. Throws a clear error. */
+  constructor(dir: string, options: SqliteLedgerOptions = {}) {
+    const opened = openDatabase(dir);
+    this.db = opened.db;
+    this.file = opened.file;
+    this.now = options.now ?? (() => new Date());
+    this.purgeBatch = options.purgeBatch ?? 500;
+  }
+
+  // ---------- writing: group commit ----------
+
+  /** Runs `fn` inside the next shared transaction; resolves after that transaction committed. */
+  private write<T>(fn: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('The ledger is closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.pending.splice(0);
+    if (!batch.length) return;
+    const results: Array<{ ok: true; v: unknown } | { ok: false; e: Error }> = [];
+    try {
+      this.db
+        .transaction(() => {
+          for (const item of batch) {
+            if (!this.db.inTransaction) {
+              // SQLite rolled the whole transaction back (disk full, I/O error): nothing more may run in it.
+              results.push({ ok: false, e: new Error('The ledger transaction was rolled back') });
+              continue;
+            }
+            try {
+              results.push({ ok: true, v: this.db.transaction(item.fn)() });
+            } catch (e) {
+              results.push({ ok: false, e: e as Error });
+            }
+          }
+          const fatal = results.find((r): r is { ok: false; e: Error } => !r.ok && isStoreFailure(r.e));
+          if (fatal) throw fatal.e;
+        })
+        .immediate();
+    } catch (err) {
+      const e = storeError(err, this.file, 'write');
+      for (const item of batch) item.reject(e);
+      return;
+    }
+    batch.forEach((item, i) => {
+      const r = results[i];
+      if (r.ok) item.resolve(r.v);
+      else item.reject(r.e);
+    });
+  }
+
+  /** A read, refused once closed. */
+  private read<T>(fn: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('The ledger is closed'));
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(storeError(err, this.file, 'read'));
+    }
+  }
+
+  private iso(): string {
+    return this.now().toISOString();
+  }
+
+  // ---------- shipments ----------
+
+  createShipment(init: Parameters<Ledger['createShipment']>[0]): Promise<{ created: boolean; shipment: ShipmentRecord }> {
+    return this.write(() => {
+      const now = this.iso();
+      const r = this.db
+        .prepare(
+          `INSERT INTO shipments (transaction_id, distribution_transaction_id, submission_id, webform_id, objekt_type, state, created_at, updated_at, last_error, meta)
+           VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (transaction_id) DO NOTHING`,
+        )
+        .run(init.transactionId, init.distributionTransactionId ?? null, init.submissionId, init.webformId ?? null, init.objektType ?? null, init.state, now, now, init.lastError ?? null, json(init.meta));
+      const created = r.changes === 1;
+      if (created) {
+        if (init.request !== undefined || init.response !== undefined) this.setBodies(init.transactionId, { request: init.request, response: init.response });
+        for (const a of init.attempts ?? []) this.insertAttempt(init.transactionId, a);
+      }
+      return { created, shipment: this.shipmentSync(init.transactionId, true)! };
+    });
+  }
+
+  updateShipment(transactionId: string, patch: Patch, guard?: StateGuard): Promise<ShipmentRecord> {
+    return this.write(() => {
+      this.patchSync(transactionId, patch, guard);
+      return this.shipmentSync(transactionId, true)!;
+    });
+  }
+
+  private patchSync(transactionId: string, patch: Patch, guard?: StateGuard): void {
+    const current = this.db.prepare('SELECT state FROM shipments WHERE transaction_id = ?').get(transactionId) as { state: string } | undefined;
+    if (!current) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
+    const sets = ['updated_at = ?'];
+    const values: unknown[] = [this.iso()];
+    for (const [key, column] of Object.entries(COLUMNS)) {
+      if (!(key in patch)) continue;
+      if (key === 'state' && guard?.keepStateIf?.includes(current.state as ShipmentRecord['state'])) continue;
+      const v = (patch as Record<string, unknown>)[key];
+      sets.push(`${column} = ?`);
+      values.push(key === 'meta' ? json(v) : (v ?? null));
+    }
+    this.db.prepare(`UPDATE shipments SET ${sets.join(', ')} WHERE transaction_id = ?`).run(...values, transactionId);
+    if ('request' in patch || 'response' in patch) this.setBodies(transactionId, patch);
+    if (patch.attempts) {
+      this.db.prepare('DELETE FROM attempts WHERE transaction_id = ?').run(transactionId);
+      for (const a of patch.attempts) this.insertAttempt(transactionId, a);
+    }
+  }
+
+  /** Writes the given body fields (undefined removes one), keeping the other. */
+  private setBodies(transactionId: string, b: { request?: string; response?: string }): void {
+    const old = this.db.prepare('SELECT request, response FROM bodies WHERE transaction_id = ?').get(transactionId) as { request: string | null; response: string | null } | undefined;
+    const request = 'request' in b ? (b.request ?? null) : (old?.request ?? null);
+    const response = 'response' in b ? (b.response ?? null) : (old?.response ?? null);
+    if (request === null && response === null) this.db.prepare('DELETE FROM bodies WHERE transaction_id = ?').run(transactionId);
+    else this.db.prepare('INSERT INTO bodies (transaction_id, request, response) VALUES (?,?,?) ON CONFLICT (transaction_id) DO UPDATE SET request = excluded.request, response = excluded.response').run(transactionId, request, response);
+  }
+
+  addAttempt(transactionId: string, attempt: AttemptRecord): Promise<ShipmentRecord> {
+    return this.write(() => {
+      const r = this.db.prepare('UPDATE shipments SET updated_at = ? WHERE transaction_id = ?').run(this.iso(), transactionId);
+      if (r.changes !== 1) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
+      this.insertAttempt(transactionId, attempt);
+      return this.shipmentSync(transactionId, true)!;
+    });
+  }
+
+  private insertAttempt(transactionId: string, a: AttemptRecord): void {
+    this.db
+      .prepare('INSERT INTO attempts (transaction_id, at, ok, error_class, error, duration_ms) VALUES (?,?,?,?,?,?)')
+      .run(transactionId, a.at, a.ok ? 1 : 0, a.errorClass ?? null, a.error ?? null, a.durationMs ?? null);
+  }
+
+  getShipment(transactionId: string): Promise<ShipmentRecord | undefined> {
+    return this.read(() => this.shipmentSync(transactionId, true));
+  }
+
+  findByDistributionId(distributionTransactionId: string): Promise<ShipmentRecord | undefined> {
+    return this.read(() => {
+      const row = this.db.prepare('SELECT transaction_id FROM shipments WHERE distribution_transaction_id = ? ORDER BY created_at DESC LIMIT 1').get(distributionTransactionId) as Row | undefined;
+      return row ? this.shipmentSync(row.transaction_id as string, true) : undefined;
+    });
+  }
+
+  listShipments(filter: ShipmentFilter = {}): Promise<ShipmentRecord[]> {
+    return this.read(() => {
+      const { where, values } = whereOf(filter);
+      const rows = this.db
+        .prepare(`SELECT * FROM shipments ${where} ORDER BY created_at DESC, transaction_id LIMIT ? OFFSET ?`)
+        .all(...values, filter.limit ?? -1, filter.offset ?? 0) as Row[];
+      return this.toShipments(rows, !!filter.includeBodies);
+    });
+  }
+
+  countShipments(filter: Omit<ShipmentFilter, 'limit' | 'offset' | 'includeBodies'> = {}): Promise<number> {
+    return this.read(() => {
+      const { where, values } = whereOf(filter);
+      return (this.db.prepare(`SELECT count(*) AS n FROM shipments ${where}`).get(...values) as { n: number }).n;
+    });
+  }
+
+  private shipmentSync(transactionId: string, bodies: boolean): ShipmentRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM shipments WHERE transaction_id = ?').get(transactionId) as Row | undefined;
+    return row ? this.toShipments([row], bodies)[0] : undefined;
+  }
+
+  private toShipments(rows: Row[], bodies: boolean): ShipmentRecord[] {
+    if (!rows.length) return [];
+    const ids = rows.map((r) => r.transaction_id as string);
+    const attempts = new Map<string, AttemptRecord[]>();
+    const bodyOf = new Map<string, Row>();
+    // In chunks: SQLite limits the number of bound parameters.
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const marks = chunk.map(() => '?').join(',');
+      for (const a of this.db.prepare(`SELECT * FROM attempts WHERE transaction_id IN (${marks}) ORDER BY id`).all(...chunk) as Row[]) {
+        const list = attempts.get(a.transaction_id as string) ?? [];
+        list.push(strip({ at: a.at as string, ok: a.ok === 1, errorClass: (a.error_class ?? undefined) as AttemptRecord['errorClass'], error: (a.error ?? undefined) as string | undefined, durationMs: (a.duration_ms ?? undefined) as number | undefined }));
+        attempts.set(a.transaction_id as string, list);
+      }
+      if (bodies) for (const b of this.db.prepare(`SELECT * FROM bodies WHERE transaction_id IN (${marks})`).all(...chunk) as Row[]) bodyOf.set(b.transaction_id as string, b);
+    }
+    return rows.map((r) => {
+      const b = bodyOf.get(r.transaction_id as string);
+      return strip({
+        transactionId: r.transaction_id as string,
+        distributionTransactionId: (r.distribution_transaction_id ?? undefined) as string | undefined,
+        submissionId: r.submission_id as string,
+        webformId: (r.webform_id ?? undefined) as string | undefined,
+        objektType: (r.objekt_type ?? undefined) as string | undefined,
+        state: r.state as ShipmentRecord['state'],
+        attempts: attempts.get(r.transaction_id as string) ?? [],
+        createdAt: r.created_at as string,
+        updatedAt: r.updated_at as string,
+        request: (b?.request ?? undefined) as string | undefined,
+        response: (b?.response ?? undefined) as string | undefined,
+        lastError: (r.last_error ?? undefined) as string | undefined,
+        meta: r.meta === null || r.meta === undefined ? undefined : (JSON.parse(r.meta as string) as Record<string, unknown>),
+      });
+    });
+  }
+
+  // ---------- receipts ----------
+
+  addReceipt(receipt: ReceiptRecord, effect?: ReceiptEffect): Promise<{ duplicate: boolean; receipt: ReceiptRecord; shipment?: ShipmentRecord }> {
+    return this.write(() => {
+      const id = receipt.id ?? randomUUID();
+      const r = this.db
+        .prepare(
+          `INSERT INTO receipts (id, transaction_id, distribution_transaction_id, type, code, reason, errors, received_at, fingerprint)
+           VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (transaction_id, fingerprint) DO NOTHING`,
+        )
+        .run(id, receipt.transactionId, receipt.distributionTransactionId ?? null, receipt.type, receipt.code, receipt.reason ?? null, JSON.stringify(receipt.errors ?? []), receipt.receivedAt, receipt.fingerprint);
+      const duplicate = r.changes !== 1;
+      if (!duplicate && receipt.raw !== undefined) this.db.prepare('INSERT INTO receipt_raw (receipt_id, raw) VALUES (?,?)').run(id, receipt.raw);
+      let shipment = this.shipmentSync(receipt.transactionId, false);
+      if (!duplicate && shipment && effect) {
+        const change = effect(shipment);
+        if (change && Object.keys(change.patch).length) {
+          this.patchSync(receipt.transactionId, change.patch, change.guard);
+          shipment = this.shipmentSync(receipt.transactionId, false);
+        }
+      }
+      const row = this.db.prepare('SELECT r.*, x.raw FROM receipts r LEFT JOIN receipt_raw x ON x.receipt_id = r.id WHERE r.transaction_id = ? AND r.fingerprint = ?').get(receipt.transactionId, receipt.fingerprint) as Row;
+      return { duplicate, receipt: toReceipt(row), ...(shipment ? { shipment } : {}) };
+    });
+  }
+
+  listReceipts(transactionId: string, options: { raw?: boolean } = {}): Promise<ReceiptRecord[]> {
+    return this.read(() => {
+      const sql = options.raw
+        ? 'SELECT r.*, x.raw FROM receipts r LEFT JOIN receipt_raw x ON x.receipt_id = r.id WHERE r.transaction_id = ? ORDER BY r.seq'
+        : 'SELECT * FROM receipts WHERE transaction_id = ? ORDER BY seq';
+      return (this.db.prepare(sql).all(transactionId) as Row[]).map(toReceipt);
+    });
+  }
+
+  // ---------- push inbox ----------
+
+  putInbox(entry: Omit<InboxEntry, 'receivedAt'> & { receivedAt?: string }): Promise<{ created: boolean }> {
+    return this.write(() => {
+      const r = this.db
+        .prepare('INSERT INTO inbox (id, webform_id, payload, received_at) VALUES (?,?,?,?) ON CONFLICT (id) DO NOTHING')
+        .run(entry.id, entry.webformId ?? null, JSON.stringify(entry.payload ?? null), entry.receivedAt ?? this.iso());
+      return { created: r.changes === 1 };
+    });
+  }
+
+  ackInbox(id: string): Promise<void> {
+    return this.write(() => {
+      this.db.prepare('DELETE FROM inbox WHERE id = ?').run(id);
+    });
+  }
+
+  pendingInbox(): Promise<InboxEntry[]> {
+    return this.read(() =>
+      (this.db.prepare('SELECT * FROM inbox ORDER BY received_at, seq').all() as Row[]).map((r) =>
+        strip({ id: r.id as string, webformId: (r.webform_id ?? undefined) as string | undefined, payload: JSON.parse(r.payload as string) as unknown, receivedAt: r.received_at as string }),
+      ),
+    );
+  }
+
+  // ---------- work queue ----------
+
+  enqueue(transactionId: string, notBefore?: Date, queue = 'default'): Promise<void> {
+    return this.write(() => {
+      const now = this.iso();
+      this.db
+        .prepare(
+          `INSERT INTO work_queue (transaction_id, queue, not_before) VALUES (?,?,?)
+           ON CONFLICT (transaction_id) DO UPDATE SET not_before = excluded.not_before, queue = excluded.queue, owner = NULL, lease_until = NULL
+           WHERE work_queue.lease_until IS NULL OR work_queue.lease_until < ?`,
+        )
+        .run(transactionId, queue, (notBefore ?? this.now()).toISOString(), now);
+    });
+  }
+
+  claimDue(owner: string, limit: number, leaseMs: number, now?: Date, queue = 'default'): Promise<WorkItem[]> {
+    return this.write(() => {
+      const at = now ?? this.now();
+      const nowIso = at.toISOString();
+      const leaseUntil = new Date(at.getTime() + leaseMs).toISOString();
+      const due = this.db
+        .prepare(
+          `SELECT transaction_id FROM work_queue WHERE queue = ? AND not_before <= ? AND (lease_until IS NULL OR lease_until < ?)
+           ORDER BY not_before, transaction_id LIMIT ?`,
+        )
+        .all(queue, nowIso, nowIso, limit) as Row[];
+      const claim = this.db.prepare('UPDATE work_queue SET owner = ?, lease_until = ? WHERE transaction_id = ?');
+      for (const d of due) claim.run(owner, leaseUntil, d.transaction_id);
+      const get = this.db.prepare('SELECT * FROM work_queue WHERE transaction_id = ?');
+      return due.map((d) => toWork(get.get(d.transaction_id) as Row));
+    });
+  }
+
+  extendLease(transactionId: string, owner: string, leaseMs: number, now?: Date): Promise<boolean> {
+    return this.write(() => {
+      const until = new Date((now ?? this.now()).getTime() + leaseMs).toISOString();
+      return this.db.prepare('UPDATE work_queue SET lease_until = ? WHERE transaction_id = ? AND owner = ?').run(until, transactionId, owner).changes === 1;
+    });
+  }
+
+  release(transactionId: string, owner: string, retryAt?: Date): Promise<boolean> {
+    return this.write(() => {
+      const r = retryAt
+        ? this.db.prepare('UPDATE work_queue SET not_before = ?, owner = NULL, lease_until = NULL WHERE transaction_id = ? AND owner = ?').run(retryAt.toISOString(), transactionId, owner)
+        : this.db.prepare('DELETE FROM work_queue WHERE transaction_id = ? AND owner = ?').run(transactionId, owner);
+      return r.changes === 1;
+    });
+  }
+
+  listQueue(): Promise<WorkItem[]> {
+    return this.read(() => (this.db.prepare('SELECT * FROM work_queue ORDER BY not_before, transaction_id').all() as Row[]).map(toWork));
+  }
+
+  // ---------- fetch cursor ----------
+
+  addCursor(scope: string, key: string): Promise<{ created: boolean }> {
+    return this.write(() => ({ created: this.db.prepare('INSERT INTO cursor (scope, key, seen_at) VALUES (?,?,?) ON CONFLICT DO NOTHING').run(scope, key, this.iso()).changes === 1 }));
+  }
+
+  listCursor(scope: string): Promise<string[]> {
+    return this.read(() => (this.db.prepare('SELECT key FROM cursor WHERE scope = ? ORDER BY seq').all(scope) as Row[]).map((r) => r.key as string));
+  }
+
+  // ---------- import of an older store ----------
+
+  /** Whether `name` was recorded in ledger_info (e.g. an import done). */
+  info(name: string): Promise<string | undefined> {
+    return this.read(() => (this.db.prepare('SELECT value FROM ledger_info WHERE name = ?').get(name) as { value: string } | undefined)?.value);
+  }
+
+  /**
+   * Writes a whole older ledger's content in one transaction, with `marker` recorded in the same transaction, so an
+   * import is either complete or absent. Existing rows with the same keys are kept. Returns the number of shipments.
+   */
+  importAll(content: { shipments: ShipmentRecord[]; receipts: ReceiptRecord[]; inbox: InboxEntry[]; queue: WorkItem[]; cursors: Record<string, string[]> }, marker: { name: string; value: string }): Promise<number> {
+    return this.write(() => {
+      const ship = this.db.prepare(
+        `INSERT INTO shipments (transaction_id, distribution_transaction_id, submission_id, webform_id, objekt_type, state, created_at, updated_at, last_error, meta)
+         VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (transaction_id) DO NOTHING`,
+      );
+      let n = 0;
+      for (const s of content.shipments) {
+        const r = ship.run(s.transactionId, s.distributionTransactionId ?? null, s.submissionId, s.webformId ?? null, s.objektType ?? null, s.state, s.createdAt, s.updatedAt, s.lastError ?? null, json(s.meta));
+        if (r.changes !== 1) continue;
+        n++;
+        if (s.request !== undefined || s.response !== undefined) this.setBodies(s.transactionId, { request: s.request, response: s.response });
+        for (const a of s.attempts ?? []) this.insertAttempt(s.transactionId, a);
+      }
+      const rec = this.db.prepare(
+        `INSERT INTO receipts (id, transaction_id, distribution_transaction_id, type, code, reason, errors, received_at, fingerprint)
+         VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
+      );
+      for (const r of content.receipts) {
+        const id = r.id ?? randomUUID();
+        const added = rec.run(id, r.transactionId, r.distributionTransactionId ?? null, r.type, r.code, r.reason ?? null, JSON.stringify(r.errors ?? []), r.receivedAt, r.fingerprint);
+        if (added.changes === 1 && r.raw !== undefined) this.db.prepare('INSERT INTO receipt_raw (receipt_id, raw) VALUES (?,?)').run(id, r.raw);
+      }
+      for (const e of content.inbox) this.db.prepare('INSERT INTO inbox (id, webform_id, payload, received_at) VALUES (?,?,?,?) ON CONFLICT DO NOTHING').run(e.id, e.webformId ?? null, JSON.stringify(e.payload ?? null), e.receivedAt);
+      for (const w of content.queue) this.db.prepare('INSERT INTO work_queue (transaction_id, queue, not_before) VALUES (?,?,?) ON CONFLICT DO NOTHING').run(w.transactionId, w.queue, w.notBefore);
+      for (const [scope, keys] of Object.entries(content.cursors)) for (const k of keys) this.db.prepare('INSERT INTO cursor (scope, key, seen_at) VALUES (?,?,?) ON CONFLICT DO NOTHING').run(scope, k, this.iso());
+      this.db.prepare('INSERT INTO ledger_info (name, value) VALUES (?,?) ON CONFLICT (name) DO UPDATE SET value = excluded.value').run(marker.name, marker.value);
+      return n;
+    });
+  }
+
+  // ---------- retention, export ----------
+
+  /** In batches of `purgeBatch` rows, each its own transaction, giving the event loop back in between. */
+  async purgeOlderThan(cutoff: Date): Promise<PurgeResult> {
+    const at = cutoff.toISOString();
+    const active = ACTIVE_STATES.map(() => '?').join(',');
+    const result: PurgeResult = { shipments: 0, receipts: 0 };
+    for (;;) {
+      const n = await this.write(
+        () =>
+          this.db
+            .prepare(
+              `DELETE FROM shipments WHERE transaction_id IN (
+                 SELECT s.transaction_id FROM shipments s WHERE s.updated_at < ? AND s.state NOT IN (${active})
+                   AND NOT EXISTS (SELECT 1 FROM work_queue w WHERE w.transaction_id = s.transaction_id) LIMIT ?)`,
+            )
+            .run(at, ...ACTIVE_STATES, this.purgeBatch).changes,
+      );
+      result.shipments += n;
+      if (n < this.purgeBatch) break;
+    }
+    for (;;) {
+      const n = await this.write(
+        () =>
+          this.db
+            .prepare(
+              `DELETE FROM receipts WHERE seq IN (
+                 SELECT r.seq FROM receipts r WHERE r.received_at < ?
+                   AND NOT EXISTS (SELECT 1 FROM shipments s WHERE s.transaction_id = r.transaction_id) LIMIT ?)`,
+            )
+            .run(at, this.purgeBatch).changes,
+      );
+      result.receipts += n;
+      if (n < this.purgeBatch) break;
+    }
+    return result;
+  }
+
+  exportJson(filter?: ExportFilter): Promise<string> {
+    return exportJson(this, filter);
+  }
+
+  exportCsv(filter?: ExportFilter): Promise<string> {
+    return exportCsv(this, filter);
+  }
+
+  /** Waits for changes already asked for, then closes the database. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.pending.length) await new Promise<void>((resolve) => setImmediate(resolve));
+    this.flush();
+    this.closed = true;
+    this.db.close();
+  }
+}
+
+/** Opens the database file with the settings the guarantees rest on, and brings its schema up to date. */
+function openDatabase(dir: string): { db: Database.Database; file: string } {
+  const memory = dir === ':memory:';
+  const file = memory ? ':memory:' : path.join(path.resolve(dir), DB_FILE);
+  let db: Database.Database | undefined;
+  try {
+    if (!memory) mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    db = new Database(file);
+    // Exclusive before WAL: the WAL index then lives in this process's memory (no -shm file), and the lock is held.
+    if (!memory) db.pragma('locking_mode = EXCLUSIVE');
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('cache_size = -16000');
+    migrateSqlite(db);
+    // Leases belong to workers of the process that held the file; with the exclusive lock there is none now.
+    db.prepare('UPDATE work_queue SET owner = NULL, lease_until = NULL WHERE owner IS NOT NULL').run();
+  } catch (err) {
+    db?.close();
+    throw storeError(err, file, 'open');
+  }
+  return { db, file };
+}
+
+function whereOf(filter: Omit<ShipmentFilter, 'limit' | 'offset' | 'includeBodies'>): { where: string; values: unknown[] } {
+  const parts: string[] = [];
+  const values: unknown[] = [];
+  if (filter.state) (parts.push('state = ?'), values.push(filter.state));
+  if (filter.webformId) (parts.push('webform_id = ?'), values.push(filter.webformId));
+  if (filter.since) (parts.push('created_at >= ?'), values.push(iso(filter.since)));
+  if (filter.until) (parts.push('created_at <= ?'), values.push(iso(filter.until)));
+  return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', values };
+}
+
+/** Timestamps are stored as ISO 8601 UTC strings, so they compare as text; a filter's bound is brought to that form. */
+function iso(v: string): string {
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? v : new Date(t).toISOString();
+}
+
+function json(v: unknown): string | null {
+  return v === undefined || v === null ? null : JSON.stringify(v);
+}
+
+function strip<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as Array<keyof T>) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+function toReceipt(r: Row): ReceiptRecord {
+  return strip({
+    id: r.id as string,
+    transactionId: r.transaction_id as string,
+    distributionTransactionId: (r.distribution_transaction_id ?? undefined) as string | undefined,
+    type: r.type as string,
+    code: r.code as string,
+    reason: (r.reason ?? undefined) as string | undefined,
+    errors: JSON.parse(r.errors as string) as ReceiptRecord['errors'],
+    receivedAt: r.received_at as string,
+    fingerprint: r.fingerprint as string,
+    raw: (r.raw ?? undefined) as string | undefined,
+  });
+}
+
+function toWork(r: Row): WorkItem {
+  return strip({
+    transactionId: r.transaction_id as string,
+    queue: r.queue as string,
+    notBefore: r.not_before as string,
+    owner: (r.owner ?? undefined) as string | undefined,
+    leaseUntil: (r.lease_until ?? undefined) as string | undefined,
+  });
+}
+
+/** Errors that mean the store itself failed (not this one change): the whole batch is refused. */
+function isStoreFailure(e: Error): boolean {
+  const code = (e as { code?: string }).code ?? '';
+  return /^SQLITE_(FULL|IOERR|READONLY|CORRUPT|NOTADB|CANTOPEN|BUSY|LOCKED|PERM|NOMEM)/.test(code);
+}
+
+/** The engine's error as a clear message for a status dot and a log line, keeping the engine's code. */
+export function storeError(err: unknown, file: string, doing: 'open' | 'read' | 'write'): Error {
+  const e = err as Error & { code?: string };
+  const code = e.code ?? '';
+  let why: string;
+  if (/^SQLITE_FULL/.test(code)) why = 'the disk is full';
+  else if (/^SQLITE_READONLY|^SQLITE_PERM|^SQLITE_CANTOPEN/.test(code) || /EACCES|EROFS|readonly/i.test(e.message)) why = 'the directory or file is not writable';
+  else if (/^SQLITE_BUSY|^SQLITE_LOCKED/.test(code)) why = 'it is in use by another Node-RED or connection (an embedded ledger serves one Node-RED; for several, use PostgreSQL)';
+  else if (/^SQLITE_(CORRUPT|NOTADB)/.test(code)) why = 'the database file is damaged (restore it from a backup)';
+  else if (!code.startsWith('SQLITE_') && !/^E[A-Z]+$/.test(code)) return e;
+  else why = e.message;
+  const out = new Error(`The ledger at ${file} could not ${doing}: ${why} (${code || e.message})`) as Error & { code?: string; cause?: unknown };
+  out.code = code || undefined;
+  out.cause = err;
+  return out;
+}

@@ -1,0 +1,92 @@
+/**
+ * The embedded ledger's schema, as numbered migrations run at open (SQLite's `user_version` holds the number applied).
+ * Tables and columns have the same names as in the PostgreSQL ledger (`pg-ledger.ts`); what differs is what the
+ * engines differ in: timestamps are ISO 8601 UTC text (they sort as text), JSON is text, booleans are 0/1.
+ * A migration is appended, never edited: a database at version n runs migrations n+1… in one transaction.
+ */
+import type Database from 'better-sqlite3';
+
+export const SQLITE_MIGRATIONS: readonly string[] = [
+  // 1: the ledger
+  `CREATE TABLE shipments (
+     transaction_id TEXT PRIMARY KEY,
+     distribution_transaction_id TEXT,
+     submission_id TEXT NOT NULL,
+     webform_id TEXT,
+     objekt_type TEXT,
+     state TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     last_error TEXT,
+     meta TEXT);
+   CREATE INDEX shipments_distribution_idx ON shipments (distribution_transaction_id) WHERE distribution_transaction_id IS NOT NULL;
+   CREATE INDEX shipments_created_idx ON shipments (created_at);
+   CREATE INDEX shipments_state_idx ON shipments (state, created_at);
+   CREATE INDEX shipments_webform_idx ON shipments (webform_id, created_at);
+   CREATE INDEX shipments_updated_idx ON shipments (updated_at);
+   -- Requests and responses: read only for a shipment's detail and a send, never by a list.
+   CREATE TABLE bodies (
+     transaction_id TEXT PRIMARY KEY REFERENCES shipments (transaction_id) ON DELETE CASCADE,
+     request TEXT,
+     response TEXT);
+   CREATE TABLE attempts (
+     id INTEGER PRIMARY KEY,
+     transaction_id TEXT NOT NULL REFERENCES shipments (transaction_id) ON DELETE CASCADE,
+     at TEXT NOT NULL,
+     ok INTEGER NOT NULL,
+     error_class TEXT,
+     error TEXT,
+     duration_ms INTEGER);
+   CREATE INDEX attempts_tx_idx ON attempts (transaction_id);
+   CREATE TABLE receipts (
+     seq INTEGER PRIMARY KEY,
+     id TEXT NOT NULL UNIQUE,
+     transaction_id TEXT NOT NULL,
+     distribution_transaction_id TEXT,
+     type TEXT NOT NULL,
+     code TEXT NOT NULL,
+     reason TEXT,
+     errors TEXT NOT NULL,
+     received_at TEXT NOT NULL,
+     fingerprint TEXT NOT NULL,
+     UNIQUE (transaction_id, fingerprint));
+   CREATE INDEX receipts_received_idx ON receipts (received_at);
+   CREATE TABLE receipt_raw (
+     receipt_id TEXT PRIMARY KEY REFERENCES receipts (id) ON DELETE CASCADE,
+     raw TEXT NOT NULL);
+   CREATE TABLE inbox (
+     seq INTEGER PRIMARY KEY,
+     id TEXT NOT NULL UNIQUE,
+     webform_id TEXT,
+     payload TEXT NOT NULL,
+     received_at TEXT NOT NULL);
+   CREATE TABLE work_queue (
+     transaction_id TEXT PRIMARY KEY,
+     queue TEXT NOT NULL DEFAULT 'default',
+     not_before TEXT NOT NULL,
+     owner TEXT,
+     lease_until TEXT);
+   CREATE INDEX work_queue_due_idx ON work_queue (queue, not_before);
+   CREATE TABLE cursor (
+     seq INTEGER PRIMARY KEY,
+     scope TEXT NOT NULL,
+     key TEXT NOT NULL,
+     seen_at TEXT NOT NULL,
+     UNIQUE (scope, key));
+   -- Facts about this database (e.g. that a file ledger was imported into it).
+   CREATE TABLE ledger_info (name TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+];
+
+/** Brings the database to the newest schema. Refuses a database made by a newer version of this package. */
+export function migrateSqlite(db: Database.Database): number {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SQLITE_MIGRATIONS.length) {
+    throw new Error(`The ledger database has schema version ${current}, newer than this package knows (${SQLITE_MIGRATIONS.length}); upgrade the package`);
+  }
+  if (current === SQLITE_MIGRATIONS.length) return current;
+  db.transaction(() => {
+    for (let v = current; v < SQLITE_MIGRATIONS.length; v++) db.exec(SQLITE_MIGRATIONS[v]);
+    db.pragma(`user_version = ${SQLITE_MIGRATIONS.length}`);
+  }).immediate();
+  return SQLITE_MIGRATIONS.length;
+}

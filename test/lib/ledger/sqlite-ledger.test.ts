@@ -1,0 +1,249 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { openEmbedded } from '../../../lib/ledger/embedded';
+import { SqliteLedger } from '../../../lib/ledger/sqlite-ledger';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+
+describe('Embedded ledger (SQLite)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'os2-sqlite-ledger-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Runs the writer child until it acknowledged a random number of changes, then SIGKILLs it. */
+  function runAndKill(start: number): Promise<{ acked: Map<string, Set<string>>; maxId: number }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures', 'crash-writer.ts'), dir, String(start)], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const acked = new Map<string, Set<string>>();
+      let buf = '';
+      let stderr = '';
+      let maxId = start;
+      const killAfter = 300 + Math.floor(Math.random() * 1500);
+      let count = 0;
+      child.stderr.on('data', (d) => (stderr += d));
+      const guard = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      child.stdout.on('data', (d: Buffer) => {
+        buf += d.toString();
+        const lines = buf.split('\n');
+        buf = lines.pop()!;
+        for (const line of lines) {
+          const [kind, id] = line.split(' ');
+          if (!id) continue;
+          if (!acked.has(id)) acked.set(id, new Set());
+          acked.get(id)!.add(kind!);
+          maxId = Math.max(maxId, Number(id.slice(1)) + 1);
+          if (++count === killAfter) child.kill('SIGKILL');
+        }
+      });
+      child.on('exit', (code, signal) => {
+        clearTimeout(guard);
+        if (signal !== 'SIGKILL') return reject(new Error(`writer exited ${code}: ${stderr}`));
+        resolve({ acked, maxId });
+      });
+    });
+  }
+
+  it('loses nothing it acknowledged and duplicates nothing when killed with SIGKILL (3 kills), and the file stays sound', async function () {
+    this.timeout(90_000);
+    const all = new Map<string, Set<string>>();
+    let next = 0;
+    for (let round = 0; round < 3; round++) {
+      const { acked, maxId } = await runAndKill(next);
+      for (const [id, kinds] of acked) all.set(id, kinds);
+      next = maxId + 100; // ids never reused, so a duplicate would show
+      const ledger = new SqliteLedger(dir);
+      try {
+        const shipments = await ledger.listShipments({ includeBodies: true });
+        const ids = shipments.map((s) => s.transactionId);
+        assert.equal(new Set(ids).size, ids.length, 'no duplicate shipments');
+        const byId = new Map(shipments.map((s) => [s.transactionId, s]));
+        let lost = 0;
+        for (const [id, kinds] of all) {
+          const s = byId.get(id);
+          if (!s) lost++;
+          else {
+            if (kinds.has('a')) assert.equal(s.attempts.length, 1, `${id}: one attempt`);
+            if (kinds.has('u')) assert.equal(s.state, 'sent', `${id}: update kept`);
+            assert.ok(s.attempts.length <= 1, `${id}: no duplicated attempt`);
+            assert.equal(s.request, 'x'.repeat(200), `${id}: request kept`);
+          }
+        }
+        assert.equal(lost, 0, 'acknowledged shipments lost');
+        assert.ok(all.size > 50, `the writer acknowledged only ${all.size} shipments`);
+      } finally {
+        await ledger.close();
+      }
+      // An independent check of the file: SQLite's own integrity check, through the sqlite3 engine in a fresh process.
+      const check = spawnSync(process.execPath, ['-e', `const D=require('better-sqlite3');const d=new D(process.argv[1],{readonly:true});console.log(d.pragma('integrity_check',{simple:true}))`, path.join(dir, 'ledger.db')], { cwd: ROOT, encoding: 'utf8' });
+      assert.equal(check.stdout.trim(), 'ok', check.stderr);
+    }
+  });
+
+  it('group-commits concurrent changes: 1,000 creates share far fewer than 1,000 commits', async () => {
+    const l = new SqliteLedger(dir);
+    const db = (l as unknown as { db: { pragma(s: string, o?: object): unknown } }).db;
+    const before = Number(db.pragma('data_version', { simple: true }));
+    let commits = 0;
+    const flush = (l as unknown as { flush: () => void }).flush.bind(l);
+    (l as unknown as { flush: () => void }).flush = () => {
+      commits++;
+      flush();
+    };
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => l.createShipment({ transactionId: `t${i}`, submissionId: 's', state: 'queued' })));
+    assert.equal(await l.countShipments(), 1000);
+    assert.ok(commits < 20, `${commits} commits`);
+    assert.ok(Number.isFinite(before));
+    await l.close();
+  });
+
+  it('one failing change in a shared commit fails alone; the others are stored', async () => {
+    const l = new SqliteLedger(dir);
+    await l.createShipment({ transactionId: 'a', submissionId: 's', state: 'queued' });
+    const results = await Promise.allSettled([
+      l.updateShipment('a', { state: 'sent' }),
+      l.updateShipment('missing', { state: 'sent' }),
+      l.createShipment({ transactionId: 'b', submissionId: 's', state: 'queued' }),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.match(String((results[1] as PromiseRejectedResult).reason), /No shipment with AnvenderTransaktionsID missing/);
+    await l.close();
+    const again = new SqliteLedger(dir);
+    assert.equal((await again.getShipment('a'))?.state, 'sent');
+    assert.ok(await again.getShipment('b'));
+    await again.close();
+  });
+
+  it('keeps bodies apart: lists leave request, response and raw receipts out; the detail has them', async () => {
+    const l = new SqliteLedger(dir);
+    await l.createShipment({ transactionId: 't', submissionId: 's', state: 'queued', request: '<req/>' });
+    await l.updateShipment('t', { response: '<resp/>' });
+    await l.addReceipt({ transactionId: 't', type: 'Teknisk', code: 'MODTAGET', errors: [], receivedAt: new Date().toISOString(), fingerprint: 'f', raw: '<raw/>' });
+    const [listed] = await l.listShipments();
+    assert.equal(listed.request, undefined);
+    assert.equal(listed.response, undefined);
+    const full = await l.getShipment('t');
+    assert.equal(full?.request, '<req/>');
+    assert.equal(full?.response, '<resp/>');
+    assert.equal((await l.listReceipts('t'))[0].raw, undefined);
+    assert.equal((await l.listReceipts('t', { raw: true }))[0].raw, '<raw/>');
+    await l.updateShipment('t', { request: undefined });
+    assert.equal((await l.getShipment('t'))?.request, undefined);
+    assert.equal((await l.getShipment('t'))?.response, '<resp/>');
+    await l.close();
+  });
+
+  it('refuses a second opener of the same directory while the first holds it, and opens once it closed', async () => {
+    const l = new SqliteLedger(dir);
+    await l.createShipment({ transactionId: 't', submissionId: 's', state: 'queued' });
+    assert.throws(() => new SqliteLedger(dir), /in use/);
+    await l.close();
+    const again = new SqliteLedger(dir);
+    assert.ok(await again.getShipment('t'));
+    await again.close();
+    await assert.rejects(again.getShipment('t'), /closed/);
+  });
+
+  it('shares one store per directory in a process and closes it after the last user', async () => {
+    const a = await openEmbedded(dir);
+    const b = await openEmbedded(dir);
+    assert.equal(a.ledger, b.ledger);
+    await a.release();
+    await b.ledger.createShipment({ transactionId: 't', submissionId: 's', state: 'queued' });
+    await b.release();
+    await assert.rejects(b.ledger.getShipment('t'), /closed/);
+    const c = await openEmbedded(dir);
+    assert.ok(await c.ledger.getShipment('t'));
+    await c.release();
+  });
+
+  it('imports an older file-ledger directory on first open, nothing lost, and keeps its files as a backup', async () => {
+    cpSync(path.join(__dirname, 'fixtures', 'file-ledger-v1'), dir, { recursive: true });
+    const opened = await openEmbedded(dir);
+    try {
+      assert.match(opened.notice ?? '', /imported the file ledger \(6 shipments\)/);
+      const l = opened.ledger;
+      assert.equal(await l.countShipments(), 6);
+      const one = await l.getShipment('00000000-0000-4000-8000-000000000001');
+      assert.equal(one?.state, 'technically-received');
+      assert.equal(one?.distributionTransactionId, 'd-1');
+      assert.equal(one?.request, '<FordelingsobjektAfsendRequest n="1"/>');
+      assert.equal(one?.response, '<Resp n="1"/>');
+      assert.deepEqual(one?.meta, { node: 'n1' });
+      assert.equal(one?.attempts.length, 1);
+      assert.equal((await l.getShipment('00000000-0000-4000-8000-000000000003'))?.attempts[0].error, 'HTTP 503');
+      assert.equal((await l.findByDistributionId('d-2'))?.state, 'rejected');
+      const receipts = await l.listReceipts('00000000-0000-4000-8000-000000000001', { raw: true });
+      assert.deepEqual(receipts.map((r) => [r.code, r.raw]), [['MODTAGET', '<Kvittering>1</Kvittering>']]);
+      assert.deepEqual((await l.listReceipts('00000000-0000-4000-8000-000000000002'))[0].errors, [{ code: 'E1', text: 'no receiver' }]);
+      assert.deepEqual((await l.pendingInbox()).map((e) => e.id), ['inbox-1']);
+      assert.deepEqual((await l.pendingInbox())[0].payload, { webform: { id: 'ansoegning' }, submission: { uuid: 'u-1' }, data: { navn: 'A' } });
+      assert.deepEqual((await l.listQueue()).map((w) => [w.transactionId, w.queue, w.notBefore]), [['00000000-0000-4000-8000-000000000005', 'n1', '2026-11-01T10:00:00.000Z']]);
+      assert.deepEqual(await l.listCursor('webform-in:site:ansoegning'), ['101', '102']);
+    } finally {
+      await opened.release();
+    }
+    const backups = readdirSync(dir).filter((f) => f.startsWith('file-ledger-backup-'));
+    assert.equal(backups.length, 1);
+    assert.deepEqual(readdirSync(path.join(dir, backups[0])).sort(), ['journal.jsonl', 'snapshot.json']);
+    assert.ok(!existsSync(path.join(dir, 'journal.jsonl')));
+    // a second start imports nothing again
+    const again = await openEmbedded(dir);
+    assert.equal(again.notice, undefined);
+    assert.equal(await again.ledger.countShipments(), 6);
+    await again.release();
+  });
+
+  it('refuses a damaged file-ledger journal instead of importing part of it', async () => {
+    cpSync(path.join(__dirname, 'fixtures', 'file-ledger-v1'), dir, { recursive: true });
+    const journal = path.join(dir, 'journal.jsonl');
+    const fs = await import('node:fs');
+    const lines = fs.readFileSync(journal, 'utf8').split('\n');
+    lines[1] = '{garbage';
+    fs.writeFileSync(journal, lines.join('\n'));
+    await assert.rejects(openEmbedded(dir), /journal .* is damaged at line 2/);
+    assert.ok(existsSync(journal), 'the old files stay where they were');
+    const l = new SqliteLedger(dir);
+    assert.equal(await l.countShipments(), 0, 'nothing half-imported');
+    await l.close();
+  });
+
+  it('a full disk: the change is refused with a clear error, nothing acknowledged; the store works again once there is room', async () => {
+    const l = new SqliteLedger(dir);
+    await l.createShipment({ transactionId: 'before', submissionId: 's', state: 'queued' });
+    // SQLite's page limit gives the same SQLITE_FULL a full file system does.
+    const db = (l as unknown as { db: { pragma(s: string): unknown } }).db;
+    db.pragma('max_page_count = 1');
+    const big = 'x'.repeat(200_000);
+    await assert.rejects(l.putInbox({ id: 'i1', payload: { big } }), /could not write: the disk is full \(SQLITE_FULL\)/);
+    db.pragma('max_page_count = 1073741823');
+    assert.deepEqual(await l.pendingInbox(), []);
+    await l.putInbox({ id: 'i1', payload: { big } });
+    assert.equal((await l.pendingInbox()).length, 1);
+    assert.ok(await l.getShipment('before'));
+    await l.close();
+  });
+
+  it('a directory it may not write: a clear error at open, no crash', function () {
+    const ro = path.join(dir, 'ro');
+    mkdirSync(ro);
+    chmodSync(ro, 0o555);
+    const target = path.join(ro, 'ledger');
+    if (process.getuid?.() === 0) {
+      // root ignores file modes: open it as an unprivileged user (util-linux setpriv), on the compiled module
+      const script = `try{new (require(${JSON.stringify(path.join(ROOT, 'dist', 'lib', 'ledger', 'sqlite-ledger.js'))}).SqliteLedger)(process.argv[1]);console.log('opened')}catch(e){console.log(e.message)}`;
+      chmodSync(dir, 0o755);
+      const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script, target], { encoding: 'utf8' });
+      assert.equal(r.error, undefined, 'setpriv (util-linux) must be present');
+      assert.match(r.stdout, /The ledger at .* could not open: the directory or file is not writable/, r.stderr);
+    } else {
+      assert.throws(() => new SqliteLedger(target), /could not open: the directory or file is not writable/);
+    }
+  });
+});
