@@ -1,6 +1,7 @@
 /**
  * `os2-ledger` config node: the shipment ledger shared by webform in, fordeling out and receipt in.
- * Backends: `embedded` (a crash-safe journal in a directory, default `<userDir>/os2-ledger`) or `postgresql`
+ * Backends: `embedded` (SQLite in a directory, default `<userDir>/os2-ledger`, the same store the nodes use without a
+ * ledger node) or `postgresql`
  * (several Node-RED instances on one database; connection string as a credential or from an environment variable).
  * Exposes `ledger(): Ledger` (usable at once; calls wait until it is open) and closes it on redeploy.
  * Admin: GET /os2-ledger/:id/export?format=csv|json[&since&until&state&webformId] (permission os2-ledger.read).
@@ -21,6 +22,8 @@ interface LedgerConfigNode extends Node<{ connectionString?: string }> {
   /** Resolves once the backend is open; rejects with the reason it is not. */
   ready: Promise<Ledger>;
   ledger(): Ledger;
+  /** Which store this is (`embedded:<dir>` or the node id), so a list never shows one store twice. */
+  storeKey?: string;
 }
 
 const routed = new WeakSet<object>();
@@ -36,7 +39,10 @@ export = function (RED: NodeAPI) {
     const days = Number(config.retentionDays ?? 365);
     let opened: OpenedLedger | undefined;
     try {
-      opened = openLedger(ledgerSettings(config, node.credentials, userDir), {
+      const settings = ledgerSettings(config, node.credentials, userDir);
+      node.storeKey = settings.backend === 'embedded' ? `embedded:${settings.path}` : node.id;
+      opened = openLedger(settings, {
+        onNotice: (text) => node.log(text),
         retentionDays: Number.isFinite(days) && days > 0 ? days : 0,
         onPurge: (r) => node.log(`Retention: deleted ${r.shipments} shipment(s) and ${r.receipts} receipt(s)`),
         onError: (err) => node.warn(`ledger retention failed: ${err.message}`),

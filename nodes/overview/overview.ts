@@ -15,7 +15,8 @@
  */
 import type { NodeAPI, NodeDef } from 'node-red';
 import type { Request, Response } from 'express';
-import { ledgerFor } from '../../lib/node-red/ledger';
+import { defaultLedgerDir } from '../../lib/ledger/default-ledger';
+import { ledgerFor, userDirOf } from '../../lib/node-red/ledger';
 import type { Ledger, ShipmentRecord } from '../../lib/ledger/types';
 import { deliverXml } from '../../lib/delivery/deliver';
 import { DeliveryError } from '../../lib/delivery/errors';
@@ -42,12 +43,17 @@ export = function (RED: NodeAPI) {
   plugins?.registerPlugin?.('os2-overview', { type: 'os2-overview' });
 
   function sources(): LedgerSource[] {
-    const out: LedgerSource[] = [{ id: '', name: 'default', ledger: ledgerFor(RED, null) }];
+    const out: LedgerSource[] = [];
+    const seen = new Set<string>();
     RED.nodes.eachNode((def) => {
       if (def.type !== 'os2-ledger') return;
-      const node = RED.nodes.getNode(def.id) as unknown as { ledger?: () => Ledger } | null;
-      if (node && typeof node.ledger === 'function') out.push({ id: def.id, name: def.name || def.id, ledger: () => node.ledger!() });
+      const node = RED.nodes.getNode(def.id) as unknown as { ledger?: () => Ledger; storeKey?: string } | null;
+      if (!node || typeof node.ledger !== 'function') return;
+      // a ledger node on the default directory is the default store: listed once, under its own name
+      if (node.storeKey) seen.add(node.storeKey);
+      out.push({ id: def.id, name: def.name || def.id, ledger: () => node.ledger!() });
     });
+    if (!seen.has(`embedded:${defaultLedgerDir(userDirOf(RED))}`)) out.unshift({ id: '', name: 'default', ledger: ledgerFor(RED, null) });
     return out;
   }
 
@@ -121,21 +127,32 @@ export = function (RED: NodeAPI) {
       return;
     }
     void (async () => {
-      const all: ShipmentSummary[] = [];
+      const found: Array<{ s: ShipmentRecord; src: LedgerSource }> = [];
       const problems: string[] = [];
       const ledgers: Array<{ id: string; name: string }> = [];
-      for (const src of sources()) {
-        const tag = { id: src.id, name: src.name };
-        ledgers.push(tag);
+      const { limit = 200, offset = 0, ...where } = filter;
+      const all = sources();
+      let total = 0;
+      // Filtered and paged in each store. With several stores, each gives its first offset+limit and the page is cut
+      // from their merge by time.
+      const one = all.length === 1;
+      for (const src of all) {
+        ledgers.push({ id: src.id, name: src.name });
         try {
           const ledger = src.ledger();
-          for (const s of await ledger.listShipments(filter)) all.push(summary(s, await ledger.listReceipts(s.transactionId), tag));
+          total += await ledger.countShipments(where);
+          const page = one ? { limit, offset } : { limit: offset + limit };
+          for (const s of await ledger.listShipments({ ...where, ...page })) found.push({ s, src });
         } catch (err) {
           problems.push(`${src.name}: ${maskCpr(String((err as Error)?.message ?? err))}`);
         }
       }
-      all.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
-      res.json({ shipments: all.slice(0, filter.limit), ledgers, problems });
+      found.sort((a, b) => (a.s.createdAt < b.s.createdAt ? 1 : a.s.createdAt > b.s.createdAt ? -1 : 0));
+      const shipments: ShipmentSummary[] = [];
+      for (const { s, src } of one ? found : found.slice(offset, offset + limit)) {
+        shipments.push(summary(s, await src.ledger().listReceipts(s.transactionId), { id: src.id, name: src.name }));
+      }
+      res.json({ shipments, total, offset, ledgers, problems });
     })().catch((err: Error) => res.status(500).json({ error: maskCpr(err.message) }));
   });
 

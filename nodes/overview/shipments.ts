@@ -106,7 +106,7 @@ export function details(s: ShipmentRecord, receipts: ReceiptRecord[], ledger: { 
   };
 }
 
-/** The list query (`state`, `form`, `since`, `until`, `limit`) as a ledger filter, or a one-line reason it is invalid. */
+/** The list query (`state`, `form`, `since`, `until`, `limit`, `offset`) as a ledger filter, or a one-line reason it is invalid. */
 export function parseFilter(q: Record<string, unknown>): ShipmentFilter | string {
   const f: ShipmentFilter = {};
   const str = (k: string) => (typeof q[k] === 'string' && (q[k] as string).trim() !== '' ? (q[k] as string).trim() : undefined);
@@ -129,5 +129,9 @@ export function parseFilter(q: Record<string, unknown>): ShipmentFilter | string
   const n = limit === undefined ? 200 : Number(limit);
   if (!Number.isInteger(n) || n < 1 || n > 1000) return 'limit must be a whole number from 1 to 1000';
   f.limit = n;
+  const offset = str('offset');
+  const o = offset === undefined ? 0 : Number(offset);
+  if (!Number.isInteger(o) || o < 0 || o > 10_000_000) return 'offset must be a whole number from 0';
+  if (o) f.offset = o;
   return f;
 }

@@ -117,12 +117,20 @@ export = function (RED: NodeAPI) {
       let inbox: Ledger | undefined;
       let unregister = () => {};
       let closing = false;
-      // Always an inbox: the chosen ledger's, else the default embedded ledger under the user directory.
-      try {
-        inbox = ledgerFor(RED, ledgerNode)();
-        unregister = registerInbox(inbox);
-      } catch (err) {
-        node.error(`webform in: ${(err as Error).message}`);
+      // The push inbox (stored before 202, put back into the flow on start until fordeling out acknowledges it): in the
+      // chosen ledger, else in the default embedded ledger under the user directory whenever the deployed flows deliver
+      // (a fordeling out exists to acknowledge it). A flow that only receives keeps nothing, as a plain http in would.
+      let delivers = !!ledgerNode;
+      RED.nodes.eachNode((n) => {
+        if (n.type === 'os2-fordeling-out' && !(n as { d?: boolean }).d) delivers = true;
+      });
+      if (delivers) {
+        try {
+          inbox = ledgerFor(RED, ledgerNode)();
+          unregister = registerInbox(inbox);
+        } catch (err) {
+          node.error(`webform in: ${(err as Error).message}`);
+        }
       }
       // Put back into the flow what was accepted (202) but whose shipment fordeling out had not recorded: oldest first,
       // once the flows have started (so the wires exist).
@@ -200,17 +208,18 @@ export = function (RED: NodeAPI) {
         }
         const submission = normaliseRemotePost(body, { webformId: webformIdHint });
         // a ledger was chosen but cannot be used: refuse (the poster tries again) rather than accept without keeping it
-        if (!inbox) return fail(res, 503, 'webform in: the ledger is not available');
-        const inboxId = inboxIdOf(submission);
+        if (delivers && !inbox) return fail(res, 503, 'webform in: the ledger is not available');
+        const inboxId = inbox ? inboxIdOf(submission) : undefined;
         // durable before 202: a submission the poster was told we have is never lost (put back into the flow on start)
-        try {
-          await inbox.putInbox({ id: inboxId, webformId: submission.webform?.id, payload: toInbox(submission) });
-        } catch (err) {
-          // not stored, so not accepted: the poster (OS2forms' remote post) is told to try again later
-          const why = (err as Error).message;
-          node.error(`webform in: a submission could not be stored, answered 503: ${why}`);
-          node.status({ fill: 'red', shape: 'dot', text: t('storeFailed', {}, 'ledger cannot store: answering 503') });
-          return fail(res, 503, 'the submission could not be stored; try again later');
+        if (inbox && inboxId) {
+          try {
+            await inbox.putInbox({ id: inboxId, webformId: submission.webform?.id, payload: toInbox(submission) });
+          } catch (err) {
+            // not stored, so not accepted: the poster (OS2forms' remote post) is told to try again later
+            node.error(`webform in: a submission could not be stored, answered 503: ${(err as Error).message}`);
+            node.status({ fill: 'red', shape: 'dot', text: t('storeFailed', {}, 'ledger cannot store: answering 503') });
+            return fail(res, 503, 'the submission could not be stored; try again later');
+          }
         }
         emit(submission, inboxId);
         const now = time();

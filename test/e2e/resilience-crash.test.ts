@@ -1,5 +1,7 @@
 // A real Node-RED (webform in push + embedded ledger → function → fordeling out) SIGKILLed at random points while
 // 200 submissions are posted and delivered, and started again; the poster re-posts what did not get 202.
+// Twice: with an `os2-ledger` node, and with none at all (the default a builder gets: the embedded ledger under the
+// user directory).
 // Every submission that got 202 must reach the platform: 0 lost; one shipment each, the same AnvenderTransaktionsID.
 import { strict as assert } from 'assert';
 import { randomUUID } from 'node:crypto';
@@ -19,7 +21,7 @@ const FORM = 'crash_test';
 const COUNT = 200;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('resilience: Node-RED SIGKILLed during 200 deliveries (embedded ledger)', function () {
+for (const withLedgerNode of [true, false]) describe(`resilience: Node-RED SIGKILLed during 200 deliveries (${withLedgerNode ? 'embedded ledger node' : 'no ledger node: the default'})`, function () {
   this.timeout(180_000);
   let certs: SimulatorCerts;
   let sim: Simulator;
@@ -40,18 +42,20 @@ describe('resilience: Node-RED SIGKILLed during 200 deliveries (embedded ledger)
   it('every submission that got 202 is delivered: 0 lost, one shipment each', async function () {
     const template = journalpost();
     template.context.routing = { receivingAuthorityCvr: '12345678', kle: '32.03.12' };
-    const ledgerDir = path.join(tmp, 'ledger');
+    const userDir = path.join(tmp, 'user');
+    const ledgerDir = withLedgerNode ? path.join(tmp, 'ledger') : path.join(userDir, 'os2-ledger');
+    const L = withLedgerNode ? { ledger: 'L' } : {};
     red = new RedProcess({
-      userDir: path.join(tmp, 'user'),
+      userDir,
       readyPath: '/crash/in',
       flows: [
         { id: 't', type: 'tab', label: 'crash' },
         { id: 'c1', type: 'os2-certificate', name: 'client' },
         { id: 'sp', type: 'os2-serviceplatform', environment: 'custom', baseUrl: sim.url, certificate: 'c1', senderCvr: certs.client.cvr, senderSystemUuid: SYSTEM, timeout: '2' },
-        { id: 'L', type: 'os2-ledger', backend: 'embedded', path: ledgerDir, retentionDays: '0' },
-        { id: 'w1', z: 't', type: 'os2-webform-in', mode: 'push', path: '/crash/in', auth: 'header', authHeader: 'X-Webform-Secret', ledger: 'L', wires: [['f1']] },
+        ...(withLedgerNode ? [{ id: 'L', type: 'os2-ledger', backend: 'embedded', path: ledgerDir, retentionDays: '0' }] : []),
+        { id: 'w1', z: 't', type: 'os2-webform-in', mode: 'push', path: '/crash/in', auth: 'header', authHeader: 'X-Webform-Secret', ...L, wires: [['f1']] },
         { id: 'f1', z: 't', type: 'function', func: buildJournalpostCode(template), outputs: 1, wires: [['fo']] },
-        { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', ledger: 'L', attempts: '50', retryBase: '0.2', retryCap: '1', concurrency: '4', breakerFailures: '0', wires: [[], []] },
+        { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', ...L, attempts: '50', retryBase: '0.2', retryCap: '1', concurrency: '4', breakerFailures: '0', wires: [[], []] },
       ],
       credentials: { c1: { keyPem: certs.client.key, certPem: certs.client.cert }, sp: { ca: certs.ca.cert }, w1: { secret: SECRET } },
     });
@@ -119,6 +123,7 @@ describe('resilience: Node-RED SIGKILLed during 200 deliveries (embedded ledger)
 
     const lost = uuids.filter((u) => accepted.has(u) && !sim.shipments.has(txOf(u)));
     const resent = uuids.filter((u) => (sim.shipments.get(txOf(u))?.count ?? 0) > 1);
+    assert.ok(fs.existsSync(path.join(ledgerDir, 'ledger.db')), `the ledger is at ${ledgerDir}`);
     const ledger = new SqliteLedger(ledgerDir);
     try {
       const states = await Promise.all(uuids.map(async (u) => (await ledger.getShipment(txOf(u)))?.state));

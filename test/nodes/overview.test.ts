@@ -130,6 +130,28 @@ describe('overview: admin endpoints', function () {
     assert.match(bad.body.error, /state must be one of/);
   });
 
+  it('pages in the ledger: a total for the filter, and pages of the given size that together list each shipment once', async () => {
+    await load();
+    const form = `paging_${Date.now()}`;
+    const made: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t = `aaaaaaaa-0000-4000-8000-${String(Date.now() % 1e8).padStart(8, '0')}${i}000`.slice(0, 36);
+      await defaultLedger().createShipment({ transactionId: t, submissionId: `s${i}`, webformId: form, state: 'sent' });
+      made.push(t);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const seen: string[] = [];
+    for (let offset = 0; offset < 6; offset += 2) {
+      const page = await helper.request().get('/os2-overview/shipments').query({ form, limit: 2, offset }).expect(200);
+      assert.equal(page.body.total, 5);
+      assert.equal(page.body.offset, offset);
+      assert.ok(page.body.shipments.length <= 2);
+      seen.push(...page.body.shipments.map((s: { transactionId: string }) => s.transactionId));
+    }
+    assert.deepEqual(seen, [...made].reverse(), 'newest first, each once');
+    await helper.request().get('/os2-overview/shipments').query({ offset: -1 }).expect(400);
+  });
+
   it('shows one shipment with its request and attempts, CPR masked', async () => {
     await load();
     const tx = await failedShipment();
