@@ -1,10 +1,10 @@
 /**
- * The in-process state of a ledger and the operations that change it.
- * Every change is an `Op` (plain JSON, timestamps included) applied synchronously, so the same ops can be
- * journaled by the file ledger and replayed on open with identical results. The memory ledger applies them only.
+ * The state of the older file ledger and the journal operations that changed it: replayed only to import such a
+ * directory into the embedded SQLite ledger (`file-ledger.ts`, `embedded.ts`). Every change is an `Op` (plain JSON,
+ * timestamps included), applied synchronously in journal order.
  */
 import { ACTIVE_STATES } from './types';
-import type { AttemptRecord, InboxEntry, PurgeResult, ReceiptRecord, ShipmentFilter, ShipmentRecord, WorkItem } from './types';
+import type { AttemptRecord, InboxEntry, PurgeResult, ReceiptRecord, ShipmentRecord, WorkItem } from './types';
 
 export type ShipmentPatch = Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>;
 
@@ -124,26 +124,6 @@ export class LedgerCore {
     return t ? this.shipments.get(t) : undefined;
   }
 
-  list(filter: ShipmentFilter = {}): ShipmentRecord[] {
-    const out = [...this.shipments.values()].filter((s) => matches(s, filter));
-    out.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
-    return out.slice(0, filter.limit ?? out.length);
-  }
-
-  /** Due items with a free or expired lease, soonest first. */
-  due(now: string, limit: number, queue: string): WorkItem[] {
-    const out: WorkItem[] = [];
-    for (const w of this.sortedQueue()) {
-      if (out.length >= limit) break;
-      if (w.queue === queue && w.notBefore <= now && (!w.leaseUntil || w.leaseUntil < now)) out.push(w);
-    }
-    return out;
-  }
-
-  sortedQueue(): WorkItem[] {
-    return [...this.queue.values()].sort((a, b) => (a.notBefore < b.notBefore ? -1 : a.notBefore > b.notBefore ? 1 : 0));
-  }
-
   require(transactionId: string): ShipmentRecord {
     const s = this.shipments.get(transactionId);
     if (!s) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
@@ -174,15 +154,6 @@ export class LedgerCore {
   private index(s: ShipmentRecord): void {
     if (s.distributionTransactionId) this.byDistributionId.set(s.distributionTransactionId, s.transactionId);
   }
-}
-
-export function matches(s: ShipmentRecord, filter: ShipmentFilter): boolean {
-  return (
-    (!filter.state || s.state === filter.state) &&
-    (!filter.webformId || s.webformId === filter.webformId) &&
-    (!filter.since || s.createdAt >= filter.since) &&
-    (!filter.until || s.createdAt <= filter.until)
-  );
 }
 
 export function clone<T>(v: T): T {

@@ -34,10 +34,8 @@ describe('npm start (real Node-RED + simulator + demo flow)', function () {
   let port: number;
   let out = '';
 
-  before(async () => {
-    if (!fs.existsSync(path.join(root, 'dist', 'simulator', 'cli.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does) first');
-    userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'os2-start-'));
-    port = await freePort();
+  async function start(): Promise<void> {
+    out = '';
     child = spawn(process.execPath, [path.join(root, 'scripts', 'start.js')], {
       cwd: root,
       env: { ...process.env, PORT: String(port), SF2900_SIM_PORT: '0', OS2_USER_DIR: userDir },
@@ -46,6 +44,13 @@ describe('npm start (real Node-RED + simulator + demo flow)', function () {
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (out += d));
     await waitForOutput(/Node-RED editor:/, 90_000);
+  }
+
+  before(async () => {
+    if (!fs.existsSync(path.join(root, 'dist', 'simulator', 'cli.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does) first');
+    userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'os2-start-'));
+    port = await freePort();
+    await start();
   });
 
   after(async () => {
@@ -93,6 +98,23 @@ describe('npm start (real Node-RED + simulator + demo flow)', function () {
     const tx = accepted[1];
     await waitForOutput(new RegExp(`receipt Teknisk/MODTAGET for ${tx}: delivered`), 30_000);
     await waitForOutput(new RegExp(`receipt Forretning/ACCEPTERET for ${tx}: delivered`), 30_000);
+    delivered = tx;
+  });
+
+  let delivered: string | undefined;
+  it('keeps the OS2 sidebar\'s shipments through a restart (the default embedded ledger, no ledger node)', async () => {
+    assert.ok(delivered, 'the delivery test ran first');
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    assert.ok(fs.existsSync(path.join(userDir, 'os2-ledger', 'ledger.db')), 'the default ledger lives in the user directory');
+    await start();
+    const res = await fetch(`http://127.0.0.1:${port}/os2-overview/shipments?limit=50`);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { shipments: Array<{ transactionId: string; state: string; receipts: Array<{ code: string }> }> };
+    const s = body.shipments.find((x) => x.transactionId === delivered);
+    assert.ok(s, `shipment ${delivered} listed after the restart`);
+    assert.equal(s.state, 'accepted');
+    assert.deepEqual(s.receipts.map((r) => r.code).sort(), ['ACCEPTERET', 'MODTAGET']);
   });
 
   it('accepts a 6 MB submission although Node-RED parses admin bodies only up to 5 MB, and refuses a wrong secret', async () => {
