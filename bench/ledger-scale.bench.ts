@@ -14,7 +14,7 @@
 // PostgreSQL: a throw-away server (test/support/postgres.ts) with fsync on, over loopback, default pool (5).
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, mkdtempSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -349,6 +349,26 @@ function runChild(spec: Spec): Promise<Result> {
 
 // ---------------------------------------------------------------- main
 
+/** The disk's own commit latency: 4 KB write + fdatasync, one at a time (what every durable commit waits for). */
+function fsyncProbe(dir: string, n = 1000): string {
+  const f = path.join(dir, 'fsync-probe');
+  const fd = openSync(f, 'w');
+  const buf = randomBytes(4096);
+  const lat: number[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const t = process.hrtime.bigint();
+      writeSync(fd, buf, 0, buf.length, (i % 256) * 4096);
+      fdatasyncSync(fd);
+      lat.push(ms(t));
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(f, { force: true });
+  }
+  return `fsync (4 KB write + fdatasync, ${n}×): p50 ${pct(lat, 50).toFixed(2)} ms, p99 ${pct(lat, 99).toFixed(2)} ms, max ${Math.max(...lat).toFixed(1)} ms`;
+}
+
 const f0 = (x: number | undefined) => (x === undefined ? '–' : Math.round(x).toLocaleString('en'));
 const f1 = (x: number | undefined) => (x === undefined ? '–' : x.toFixed(1));
 const f2 = (x: number | undefined) => (x === undefined ? '–' : x.toFixed(2));
@@ -361,6 +381,7 @@ async function main(): Promise<void> {
   console.log(`start ${new Date().toISOString()}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ${os.cpus().length} vCPU, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM; Node ${process.version}`);
   console.log(`sets: ${sizes.join(', ')}${formular ? ', FORMULAR 1000' : ''}; ${RECEIPTS} receipts; inserts ${INSERT_SECONDS} s each\n`);
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'os2-ledger-scale-'));
+  console.log(`${fsyncProbe(tmp)} (start)`);
   const pg = await startPostgres({ durable: true });
   const pgServer = pg;
   const cleanup = async () => {
@@ -393,6 +414,7 @@ async function main(): Promise<void> {
       printTables(rows, sizes, (l) => console.error(l)); // progress, in case the run is cut short
     }
     printTables(rows, sizes, (l) => console.log(l));
+    console.log(`\n${fsyncProbe(tmp)} (end)`);
   } finally {
     await cleanup();
   }
@@ -400,34 +422,34 @@ async function main(): Promise<void> {
   if (!pg) console.log('(PostgreSQL not available here: only SQLite measured)');
 
   async function measureSet(set: string, n: number, f: boolean): Promise<void> {
-      const dir = path.join(tmp, `s${n}${f ? 'f' : ''}`);
-      const pg = pgServer;
-      const schema = `scale_${n}${f ? '_f' : ''}`;
-      let t = Date.now();
-      fillSqlite(dir, n, f);
-      const fillSqliteS = (Date.now() - t) / 1000;
-      console.error(`  filled sqlite ${set} in ${fillSqliteS.toFixed(0)} s (load ${os.loadavg()[0]!.toFixed(2)})`);
-      let fillPgS = 0;
-      if (pg) {
-        t = Date.now();
-        await fillPg(pg.connectionString, schema, n, f);
-        fillPgS = (Date.now() - t) / 1000;
-        console.error(`  filled postgresql ${set} in ${fillPgS.toFixed(0)} s (load ${os.loadavg()[0]!.toFixed(2)})`);
-      }
-      const requestBytes = f ? formularRequest().length : requests[0]!.length;
-      const r1 = await runChild({ backend: 'sqlite', set, n, requestBytes, dir });
-      rows.push({ set, backend: 'sqlite', fillS: fillSqliteS, base: base.sqlite!, r: r1 });
-      console.error(`  measured sqlite ${set}: ${JSON.stringify(r1)}`);
-      rmSync(dir, { recursive: true, force: true });
-      if (pg) {
-        const r2 = await runChild({ backend: 'postgresql', set, n, requestBytes, connectionString: pg.connectionString, schema });
-        rows.push({ set, backend: 'postgresql', fillS: fillPgS, base: base.postgresql!, r: r2 });
-        console.error(`  measured postgresql ${set}: ${JSON.stringify(r2)}`);
-        const c = new (await import('pg')).default.Client({ connectionString: pg.connectionString });
-        await c.connect();
-        await c.query(`DROP SCHEMA "${schema}" CASCADE`);
-        await c.end();
-      }
+    const dir = path.join(tmp, `s${n}${f ? 'f' : ''}`);
+    const pg = pgServer;
+    const schema = `scale_${n}${f ? '_f' : ''}`;
+    let t = Date.now();
+    fillSqlite(dir, n, f);
+    const fillSqliteS = (Date.now() - t) / 1000;
+    console.error(`  filled sqlite ${set} in ${fillSqliteS.toFixed(0)} s (load ${os.loadavg()[0]!.toFixed(2)})`);
+    let fillPgS = 0;
+    if (pg) {
+      t = Date.now();
+      await fillPg(pg.connectionString, schema, n, f);
+      fillPgS = (Date.now() - t) / 1000;
+      console.error(`  filled postgresql ${set} in ${fillPgS.toFixed(0)} s (load ${os.loadavg()[0]!.toFixed(2)})`);
+    }
+    const requestBytes = f ? formularRequest().length : requests[0]!.length;
+    const r1 = await runChild({ backend: 'sqlite', set, n, requestBytes, dir });
+    rows.push({ set, backend: 'sqlite', fillS: fillSqliteS, base: base.sqlite!, r: r1 });
+    console.error(`  measured sqlite ${set}: ${JSON.stringify(r1)}`);
+    rmSync(dir, { recursive: true, force: true });
+    if (pg) {
+      const r2 = await runChild({ backend: 'postgresql', set, n, requestBytes, connectionString: pg.connectionString, schema });
+      rows.push({ set, backend: 'postgresql', fillS: fillPgS, base: base.postgresql!, r: r2 });
+      console.error(`  measured postgresql ${set}: ${JSON.stringify(r2)}`);
+      const c = new (await import('pg')).default.Client({ connectionString: pg.connectionString });
+      await c.connect();
+      await c.query(`DROP SCHEMA "${schema}" CASCADE`);
+      await c.end();
+    }
   }
 }
 

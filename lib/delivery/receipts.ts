@@ -144,7 +144,7 @@ export async function handleReceipt(
   raw?: string,
   now = new Date(),
 ): Promise<ReceiptHandling> {
-  let shipment = await ledger.getShipment(parsed.transactionId.toLowerCase());
+  let shipment = await ledger.getShipment(parsed.transactionId.toLowerCase(), { bodies: false });
   if (!shipment && parsed.distributionTransactionId) shipment = await ledger.findByDistributionId(parsed.distributionTransactionId);
   const transactionId = shipment?.transactionId ?? parsed.transactionId.toLowerCase();
   const fingerprint = receiptFingerprint({ ...parsed, transactionId });

@@ -151,6 +151,7 @@ export class PgLedger implements Ledger {
         await c.query(`CREATE INDEX IF NOT EXISTS shipments_state_idx ON ${s}.shipments (state, created_at)`);
         await c.query(`CREATE INDEX IF NOT EXISTS shipments_updated_idx ON ${s}.shipments (updated_at)`);
         await c.query(`CREATE INDEX IF NOT EXISTS receipts_tx_idx ON ${s}.receipts (transaction_id)`);
+        await c.query(`CREATE INDEX IF NOT EXISTS receipts_received_idx ON ${s}.receipts (received_at)`);
       }
       await c.query(`INSERT INTO ${s}.ledger_info (name, value) VALUES ('schema_version', $1) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`, [String(PG_SCHEMA_VERSION)]);
     });
@@ -258,8 +259,8 @@ export class PgLedger implements Ledger {
     ]);
   }
 
-  async getShipment(transactionId: string): Promise<ShipmentRecord | undefined> {
-    return (await this.selectShipments('WHERE transaction_id = $1', [transactionId], true))[0];
+  async getShipment(transactionId: string, options: { bodies?: boolean } = {}): Promise<ShipmentRecord | undefined> {
+    return (await this.selectShipments('WHERE transaction_id = $1', [transactionId], options.bodies !== false))[0];
   }
 
   async findByDistributionId(distributionTransactionId: string): Promise<ShipmentRecord | undefined> {

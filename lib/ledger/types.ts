@@ -139,7 +139,8 @@ export interface Ledger {
    */
   updateShipment(transactionId: string, patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>, guard?: StateGuard): Promise<ShipmentRecord>;
   addAttempt(transactionId: string, attempt: AttemptRecord): Promise<ShipmentRecord>;
-  getShipment(transactionId: string): Promise<ShipmentRecord | undefined>;
+  /** With its request and response, unless `{ bodies: false }` (a lookup that needs only the row). */
+  getShipment(transactionId: string, options?: { bodies?: boolean }): Promise<ShipmentRecord | undefined>;
   findByDistributionId(distributionTransactionId: string): Promise<ShipmentRecord | undefined>;
   listShipments(filter?: ShipmentFilter): Promise<ShipmentRecord[]>;
   /**
