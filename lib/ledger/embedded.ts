@@ -9,7 +9,6 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { FILE_LEDGER_FILES, hasFileLedger, readFileLedger } from './file-ledger';
 import { SqliteLedger } from './sqlite-ledger';
-import type { Ledger } from './types';
 
 const IMPORTED = 'imported-file-ledger';
 
@@ -18,12 +17,6 @@ interface Shared {
   users: number;
 }
 const open = new Map<string, Shared>();
-
-export interface EmbeddedOpened {
-  ledger: Ledger;
-  /** What happened at open worth a log line (an import), or undefined. */
-  notice?: string;
-}
 
 /** Opens (or shares) the embedded ledger in `dir`; `release()` gives it back (closing it after the last user). */
 export async function openEmbedded(dir: string): Promise<{ ledger: SqliteLedger; notice?: string; release: () => Promise<void> }> {

@@ -473,36 +473,29 @@ export class SqliteLedger implements Ledger {
   async purgeOlderThan(cutoff: Date): Promise<PurgeResult> {
     const at = cutoff.toISOString();
     const active = ACTIVE_STATES.map(() => '?').join(',');
-    const result: PurgeResult = { shipments: 0, receipts: 0 };
+    const shipments = await this.deleteInBatches(
+      `DELETE FROM shipments WHERE transaction_id IN (
+         SELECT s.transaction_id FROM shipments s WHERE s.updated_at < ? AND s.state NOT IN (${active})
+           AND NOT EXISTS (SELECT 1 FROM work_queue w WHERE w.transaction_id = s.transaction_id) LIMIT ?)`,
+      [at, ...ACTIVE_STATES],
+    );
+    const receipts = await this.deleteInBatches(
+      `DELETE FROM receipts WHERE seq IN (
+         SELECT r.seq FROM receipts r WHERE r.received_at < ?
+           AND NOT EXISTS (SELECT 1 FROM shipments s WHERE s.transaction_id = r.transaction_id) LIMIT ?)`,
+      [at],
+    );
+    return { shipments, receipts };
+  }
+
+  /** Runs a `DELETE … LIMIT ?` (the limit its last parameter) until it deletes less than a batch; the rows deleted. */
+  private async deleteInBatches(sql: string, params: unknown[]): Promise<number> {
+    let total = 0;
     for (;;) {
-      const n = await this.write(
-        () =>
-          this.db
-            .prepare(
-              `DELETE FROM shipments WHERE transaction_id IN (
-                 SELECT s.transaction_id FROM shipments s WHERE s.updated_at < ? AND s.state NOT IN (${active})
-                   AND NOT EXISTS (SELECT 1 FROM work_queue w WHERE w.transaction_id = s.transaction_id) LIMIT ?)`,
-            )
-            .run(at, ...ACTIVE_STATES, this.purgeBatch).changes,
-      );
-      result.shipments += n;
-      if (n < this.purgeBatch) break;
+      const n = await this.write(() => this.db.prepare(sql).run(...params, this.purgeBatch).changes);
+      total += n;
+      if (n < this.purgeBatch) return total;
     }
-    for (;;) {
-      const n = await this.write(
-        () =>
-          this.db
-            .prepare(
-              `DELETE FROM receipts WHERE seq IN (
-                 SELECT r.seq FROM receipts r WHERE r.received_at < ?
-                   AND NOT EXISTS (SELECT 1 FROM shipments s WHERE s.transaction_id = r.transaction_id) LIMIT ?)`,
-            )
-            .run(at, this.purgeBatch).changes,
-      );
-      result.receipts += n;
-      if (n < this.purgeBatch) break;
-    }
-    return result;
   }
 
   exportJson(filter?: ExportFilter): Promise<string> {
