@@ -36,11 +36,15 @@ import type {
 export interface SqliteLedgerOptions {
   /** The clock (tests inject a fake one). */
   now?: () => Date;
-  /** Rows deleted per retention batch (the event loop is given back between batches). Default 500. */
+  /** Rows deleted per retention batch (the event loop is given back between batches). Default 200. */
   purgeBatch?: number;
 }
 
 export const DB_FILE = 'ledger.db';
+
+/** Bounds of one group commit (see write): measured, 64 FORMULARs with 1 MB PDFs in one commit held the loop 2.1 s. */
+const COMMIT_ITEMS = 256;
+const COMMIT_BYTES = 4 * 1024 * 1024;
 
 type Row = Record<string, unknown>;
 type Patch = Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>;
@@ -58,6 +62,8 @@ const COLUMNS: Record<string, string> = {
 
 interface Pending {
   fn: () => unknown;
+  /** About how many bytes it writes (bodies, payloads), to bound one commit. */
+  bytes: number;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
 }
@@ -78,7 +84,7 @@ export class SqliteLedger implements Ledger {
     this.db = opened.db;
     this.file = opened.file;
     this.now = options.now ?? (() => new Date());
-    this.purgeBatch = options.purgeBatch ?? 500;
+    this.purgeBatch = options.purgeBatch ?? 200;
     if (this.file !== ':memory:') {
       // WAL checkpoints on a timer instead of inside whichever commit crosses SQLite's threshold (measured: that commit
       // was a receipt's p99); PASSIVE never waits, and what it cannot copy now it copies next time.
@@ -96,22 +102,41 @@ export class SqliteLedger implements Ledger {
 
   // ---------- writing: group commit ----------
 
-  /** Runs `fn` inside the next shared transaction; resolves after that transaction committed. */
-  private write<T>(fn: () => T): Promise<T> {
+  /**
+   * Runs `fn` inside the next shared transaction; resolves after that transaction committed. `bytes`: about how much it
+   * writes, so that one commit (which holds the event loop) stays bounded: large FORMULAR bodies go a few at a time.
+   */
+  private write<T>(fn: () => T, bytes = 0): Promise<T> {
     if (this.closed) return Promise.reject(new Error('The ledger is closed'));
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.pending.push({ fn, bytes, resolve: resolve as (v: unknown) => void, reject });
+      this.schedule();
     });
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** The next batch: at most COMMIT_ITEMS changes and, past the first, COMMIT_BYTES of bodies. */
+  private nextBatch(): Pending[] {
+    let n = 0;
+    let bytes = 0;
+    while (n < this.pending.length && n < COMMIT_ITEMS) {
+      bytes += this.pending[n].bytes;
+      if (n > 0 && bytes > COMMIT_BYTES) break;
+      n++;
+    }
+    return this.pending.splice(0, n);
   }
 
   private flush(): void {
     this.scheduled = false;
-    const batch = this.pending.splice(0);
+    const batch = this.nextBatch();
     if (!batch.length) return;
+    if (this.pending.length) this.schedule(); // the rest in the next turn: the event loop runs in between
     const results: Array<{ ok: true; v: unknown } | { ok: false; e: Error }> = [];
     try {
       this.db
@@ -175,14 +200,14 @@ export class SqliteLedger implements Ledger {
         for (const a of init.attempts ?? []) this.insertAttempt(init.transactionId, a);
       }
       return { created, shipment: this.shipmentSync(init.transactionId, true)! };
-    });
+    }, sizeOf(init.request) + sizeOf(init.response));
   }
 
   updateShipment(transactionId: string, patch: Patch, guard?: StateGuard): Promise<ShipmentRecord> {
     return this.write(() => {
       this.patchSync(transactionId, patch, guard);
       return this.shipmentSync(transactionId, true)!;
-    });
+    }, sizeOf(patch.request) + sizeOf(patch.response));
   }
 
   private patchSync(transactionId: string, patch: Patch, guard?: StateGuard): void {
@@ -325,7 +350,7 @@ export class SqliteLedger implements Ledger {
       }
       const row = this.db.prepare('SELECT r.*, x.raw FROM receipts r LEFT JOIN receipt_raw x ON x.receipt_id = r.id WHERE r.transaction_id = ? AND r.fingerprint = ?').get(receipt.transactionId, receipt.fingerprint) as Row;
       return { duplicate, receipt: toReceipt(row), ...(shipment ? { shipment } : {}) };
-    });
+    }, sizeOf(receipt.raw));
   }
 
   listReceipts(transactionId: string, options: { raw?: boolean } = {}): Promise<ReceiptRecord[]> {
@@ -340,12 +365,13 @@ export class SqliteLedger implements Ledger {
   // ---------- push inbox ----------
 
   putInbox(entry: Omit<InboxEntry, 'receivedAt'> & { receivedAt?: string }): Promise<{ created: boolean }> {
+    const payload = JSON.stringify(entry.payload ?? null);
     return this.write(() => {
       const r = this.db
         .prepare('INSERT INTO inbox (id, webform_id, payload, received_at) VALUES (?,?,?,?) ON CONFLICT (id) DO NOTHING')
-        .run(entry.id, entry.webformId ?? null, JSON.stringify(entry.payload ?? null), entry.receivedAt ?? this.iso());
+        .run(entry.id, entry.webformId ?? null, payload, entry.receivedAt ?? this.iso());
       return { created: r.changes === 1 };
-    });
+    }, payload.length);
   }
 
   ackInbox(id: string): Promise<void> {
@@ -510,7 +536,7 @@ export class SqliteLedger implements Ledger {
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.pending.length) await new Promise<void>((resolve) => setImmediate(resolve));
-    this.flush();
+    while (this.pending.length) this.flush();
     this.closed = true;
     if (this.checkpointer) clearInterval(this.checkpointer);
     this.db.close();
@@ -557,6 +583,10 @@ function whereOf(filter: Omit<ShipmentFilter, 'limit' | 'offset' | 'includeBodie
 function iso(v: string): string {
   const t = Date.parse(v);
   return Number.isNaN(t) ? v : new Date(t).toISOString();
+}
+
+function sizeOf(v: string | undefined): number {
+  return v?.length ?? 0;
 }
 
 function json(v: unknown): string | null {

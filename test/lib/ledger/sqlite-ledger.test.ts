@@ -103,6 +103,25 @@ describe('Embedded ledger (SQLite)', () => {
     await l.close();
   });
 
+  it('bounds one commit by size: large bodies go a few at a time, the event loop running in between', async () => {
+    const l = new SqliteLedger(dir);
+    let commits = 0;
+    const flush = (l as unknown as { flush: () => void }).flush.bind(l);
+    (l as unknown as { flush: () => void }).flush = () => {
+      commits++;
+      flush();
+    };
+    const pdf = 'J'.repeat(1_400_000); // a FORMULAR's request with a 1 MB PDF inline
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 0);
+    await Promise.all(Array.from({ length: 16 }, (_, i) => l.createShipment({ transactionId: `f${i}`, submissionId: 's', state: 'queued', request: pdf })));
+    clearInterval(ticker);
+    assert.ok(commits >= 5, `${commits} commits for 16 × 1.4 MB (at most 4 MB each)`);
+    assert.ok(ticks > 0, 'timers ran between the commits');
+    assert.equal(await l.countShipments(), 16);
+    await l.close();
+  });
+
   it('one failing change in a shared commit fails alone; the others are stored', async () => {
     const l = new SqliteLedger(dir);
     await l.createShipment({ transactionId: 'a', submissionId: 's', state: 'queued' });
