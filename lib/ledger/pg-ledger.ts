@@ -207,7 +207,7 @@ export class PgLedger implements Ledger {
 
   async updateShipment(transactionId: string, patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>, guard?: StateGuard): Promise<ShipmentRecord> {
     await this.tx((c) => this.patchIn(c, transactionId, patch, guard));
-    return (await this.getShipment(transactionId))!;
+    return (await this.getShipment(transactionId, { bodies: false }))!;
   }
 
   /** Applies a patch inside the transaction of `c`; the state guard is decided by the row as it is then. */
@@ -250,7 +250,7 @@ export class PgLedger implements Ledger {
       [transactionId, a.at, a.ok, a.errorClass ?? null, a.error ?? null, a.durationMs ?? null],
     );
     if (r.rowCount !== 1) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
-    return (await this.getShipment(transactionId))!;
+    return (await this.getShipment(transactionId, { bodies: false }))!;
   }
 
   private async insertAttempt(c: PoolClient, transactionId: string, a: AttemptRecord): Promise<void> {

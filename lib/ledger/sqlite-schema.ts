@@ -1,7 +1,8 @@
 /**
  * The embedded ledger's schema, as numbered migrations run at open (SQLite's `user_version` holds the number applied).
  * Tables and columns have the same names as in the PostgreSQL ledger (`pg-ledger.ts`); what differs is what the
- * engines differ in: timestamps are ISO 8601 UTC text (they sort as text), JSON is text, booleans are 0/1.
+ * engines differ in: timestamps are ISO 8601 UTC text (they sort as text), JSON is text, booleans are 0/1, and a
+ * shipment's request and response are two rows of `bodies` (see there).
  * A migration is appended, never edited: a database at version n runs migrations n+1… in one transaction.
  */
 import type Database from 'better-sqlite3';
@@ -24,11 +25,15 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
    CREATE INDEX shipments_state_idx ON shipments (state, created_at);
    CREATE INDEX shipments_webform_idx ON shipments (webform_id, created_at);
    CREATE INDEX shipments_updated_idx ON shipments (updated_at);
-   -- Requests and responses: read only for a shipment's detail and a send, never by a list.
+   -- Requests and responses: read only for a shipment's detail and a send, never by a list. One row per body (kind
+   -- 'request' or 'response'): SQLite rewrites a whole row on update, so a response must not share a row with a
+   -- 1 MB request. (PostgreSQL keeps both in one row: its TOAST leaves an unchanged large value where it is.)
    CREATE TABLE bodies (
-     transaction_id TEXT PRIMARY KEY REFERENCES shipments (transaction_id) ON DELETE CASCADE,
-     request TEXT,
-     response TEXT);
+     id INTEGER PRIMARY KEY,
+     transaction_id TEXT NOT NULL REFERENCES shipments (transaction_id) ON DELETE CASCADE,
+     kind TEXT NOT NULL CHECK (kind IN ('request', 'response')),
+     body TEXT NOT NULL,
+     UNIQUE (transaction_id, kind));
    CREATE TABLE attempts (
      id INTEGER PRIMARY KEY,
      transaction_id TEXT NOT NULL REFERENCES shipments (transaction_id) ON DELETE CASCADE,

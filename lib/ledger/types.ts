@@ -135,9 +135,10 @@ export interface Ledger {
   /**
    * Applies the patch. With `guard.keepStateIf`, the patch's `state` is left out — atomically, in the same step —
    * when the shipment's current state is one of those: a late "sent" must not overwrite "accepted" that a receipt,
-   * possibly on another instance, wrote in between.
+   * possibly on another instance, wrote in between. Returns the shipment without its bodies (getShipment has them).
    */
   updateShipment(transactionId: string, patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>, guard?: StateGuard): Promise<ShipmentRecord>;
+  /** Returns the shipment without its bodies. */
   addAttempt(transactionId: string, attempt: AttemptRecord): Promise<ShipmentRecord>;
   /** With its request and response, unless `{ bodies: false }` (a lookup that needs only the row). */
   getShipment(transactionId: string, options?: { bodies?: boolean }): Promise<ShipmentRecord | undefined>;
