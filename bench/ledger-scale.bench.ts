@@ -103,7 +103,8 @@ function fillSqlite(dir: string, n: number, formular: boolean): void {
     `INSERT INTO shipments (transaction_id, distribution_transaction_id, submission_id, webform_id, objekt_type, state, created_at, updated_at, last_error, meta)
      VALUES (?,?,?,?,?,?,?,?,?,?)`,
   );
-  const body = db.prepare('INSERT INTO bodies (transaction_id, request, response) VALUES (?,?,?)');
+  // the embedded schema keeps a shipment's request and response as two rows of bodies (sqlite-schema.ts)
+  const body = db.prepare('INSERT INTO bodies (transaction_id, kind, body) VALUES (?,?,?)');
   const att = db.prepare('INSERT INTO attempts (transaction_id, at, ok, error_class, error, duration_ms) VALUES (?,?,?,?,?,?)');
   const rec = db.prepare(
     `INSERT INTO receipts (id, transaction_id, distribution_transaction_id, type, code, reason, errors, received_at, fingerprint) VALUES (?,?,?,?,?,?,?,?,?)`,
@@ -117,7 +118,8 @@ function fillSqlite(dir: string, n: number, formular: boolean): void {
         const k = i % POOL;
         const { created, updated } = times(i, n, now);
         ship.run(t, `d-${t}`, `sub-${i}`, `form_${i % 20}`, formular ? 'FORMULAR' : 'DOKUMENT', 'accepted', created, updated, null, '{"sftp":null}');
-        body.run(t, formular ? formularRequest() : requests[k], responses[k]);
+        body.run(t, 'request', formular ? formularRequest() : requests[k]);
+        body.run(t, 'response', responses[k]);
         att.run(t, created, 0, 'transient', 'HTTP 503 Service Unavailable', 1200);
         att.run(t, created, 1, null, null, 850);
         rec.run(`r1-${t}`, t, `d-${t}`, 'Teknisk', 'MODTAGET', null, '[]', updated, `fp1-${t}`);
