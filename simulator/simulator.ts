@@ -23,7 +23,7 @@ import * as https from 'https';
 import type { AddressInfo, Socket } from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { randomUUID } from 'crypto';
+import { createHash, randomUUID } from 'crypto';
 import type { PeerCertificate, TLSSocket } from 'tls';
 import { XMLSerializer, type Element } from '@xmldom/xmldom';
 import { buildAfsendResponse, parseAfsendRequest } from '../lib/sf2900/afsend';
@@ -176,6 +176,8 @@ export interface Shipment {
   /** How many times it was accepted. */
   count: number;
   receiver?: ReceiverRule;
+  /** SHA-256 (hex) of the decoded FormularIndhold of a FORMULAR, as it arrived. */
+  formularContentSha256?: string;
 }
 
 export interface Simulator extends EventEmitter {
@@ -469,6 +471,11 @@ export async function createSimulator(opts: SimulatorOptions = {}): Promise<Simu
     shipment?: Shipment;
   }
 
+  function formularDigest(op: Element): string | undefined {
+    const text = op.getElementsByTagNameNS('*', 'FormularIndhold')[0]?.textContent;
+    return text ? createHash('sha256').update(Buffer.from(text.replace(/\s+/g, ''), 'base64')).digest('hex') : undefined;
+  }
+
   async function handleAfsend(op: Element): Promise<Outcome> {
     const info = parseAfsendRequest(op);
     const c = info.context;
@@ -507,6 +514,7 @@ export async function createSimulator(opts: SimulatorOptions = {}): Promise<Simu
         formularType: info.formularType,
         count: 1,
         receiver: matchReceiver(sim.receivers, context),
+        formularContentSha256: formularDigest(op),
       };
       shipments.set(transactionId, shipment);
     }

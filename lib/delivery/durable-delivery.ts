@@ -15,6 +15,7 @@ import { ackInboxEverywhere } from '../ledger/inbox-registry';
 import type { Ledger, ShipmentRecord, ShipmentState } from '../ledger/types';
 import { RECEIPT_STATES } from '../ledger/types';
 import type { Kvittering } from '../sf2900/receipts';
+import { fileContentsRemoved, withoutFileContents } from '../sf2900/file-contents';
 import { sendAfsend, type DeliveryContext, type ShipmentIds } from './deliver';
 import { DeliveryError } from './errors';
 
@@ -236,7 +237,9 @@ export class DurableDelivery<W> {
     if (!RESENDABLE.includes(s.state)) {
       throw new DeliveryError({ class: 'permanent', code: 'NOT_RESENDABLE', reason: `Shipment ${t} is ${s.state}; only dead-letter or failed shipments are resent`, errors: [] });
     }
-    if (!s.request) throw new DeliveryError({ class: 'permanent', code: 'NOT_RESENDABLE', reason: `Shipment ${t} has no stored request to resend`, errors: [] });
+    if (!s.request || fileContentsRemoved(s.request)) {
+      throw new DeliveryError({ class: 'permanent', code: 'NOT_RESENDABLE', reason: `Shipment ${t} has no complete stored request to resend`, errors: [] });
+    }
     this.enter(t);
     try {
       if (waiter) this.waiters.set(t, [...(this.waiters.get(t) ?? []), waiter]);
@@ -294,7 +297,7 @@ export class DurableDelivery<W> {
     }
   }
 
-  private async sendOne(s: ShipmentRecord): Promise<{ distributionTransactionId?: string; response?: string; state?: ShipmentState }> {
+  private async sendOne(s: ShipmentRecord): Promise<{ distributionTransactionId?: string; response?: string; state?: ShipmentState; request?: string }> {
     const t = s.transactionId;
     this.sendingHere.add(t);
     try {
@@ -304,7 +307,8 @@ export class DurableDelivery<W> {
       // A receipt may already have moved the shipment on (technically received / accepted): never move it back.
       const current = await this.o.ledger.getShipment(t);
       const state = current && RECEIPT_STATES.includes(current.state) ? current.state : 'sent';
-      return { distributionTransactionId: r.distributionTransactionId, response: r.raw, state };
+      // the platform has the files now: the ledger keeps only their size and digest (lib/sf2900/file-contents.ts)
+      return { distributionTransactionId: r.distributionTransactionId, response: r.raw, state, request: withoutFileContents(s.request) };
     } catch (err) {
       const e = asDeliveryError(err, 'transient');
       this.lastErrors.set(t, e);

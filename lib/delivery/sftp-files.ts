@@ -200,10 +200,13 @@ export function sftpPrepareFiles(opts: SftpStageOptions): PrepareFiles {
       meta: { sftp: { files: [] } },
     });
     if (!created && shipment.state !== 'sending') await ledger.updateShipment(transactionId, { state: 'sending' });
+    // receipt in finds the shipment of a file's receipt by these names (and by the FileTransferUUIDs saved below)
+    await ledger.addFileKeys(transactionId, names);
     const meta: SftpMeta = { ...sftpMetaOf(shipment), files: [...sftpMetaOf(shipment).files] };
     const save = async (): Promise<void> => {
-      const current = await ledger.getShipment(transactionId);
+      const current = await ledger.getShipment(transactionId, { bodies: false });
       await ledger.updateShipment(transactionId, { meta: { ...(current?.meta ?? {}), sftp: meta } });
+      await ledger.addFileKeys(transactionId, meta.files.flatMap((f) => (f.fileTransferUuid ? [f.fileTransferUuid] : [])));
     };
     const record = (r: SftpFileRecord): void => {
       const i = meta.files.findIndex((f) => f.sftpName === r.sftpName);

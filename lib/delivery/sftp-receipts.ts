@@ -11,8 +11,9 @@
  * BusinessReceipt/BusinessResponse.
  *
  * Correlation: TechnicalReceipt → SendersFileId (`<AnvenderTransaktionsID>.<index>`, written by fordeling out), else
- * the file name (`<sftpName>.sftpreceipt`) ↔ `shipment.meta.sftp.files[].sftpName`; BusinessReceipt → Filename or
- * FileTransferUUID ↔ the same records; BusinessResponse → its file name starting with a recorded sftpName.
+ * the file name (`<sftpName>.sftpreceipt`); BusinessReceipt → Filename or FileTransferUUID; BusinessResponse → its
+ * file name starting with `<sftpName>.`. Names are looked up in the ledger's file keys (`addFileKeys`, written by
+ * fordeling out's SFTP stage): one indexed lookup each, however many shipments the ledger holds.
  */
 import { createHash } from 'crypto';
 import type { Ledger, ShipmentRecord } from '../ledger/types';
@@ -57,8 +58,6 @@ export interface SftpReceiptPollerOptions {
   waitWindowMs?: number;
   /** Poll interval (default 30 s). */
   intervalMs?: number;
-  /** Shipments searched by file name when no SendersFileId names one (default: created within 90 days). */
-  searchDays?: number;
   onReceipt: (e: SftpReceiptEvent) => void;
   onError: (err: Error) => void;
   now?: () => Date;
@@ -190,23 +189,24 @@ export class SftpReceiptPoller {
     } else if (receipt.kind === 'business') {
       sftpName = receipt.fileName;
     }
-    const candidates = await this.recent(ledger);
-    const match = (pred: (r: SftpFileRecord) => boolean) => candidates.find((s) => sftpMetaOf(s).files.some(pred));
-    let shipment = sftpName ? match((r) => r.sftpName === sftpName) : undefined;
-    if (!shipment && receipt.kind === 'business' && receipt.fileTransferUuid) {
-      shipment = match((r) => r.fileTransferUuid === receipt.fileTransferUuid);
-      if (shipment) sftpName = sftpMetaOf(shipment).files.find((r) => r.fileTransferUuid === receipt.fileTransferUuid)?.sftpName;
+    const fileOf = (shipment: ShipmentRecord, pred: (r: SftpFileRecord) => boolean) => sftpMetaOf(shipment).files.find(pred);
+    if (sftpName) {
+      const shipment = await ledger.findByFileKey(sftpName);
+      if (shipment) return { shipment, sftpName };
     }
-    if (!shipment && receipt.kind === 'businessResponse') {
-      shipment = match((r) => fileName.startsWith(`${r.sftpName}.`));
-      if (shipment) sftpName = sftpMetaOf(shipment).files.find((r) => fileName.startsWith(`${r.sftpName}.`))?.sftpName;
+    if (receipt.kind === 'business' && receipt.fileTransferUuid) {
+      const shipment = await ledger.findByFileKey(receipt.fileTransferUuid);
+      if (shipment) return { shipment, sftpName: fileOf(shipment, (r) => r.fileTransferUuid === receipt.fileTransferUuid)?.sftpName ?? sftpName };
     }
-    return { shipment, sftpName };
-  }
-
-  private async recent(ledger: Ledger): Promise<ShipmentRecord[]> {
-    const since = new Date(Date.now() - (this.opts.searchDays ?? 90) * 86_400_000).toISOString();
-    return ledger.listShipments({ since });
+    if (receipt.kind === 'businessResponse') {
+      // named `<sftpName>.<anything>`: try each prefix that ends before a dot, longest first
+      for (let dot = fileName.lastIndexOf('.'); dot > 0; dot = fileName.lastIndexOf('.', dot - 1)) {
+        const prefix = fileName.slice(0, dot);
+        const shipment = await ledger.findByFileKey(prefix);
+        if (shipment) return { shipment, sftpName: prefix };
+      }
+    }
+    return { shipment: undefined, sftpName };
   }
 }
 

@@ -31,6 +31,8 @@ export interface SendResult {
   response?: string;
   /** Default 'sent'. */
   state?: ShipmentState;
+  /** Replaces the stored request (e.g. with its file contents removed now that the platform has them). */
+  request?: string;
   meta?: Record<string, unknown>;
 }
 
@@ -216,6 +218,7 @@ export class DeliveryWorker {
       const patch: Partial<ShipmentRecord> = { state: result.state ?? 'sent', lastError: undefined };
       if (result.distributionTransactionId) patch.distributionTransactionId = result.distributionTransactionId;
       if (result.response !== undefined) patch.response = result.response;
+      if (result.request !== undefined) patch.request = result.request;
       if (result.meta) patch.meta = { ...shipment.meta, ...result.meta };
       // a receipt (maybe on another instance) may have moved the shipment on meanwhile: never move it back
       const done = await ledger.updateShipment(t, patch, { keepStateIf: RECEIPT_STATES });

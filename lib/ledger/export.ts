@@ -33,10 +33,21 @@ export interface ExportedShipment {
 
 type Source = Pick<Ledger, 'listShipments' | 'listReceipts'>;
 
+/** Shipments read per page while exporting: the export never holds more than this many at once. */
+const EXPORT_PAGE = 500;
+
+/** The shipments the filter selects, newest first, with their receipts, read page by page. */
+export async function* exportedShipments(ledger: Source, filter: ExportFilter = {}, pageSize = EXPORT_PAGE): AsyncGenerator<ExportedShipment> {
+  for (let offset = 0; ; offset += pageSize) {
+    const page = await ledger.listShipments({ ...filter, limit: pageSize, offset });
+    for (const s of page) yield exportShipment(s, await ledger.listReceipts(s.transactionId));
+    if (page.length < pageSize) return;
+  }
+}
+
 export async function collectExport(ledger: Source, filter: ExportFilter = {}): Promise<ExportedShipment[]> {
-  const shipments = await ledger.listShipments({ ...filter });
   const out: ExportedShipment[] = [];
-  for (const s of shipments) out.push(exportShipment(s, await ledger.listReceipts(s.transactionId)));
+  for await (const s of exportedShipments(ledger, filter)) out.push(s);
   return out;
 }
 
@@ -63,8 +74,33 @@ export function exportShipment(s: ShipmentRecord, receipts: ReceiptRecord[]): Ex
   };
 }
 
-export async function exportJson(ledger: Source, filter?: ExportFilter): Promise<string> {
-  return JSON.stringify({ exportedAt: new Date().toISOString(), shipments: await collectExport(ledger, filter) }, null, 2);
+/**
+ * The export as text chunks, a page of shipments at a time (for a streamed HTTP answer: a year of shipments does not
+ * fit in one string). JSON: `{ exportedAt, shipments: [...] }`; CSV: see CSV_COLUMNS.
+ */
+export async function* exportChunks(ledger: Source, format: 'json' | 'csv', filter?: ExportFilter, pageSize = EXPORT_PAGE): AsyncGenerator<string> {
+  if (format === 'json') {
+    yield `{"exportedAt":${JSON.stringify(new Date().toISOString())},"shipments":[`;
+    let first = true;
+    for await (const s of exportedShipments(ledger, filter, pageSize)) {
+      yield `${first ? '' : ','}\n${JSON.stringify(s)}`;
+      first = false;
+    }
+    yield '\n]}\n';
+    return;
+  }
+  yield CSV_COLUMNS.join(',') + '\r\n';
+  for await (const s of exportedShipments(ledger, filter, pageSize)) yield csvRows(s);
+}
+
+async function joined(chunks: AsyncIterable<string>): Promise<string> {
+  const parts: string[] = [];
+  for await (const c of chunks) parts.push(c);
+  return parts.join('');
+}
+
+export function exportJson(ledger: Source, filter?: ExportFilter): Promise<string> {
+  return joined(exportChunks(ledger, 'json', filter));
 }
 
 const CSV_COLUMNS = [
@@ -85,17 +121,17 @@ const CSV_COLUMNS = [
   'receiptReceivedAt',
 ] as const;
 
-export async function exportCsv(ledger: Source, filter?: ExportFilter): Promise<string> {
-  const rows: string[] = [CSV_COLUMNS.join(',')];
-  for (const s of await collectExport(ledger, filter)) {
-    const base = [s.transactionId, s.distributionTransactionId, s.submissionId, s.webformId, s.objektType, s.state, s.createdAt, s.updatedAt, String(s.attempts.length), s.lastError];
-    const receipts = s.receipts.length ? s.receipts : [undefined];
-    for (const r of receipts) {
-      const cells = [...base, r?.type, r?.code, r?.reason, r ? r.errors.map((e) => `${e.code}: ${e.text}`).join('; ') : undefined, r?.receivedAt];
-      rows.push(cells.map(csvCell).join(','));
-    }
-  }
-  return rows.join('\r\n') + '\r\n';
+export function exportCsv(ledger: Source, filter?: ExportFilter): Promise<string> {
+  return joined(exportChunks(ledger, 'csv', filter));
+}
+
+/** One CSV row per receipt (one for a shipment without receipts). */
+function csvRows(s: ExportedShipment): string {
+  const base = [s.transactionId, s.distributionTransactionId, s.submissionId, s.webformId, s.objektType, s.state, s.createdAt, s.updatedAt, String(s.attempts.length), s.lastError];
+  const receipts = s.receipts.length ? s.receipts : [undefined];
+  return receipts
+    .map((r) => [...base, r?.type, r?.code, r?.reason, r ? r.errors.map((e) => `${e.code}: ${e.text}`).join('; ') : undefined, r?.receivedAt].map(csvCell).join(',') + '\r\n')
+    .join('');
 }
 
 /** RFC 4180 quoting; a leading = + - @ is prefixed with ' so a spreadsheet does not run it as a formula. */

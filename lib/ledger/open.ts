@@ -36,7 +36,7 @@ export interface OpenedLedger {
 }
 
 const METHODS = [
-  'createShipment', 'updateShipment', 'addAttempt', 'getShipment', 'findByDistributionId', 'listShipments', 'addReceipt',
+  'createShipment', 'updateShipment', 'addAttempt', 'getShipment', 'findByDistributionId', 'addFileKeys', 'findByFileKey', 'listShipments', 'addReceipt',
   'listReceipts', 'countShipments', 'putInbox', 'ackInbox', 'pendingInbox', 'enqueue', 'claimDue', 'extendLease', 'release', 'listQueue',
   'addCursor', 'listCursor', 'purgeOlderThan', 'exportJson', 'exportCsv',
 ] as const satisfies ReadonlyArray<Exclude<keyof Ledger, 'close'>>;

@@ -34,7 +34,7 @@ function loadPg(): PgModule {
 }
 
 /** The schema version this code writes and reads (see migrate). */
-export const PG_SCHEMA_VERSION = 2;
+export const PG_SCHEMA_VERSION = 3;
 
 const SHIPMENT_COLUMNS: Record<string, string> = {
   distributionTransactionId: 'distribution_transaction_id',
@@ -153,6 +153,20 @@ export class PgLedger implements Ledger {
         await c.query(`CREATE INDEX IF NOT EXISTS receipts_tx_idx ON ${s}.receipts (transaction_id)`);
         await c.query(`CREATE INDEX IF NOT EXISTS receipts_received_idx ON ${s}.receipts (received_at)`);
       }
+      if (version < 3) {
+        // 3: the names receipts use for a shipment's files (as the embedded schema's migration 2)
+        await c.query(`CREATE TABLE ${s}.file_keys (
+          key text PRIMARY KEY,
+          transaction_id text NOT NULL REFERENCES ${s}.shipments (transaction_id) ON DELETE CASCADE)`);
+        await c.query(`CREATE INDEX file_keys_tx_idx ON ${s}.file_keys (transaction_id)`);
+        for (const field of ['sftpName', 'fileTransferUuid']) {
+          await c.query(`INSERT INTO ${s}.file_keys (key, transaction_id)
+            SELECT f.value ->> '${field}', s.transaction_id
+            FROM ${s}.shipments s, jsonb_array_elements(CASE WHEN jsonb_typeof(s.meta -> 'sftp' -> 'files') = 'array' THEN s.meta -> 'sftp' -> 'files' ELSE '[]'::jsonb END) f
+            WHERE jsonb_typeof(f.value -> '${field}') = 'string'
+            ON CONFLICT (key) DO NOTHING`);
+        }
+      }
       await c.query(`INSERT INTO ${s}.ledger_info (name, value) VALUES ('schema_version', $1) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`, [String(PG_SCHEMA_VERSION)]);
     });
   }
@@ -265,6 +279,16 @@ export class PgLedger implements Ledger {
 
   async findByDistributionId(distributionTransactionId: string): Promise<ShipmentRecord | undefined> {
     return (await this.selectShipments('WHERE distribution_transaction_id = $1 ORDER BY created_at DESC LIMIT 1', [distributionTransactionId], true))[0];
+  }
+
+  async addFileKeys(transactionId: string, keys: readonly string[]): Promise<void> {
+    const unique = [...new Set(keys)].filter(Boolean);
+    if (!unique.length) return;
+    await this.q(`INSERT INTO ${this.s}.file_keys (key, transaction_id) SELECT k, $2 FROM unnest($1::text[]) AS k ON CONFLICT (key) DO NOTHING`, [unique, transactionId]);
+  }
+
+  async findByFileKey(key: string): Promise<ShipmentRecord | undefined> {
+    return (await this.selectShipments(`WHERE transaction_id = (SELECT transaction_id FROM ${this.s}.file_keys WHERE key = $1)`, [key], false))[0];
   }
 
   async listShipments(filter: ShipmentFilter = {}): Promise<ShipmentRecord[]> {

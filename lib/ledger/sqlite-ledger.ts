@@ -17,7 +17,7 @@ import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { exportCsv, exportJson } from './export';
-import { migrateSqlite } from './sqlite-schema';
+import { migrateSqlite, SQLITE_FILE_KEYS_BACKFILL } from './sqlite-schema';
 import { ACTIVE_STATES } from './types';
 import type {
   AttemptRecord,
@@ -275,6 +275,20 @@ export class SqliteLedger implements Ledger {
     });
   }
 
+  addFileKeys(transactionId: string, keys: readonly string[]): Promise<void> {
+    return this.write(() => {
+      const add = this.db.prepare('INSERT INTO file_keys (key, transaction_id) VALUES (?,?) ON CONFLICT (key) DO NOTHING');
+      for (const k of new Set(keys)) if (k) add.run(k, transactionId);
+    });
+  }
+
+  findByFileKey(key: string): Promise<ShipmentRecord | undefined> {
+    return this.read(() => {
+      const row = this.db.prepare('SELECT transaction_id FROM file_keys WHERE key = ?').get(key) as Row | undefined;
+      return row ? this.shipmentSync(row.transaction_id as string, false) : undefined;
+    });
+  }
+
   listShipments(filter: ShipmentFilter = {}): Promise<ShipmentRecord[]> {
     return this.read(() => {
       const { where, values } = whereOf(filter);
@@ -499,6 +513,7 @@ export class SqliteLedger implements Ledger {
       for (const e of content.inbox) this.db.prepare('INSERT INTO inbox (id, webform_id, payload, received_at) VALUES (?,?,?,?) ON CONFLICT DO NOTHING').run(e.id, e.webformId ?? null, JSON.stringify(e.payload ?? null), e.receivedAt);
       for (const w of content.queue) this.db.prepare('INSERT INTO work_queue (transaction_id, queue, not_before) VALUES (?,?,?) ON CONFLICT DO NOTHING').run(w.transactionId, w.queue, w.notBefore);
       for (const [scope, keys] of Object.entries(content.cursors)) for (const k of keys) this.db.prepare('INSERT INTO cursor (scope, key, seen_at) VALUES (?,?,?) ON CONFLICT DO NOTHING').run(scope, k, this.iso());
+      this.db.exec(SQLITE_FILE_KEYS_BACKFILL);
       this.db.prepare('INSERT INTO ledger_info (name, value) VALUES (?,?) ON CONFLICT (name) DO UPDATE SET value = excluded.value').run(marker.name, marker.value);
       return n;
     });

@@ -80,7 +80,27 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
      UNIQUE (scope, key));
    -- Facts about this database (e.g. that a file ledger was imported into it).
    CREATE TABLE ledger_info (name TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  // 2: the names receipts use for a shipment's files (SFTP names, FileTransferUUIDs), so receipt in finds the shipment
+  // with one indexed lookup instead of reading months of shipments
+  `CREATE TABLE file_keys (
+     key TEXT PRIMARY KEY,
+     transaction_id TEXT NOT NULL REFERENCES shipments (transaction_id) ON DELETE CASCADE);
+   CREATE INDEX file_keys_tx_idx ON file_keys (transaction_id);`,
 ];
+
+/**
+ * Fills `file_keys` from the SFTP records already in shipments' meta (`meta.sftp.files[].sftpName` and
+ * `.fileTransferUuid`): run after migration 2 and after a file-ledger import. Keeps existing keys.
+ */
+export const SQLITE_FILE_KEYS_BACKFILL = ['sftpName', 'fileTransferUuid']
+  .map(
+    (field) => `INSERT OR IGNORE INTO file_keys (key, transaction_id)
+     SELECT json_extract(f.value, '$.${field}'), s.transaction_id
+     FROM shipments s, json_each(s.meta, '$.sftp.files') f
+     WHERE s.meta IS NOT NULL AND json_valid(s.meta) AND json_type(s.meta, '$.sftp.files') = 'array'
+       AND json_type(f.value, '$.${field}') = 'text';`,
+  )
+  .join('\n');
 
 /** Brings the database to the newest schema. Refuses a database made by a newer version of this package. */
 export function migrateSqlite(db: Database.Database): number {
@@ -91,6 +111,7 @@ export function migrateSqlite(db: Database.Database): number {
   if (current === SQLITE_MIGRATIONS.length) return current;
   db.transaction(() => {
     for (let v = current; v < SQLITE_MIGRATIONS.length; v++) db.exec(SQLITE_MIGRATIONS[v]);
+    if (current < 2) db.exec(SQLITE_FILE_KEYS_BACKFILL);
     db.pragma(`user_version = ${SQLITE_MIGRATIONS.length}`);
   }).immediate();
   return SQLITE_MIGRATIONS.length;

@@ -143,6 +143,13 @@ export interface Ledger {
   /** With its request and response, unless `{ bodies: false }` (a lookup that needs only the row). */
   getShipment(transactionId: string, options?: { bodies?: boolean }): Promise<ShipmentRecord | undefined>;
   findByDistributionId(distributionTransactionId: string): Promise<ShipmentRecord | undefined>;
+  /**
+   * Records names under which receipts refer to the shipment's files (SFTP file names, FileTransferUUIDs). A key
+   * already recorded for a shipment stays with it. Resolve = durable.
+   */
+  addFileKeys(transactionId: string, keys: readonly string[]): Promise<void>;
+  /** The shipment (without bodies) one of whose files was recorded under `key`, or undefined. */
+  findByFileKey(key: string): Promise<ShipmentRecord | undefined>;
   listShipments(filter?: ShipmentFilter): Promise<ShipmentRecord[]>;
   /**
    * Stores the receipt unless an identical one (same transactionId + fingerprint) exists. When it is new and its

@@ -8,6 +8,8 @@
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { Request, Response } from 'express';
+import { once } from 'node:events';
+import { exportChunks } from '../../lib/ledger/export';
 import { ledgerSettings, openLedger } from '../../lib/ledger/open';
 import type { LedgerConfig, OpenedLedger } from '../../lib/ledger/open';
 import type { ExportFilter, Ledger, ShipmentState } from '../../lib/ledger/types';
@@ -105,11 +107,20 @@ async function exportRoute(req: Request, res: Response): Promise<void> {
     await node.ready;
     const ledger = node.ledger();
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    const body = format === 'csv' ? await ledger.exportCsv(filter) : await ledger.exportJson(filter);
+    // streamed a page at a time; the first chunk is read before answering, so an unusable store still gets a 503
+    const chunks = exportChunks(ledger, format === 'csv' ? 'csv' : 'json', filter);
+    let next = await chunks.next();
     res.setHeader('Content-Type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8');
     res.setHeader('Content-Disposition', `attachment; filename="os2-ledger-${stamp}.${format}"`);
     res.setHeader('Cache-Control', 'no-store');
-    res.send(body);
+    try {
+      for (; !next.done && !res.destroyed; next = await chunks.next()) {
+        if (!res.write(next.value)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      }
+      res.end();
+    } catch (err) {
+      res.destroy(err as Error); // headers are out: a cut answer is the only honest signal left
+    }
   } catch (err) {
     res.status(503).json({ error: node.configError ?? (err as Error).message });
   }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 // End to end: fordeling out → simulator (HTTPS, mutual TLS, contract validation) → receipt in.
 import { strict as assert } from 'assert';
 import helper from 'node-red-node-test-helper';
@@ -77,6 +78,14 @@ describe('e2e: fordeling out → simulator → receipt in', function () {
       const sentXml = s?.request as string;
       const r1 = (await msgXsd()).validate(sentXml);
       assert.ok(r1.valid, JSON.stringify(r1.errors));
+      if (kind === 'FORMULAR') {
+        // the platform got the PDF; the ledger keeps only its size and digest
+        const pdf = Buffer.from(o.formular!.pdfBase64, 'base64');
+        const digest = createHash('sha256').update(pdf).digest('hex');
+        assert.equal(sim.shipments.get(sent.transactionId)?.formularContentSha256, digest);
+        assert.ok(!sentXml.includes(o.formular!.pdfBase64.slice(0, 64)), 'no file contents in the ledger after delivery');
+        assert.match(sentXml, new RegExp(`file contents removed after delivery: ${pdf.length} bytes, sha256 ${digest}`));
+      }
       const v2 = await msgV2Xsd();
       // The simulator logs a receipt once its POST's response has ended, which can be after receipt in emitted it.
       await sim.idle();

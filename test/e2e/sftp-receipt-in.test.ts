@@ -67,6 +67,8 @@ describe('receipt in, SFTP mode (real sshd)', function () {
     const sub = randomUUID();
     const recs = files.map((f, index) => ({ index, sftpName: safeSftpName(sub, index, `f${index}.pdf`), sendersFileId: sendersFileIdFor(transactionId, index), status: 'failed', at: new Date().toISOString(), ...f }));
     await defaultLedger().createShipment({ transactionId, submissionId: sub, state, meta: { sftp: { files: recs } } });
+    // as fordeling out's SFTP stage records them (lib/delivery/sftp-files.ts)
+    await defaultLedger().addFileKeys(transactionId, recs.flatMap((r) => [r.sftpName as string, ...(r.fileTransferUuid ? [r.fileTransferUuid] : [])]));
     return { transactionId, names: recs.map((r) => r.sftpName as string), ids: recs.map((r) => r.sendersFileId) };
   };
 

@@ -100,6 +100,24 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
     assert.equal(await ledger.getShipment('nope'), undefined);
   });
 
+  it("finds a shipment by its files' keys, across a reopen; a key stays with its first shipment; purge removes them", async () => {
+    await ledger.createShipment({ transactionId: 'f1', submissionId: 's1', state: 'sending' });
+    await ledger.createShipment({ transactionId: 'f2', submissionId: 's2', state: 'sending' });
+    await ledger.addFileKeys('f1', ['a.pdf', 'b.pdf', 'a.pdf']);
+    await ledger.addFileKeys('f2', ['a.pdf', 'c.pdf', 'uuid-c']);
+    await ledger.addFileKeys('f2', []);
+    await reopen();
+    assert.equal((await ledger.findByFileKey('a.pdf'))?.transactionId, 'f1');
+    assert.equal((await ledger.findByFileKey('b.pdf'))?.transactionId, 'f1');
+    assert.equal((await ledger.findByFileKey('uuid-c'))?.transactionId, 'f2');
+    assert.equal((await ledger.findByFileKey('nope')), undefined);
+    await ledger.updateShipment('f1', { state: 'accepted' });
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal((await ledger.purgeOlderThan(new Date())).shipments, 1);
+    assert.equal(await ledger.findByFileKey('b.pdf'), undefined, 'keys go with their shipment');
+    assert.equal((await ledger.findByFileKey('c.pdf'))?.transactionId, 'f2');
+  });
+
   it('refuses to update or add an attempt to an unknown shipment', async () => {
     await assert.rejects(ledger.updateShipment('missing', { state: 'sent' }), /No shipment with AnvenderTransaktionsID missing/);
     await assert.rejects(ledger.addAttempt('missing', { at: '2026-11-22T08:00:00.000Z', ok: true }), /No shipment/);

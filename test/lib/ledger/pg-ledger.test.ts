@@ -52,6 +52,32 @@ describe('PgLedger (several instances on one database)', function () {
     }
   });
 
+  it('migrates a schema-version-2 ledger: the SFTP names and FileTransferUUIDs already in shipments become file keys', async () => {
+    const schema = `migrate_${process.pid}`;
+    const first = await PgLedger.open({ connectionString: server!.connectionString, schema });
+    try {
+      const meta = { sftp: { files: [{ index: 0, sftpName: 'x.pdf', fileTransferUuid: 'ft-1' }, { index: 1, sftpName: 'y.pdf' }] } };
+      await first.createShipment({ transactionId: 't-sftp', submissionId: 's', state: 'sent', meta });
+      await first.createShipment({ transactionId: 't-odd', submissionId: 's', state: 'sent', meta: { sftp: { files: 'no list' } } });
+    } finally {
+      await first.close();
+    }
+    // back to what version 2 left: no file_keys table
+    const pg = require('pg') as typeof import('pg');
+    const c = new pg.Client({ connectionString: server!.connectionString });
+    await c.connect();
+    await c.query(`DROP TABLE ${schema}.file_keys; UPDATE ${schema}.ledger_info SET value = '2' WHERE name = 'schema_version'`);
+    await c.end();
+    const again = await PgLedger.open({ connectionString: server!.connectionString, schema });
+    try {
+      assert.equal((await again.findByFileKey('x.pdf'))?.transactionId, 't-sftp');
+      assert.equal((await again.findByFileKey('y.pdf'))?.transactionId, 't-sftp');
+      assert.equal((await again.findByFileKey('ft-1'))?.transactionId, 't-sftp');
+    } finally {
+      await again.close();
+    }
+  });
+
   it('two instances creating the same 200 shipments concurrently create each exactly once', async () => {
     const schema = `creates_${process.pid}`;
     const [a, b] = await Promise.all([

@@ -5,6 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { openEmbedded } from '../../../lib/ledger/embedded';
 import { SqliteLedger } from '../../../lib/ledger/sqlite-ledger';
+import { SQLITE_MIGRATIONS } from '../../../lib/ledger/sqlite-schema';
+import Database from 'better-sqlite3';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -180,6 +182,27 @@ describe('Embedded ledger (SQLite)', () => {
     const c = await openEmbedded(dir);
     assert.ok(await c.ledger.getShipment('t'));
     await c.release();
+  });
+
+  it("migrates a version-1 database: the SFTP names and FileTransferUUIDs already in shipments become file keys", async () => {
+    const db = new Database(path.join(dir, 'ledger.db'));
+    db.exec(SQLITE_MIGRATIONS[0]);
+    db.pragma('user_version = 1');
+    const meta = { node: 'n1', sftp: { files: [{ index: 0, sftpName: 'x.pdf', fileTransferUuid: 'ft-1', status: 'acknowledged' }, { index: 1, sftpName: 'y.pdf', status: 'failed' }] } };
+    const add = db.prepare("INSERT INTO shipments (transaction_id, submission_id, state, created_at, updated_at, meta) VALUES (?, 's', 'sent', '2026-01-01', '2026-01-01', ?)");
+    add.run('t-sftp', JSON.stringify(meta));
+    add.run('t-plain', JSON.stringify({ node: 'n1' }));
+    add.run('t-odd', JSON.stringify({ sftp: { files: 'not a list' } }));
+    db.close();
+    const l = new SqliteLedger(dir);
+    try {
+      assert.equal((await l.findByFileKey('x.pdf'))?.transactionId, 't-sftp');
+      assert.equal((await l.findByFileKey('y.pdf'))?.transactionId, 't-sftp');
+      assert.equal((await l.findByFileKey('ft-1'))?.transactionId, 't-sftp');
+      assert.equal(await l.findByFileKey('n1'), undefined);
+    } finally {
+      await l.close();
+    }
   });
 
   it('imports an older file-ledger directory on first open, nothing lost, and keeps its files as a backup', async () => {
