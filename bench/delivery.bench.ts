@@ -6,7 +6,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadCertificate } from '../lib/certificate/certificate';
-import { deliver, type DeliveryContext } from '../lib/delivery/deliver';
+import { prepareAfsend, sendAfsend, type DeliveryContext } from '../lib/delivery/deliver';
+
+/** One send as the outbox makes it: serialise, then the call (no ledger: this measures the wire). */
+async function deliver(obj: Parameters<typeof prepareAfsend>[0], ctx: DeliveryContext) {
+  const { request } = await prepareAfsend(obj, ctx);
+  return sendAfsend(request, ctx);
+}
 import { handleReceipt } from '../lib/delivery/receipts';
 import { SoapTransport } from '../lib/delivery/soap-transport';
 import { MemoryLedger } from '../lib/ledger/memory-ledger';
@@ -52,7 +58,7 @@ async function main(): Promise<void> {
         for (const [n, conc] of [[200, 1], [500, 10]] as const) {
           const rates: number[] = [];
           for (let run = 0; run < RUNS; run++) {
-            const ctx: DeliveryContext = { endpoint: { baseUrl: sim.url, senderCvr: certs.client.cvr, senderSystemUuid: 'a0b1c2d3-0000-4000-8000-000000000001', timeoutMs: 10_000 }, transport, ledger: new MemoryLedger() };
+            const ctx: DeliveryContext = { endpoint: { baseUrl: sim.url, senderCvr: certs.client.cvr, senderSystemUuid: 'a0b1c2d3-0000-4000-8000-000000000001', timeoutMs: 10_000 }, transport };
             let next = 0;
             const t = process.hrtime.bigint();
             await Promise.all(Array.from({ length: conc }, async () => { while (next < n) await deliver(object(next++, run + (validate ? 0 : 100) + conc * 1000), ctx); }));

@@ -3,8 +3,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DeliveryWorker } from '../lib/ledger/delivery';
-import { FileLedger } from '../lib/ledger/file-ledger';
+import { DeliveryWorker } from '../lib/outbox/worker';
+import { SqliteLedger } from '../lib/ledger/sqlite-ledger';
 import { BreakerRegistry } from '../lib/resilience/breaker';
 import { MemoryLedger } from '../lib/ledger/memory-ledger';
 import { PgLedger } from '../lib/ledger/pg-ledger';
@@ -36,10 +36,10 @@ async function main(): Promise<void> {
   const backends: Array<[string, () => Promise<{ ledger: Ledger; done: () => Promise<void> }>, number]> = [
     ['memory', async () => ({ ledger: new MemoryLedger(), done: async () => undefined }), 20_000],
     [
-      'file (fsync)',
+      'embedded SQLite (WAL, synchronous=FULL)',
       async () => {
         const dir = mkdtempSync(path.join(os.tmpdir(), 'os2-bench-'));
-        const ledger = await FileLedger.open(dir);
+        const ledger = new SqliteLedger(dir);
         return { ledger, done: async () => (await ledger.close(), rmSync(dir, { recursive: true, force: true })) };
       },
       2_000,
@@ -78,12 +78,12 @@ async function main(): Promise<void> {
   await deliveryTable();
 }
 
-/** DeliveryWorker on the file ledger against a fake platform (5 ms per call): throughput with and without faults, recovery after an outage. */
+/** DeliveryWorker on the embedded SQLite ledger against a fake platform (5 ms per call): throughput with and without faults, recovery after an outage. */
 async function deliveryTable(): Promise<void> {
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   async function scenario(n: number, faultRate: number, downMs: number): Promise<{ rate: number; recoveryMs?: number; callsWhileDown: number }> {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'os2-bench-dw-'));
-    const ledger = await FileLedger.open(dir);
+    const ledger = new SqliteLedger(dir);
     let up = downMs === 0;
     let callsWhileDown = 0;
     let delivered = 0;
@@ -145,7 +145,7 @@ async function deliveryTable(): Promise<void> {
     const calls = down ? String(median(results.map((x) => x.callsWhileDown))) : '–';
     rows.push(`| ${label} | ${n} | ${Math.round(rate).toLocaleString('en')} | ${rec} | ${calls} |`);
   }
-  console.log('\nDeliveryWorker on the file ledger (fsync), fake platform 5 ms/call, 16 in flight, breaker 5 failures / 500 ms open:\n');
+  console.log('\nDeliveryWorker on the embedded SQLite ledger, fake platform 5 ms/call, 16 in flight, breaker 5 failures / 500 ms open:\n');
   console.log('| scenario | shipments | delivered/s (overall) | all delivered after platform up | calls while down |');
   console.log('|---|---:|---:|---:|---:|');
   for (const r of rows) console.log(r);

@@ -1,4 +1,4 @@
-// Durable delivery (what fordeling out runs): DurableDelivery on the embedded file ledger against the local simulator
+// Durable delivery (what fordeling out runs): DurableDelivery on the embedded SQLite ledger against the local simulator
 // (HTTPS + mutual TLS, XSD validation), 16 sends at once. Throughput without and with faults (10 % HTTP 503, 5 % no
 // answer → 0.5 s timeout, 5 % dropped connections), and an outage: requests while the platform is down and the time
 // from its return until every waiting shipment is delivered. Medians of 3 runs.
@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { prepareAfsend, serviceUrl } from '../lib/delivery/deliver';
 import { DurableDelivery, sharedBreakers } from '../lib/delivery/durable-delivery';
 import { SoapTransport } from '../lib/delivery/soap-transport';
-import { FileLedger } from '../lib/ledger/file-ledger';
+import { SqliteLedger } from '../lib/ledger/sqlite-ledger';
 import type { FordelingsObject } from '../lib/sf2900/model';
 import { transactionIdFor } from '../lib/sf2900/transaction-id';
 import { createSimulator, type Simulator } from '../simulator';
@@ -37,7 +37,7 @@ let run = 0;
 async function scenario(sim: Simulator, transport: SoapTransport, n: number, opts: { breakerFailures: number; during?: () => Promise<number> }): Promise<{ seconds: number; requests: number; after?: number }> {
   run++;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'os2-bench-resilience-'));
-  const ledger = await FileLedger.open(dir);
+  const ledger = new SqliteLedger(dir);
   const endpoint = { baseUrl: sim.url, senderCvr: '12345678', senderSystemUuid: 'a0b1c2d3-0000-4000-8000-000000000001', timeoutMs: 500 };
   let delivered = 0;
   let dead = 0;
@@ -54,7 +54,7 @@ async function scenario(sim: Simulator, transport: SoapTransport, n: number, opt
     pollMs: 50,
     breakers: sharedBreakers({}, { consecutiveFailures: opts.breakerFailures, openMs: 500 }),
     breakerKey: serviceUrl(sim.url),
-    callbacks: { delivered: () => delivered++, deadLetter: () => dead++, failed: () => dead++, settledElsewhere: () => undefined },
+    callbacks: { delivered: () => delivered++, deadLetter: () => dead++, failed: () => dead++, duplicate: () => delivered++, settledElsewhere: () => undefined },
   });
   durable.start();
   const before = sim.stats.requests;

@@ -6,10 +6,15 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { certificateSecurity, deliver, type DeliveryContext, type SecurityModel } from '../lib/delivery/deliver';
+import { certificateSecurity, prepareAfsend, sendAfsend, type DeliveryContext, type SecurityModel } from '../lib/delivery/deliver';
+
+/** One send as the outbox makes it: serialise, then the call (no ledger: this measures the wire). */
+async function deliver(obj: Parameters<typeof prepareAfsend>[0], ctx: DeliveryContext) {
+  const { request } = await prepareAfsend(obj, ctx);
+  return sendAfsend(request, ctx);
+}
 import { SoapTransport } from '../lib/delivery/soap-transport';
 import { tokenSecurity } from '../lib/delivery/token-security';
-import { MemoryLedger } from '../lib/ledger/memory-ledger';
 import type { FordelingsObject } from '../lib/sf2900/model';
 import { buildAfsendRequest } from '../lib/sf2900/afsend';
 import { SOAP_ACTIONS } from '../lib/sf2900/namespaces';
@@ -68,7 +73,6 @@ async function main(): Promise<void> {
         const ctx: DeliveryContext = {
           endpoint: { baseUrl: m.baseUrl, senderCvr: certs.client.cvr, senderSystemUuid: 'a0b1c2d3-0000-4000-8000-000000000001', timeoutMs: 10_000 },
           transport,
-          ledger: new MemoryLedger(),
           security: m.security,
         };
         const t = process.hrtime.bigint();

@@ -1,13 +1,11 @@
 /**
- * Delivery of a FordelingsObject to the Fordelingskomponent, as a pipeline with seams for later work:
+ * The calls to the Fordelingskomponent, in stages the outbox (lib/outbox, lib/delivery/durable-delivery.ts) runs:
  *   1. prepareFiles  — SFTP upload of files (a hook; no-op when no SFTP stage is configured)
- *   2. serialise     — FordelingsobjektAfsendRequest (lib/sf2900)
+ *   2. serialise     — FordelingsobjektAfsendRequest (lib/sf2900)            — prepareAfsend()
  *   3. security      — certificate model (mutual TLS + AuthorityContext, nothing to add to the envelope) or token
  *                      (lib/delivery/token-security.ts); built per send, a refused token is renewed once
- *   4. record        — ledger entry BEFORE sending (state 'sending', request stored), so an early receipt correlates
- *   5. send, wrapped by `policy` (retries / circuit breaker later; default: one attempt)
- *   6. record result — attempt + state 'sent' | 'failed', DistributionTransktionsID
- * No Node-RED dependency.
+ *   4. send and interpret the answer, classified (transient / permanent) — sendAfsend()
+ * Recording, retries and state are the outbox's; nothing here writes to the ledger. No Node-RED dependency.
  */
 import type { FordelingsObject } from '../sf2900/model';
 import { buildAfsendRequest, parseAfsendResponse } from '../sf2900/afsend';
@@ -16,8 +14,6 @@ import { isSoapFault, parseSoapBody, soapEnvelope } from '../sf2900/soap';
 import { SERVICE_PATH, SOAP_ACTIONS } from '../sf2900/namespaces';
 import { transactionIdFor } from '../sf2900/transaction-id';
 import type { Kvittering } from '../sf2900/receipts';
-import type { Ledger, ShipmentRecord } from '../ledger/types';
-import { RECEIPT_STATES } from '../ledger/types';
 import { classifyFault, DeliveryError } from './errors';
 import { SoapTransport, type SoapResponse } from './soap-transport';
 
@@ -49,29 +45,14 @@ export const certificateSecurity: SecurityModel = {
 /** Stage 1: returns the object with files uploaded and names assigned (e.g. DokumentFilNavn). */
 export type PrepareFiles = (obj: FordelingsObject, ctx: { transactionId: string }) => Promise<FordelingsObject>;
 
-/** Stage 5 wrapper: runs `attempt` once or more. The attempt number is passed for the ledger. */
-export type Policy = <T>(attempt: (n: number) => Promise<T>) => Promise<T>;
-
-export const singleAttempt: Policy = (attempt) => attempt(1);
-
 export interface DeliveryContext {
   endpoint: EndpointConfig;
   transport: SoapTransport;
-  ledger: Ledger;
   security?: SecurityModel;
   prepareFiles?: PrepareFiles;
-  policy?: Policy;
   now?: () => Date;
   /** Called when a stage starts (for node status). */
-  onStage?: (stage: 'prepare' | 'record' | 'send' | 'done', info?: { attempt?: number }) => void;
-}
-
-export interface DeliveryResult {
-  transactionId: string;
-  distributionTransactionId?: string;
-  receipt: Kvittering;
-  shipment?: ShipmentRecord;
-  attempts: number;
+  onStage?: (stage: 'prepare') => void;
 }
 
 export function serviceUrl(baseUrl: string): string {
@@ -90,12 +71,6 @@ export function withSender(obj: FordelingsObject, endpoint: EndpointConfig): For
   };
 }
 
-/** Delivers a FordelingsObject. Resolves when the platform accepted it; rejects with a classified DeliveryError. */
-export async function deliver(input: FordelingsObject, ctx: DeliveryContext): Promise<DeliveryResult> {
-  const { request, ids } = await prepareAfsend(input, ctx);
-  return send(request, ids, ctx);
-}
-
 /** The shipment fields of a prepared request (what the ledger records). */
 export interface ShipmentIds {
   transactionId: string;
@@ -105,15 +80,19 @@ export interface ShipmentIds {
 }
 
 /**
- * Stages 1–2 without sending: files (prepareFiles) and the serialised FordelingsobjektAfsendRequest, for a caller that
- * records the shipment itself and sends it later from a durable queue (fordeling out + DeliveryWorker).
+ * Stages 1–2: files (prepareFiles) and the serialised FordelingsobjektAfsendRequest, which the outbox records and
+ * sends from its durable queue.
  */
-export async function prepareAfsend(input: FordelingsObject, ctx: Pick<DeliveryContext, 'endpoint' | 'prepareFiles' | 'onStage' | 'now'>): Promise<{ request: string; ids: ShipmentIds }> {
+export async function prepareAfsend(
+  input: FordelingsObject,
+  ctx: Pick<DeliveryContext, 'endpoint' | 'prepareFiles' | 'onStage' | 'now'>,
+  shipmentKey?: string,
+): Promise<{ request: string; ids: ShipmentIds }> {
   if (!input || typeof input !== 'object' || !input.objektType || !input.context) {
     throw new DeliveryError({ class: 'permanent', code: 'INVALID', reason: 'msg.payload is not a FordelingsObject (objektType and context are required)', errors: [] });
   }
   if (!input.submissionId) throw new DeliveryError({ class: 'permanent', code: 'INVALID', reason: 'The FordelingsObject has no submissionId', errors: [] });
-  const transactionId = transactionIdFor(input.submissionId, input.webformId);
+  const transactionId = transactionIdFor(input.submissionId, input.webformId, shipmentKey);
   let obj = withSender(input, ctx.endpoint);
   if (ctx.prepareFiles) {
     ctx.onStage?.('prepare');
@@ -129,7 +108,7 @@ export async function prepareAfsend(input: FordelingsObject, ctx: Pick<DeliveryC
 }
 
 /**
- * One FordelingsobjektAfsend call with a stored request (stages 3 + 5, no ledger writes): a fresh envelope, the POST,
+ * One FordelingsobjektAfsend call with a stored request (stages 3 + 4, no ledger writes): a fresh envelope, the POST,
  * the answer interpreted. Throws a classified DeliveryError (transient: network, timeout, 5xx, 429, SOAP Server fault).
  */
 export async function sendAfsend(
@@ -144,65 +123,8 @@ export async function sendAfsend(
   }
 }
 
-/** Delivers a ready FordelingsobjektAfsendRequest element (expert mode) under the given AnvenderTransaktionsID. */
-export async function deliverXml(requestXml: string, ids: { transactionId: string; submissionId?: string; webformId?: string }, ctx: DeliveryContext): Promise<DeliveryResult> {
-  return send(requestXml, { transactionId: ids.transactionId.toLowerCase(), submissionId: ids.submissionId ?? ids.transactionId, webformId: ids.webformId }, ctx);
-}
-
-async function send(
-  request: string,
-  ids: { transactionId: string; submissionId: string; webformId?: string; objektType?: string },
-  ctx: DeliveryContext,
-): Promise<DeliveryResult> {
-  const security = ctx.security ?? certificateSecurity;
-  const policy = ctx.policy ?? singleAttempt;
-  const now = ctx.now ?? (() => new Date());
-  const { transactionId } = ids;
-
-  ctx.onStage?.('record');
-  const { created } = await ctx.ledger.createShipment({ ...ids, state: 'sending', request });
-  if (!created) await ctx.ledger.updateShipment(transactionId, { state: 'sending', request });
-
-  let attempts = 0;
-  try {
-    const result = await policy(async (n) => {
-      attempts = n;
-      ctx.onStage?.('send', { attempt: n });
-      const started = Date.now();
-      try {
-        const { res, value: parsed } = await exchange(security, request, 'FordelingsobjektAfsend', SOAP_ACTIONS.afsend, ctx, interpretAfsend);
-        await ctx.ledger.addAttempt(transactionId, { at: now().toISOString(), ok: true, durationMs: Date.now() - started });
-        return { parsed, raw: res.body };
-      } catch (err) {
-        const e = toDeliveryError(err);
-        await ctx.ledger.addAttempt(transactionId, { at: now().toISOString(), ok: false, errorClass: e.class, error: e.reason, durationMs: Date.now() - started });
-        throw e;
-      }
-    });
-    const current = await ctx.ledger.getShipment(transactionId);
-    // A receipt may already have moved the shipment on (technically-received/accepted): never move it back.
-    const state = current && current.state !== 'sending' && current.state !== 'failed' ? current.state : 'sent';
-    const shipment = await ctx.ledger.updateShipment(
-      transactionId,
-      { state, distributionTransactionId: result.parsed.distributionTransactionId, response: result.raw, lastError: undefined },
-      { keepStateIf: RECEIPT_STATES },
-    );
-    ctx.onStage?.('done');
-    return { transactionId, distributionTransactionId: result.parsed.distributionTransactionId, receipt: result.parsed.receipt, shipment, attempts };
-  } catch (err) {
-    const e = toDeliveryError(err);
-    try {
-      await ctx.ledger.updateShipment(transactionId, { state: 'failed', lastError: e.reason, ...(e.response ? { response: e.response } : {}) });
-    } catch {
-      /* the delivery error is what the flow must see; a ledger problem shows on the ledger node */
-    }
-    ctx.onStage?.('done');
-    throw e;
-  }
-}
-
 /**
- * Stages 3 + 5 for one send: a fresh envelope each time (the token model's MessageID and Timestamp must be new), posted
+ * Stages 3 + 4 for one send: a fresh envelope each time (the token model's MessageID and Timestamp must be new), posted
  * and interpreted; when the security model renews its credentials after a refusal, the request goes once more.
  */
 async function exchange<T>(

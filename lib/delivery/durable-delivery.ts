@@ -10,21 +10,42 @@
  *   worker: claim ─▶ bulkhead ─▶ breaker ─▶ timeout ─▶ sendAfsend ─▶ delivered | retry later | deadLetter
  */
 import { BreakerRegistry, type BreakerOptions } from '../resilience/breaker';
-import { DeliveryWorker } from '../ledger/delivery';
+import { DeliveryWorker } from '../outbox/worker';
+export { duplicateRefusalOf } from '../outbox/worker';
+import { Outbox } from '../outbox/outbox';
+import { ACTIVE, DELIVERED, RESENDABLE } from '../outbox/states';
 import { ackInboxEverywhere } from '../ledger/inbox-registry';
 import type { Ledger, ShipmentRecord, ShipmentState } from '../ledger/types';
-import { RECEIPT_STATES } from '../ledger/types';
 import type { Kvittering } from '../sf2900/receipts';
 import { fileContentsRemoved, withoutFileContents } from '../sf2900/file-contents';
 import { sendAfsend, type DeliveryContext, type ShipmentIds } from './deliver';
 import { DeliveryError } from './errors';
 
-export const DELIVERED_STATES: readonly ShipmentState[] = ['sent', 'technically-received', 'accepted', 'rejected'];
-const ACTIVE: readonly ShipmentState[] = ['received', 'queued', 'sending'];
-const RESENDABLE: readonly ShipmentState[] = ['dead-letter', 'failed'];
+export const DELIVERED_STATES = DELIVERED;
 
 /** Defaults fit for a platform that may be down for hours (≈ 13 h of ceilings, see lib/ledger/README.md). */
-export const DURABLE_DEFAULTS = { attempts: 20, baseMs: 30_000, capMs: 3_600_000, concurrency: 4, breakerFailures: 5, breakerOpenMs: 30_000 } as const;
+export const DURABLE_DEFAULTS = {
+  attempts: 20,
+  baseMs: 30_000,
+  capMs: 3_600_000,
+  concurrency: 4,
+  breakerFailures: 5,
+  breakerOpenMs: 30_000,
+  confirmWithinMs: 3_600_000,
+} as const;
+
+/**
+ * How a refusal of an AnvenderTransaktionsID the platform already has is recognised. Whether and how the real platform
+ * refuses a repeated id is not documented (../shared/docs/sf2900.md, "Idempotency"); these match the SOAP fault's
+ * error codes and texts of such a refusal and can be changed per fordeling out node.
+ */
+export const DUPLICATE_REFUSAL_DEFAULT = /DUPLIKAT|DUBLET|DUPLICATE|allerede (er )?(modtaget|registreret)|already (been )?(received|registered)/i;
+
+/** Whether a failure is a duplicate refusal by `pattern` (on its code, reason and the platform's error list). */
+export function isDuplicateRefusal(err: unknown, pattern: RegExp = DUPLICATE_REFUSAL_DEFAULT): boolean {
+  if (!(err instanceof DeliveryError) || err.class !== 'permanent') return false;
+  return [err.code, err.reason, ...err.errors.flatMap((e) => [e.code, e.text])].some((text) => pattern.test(String(text ?? '')));
+}
 
 const registries = new WeakMap<object, Map<string, BreakerRegistry>>();
 
@@ -49,11 +70,18 @@ export function sharedBreakers(owner: object, opts: Pick<BreakerOptions, 'consec
 export interface DurableCallbacks<W> {
   /** The platform accepted the shipment; `waiters` are the messages waiting for it here (none: recovered after a restart). */
   delivered(shipment: ShipmentRecord, receipt: Kvittering | undefined, waiters: W[]): void;
+  /** Refused as a duplicate, and no receipt within `confirmWithinMs`: an operator should look (no waiters: long settled). */
+  unconfirmed?(shipment: ShipmentRecord): void;
   /** Attempts used up, or a permanent failure: every attempt's error is in `shipment.attempts`. */
   deadLetter(shipment: ShipmentRecord, error: DeliveryError, waiters: W[]): void;
   /** Preparing or recording failed (nothing queued), e.g. bad input, an SFTP error receipt, a ledger error. */
   failed(error: DeliveryError, waiters: W[]): void;
-  /** The shipment was already delivered / dead-lettered (an earlier post, or another instance): no second outcome. */
+  /**
+   * The same submission through the same target again, when its shipment is already delivered: nothing is sent
+   * again, and the message says so.
+   */
+  duplicate(shipment: ShipmentRecord, waiters: W[]): void;
+  /** A waiting shipment another instance (sharing the ledger) finished: that instance reports the outcome. */
   settledElsewhere(shipment: ShipmentRecord, waiters: W[]): void;
   retry?(shipment: ShipmentRecord, at: Date, error: string): void;
   /** Queued (or joined a queued shipment). */
@@ -76,6 +104,10 @@ export interface DurableDeliveryOptions<W> {
   breakers: BreakerRegistry;
   breakerKey: string;
   pollMs?: number;
+  /** Recognises the platform refusing a repeated AnvenderTransaktionsID (default DUPLICATE_REFUSAL_DEFAULT). */
+  duplicateRefusal?: RegExp;
+  /** After a duplicate refusal, how long to wait for a receipt before the shipment is flagged unconfirmed. */
+  confirmWithinMs?: number;
   /**
    * When the push inbox entries are acknowledged: once the shipment is queued (default; the queue is durable), or only
    * once it is delivered / dead-lettered (an in-memory ledger, whose queue a restart would lose).
@@ -86,6 +118,7 @@ export interface DurableDeliveryOptions<W> {
 
 export class DurableDelivery<W> {
   readonly worker: DeliveryWorker;
+  private readonly outbox: Outbox;
   private readonly waiters = new Map<string, W[]>();
   /** accept()/resend() in progress per transaction id (the poll leaves these alone). */
   private readonly busy = new Map<string, number>();
@@ -102,6 +135,7 @@ export class DurableDelivery<W> {
 
   constructor(private readonly o: DurableDeliveryOptions<W>) {
     const cb = o.callbacks;
+    this.outbox = new Outbox(o.ledger);
     this.worker = new DeliveryWorker({
       ledger: o.ledger,
       owner: o.owner,
@@ -115,6 +149,9 @@ export class DurableDelivery<W> {
       breakerKey: () => o.breakerKey,
       pollMs: o.pollMs,
       send: (s) => this.sendOne(s),
+      isDuplicateRefusal: (err) => isDuplicateRefusal(err, o.duplicateRefusal),
+      confirmWithinMs: o.confirmWithinMs ?? DURABLE_DEFAULTS.confirmWithinMs,
+      onUnconfirmed: (s) => cb.unconfirmed?.(s),
       onDelivered: (s) => {
         this.sendingHere.delete(s.transactionId);
         this.lastErrors.delete(s.transactionId);
@@ -198,16 +235,16 @@ export class DurableDelivery<W> {
       const existing = await ledger.getShipment(t);
       if (existing && DELIVERED_STATES.includes(existing.state)) {
         await this.ack([...inboxIds, t]);
-        this.o.callbacks.settledElsewhere(existing, this.take(t));
+        this.o.callbacks.duplicate(existing, this.take(t));
         return;
       }
       if (!(existing && ACTIVE.includes(existing.state) && existing.request)) {
         const { request, ids } = await prepare();
-        const { created, shipment } = await ledger.createShipment({ ...ids, state: 'queued', request, meta: { node: this.o.queue } });
+        const { created, shipment } = await this.outbox.open({ ...ids, state: 'queued', request, meta: { node: this.o.queue } });
         if (!created) {
           if (DELIVERED_STATES.includes(shipment.state)) {
             await this.ack([...inboxIds, t]);
-            this.o.callbacks.settledElsewhere(shipment, this.take(t));
+            this.o.callbacks.duplicate(shipment, this.take(t));
             return;
           }
           const usable = ACTIVE.includes(shipment.state) && shipment.request && existing?.request;
@@ -215,7 +252,8 @@ export class DurableDelivery<W> {
             // a fresh try: a failed / dead-lettered shipment, or the SFTP stage's record (no request yet)
             const fresh = RESENDABLE.includes(shipment.state);
             const meta = { ...shipment.meta, node: this.o.queue, ...(fresh ? { attemptBase: shipment.attempts.length } : {}) };
-            await ledger.updateShipment(t, { state: 'queued', request, meta });
+            const { moved } = await this.outbox.move(t, 'queued', { request, meta });
+            if (!moved) throw new DeliveryError({ class: 'permanent', code: 'STATE', reason: `Shipment ${t} cannot be queued again from its state`, errors: [] });
           }
         }
       }
@@ -227,6 +265,18 @@ export class DurableDelivery<W> {
     } finally {
       this.leave(t);
     }
+  }
+
+  /**
+   * The id to use for a shipment: `transactionId`, unless nothing is recorded under it and this queue recorded the
+   * submission under `legacyId` (its id before shipment keys), so an upgrade neither resends nor forgets it.
+   */
+  async idFor(transactionId: string, legacyId?: string): Promise<string> {
+    if (!legacyId || legacyId === transactionId) return transactionId;
+    const { ledger } = this.o;
+    if (await ledger.getShipment(transactionId, { bodies: false })) return transactionId;
+    const old = await ledger.getShipment(legacyId, { bodies: false });
+    return old && old.meta?.node === this.o.queue ? legacyId : transactionId;
   }
 
   /** Puts a dead-lettered (or failed) shipment back in the queue with a fresh budget; `waiter` gets its outcome. */
@@ -297,18 +347,15 @@ export class DurableDelivery<W> {
     }
   }
 
-  private async sendOne(s: ShipmentRecord): Promise<{ distributionTransactionId?: string; response?: string; state?: ShipmentState; request?: string }> {
+  private async sendOne(s: ShipmentRecord): Promise<{ distributionTransactionId?: string; response?: string; request?: string }> {
     const t = s.transactionId;
     this.sendingHere.add(t);
     try {
       if (!s.request) throw new DeliveryError({ class: 'permanent', code: 'NO_REQUEST', reason: 'The shipment has no stored request', errors: [] });
       const r = await sendAfsend(s.request, this.o.context());
       if (r.receipt) this.receipts.set(t, r.receipt);
-      // A receipt may already have moved the shipment on (technically received / accepted): never move it back.
-      const current = await this.o.ledger.getShipment(t);
-      const state = current && RECEIPT_STATES.includes(current.state) ? current.state : 'sent';
       // the platform has the files now: the ledger keeps only their size and digest (lib/sf2900/file-contents.ts)
-      return { distributionTransactionId: r.distributionTransactionId, response: r.raw, state, request: withoutFileContents(s.request) };
+      return { distributionTransactionId: r.distributionTransactionId, response: r.raw, request: withoutFileContents(s.request) };
     } catch (err) {
       const e = asDeliveryError(err, 'transient');
       this.lastErrors.set(t, e);

@@ -4,7 +4,8 @@
  */
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Ledger, ReceiptRecord, ShipmentRecord, ShipmentState } from '../ledger/types';
+import type { Ledger, ReceiptRecord, ShipmentRecord } from '../ledger/types';
+import { Outbox, stateForReceipt, type ReceiptDecision } from '../outbox/outbox';
 import type { Kvittering } from '../sf2900/receipts';
 
 // ---------- authentication ----------
@@ -124,15 +125,6 @@ export function receiptFingerprint(r: { transactionId: string; distributionTrans
 }
 
 const REJECTED = new Set(['AFVIST', 'FEJLET']);
-const RANK: Partial<Record<ShipmentState, number>> = { 'technically-received': 1, accepted: 2, rejected: 2 };
-
-/** The shipment state a receipt leads to. */
-export function stateForReceipt(r: Kvittering): ShipmentState {
-  const code = (r.code ?? '').toUpperCase();
-  if (REJECTED.has(code)) return 'rejected';
-  if (/^teknisk$/i.test(r.type ?? '') || code === 'MODTAGET') return 'technically-received';
-  return 'accepted';
-}
 
 /**
  * Correlates (by AnvenderTransaktionsID, else DistributionTransktionsID), stores the receipt (duplicates
@@ -152,15 +144,12 @@ export async function handleReceipt(
   // The receipt and what it does to the shipment are written in one transaction, decided on the shipment as it is
   // then (another receipt or the send's result may have moved it since it was read above): a state never moves back,
   // and a receipt is never stored without its effect (it would be taken for a duplicate when it comes again).
-  const effect = (current: ShipmentRecord) => {
-    const next = stateForReceipt(parsed.receipt);
-    const patch: Partial<ShipmentRecord> = {};
-    if ((RANK[next] ?? 0) > (RANK[current.state] ?? 0) || (RANK[next] === 2 && RANK[current.state] === 2 && next !== current.state && next === 'rejected')) patch.state = next;
-    if (!current.distributionTransactionId && parsed.distributionTransactionId) patch.distributionTransactionId = parsed.distributionTransactionId;
-    const keepStateIf: ShipmentState[] = next === 'technically-received' ? ['accepted', 'rejected'] : next === 'accepted' ? ['rejected'] : [];
-    return { patch, guard: { keepStateIf } };
-  };
-  const added = await ledger.addReceipt(
+  // The state machine (lib/outbox/states.ts) decides whether the receipt moves the state.
+  const decide = (current: ShipmentRecord): ReceiptDecision => ({
+    to: stateForReceipt(parsed.receipt),
+    patch: !current.distributionTransactionId && parsed.distributionTransactionId ? { distributionTransactionId: parsed.distributionTransactionId } : undefined,
+  });
+  const added = await new Outbox(ledger).receipt(
     {
       transactionId,
       distributionTransactionId: parsed.distributionTransactionId,
@@ -172,7 +161,7 @@ export async function handleReceipt(
       fingerprint,
       raw,
     },
-    effect,
+    decide,
   );
   const { duplicate, receipt } = added;
   if (!shipment) return { duplicate, outcome: 'unknown', record: receipt };

@@ -13,6 +13,7 @@ import * as fs from 'fs';
 import { Readable } from 'stream';
 import type { FileRef, FordelingsObject } from '../sf2900/model';
 import type { Ledger, ShipmentRecord } from '../ledger/types';
+import { Outbox } from '../outbox/outbox';
 import {
   HostKeyMismatchError,
   SftpReceiptError,
@@ -191,7 +192,8 @@ export function sftpPrepareFiles(opts: SftpStageOptions): PrepareFiles {
     const twice = names.find((n, i) => names.indexOf(n) !== i);
     if (twice) throw permanent('INVALID', `Two files of the object have the same SFTP name ${twice}: each file needs its own`);
     const { ledger } = opts;
-    const { created, shipment } = await ledger.createShipment({
+    const outbox = new Outbox(ledger);
+    const { created, shipment } = await outbox.open({
       transactionId,
       submissionId: obj.submissionId,
       webformId: obj.webformId,
@@ -199,13 +201,14 @@ export function sftpPrepareFiles(opts: SftpStageOptions): PrepareFiles {
       state: 'sending',
       meta: { sftp: { files: [] } },
     });
-    if (!created && shipment.state !== 'sending') await ledger.updateShipment(transactionId, { state: 'sending' });
-    // receipt in finds the shipment of a file's receipt by these names (and by the FileTransferUUIDs saved below)
-    await ledger.addFileKeys(transactionId, names);
+    if (!created && shipment.state !== 'sending') await outbox.move(transactionId, 'sending');
+    // receipt in finds the shipment of a file's receipt by these names (and by the FileTransferUUIDs saved below);
+    // a name another shipment (another target of the submission) sent already would mix up their files and receipts
+    const taken = await ledger.addFileKeys(transactionId, names);
     const meta: SftpMeta = { ...sftpMetaOf(shipment), files: [...sftpMetaOf(shipment).files] };
     const save = async (): Promise<void> => {
       const current = await ledger.getShipment(transactionId, { bodies: false });
-      await ledger.updateShipment(transactionId, { meta: { ...(current?.meta ?? {}), sftp: meta } });
+      await outbox.note(transactionId, { meta: { ...(current?.meta ?? {}), sftp: meta } });
       await ledger.addFileKeys(transactionId, meta.files.flatMap((f) => (f.fileTransferUuid ? [f.fileTransferUuid] : [])));
     };
     const record = (r: SftpFileRecord): void => {
@@ -215,6 +218,10 @@ export function sftpPrepareFiles(opts: SftpStageOptions): PrepareFiles {
     };
 
     try {
+      if (taken.length) {
+        const other = (await ledger.findByFileKey(taken[0]))?.transactionId ?? '?';
+        throw permanent('INVALID', `File ${taken[0]} went by SFTP already with shipment ${other} (another target of this submission): one submission's files can go to one target only`);
+      }
       const conn = opts.sftp.connection();
       const recipientSystemUuid = await recipientFor(obj, opts);
       if (recipientSystemUuid) meta.recipientSystemUuid = recipientSystemUuid;
@@ -245,7 +252,7 @@ export function sftpPrepareFiles(opts: SftpStageOptions): PrepareFiles {
           }
           // The trigger follows the last byte: mark the shipment as still being worked on then, so receipt in
           // (which leaves receipts of recently updated 'sending' shipments alone) does not take this file's receipt.
-          source = touchingSource(source, () => void ledger.updateShipment(transactionId, { state: 'sending' }).catch(() => undefined));
+          source = touchingSource(source, () => void outbox.move(transactionId, 'sending').catch(() => undefined));
           const result = await uploadWithTrigger(
             conn,
             opts.sftp.folders,
@@ -283,10 +290,8 @@ export function sftpPrepareFiles(opts: SftpStageOptions): PrepareFiles {
       const e = classifySftpError(err, 'the file');
       await save().catch(() => undefined);
       if (opts.recordFailure === false) throw e;
-      await ledger
-        .addAttempt(transactionId, { at: now().toISOString(), ok: false, errorClass: e.class, error: e.reason })
-        .catch(() => undefined);
-      await ledger.updateShipment(transactionId, { state: 'failed', lastError: e.reason }).catch(() => undefined);
+      await outbox.attempt(transactionId, { at: now().toISOString(), ok: false, errorClass: e.class, error: e.reason }).catch(() => undefined);
+      await outbox.move(transactionId, 'failed', { lastError: e.reason }).catch(() => undefined);
       throw e;
     }
 

@@ -17,6 +17,7 @@
  */
 import { createHash } from 'crypto';
 import type { Ledger, ShipmentRecord } from '../ledger/types';
+import { Outbox, type ReceiptDecision } from '../outbox/outbox';
 import {
   disposeReceipt,
   listReceiptFiles,
@@ -155,7 +156,7 @@ export class SftpReceiptPoller {
     if (shipment) {
       const code = receipt.kind === 'business' ? receipt.acceptance : receipt.success ? 'SUCCESS' : 'ERROR';
       // The receipt and its note on the file's record are written in one transaction (see Ledger.addReceipt).
-      const added = await ledger.addReceipt(
+      const added = await new Outbox(ledger).receipt(
         {
         transactionId: shipment.transactionId,
         distributionTransactionId: shipment.distributionTransactionId,
@@ -167,7 +168,7 @@ export class SftpReceiptPoller {
         fingerprint: createHash('sha256').update(f.name).update('\0').update(xml).digest('hex'),
         raw: xml,
         },
-        sftpName ? (fresh) => noteOnFile(fresh, sftpName, receipt, now) : undefined,
+        (fresh) => (sftpName ? noteOnFile(fresh, sftpName, receipt, now) : undefined),
       );
       duplicate = added.duplicate;
       if (!duplicate) current = added.shipment ?? current;
@@ -211,7 +212,7 @@ export class SftpReceiptPoller {
 }
 
 /** What the receipt says, written onto the file's record in shipment.meta.sftp (undefined: not this shipment's file). */
-function noteOnFile(fresh: ShipmentRecord, sftpName: string, receipt: SftpReceipt, now: number): { patch: Partial<ShipmentRecord> } | undefined {
+function noteOnFile(fresh: ShipmentRecord, sftpName: string, receipt: SftpReceipt, now: number): ReceiptDecision {
   const meta = sftpMetaOf(fresh);
   const files = meta.files.map((r) => {
     if (r.sftpName !== sftpName) return r;

@@ -281,10 +281,12 @@ export class PgLedger implements Ledger {
     return (await this.selectShipments('WHERE distribution_transaction_id = $1 ORDER BY created_at DESC LIMIT 1', [distributionTransactionId], true))[0];
   }
 
-  async addFileKeys(transactionId: string, keys: readonly string[]): Promise<void> {
+  async addFileKeys(transactionId: string, keys: readonly string[]): Promise<string[]> {
     const unique = [...new Set(keys)].filter(Boolean);
-    if (!unique.length) return;
+    if (!unique.length) return [];
     await this.q(`INSERT INTO ${this.s}.file_keys (key, transaction_id) SELECT k, $2 FROM unnest($1::text[]) AS k ON CONFLICT (key) DO NOTHING`, [unique, transactionId]);
+    const { rows } = await this.q(`SELECT key FROM ${this.s}.file_keys WHERE key = ANY($1::text[]) AND transaction_id <> $2`, [unique, transactionId]);
+    return rows.map((r: { key: string }) => r.key);
   }
 
   async findByFileKey(key: string): Promise<ShipmentRecord | undefined> {

@@ -275,10 +275,16 @@ export class SqliteLedger implements Ledger {
     });
   }
 
-  addFileKeys(transactionId: string, keys: readonly string[]): Promise<void> {
+  addFileKeys(transactionId: string, keys: readonly string[]): Promise<string[]> {
     return this.write(() => {
       const add = this.db.prepare('INSERT INTO file_keys (key, transaction_id) VALUES (?,?) ON CONFLICT (key) DO NOTHING');
-      for (const k of new Set(keys)) if (k) add.run(k, transactionId);
+      const owner = this.db.prepare('SELECT transaction_id FROM file_keys WHERE key = ?');
+      const taken: string[] = [];
+      for (const k of new Set(keys)) {
+        if (!k || add.run(k, transactionId).changes === 1) continue;
+        if ((owner.get(k) as Row).transaction_id !== transactionId) taken.push(k);
+      }
+      return taken;
     });
   }
 

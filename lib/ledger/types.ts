@@ -10,6 +10,8 @@ export type ShipmentState =
   | 'queued'
   | 'sending'
   | 'sent'
+  /** Sent, then refused as a duplicate on a repeated send, and no receipt came in time: an operator should look. */
+  | 'unconfirmed'
   | 'technically-received'
   | 'accepted'
   | 'rejected'
@@ -145,9 +147,10 @@ export interface Ledger {
   findByDistributionId(distributionTransactionId: string): Promise<ShipmentRecord | undefined>;
   /**
    * Records names under which receipts refer to the shipment's files (SFTP file names, FileTransferUUIDs). A key
-   * already recorded for a shipment stays with it. Resolve = durable.
+   * already recorded for another shipment stays with it, and is returned (so the caller can refuse to reuse the name).
+   * Resolve = durable.
    */
-  addFileKeys(transactionId: string, keys: readonly string[]): Promise<void>;
+  addFileKeys(transactionId: string, keys: readonly string[]): Promise<string[]>;
   /** The shipment (without bodies) one of whose files was recorded under `key`, or undefined. */
   findByFileKey(key: string): Promise<ShipmentRecord | undefined>;
   listShipments(filter?: ShipmentFilter): Promise<ShipmentRecord[]>;

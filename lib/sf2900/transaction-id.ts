@@ -28,12 +28,15 @@ function requireKey(submissionUuid: string): string {
 }
 
 /**
- * The AnvenderTransaktionsID of a submission: deterministic, so a resend of the same submission
- * (same uuid, same webform) reuses it. Lower-case UUID.
+ * The AnvenderTransaktionsID of one shipment of a submission: deterministic, so the same submission sent again to
+ * the same target (same uuid, webform and `shipmentKey`) reuses it, and two targets of one submission (two shipment
+ * keys) get two. Without a shipment key: one id per submission (what versions before the shipment key used).
+ * Lower-case UUID.
  */
-export function transactionIdFor(submissionUuid: string, webformId?: string): string {
+export function transactionIdFor(submissionUuid: string, webformId?: string, shipmentKey?: string): string {
   const key = requireKey(submissionUuid);
-  return nameBasedUuid(webformId ? `transaction:${webformId}:${key}` : `transaction:${key}`);
+  const base = webformId ? `transaction:${webformId}:${key}` : `transaction:${key}`;
+  return nameBasedUuid(shipmentKey ? `${base}:target:${shipmentKey}` : base);
 }
 
 /** Default object ID (DistributionJournalPost/ID etc.) of a submission's FordelingsObject. */

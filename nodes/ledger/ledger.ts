@@ -26,6 +26,8 @@ interface LedgerConfigNode extends Node<{ connectionString?: string }> {
   ledger(): Ledger;
   /** Which store this is (`embedded:<dir>` or the node id), so a list never shows one store twice. */
   storeKey?: string;
+  /** False for the in-memory store (tests): its work queue is lost on restart. */
+  durable?: boolean;
 }
 
 const routed = new WeakSet<object>();
@@ -43,6 +45,7 @@ export = function (RED: NodeAPI) {
     try {
       const settings = ledgerSettings(config, node.credentials, userDir);
       node.storeKey = settings.backend === 'embedded' ? `embedded:${settings.path}` : node.id;
+      node.durable = settings.backend !== 'memory';
       opened = openLedger(settings, {
         onNotice: (text) => node.log(text),
         retentionDays: Number.isFinite(days) && days > 0 ? days : 0,

@@ -18,9 +18,7 @@ import type { Request, Response } from 'express';
 import { defaultLedgerDir } from '../../lib/ledger/default-ledger';
 import { ledgerFor, userDirOf } from '../../lib/node-red/ledger';
 import type { Ledger, ShipmentRecord } from '../../lib/ledger/types';
-import { deliverXml } from '../../lib/delivery/deliver';
 import { DeliveryError } from '../../lib/delivery/errors';
-import type { ServiceplatformConfig } from '../../lib/delivery/serviceplatform';
 import { RESENDABLE, details, maskCpr, parseFilter, summary, type ShipmentSummary } from './shipments';
 
 interface LedgerSource {
@@ -93,28 +91,17 @@ export = function (RED: NodeAPI) {
         body: { error: candidates.length ? 'Several fordeling out nodes use this ledger and the shipment does not say which sent it' : 'No deployed fordeling out node uses this ledger' },
       };
     }
+    // through the node's durable queue, like every send (lib/outbox)
     const instance = RED.nodes.getNode(target.id) as unknown as { resend?: (id: string) => Promise<unknown> } | null;
-    if (instance && typeof instance.resend === 'function') {
-      await instance.resend(shipment.transactionId);
-      const now = await src.ledger().getShipment(shipment.transactionId);
-      return { status: 202, body: { transactionId: shipment.transactionId, state: now?.state ?? 'queued', via: 'queue' } };
-    }
-    const sp = target.serviceplatform ? (RED.nodes.getNode(target.serviceplatform) as unknown as ServiceplatformConfig | null) : null;
-    if (!sp) return { status: 409, body: { error: 'The fordeling out node has no serviceplatform configuration' } };
-    if (sp.configError) return { status: 409, body: { error: sp.configError } };
-    if (!shipment.request) return { status: 409, body: { error: 'The shipment has no stored request to send again' } };
+    if (!instance || typeof instance.resend !== 'function') return { status: 409, body: { error: 'The fordeling out node that sent it is not running (see its status)' } };
     try {
-      const r = await deliverXml(
-        shipment.request,
-        { transactionId: shipment.transactionId, submissionId: shipment.submissionId, webformId: shipment.webformId },
-        { endpoint: sp.endpoint(), transport: sp.transport(), ledger: src.ledger() },
-      );
-      return { status: 200, body: { transactionId: r.transactionId, distributionTransactionId: r.distributionTransactionId, state: r.shipment?.state ?? 'sent', via: 'direct' } };
+      await instance.resend(shipment.transactionId);
     } catch (err) {
-      const reason = err instanceof DeliveryError ? `${err.class}: ${err.reason}` : String((err as Error)?.message ?? err);
-      const now = await src.ledger().getShipment(shipment.transactionId).catch(() => undefined);
-      return { status: 502, body: { error: maskCpr(reason), state: now?.state } };
+      const reason = err instanceof DeliveryError ? err.reason : String((err as Error)?.message ?? err);
+      return { status: 409, body: { error: maskCpr(reason) } };
     }
+    const now = await src.ledger().getShipment(shipment.transactionId, { bodies: false });
+    return { status: 202, body: { transactionId: shipment.transactionId, state: now?.state ?? 'queued', via: 'queue' } };
   }
 
   if (routed.has(RED.httpAdmin)) return;

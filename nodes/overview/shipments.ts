@@ -4,13 +4,14 @@
  */
 import type { ReceiptRecord, ShipmentFilter, ShipmentRecord, ShipmentState } from '../../lib/ledger/types';
 import { maskCpr, maskCprDeep as maskDeep } from '../../lib/privacy/cpr';
+import { ALL_STATES, RESENDABLE } from '../../lib/outbox/states';
 
 export { maskCpr };
 
-export const STATES: readonly ShipmentState[] = ['received', 'queued', 'sending', 'sent', 'technically-received', 'accepted', 'rejected', 'failed', 'dead-letter'];
+export const STATES = ALL_STATES;
 
 /** States from which the sidebar offers "resend". */
-export const RESENDABLE: readonly ShipmentState[] = ['dead-letter', 'failed'];
+export { RESENDABLE };
 
 const BASE64_TEXT = />\s*([A-Za-z0-9+/]{120,}={0,2})\s*</g;
 

@@ -8,13 +8,13 @@
  * Screenshots are kept in test-output/browser/ (git-ignored).
  * Without chromium the suite skips locally and says so; with CI=true it fails.
  */
+import { txFor } from '../support/shipment-id';
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { transactionIdFor } from '../../lib/sf2900/transaction-id';
 import { freePort } from '../support/net';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -261,7 +261,7 @@ describe('editor tour in a real browser (chromium, npm start)', function () {
     assert.match((await demo.textContent('#out')) ?? '', /^202 /);
     const answer = JSON.parse(((await demo.textContent('#out')) ?? '').replace(/^202 /, ''));
     await shot(demo, 'demo-page.png');
-    const tx = transactionIdFor(answer.uuid, 'sp241_helbredstillaeg');
+    const tx = txFor(answer.uuid, 'sp241_helbredstillaeg', 'FORMULAR', { receivingAuthorityCvr: '14814833', kle: '32.03.12', handlingFacet: 'G01' });
 
     const green = (id: string) => editor.waitForFunction((i) => !!document.getElementById(i)?.querySelector('.red-ui-flow-node-status-dot-green'), id, { timeout: 30_000 });
     await green(IDS.webformIn);
@@ -288,8 +288,8 @@ describe('editor tour in a real browser (chromium, npm start)', function () {
   });
 
   it('the JOURNALPOST tab delivers a note, and a shipment with no receiver comes back AFVIST (rejected)', async () => {
-    const journalpostTx = transactionIdFor('6a1f0c3e-2b4d-4e8f-9a01-3c5d7e9f1b20', 'henvendelse');
-    const noReceiverTx = transactionIdFor('1e5b4a7c-6f8b-4ca3-9e45-7a9b1c3d5f64', 'henvendelse');
+    const journalpostTx = txFor('6a1f0c3e-2b4d-4e8f-9a01-3c5d7e9f1b20', 'henvendelse', 'JOURNALPOST', { receivingAuthorityCvr: '14814833', kle: '32.03.12', handlingFacet: 'G01' });
+    const noReceiverTx = txFor('1e5b4a7c-6f8b-4ca3-9e45-7a9b1c3d5f64', 'henvendelse', 'JOURNALPOST', { receivingAuthorityCvr: '14814833', kle: '00.00.01', handlingFacet: 'G01' });
     await editor.evaluate(`RED.workspaces.show('e1a0000000000001'); RED.sidebar.show('os2-overview')`);
     await editor.locator('[id="e1a0000000000003"] .red-ui-flow-node-button').click();
     const jp = editor.locator(`.os2-ov-row[data-tx="${journalpostTx}"]`);
@@ -308,7 +308,7 @@ describe('editor tour in a real browser (chromium, npm start)', function () {
       console.log('    (skipped: npm start found no sshd; bash scripts/sshd-fetch.sh)');
       this.skip();
     }
-    const tx = transactionIdFor('8b2e1d4f-3c5e-4f70-8b12-4d6e8f0a2c31', 'bilag');
+    const tx = txFor('8b2e1d4f-3c5e-4f70-8b12-4d6e8f0a2c31', 'bilag', 'DOKUMENT', { receivingAuthorityCvr: '14814833', kle: '32.03.12', handlingFacet: 'G01' });
     await editor.evaluate(`RED.workspaces.show('e2a0000000000001'); RED.sidebar.show('os2-overview')`);
     await editor.locator('[id="e2a0000000000003"] .red-ui-flow-node-button').click();
     const row = editor.locator(`.os2-ov-row[data-tx="${tx}"]`);

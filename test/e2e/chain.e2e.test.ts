@@ -1,4 +1,5 @@
 // End to end with the whole chain: webform in → map → fordeling out → simulator → receipt in.
+import { txFor } from '../support/shipment-id';
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import helper from 'node-red-node-test-helper';
@@ -9,7 +10,6 @@ import { createSimulator, type Simulator } from '../../simulator';
 import { testCerts, type SimulatorCerts } from '../support/certs';
 import { loadSubmission, readTemplate } from '../fixtures/submissions';
 import { defaultLedger } from '../../lib/ledger/default-ledger';
-import { transactionIdFor } from '../../lib/sf2900/transaction-id';
 import { NODES, collect, httpNode, serveHttpNode, until } from './harness';
 
 const SYSTEM = 'a0b1c2d3-0000-4000-8000-000000000001';
@@ -72,7 +72,7 @@ describe('e2e: webform in → map → fordeling out → simulator → receipt in
       .expect(202);
     await until(() => out.sent.length + out.failed.length === 1, 10000, 'fordeling out');
     assert.equal(out.failed.length, 0, JSON.stringify(out.failed[0]?.error));
-    const tx = transactionIdFor(uuid, 'henvendelse');
+    const tx = txFor(uuid, 'henvendelse', 'JOURNALPOST', { receivingAuthorityCvr: '14814833', kle: '32.03.12', handlingFacet: 'G01' });
     assert.equal(out.sent[0].transactionId, tx);
     await until(() => out.ok.length === 2, 5000, 'receipts');
     for (const m of out.ok as any[]) assert.equal(m.payload.submissionId, uuid);
@@ -104,7 +104,7 @@ describe('e2e: webform in → map → fordeling out → simulator → receipt in
     assert.equal(out.failed.length, 0, JSON.stringify(out.failed[0]?.error));
     await until(() => out.ok.length === 2, 5000, 'receipts');
     const tx = out.sent[0].transactionId as string;
-    assert.equal(tx, transactionIdFor(sub.submission.uuid, sub.webform.id));
+    assert.equal(tx, txFor(sub.submission.uuid, sub.webform.id, 'FORMULAR', { receivingAuthorityCvr: '14814833', kle: '32.03.12', handlingFacet: 'G01' }));
     assert.equal(sim.shipments.get(tx)?.objektType, 'FORMULAR');
     assert.equal(sim.shipments.get(tx)?.formularType, 'HelbredstillægAnsøgningFormular_1');
     for (const m of out.ok as any[]) assert.equal(m.payload.submissionId, sub.submission.uuid.toLowerCase());

@@ -3,6 +3,7 @@
 // Twice: with an `os2-ledger` node, and with none at all (the default a builder gets: the embedded ledger under the
 // user directory).
 // Every submission that got 202 must reach the platform: 0 lost; one shipment each, the same AnvenderTransaktionsID.
+import { txFor } from '../support/shipment-id';
 import { strict as assert } from 'assert';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -11,7 +12,6 @@ import path from 'node:path';
 import { createSimulator, type Simulator } from '../../simulator';
 import { testCerts, type SimulatorCerts } from '../support/certs';
 import { journalpost } from '../lib/sf2900/fixtures';
-import { transactionIdFor } from '../../lib/sf2900/transaction-id';
 import { SqliteLedger } from '../../lib/ledger/sqlite-ledger';
 import { RedProcess, buildJournalpostCode } from './red-process';
 
@@ -65,7 +65,7 @@ for (const withLedgerNode of [true, false]) describe(`resilience: Node-RED SIGKI
     const before = { ...sim.stats };
 
     const uuids = Array.from({ length: COUNT }, () => randomUUID());
-    const txOf = (u: string) => transactionIdFor(u, FORM);
+    const txOf = (u: string) => txFor(u, FORM, 'JOURNALPOST', { receivingAuthorityCvr: '12345678', kle: '32.03.12' });
     const accepted = new Set<string>();
     const todo = [...uuids];
     let reposts = 0;

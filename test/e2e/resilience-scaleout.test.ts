@@ -1,6 +1,7 @@
 // Two real Node-RED processes on one PostgreSQL ledger share 500 submissions (half posted to each, some to both):
 // 5 % HTTP 503 → 0 lost, 0 duplicated at the platform, output 1 once per shipment across both, and the receipts — which the
 // simulator posts alternately to one instance and the other — correlated whichever instance receives them.
+import { txFor } from '../support/shipment-id';
 import { strict as assert } from 'assert';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -12,7 +13,6 @@ import { createSimulator, type Simulator } from '../../simulator';
 import { testCerts, type SimulatorCerts } from '../support/certs';
 import { startPostgres, type PostgresServer } from '../support/postgres';
 import { journalpost } from '../lib/sf2900/fixtures';
-import { transactionIdFor } from '../../lib/sf2900/transaction-id';
 import { PgLedger } from '../../lib/ledger/pg-ledger';
 import { RedProcess, buildJournalpostCode } from './red-process';
 
@@ -121,7 +121,7 @@ describe('resilience: two Node-RED instances on one PostgreSQL ledger (500 submi
     const before = { ...sim.stats };
 
     const uuids = Array.from({ length: COUNT }, () => randomUUID());
-    const txOf = (u: string) => transactionIdFor(u, FORM);
+    const txOf = (u: string) => txFor(u, FORM, 'JOURNALPOST', { receivingAuthorityCvr: '12345678', kle: '32.03.12' });
     const post = async (red: RedProcess, uuid: string) => {
       const res = await fetch(`${red.url}/scaleout/in`, {
         method: 'POST',

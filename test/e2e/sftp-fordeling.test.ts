@@ -1,3 +1,4 @@
+import { shipmentIdOf } from '../../lib/delivery/plan';
 // fordeling out with files, against the real OpenSSH sshd + the simulator's SFTP watcher + the SOAP simulator:
 // upload → trigger → TechnicalReceipt → FordelingsobjektAfsend (DokumentFilNavn / names in the form XML).
 import { strict as assert } from 'assert';
@@ -10,7 +11,6 @@ import { startSftpSimulator, type SftpSimulator } from '../../simulator/sftp';
 import { sshdUnavailableReason } from '../support/sshd';
 import { testCerts, type SimulatorCerts } from '../support/certs';
 import { dokument, formular } from '../lib/sf2900/fixtures';
-import { transactionIdFor } from '../../lib/sf2900/transaction-id';
 import { defaultLedger } from '../../lib/ledger/default-ledger';
 import { loadXsd, type XsdSchema } from '../../lib/xml/xsd';
 import { sftpMetaOf } from '../../lib/delivery/sftp-files';
@@ -100,7 +100,7 @@ describe('fordeling out with files over SFTP (real sshd)', function () {
     const got = nextMessage<Record<string, any>>('ok', 60_000);
     helper.getNode('fo').receive({ payload: o } as never);
     const msg = await got;
-    const tx = transactionIdFor(o.submissionId, o.webformId);
+    const tx = shipmentIdOf(o);
     assert.equal(msg.transactionId, tx);
     const ev = sftp.watcher.events.slice(before);
     assert.equal(ev.length, 1, 'one file + trigger');
@@ -236,7 +236,7 @@ describe('fordeling out with files over SFTP (real sshd)', function () {
     assert.equal(msg.error.code, 'SFTP_ERROR_RECEIPT');
     assert.match(msg.error.reason, /InfRef UkendtFilspecifikation_9 er ikke kendt af modtageren/);
     assert.match((await caught).error.message, /permanent: .*ikke kendt/);
-    const tx = transactionIdFor(o.submissionId, o.webformId);
+    const tx = shipmentIdOf(o);
     assert.equal(sim.shipments.get(tx), undefined, 'FordelingsobjektAfsend was not called');
     const s = await defaultLedger().getShipment(tx);
     assert.equal(s?.state, 'failed');
@@ -253,7 +253,7 @@ describe('fordeling out with files over SFTP (real sshd)', function () {
     assert.equal(msg.error.class, 'transient');
     assert.equal(msg.error.code, 'SFTP_NO_RECEIPT');
     assert.match(msg.error.reason, /no SFTP receipt for os2forms_.*within 1\.0 s/);
-    const tx = transactionIdFor(o.submissionId, o.webformId);
+    const tx = shipmentIdOf(o);
     assert.equal(sim.shipments.get(tx), undefined);
     // The receipt comes late; a resend takes it instead of uploading the file a second time.
     const nowhere = path.join(sftp.sshd.root, 'NOWHERE');
@@ -335,6 +335,6 @@ describe('fordeling out with files over SFTP (real sshd)', function () {
     helper.getNode('fo').receive({ payload: o } as never);
     assert.match((await got).error.reason, /carries 1 file\(s\).*no SFTP configuration/);
     await caught;
-    assert.equal(sim.shipments.get(transactionIdFor(o.submissionId, o.webformId)), undefined);
+    assert.equal(sim.shipments.get(shipmentIdOf(o)), undefined);
   });
 });

@@ -1,3 +1,4 @@
+import { shipmentIdOf } from '../../lib/delivery/plan';
 import { strict as assert } from 'assert';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
@@ -5,7 +6,6 @@ import helper from 'node-red-node-test-helper';
 import { createSimulator, type Simulator } from '../../simulator';
 import { testCerts, type SimulatorCerts } from '../support/certs';
 import { journalpost } from '../lib/sf2900/fixtures';
-import { transactionIdFor } from '../../lib/sf2900/transaction-id';
 import { buildReceiptResponse } from '../../lib/sf2900/receipts';
 import { defaultLedger } from '../../lib/ledger/default-ledger';
 import { FORDELING_ENTITY_ID, STS_URLS } from '../../lib/sts/constants';
@@ -116,7 +116,7 @@ describe('os2-fordeling-out in the token model (simulator STS + token endpoint)'
     assert.equal(sp.securityModel, 'token');
     const o = obj();
     const msg = await deliverOk(o);
-    assert.equal(msg.transactionId, transactionIdFor(o.submissionId, o.webformId));
+    assert.equal(msg.transactionId, shipmentIdOf(o));
     assert.match(msg.distributionTransactionId, /^[0-9a-f-]{36}$/);
     assert.equal(msg.receipt.code, 'MODTAGET');
     assert.equal(sim.token.stats.issued - before.issued, 1, 'one token from the STS');

@@ -1,3 +1,4 @@
+import { shipmentIdOf } from '../../lib/delivery/plan';
 /**
  * The OS2 overview sidebar's admin endpoints (plugin os2-overview): shipments with receipts from the ledger,
  * one shipment's details with CPR masked, resend of a failed shipment, and Node-RED's admin authentication.
@@ -16,7 +17,6 @@ import { createSimulator, type Simulator } from '../../simulator';
 import { testCerts, type SimulatorCerts } from '../support/certs';
 import { journalpost } from '../lib/sf2900/fixtures';
 import { defaultLedger } from '../../lib/ledger/default-ledger';
-import { transactionIdFor } from '../../lib/sf2900/transaction-id';
 import { NODES, until } from '../e2e/harness';
 import { buildAfsendRequest } from '../../lib/sf2900/afsend';
 import certificateNode from '../../nodes/certificate/certificate';
@@ -99,7 +99,7 @@ describe('overview: admin endpoints', function () {
     o.submissionId = `7d1e2f3a-0000-4000-8000-${String(++n).padStart(12, '0')}`;
     o.webformId = 'overview_test';
     o.journalpost!.noteText = 'Borger 010203-1234 søger';
-    const transactionId = transactionIdFor(o.submissionId, o.webformId);
+    const transactionId = shipmentIdOf(o);
     const request = buildAfsendRequest(o, { transactionId, senderCvr: certs.client.cvr, senderSystemUuid: SYSTEM });
     await defaultLedger().createShipment({ transactionId, submissionId: o.submissionId, webformId: o.webformId, objektType: 'JOURNALPOST', state, request, lastError: 'HTTP 503 from the platform', meta });
     await defaultLedger().addAttempt(transactionId, { at: new Date().toISOString(), ok: false, errorClass: 'transient', error: 'HTTP 503' });
@@ -167,33 +167,33 @@ describe('overview: admin endpoints', function () {
     await helper.request().get('/os2-overview/shipments/not%20an%20id').expect(400);
   });
 
-  it('resends a failed shipment: the stored request again, same AnvenderTransaktionsID; refuses one that was delivered', async () => {
+  it('resends only through a running fordeling out node\'s queue: none running → 409 with why; a delivered shipment → 409', async () => {
     await load();
     const tx = await failedShipment();
-    const r = await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(200);
-    assert.deepEqual([r.body.transactionId, r.body.via], [tx, 'direct']);
-    assert.ok(['sent', 'technically-received', 'accepted'].includes(r.body.state), r.body.state);
-    assert.equal(sim.shipments.get(tx)?.count, 1, 'the simulator received it');
+    const r = await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(409);
+    assert.match(r.body.error, /not running/);
+    assert.equal(sim.shipments.get(tx), undefined, 'nothing sent around the queue');
+    await defaultLedger().updateShipment(tx, { state: 'accepted' });
     const again = await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(409);
     assert.match(again.body.error, /Only failed or dead-letter shipments/);
   });
 
-  it('a resend that fails again answers 502 with the reason and leaves the shipment failed', async () => {
-    await load();
-    const tx = await failedShipment('dead-letter');
-    sim.faults = { httpStatus: 503 };
-    const r = await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(502);
-    assert.match(r.body.error, /transient: .*503/);
-    assert.equal(r.body.state, 'failed');
+  it('a resend the node refuses answers 409 with its reason (CPR masked)', async () => {
+    await load({ resend: async () => Promise.reject(new Error('Shipment for 010203-1234 cannot be queued again')) });
+    const tx = await failedShipment('dead-letter', { node: 'fo' });
+    const r = await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(409);
+    assert.match(r.body.error, /Shipment for \*{6}-\*{4} cannot be queued again/);
   });
 
   it('with two fordeling out nodes on one ledger, resend asks which one unless the shipment names its node (meta.node)', async () => {
-    await load({ extra: [{ id: 'fo2', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', wires: [[], []] }] });
+    const calls: string[] = [];
+    await load({ resend: async (id) => calls.push(id), extra: [{ id: 'fo2', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', wires: [[], []] }] });
     const tx = await failedShipment();
     const r = await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(409);
     assert.match(r.body.error, /Several fordeling out nodes/);
     const named = await failedShipment('failed', { node: 'fo2' });
-    await helper.request().post(`/os2-overview/shipments/${named}/resend`).expect(200);
+    await helper.request().post(`/os2-overview/shipments/${named}/resend`).expect(202);
+    assert.deepEqual(calls, [named]);
   });
 
   it("calls the fordeling out node's own resend (durable queue) when it has one", async () => {

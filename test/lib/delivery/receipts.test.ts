@@ -1,5 +1,6 @@
 import { strict as assert } from 'assert';
-import { handleReceipt, receiptAuthenticator, receiptFingerprint, stateForReceipt } from '../../../lib/delivery/receipts';
+import { handleReceipt, receiptAuthenticator, receiptFingerprint } from '../../../lib/delivery/receipts';
+import { stateForReceipt } from '../../../lib/outbox/outbox';
 import { MemoryLedger } from '../../../lib/ledger/memory-ledger';
 
 const FP = 'AB:'.repeat(31) + 'AB';

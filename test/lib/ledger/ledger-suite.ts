@@ -103,9 +103,10 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
   it("finds a shipment by its files' keys, across a reopen; a key stays with its first shipment; purge removes them", async () => {
     await ledger.createShipment({ transactionId: 'f1', submissionId: 's1', state: 'sending' });
     await ledger.createShipment({ transactionId: 'f2', submissionId: 's2', state: 'sending' });
-    await ledger.addFileKeys('f1', ['a.pdf', 'b.pdf', 'a.pdf']);
-    await ledger.addFileKeys('f2', ['a.pdf', 'c.pdf', 'uuid-c']);
-    await ledger.addFileKeys('f2', []);
+    assert.deepEqual(await ledger.addFileKeys('f1', ['a.pdf', 'b.pdf', 'a.pdf']), []);
+    assert.deepEqual(await ledger.addFileKeys('f2', ['a.pdf', 'c.pdf', 'uuid-c']), ['a.pdf'], 'a.pdf is f1\'s');
+    assert.deepEqual(await ledger.addFileKeys('f2', []), []);
+    assert.deepEqual(await ledger.addFileKeys('f1', ['a.pdf']), [], 'its own key again');
     await reopen();
     assert.equal((await ledger.findByFileKey('a.pdf'))?.transactionId, 'f1');
     assert.equal((await ledger.findByFileKey('b.pdf'))?.transactionId, 'f1');

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { DeliveryWorker } from '../../../lib/ledger/delivery';
+import { DeliveryWorker } from '../../../lib/outbox/worker';
 import { PgLedger } from '../../../lib/ledger/pg-ledger';
 import type { ShipmentRecord } from '../../../lib/ledger/types';
 import { startPostgres } from '../../support/postgres';

@@ -1,11 +1,14 @@
 /**
- * The delivery loop on top of a Ledger's durable work queue — what `fordeling out` needs to be exactly-once-ish and
+ * The outbox's worker: the delivery loop on top of a Ledger's durable work queue — what `fordeling out` needs to be exactly-once-ish and
  * resilient without keeping retries in memory:
  *
  *   createShipment (idempotent) → submit(id) → [claim with lease → bulkhead → breaker → timeout → send]
  *     → ok: attempt + state 'sent' (or what send returns) + leave the queue → onDelivered
  *     → transient: attempt + back in the queue at now + full-jitter backoff → onRetry
  *     → permanent or attempts used up: attempt + state 'dead-letter' + leave the queue → onDeadLetter (every attempt's error)
+ *     → refused as a duplicate (`isDuplicateRefusal`): the platform has it from an earlier send whose answer was lost →
+ *       state 'sent', back in the queue at now + `confirmWithinMs` → onDelivered; claimed again then while still 'sent'
+ *       (no receipt came) → 'unconfirmed' → onUnconfirmed (an operator should look; never dead-lettered)
  *     → breaker open: no attempt spent; back in the queue when the breaker will let a probe through
  *     → a failed half-open probe is recorded but not counted against the shipment's attempts
  *
@@ -23,8 +26,9 @@ import { classifyError, describeError } from '../resilience/errors';
 import type { ErrorClass } from '../resilience/errors';
 import { guardedCall } from '../resilience/index';
 import { RETRY_DEFAULTS, nextRetryAt } from '../resilience/retry';
-import type { AttemptRecord, Ledger, ShipmentRecord, ShipmentState } from './types';
-import { RECEIPT_STATES } from './types';
+import type { AttemptRecord, Ledger, ShipmentRecord, ShipmentState } from '../ledger/types';
+import { Outbox, type ShipmentPatch } from './outbox';
+import { DELIVERED } from './states';
 
 export interface SendResult {
   distributionTransactionId?: string;
@@ -69,11 +73,28 @@ export interface DeliveryOptions {
   onDelivered?: (shipment: ShipmentRecord) => void;
   onRetry?: (shipment: ShipmentRecord, at: Date, error: string) => void;
   onDeadLetter?: (shipment: ShipmentRecord) => void;
+  /**
+   * Whether a permanent failure is the platform refusing an AnvenderTransaktionsID it already has (so an earlier
+   * send arrived). Default: never.
+   */
+  isDuplicateRefusal?: (err: unknown) => boolean;
+  /** After a duplicate refusal, how long to wait for a receipt before flagging the shipment 'unconfirmed' (default 1 h). */
+  confirmWithinMs?: number;
+  onUnconfirmed?: (shipment: ShipmentRecord) => void;
   /** Ledger or internal errors (the item stays queued and is retried). */
   onError?: (err: Error) => void;
 }
 
-const DELIVERED: readonly ShipmentState[] = ['sent', 'technically-received', 'accepted', 'rejected'];
+/** `meta.duplicateRefusal` of a shipment the platform refused as a duplicate. */
+export interface DuplicateRefusal {
+  at: string;
+  error: string;
+}
+
+export function duplicateRefusalOf(s: ShipmentRecord | undefined): DuplicateRefusal | undefined {
+  const d = s?.meta?.duplicateRefusal as DuplicateRefusal | undefined;
+  return d && typeof d.at === 'string' ? d : undefined;
+}
 
 export class DeliveryWorker {
   readonly owner: string;
@@ -81,6 +102,7 @@ export class DeliveryWorker {
   private readonly bulkhead: Bulkhead;
   private readonly clock: Clock;
   private readonly o: DeliveryOptions;
+  private readonly outbox: Outbox;
   private running = 0;
   private timer: unknown;
   private stopped = true;
@@ -91,6 +113,7 @@ export class DeliveryWorker {
 
   constructor(options: DeliveryOptions) {
     this.o = options;
+    this.outbox = new Outbox(options.ledger);
     this.owner = options.owner ?? `worker-${randomUUID()}`;
     this.clock = options.clock ?? keepAliveClock; // a started worker keeps the process alive until stopped
     setMaxListeners(0, this.stopController.signal); // one listener per call in flight
@@ -126,9 +149,10 @@ export class DeliveryWorker {
 
   /** Puts a dead-lettered (or failed) shipment back in the queue with a fresh budget of attempts. */
   async resend(transactionId: string): Promise<void> {
-    const s = await this.o.ledger.getShipment(transactionId);
+    const s = await this.o.ledger.getShipment(transactionId, { bodies: false });
     if (!s) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
-    await this.o.ledger.updateShipment(transactionId, { state: 'queued', meta: { ...s.meta, attemptBase: s.attempts.length } });
+    const { moved, shipment } = await this.outbox.move(transactionId, 'queued', { meta: { ...s.meta, attemptBase: s.attempts.length } });
+    if (!moved) throw new Error(`Shipment ${transactionId} is ${shipment.state}; it cannot be queued again`);
     await this.submit(transactionId);
   }
 
@@ -188,6 +212,13 @@ export class DeliveryWorker {
     const { ledger } = this.o;
     try {
       const shipment = await ledger.getShipment(transactionId);
+      if (shipment?.state === 'sent' && duplicateRefusalOf(shipment)) {
+        // refused as a duplicate and no receipt since: flag it for an operator
+        const { shipment: flagged, moved } = await this.outbox.move(transactionId, 'unconfirmed');
+        await ledger.release(transactionId, this.owner);
+        if (moved) this.o.onUnconfirmed?.(flagged);
+        return;
+      }
       if (!shipment || DELIVERED.includes(shipment.state)) {
         await ledger.release(transactionId, this.owner); // nothing (more) to send
         return;
@@ -204,7 +235,7 @@ export class DeliveryWorker {
     const t = shipment.transactionId;
     const breaker = this.breakers.get(this.o.breakerKey?.(shipment) ?? 'default');
     const started = this.clock.now();
-    await ledger.updateShipment(t, { state: 'sending' });
+    await this.outbox.move(t, 'sending');
     const probing = breaker.state === 'half-open';
     try {
       const result = await guardedCall((signal) => this.o.send(shipment, signal), {
@@ -214,14 +245,14 @@ export class DeliveryWorker {
         signal: this.stopController.signal,
         clock: this.clock,
       });
-      await ledger.addAttempt(t, { at: new Date(started).toISOString(), ok: true, durationMs: this.clock.now() - started });
-      const patch: Partial<ShipmentRecord> = { state: result.state ?? 'sent', lastError: undefined };
+      await this.outbox.attempt(t, { at: new Date(started).toISOString(), ok: true, durationMs: this.clock.now() - started });
+      const patch: ShipmentPatch = { lastError: undefined };
       if (result.distributionTransactionId) patch.distributionTransactionId = result.distributionTransactionId;
       if (result.response !== undefined) patch.response = result.response;
       if (result.request !== undefined) patch.request = result.request;
       if (result.meta) patch.meta = { ...shipment.meta, ...result.meta };
-      // a receipt (maybe on another instance) may have moved the shipment on meanwhile: never move it back
-      const done = await ledger.updateShipment(t, patch, { keepStateIf: RECEIPT_STATES });
+      // a receipt (maybe on another instance) may have moved the shipment on meanwhile: the table never moves it back
+      const { shipment: done } = await this.outbox.move(t, 'sent', patch);
       await ledger.release(t, this.owner);
       this.o.onDelivered?.(done);
     } catch (err) {
@@ -230,19 +261,20 @@ export class DeliveryWorker {
         // Spread the waiting shipments out so they do not all rush in when it half-opens.
         const wait = Math.max(err instanceof BreakerOpenError ? err.retryAfterMs : 0, 1000);
         const at = new Date(this.clock.now() + wait + Math.floor((this.o.random ?? Math.random)() * Math.min(wait, 30_000) * 0.25));
-        await ledger.updateShipment(t, { state: 'queued' });
+        await this.outbox.move(t, 'queued');
         await ledger.release(t, this.owner, at);
         return;
       }
+      if (this.o.isDuplicateRefusal?.(err)) return this.duplicateRefused(shipment, started, err);
       const errorClass = (this.o.classify ?? classifyError)(err);
       const attempt: AttemptRecord = { at: new Date(started).toISOString(), ok: false, errorClass, error: describeError(err), durationMs: this.clock.now() - started };
-      let after = await ledger.addAttempt(t, attempt);
+      let after = await this.outbox.attempt(t, attempt);
       let base = typeof after.meta?.attemptBase === 'number' ? after.meta.attemptBase : 0;
       if (probing && errorClass === 'transient') {
         // A failed half-open probe says the platform is still down, not that this shipment is bad:
         // recorded, but not counted against its attempts (else one shipment would burn its budget on probes).
         base += 1;
-        after = await ledger.updateShipment(t, { meta: { ...after.meta, attemptBase: base } });
+        after = await this.outbox.note(t, { meta: { ...after.meta, attemptBase: base } });
       }
       const used = after.attempts.length - base;
       let at =
@@ -252,14 +284,31 @@ export class DeliveryWorker {
       const reopenAt = breaker.retryAt;
       if (at && reopenAt !== undefined && reopenAt > at.getTime()) at = new Date(reopenAt); // no point before the breaker lets calls through
       if (at) {
-        await ledger.updateShipment(t, { state: 'queued', lastError: attempt.error });
+        await this.outbox.move(t, 'queued', { lastError: attempt.error });
         await ledger.release(t, this.owner, at);
         this.o.onRetry?.(after, at, attempt.error!);
       } else {
-        const dead = await ledger.updateShipment(t, { state: 'dead-letter', lastError: attempt.error });
+        const { shipment: dead, moved } = await this.outbox.move(t, 'dead-letter', { lastError: attempt.error });
         await ledger.release(t, this.owner);
-        this.o.onDeadLetter?.(dead);
+        // a receipt proved the shipment arrived meanwhile: that is its outcome, not a dead letter
+        if (moved) this.o.onDeadLetter?.(dead);
+        else this.o.onDelivered?.(dead);
       }
     }
+  }
+
+  /**
+   * The platform refused the AnvenderTransaktionsID as one it already has: an earlier send arrived and only its answer
+   * was lost. The shipment counts as sent and waits in the queue for a receipt until `confirmWithinMs`.
+   */
+  private async duplicateRefused(shipment: ShipmentRecord, started: number, err: unknown): Promise<void> {
+    const t = shipment.transactionId;
+    const error = describeError(err);
+    await this.outbox.attempt(t, { at: new Date(started).toISOString(), ok: false, errorClass: 'permanent', error, durationMs: this.clock.now() - started });
+    const refusal: DuplicateRefusal = { at: new Date(this.clock.now()).toISOString(), error };
+    const { shipment: sent, moved } = await this.outbox.move(t, 'sent', { lastError: undefined, meta: { ...shipment.meta, duplicateRefusal: refusal } });
+    if (moved) await this.o.ledger.release(t, this.owner, new Date(this.clock.now() + (this.o.confirmWithinMs ?? 3_600_000)));
+    else await this.o.ledger.release(t, this.owner); // a receipt came first: nothing to wait for
+    this.o.onDelivered?.(sent);
   }
 }
