@@ -221,6 +221,8 @@ export class DeliveryWorker {
       }
       if (!shipment || DELIVERED.includes(shipment.state)) {
         await ledger.release(transactionId, this.owner); // nothing (more) to send
+        // a receipt proved it arrived while it waited for a retry: that is its outcome
+        if (shipment) this.o.onDelivered?.(shipment);
         return;
       }
       await this.attempt(shipment);
