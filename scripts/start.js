@@ -68,7 +68,7 @@ function run(name, args, env) {
     buf += d;
     const lines = buf.split('\n');
     buf = lines.pop();
-    lines.forEach((l) => child.emit('line', l));
+    for (const l of lines) child.emit('line', l);
   });
   child.on('line', prefix);
   child.stderr.on('data', (d) => String(d).split('\n').forEach(prefix));

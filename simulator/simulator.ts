@@ -586,7 +586,7 @@ export async function createSimulator(opts: SimulatorOptions = {}): Promise<Simu
     if (!type.startsWith('text/xml')) {
       throw new Refusal('Client', `Content-Type must be text/xml (SOAP 1.1), got "${type || 'none'}"`, [{ code: 'SOAP_VERSION', text: 'Only SOAP 1.1 (text/xml) is supported' }], 'transport', 415);
     }
-    let doc;
+    let doc: ReturnType<typeof parseXmlSafely>;
     try {
       doc = parseXmlSafely(text, 'Request');
     } catch (err) {

@@ -126,7 +126,7 @@ export class TokenService {
 
   private issueToken(xml: string): string {
     const now = new Date();
-    let doc;
+    let doc: ReturnType<typeof parseXmlSafely>;
     try {
       doc = parseXmlSafely(xml, 'the token request');
     } catch (err) {

@@ -15,7 +15,7 @@ export { duplicateRefusalOf } from '../outbox/worker';
 import { Outbox } from '../outbox/outbox';
 import { ACTIVE, DELIVERED, RESENDABLE } from '../outbox/states';
 import { ackInboxEverywhere } from '../ledger/inbox-registry';
-import type { Ledger, ShipmentRecord, ShipmentState } from '../ledger/types';
+import type { Ledger, ShipmentRecord } from '../ledger/types';
 import type { Kvittering } from '../sf2900/receipts';
 import { fileContentsRemoved, withoutFileContents } from '../sf2900/file-contents';
 import { sendAfsend, type DeliveryContext, type ShipmentIds } from './deliver';

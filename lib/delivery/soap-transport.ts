@@ -34,7 +34,7 @@ export class SoapTransport {
   readonly timeoutMs: number;
   private readonly maxBytes: number;
 
-  constructor(private readonly opts: TransportOptions = {}) {
+  constructor(opts: TransportOptions = {}) {
     this.timeoutMs = opts.timeoutMs && opts.timeoutMs > 0 ? opts.timeoutMs : DEFAULT_TIMEOUT_MS;
     this.maxBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     const cert = opts.certPem ? [opts.certPem, ...(opts.chainPem ?? [])].join('\n') : undefined;

@@ -20,7 +20,7 @@ function text(v: unknown, what: string): string {
 
 /** CVR number → 8 digits. Accepts spaces, a `DK` prefix and a `urn:oio:cvr-nr:` prefix. */
 export function normaliseCvr(v: unknown, what = 'CVR number'): string {
-  let s = text(v, what).replace(/^urn:oio:cvr-nr:/i, '').replace(/^DK/i, '').replace(/[\s-]/g, '');
+  const s = text(v, what).replace(/^urn:oio:cvr-nr:/i, '').replace(/^DK/i, '').replace(/[\s-]/g, '');
   if (!/^[0-9]{8}$/.test(s)) throw new FormatError(`${what} must be 8 digits, got "${shown(text(v, what))}"`);
   return s;
 }

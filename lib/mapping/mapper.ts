@@ -273,7 +273,9 @@ export class Mapper {
         if (!file) {
           file = { ...pdf, sftpName: '' };
           files.unshift(file);
-          files.forEach((f, i) => (f.sftpName = sftpFileName(uuid, i, f.name)));
+          files.forEach((f, i) => {
+            f.sftpName = sftpFileName(uuid, i, f.name);
+          });
           refreshFileIndex();
         }
       } else file = files[0];
@@ -342,7 +344,7 @@ export class Mapper {
 
   /** The PDF rendering (FORMULAR) or the document's file (DOKUMENT) named by the `pdf` setting. */
   private async pdfFile(
-    sub: Submission, msg: Record<string, unknown>, evaluate: Evaluator, raw: (n: string, s: FieldSpec | undefined) => Promise<unknown>,
+    sub: Submission, _msg: Record<string, unknown>, _evaluate: Evaluator, raw: (n: string, s: FieldSpec | undefined) => Promise<unknown>,
   ): Promise<FileRef> {
     const spec = this.config.fields.pdf!;
     const isFormular = this.config.objektType === 'FORMULAR';

@@ -194,7 +194,7 @@ export class Template {
   /** Renders with `context` as the outermost scope. */
   render(context: unknown, options: RenderOptions = {}): string {
     const strict = options.strict !== false;
-    const escape = options.escape !== false;
+    const escaping = options.escape !== false;
     const limits = { ...this.limits, ...options.limits };
     const state = { out: [] as string[], size: 0, iterations: 0 };
     const scopes: Scope[] = [{ value: context }];
@@ -214,7 +214,7 @@ export class Template {
         let found = false;
         for (let i = scopes.length - 1; i >= 0; i--) {
           const sv = scopes[i].value;
-          if (sv !== null && typeof sv === 'object' && !Buffer.isBuffer(sv) && Object.prototype.hasOwnProperty.call(sv, first)) {
+          if (sv !== null && typeof sv === 'object' && !Buffer.isBuffer(sv) && Object.hasOwn(sv, first)) {
             v = (sv as Record<string, unknown>)[first];
             found = true;
             break;
@@ -223,7 +223,7 @@ export class Template {
         if (!found) return undefined;
       }
       for (const seg of rest) {
-        if (v === null || typeof v !== 'object' || Buffer.isBuffer(v) || !Object.prototype.hasOwnProperty.call(v, seg)) return undefined;
+        if (v === null || typeof v !== 'object' || Buffer.isBuffer(v) || !Object.hasOwn(v, seg)) return undefined;
         v = (v as Record<string, unknown>)[seg];
       }
       return v;
@@ -253,7 +253,7 @@ export class Template {
           const v = evaluate(n.e, n.line);
           if (v === undefined && strict) throw new TemplateError(`{{${n.e.text}}} has no value`, n.line);
           const s = stringify(v, n.e.text, n.line);
-          emit(escape ? escapeXml(s) : s, n.line);
+          emit(escaping ? escapeXml(s) : s, n.line);
         } else {
           const v = evaluate(n.e, n.line);
           if (n.kind === 'if' || n.kind === 'unless') {

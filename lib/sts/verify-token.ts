@@ -33,7 +33,7 @@ export interface TokenRequestOptions {
 export function verifyTokenRequest(xml: string, opts: TokenRequestOptions): TokenRequestCheck {
   const now = opts.now ?? new Date();
   const skew = (opts.clockSkewSeconds ?? 120) * 1000;
-  let doc;
+  let doc: ReturnType<typeof parseXmlSafely>;
   try {
     doc = parseXmlSafely(xml, 'the request');
   } catch (err) {

@@ -113,8 +113,13 @@ export = function (RED: NodeAPI) {
               for (const r of rest) r.done();
             },
             unconfirmed: (s) => (node.send([null, null, outcome(orphan(s), s, { topic: 'unconfirmed' })] as never), status.unconfirmed(s.transactionId)),
-            failed: (e, waiters) => waiters.forEach((w) => fail(w, e)),
-            settledElsewhere: (_s, waiters) => (waiters.forEach((w) => w.done()), status.idle()),
+            failed: (e, waiters) => {
+              for (const w of waiters) fail(w, e);
+            },
+            settledElsewhere: (_s, waiters) => {
+              for (const w of waiters) w.done();
+              status.idle();
+            },
             retry: (_s, at, error) => status.retry(at, error),
             queued: () => status.idle(),
             error: (err) => warnOnce(`fordeling out: ${maskCpr(err.message)}`),

@@ -305,7 +305,7 @@ describe('os2-map node', () => {
 });
 
 describe('os2-map preview endpoint', () => {
-  const sample = JSON.parse(JSON.stringify(loadSubmission('sp241'), (k, v) => (v && v.type === 'Buffer' ? Buffer.from(v.data).toString('base64') : v)));
+  const sample = JSON.parse(JSON.stringify(loadSubmission('sp241'), (_k, v) => (v && v.type === 'Buffer' ? Buffer.from(v.data).toString('base64') : v)));
   afterEach(async () => {
     await helper.unload();
     helper.settings({});

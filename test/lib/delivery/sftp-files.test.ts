@@ -2,7 +2,7 @@
 import { strict as assert } from 'assert';
 import { MemoryLedger } from '../../../lib/ledger/memory-ledger';
 import { classifySftpError, filesOf, parseSendersFileId, sendersFileIdFor, sftpMetaOf, sftpPrepareFiles } from '../../../lib/delivery/sftp-files';
-import { DeliveryError } from '../../../lib/delivery/errors';
+import type { DeliveryError } from '../../../lib/delivery/errors';
 import { HostKeyMismatchError, SftpReceiptError } from '../../../lib/sftp';
 import { dokument, formular } from '../sf2900/fixtures';
 

@@ -1,7 +1,7 @@
 import { strict as assert } from 'assert';
 import * as net from 'net';
 import { listReceivers, prepareAfsend, sendAfsend, type DeliveryContext } from '../../../lib/delivery/deliver';
-import { DeliveryError } from '../../../lib/delivery/errors';
+import type { DeliveryError } from '../../../lib/delivery/errors';
 import { SoapTransport } from '../../../lib/delivery/soap-transport';
 import { tokenSecurity } from '../../../lib/delivery/token-security';
 import { loadSigningKey, type SigningKey } from '../../../lib/signing/keys';

@@ -17,7 +17,9 @@ describe('Ledger backends (shared behaviour)', () => {
 
   describe('embedded SQLite (the default)', () => {
     const dirs: string[] = [];
-    after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+    after(() => {
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    });
     const where = new WeakMap<Ledger, string>();
     const backend: Backend = {
       async open() {

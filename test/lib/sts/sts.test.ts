@@ -1,5 +1,4 @@
 import assert from 'assert';
-import { X509Certificate } from 'crypto';
 import { DOMParser } from '@xmldom/xmldom';
 import { loadSigningKey, type SigningKey } from '../../../lib/signing/keys';
 import { verifyXmlSignature } from '../../../lib/signing/verify';
