@@ -55,17 +55,29 @@ async function main(): Promise<void> {
       const sim = await createSimulator({ certs, validate });
       const transport = new SoapTransport({ keyPem: certs.client.key, certPem: certs.client.cert, ca: [certs.ca.cert], timeoutMs: 10_000 });
       try {
-        for (const [n, conc] of [[200, 1], [500, 10]] as const) {
+        for (const [n, conc] of [
+          [200, 1],
+          [500, 10],
+        ] as const) {
           const rates: number[] = [];
           for (let run = 0; run < RUNS; run++) {
-            const ctx: DeliveryContext = { endpoint: { baseUrl: sim.url, senderCvr: certs.client.cvr, senderSystemUuid: 'a0b1c2d3-0000-4000-8000-000000000001', timeoutMs: 10_000 }, transport };
+            const ctx: DeliveryContext = {
+              endpoint: { baseUrl: sim.url, senderCvr: certs.client.cvr, senderSystemUuid: 'a0b1c2d3-0000-4000-8000-000000000001', timeoutMs: 10_000 },
+              transport,
+            };
             let next = 0;
             const t = process.hrtime.bigint();
-            await Promise.all(Array.from({ length: conc }, async () => { while (next < n) await deliver(object(next++, run + (validate ? 0 : 100) + conc * 1000), ctx); }));
+            await Promise.all(
+              Array.from({ length: conc }, async () => {
+                while (next < n) await deliver(object(next++, run + (validate ? 0 : 100) + conc * 1000), ctx);
+              }),
+            );
             rates.push(n / (Number(process.hrtime.bigint() - t) / 1e9));
             sim.reset();
           }
-          rows.push(`| deliver() JOURNALPOST (~3 KB request), simulator ${validate ? 'with' : 'without'} XSD validation, ${conc} in flight | ${median(rates).toFixed(0)} /s |`);
+          rows.push(
+            `| deliver() JOURNALPOST (~3 KB request), simulator ${validate ? 'with' : 'without'} XSD validation, ${conc} in flight | ${median(rates).toFixed(0)} /s |`,
+          );
         }
       } finally {
         transport.close();
@@ -79,7 +91,12 @@ async function main(): Promise<void> {
       const n = 5000;
       for (let i = 0; i < n; i++) await ledger.createShipment({ transactionId: `r-${i}`, submissionId: `s-${i}`, state: 'sent' });
       const t = process.hrtime.bigint();
-      for (let i = 0; i < n; i++) await handleReceipt(ledger, { transactionId: `r-${i}`, distributionTransactionId: `d-${i}`, receipt: { code: 'ACCEPTERET', type: 'Forretning', errors: [] } });
+      for (let i = 0; i < n; i++)
+        await handleReceipt(ledger, {
+          transactionId: `r-${i}`,
+          distributionTransactionId: `d-${i}`,
+          receipt: { code: 'ACCEPTERET', type: 'Forretning', errors: [] },
+        });
       receiptRates.push(n / (Number(process.hrtime.bigint() - t) / 1e9));
     }
     rows.push(`| handleReceipt (correlate, fingerprint, dedup, state) on the memory ledger | ${median(receiptRates).toFixed(0)} /s |`);

@@ -62,7 +62,9 @@ interface Result {
 
 /** Base64 of random bytes (does not compress, like a PDF or a signature). */
 function noise(chars: number): string {
-  return randomBytes(Math.ceil((chars * 3) / 4) + 3).toString('base64').slice(0, chars);
+  return randomBytes(Math.ceil((chars * 3) / 4) + 3)
+    .toString('base64')
+    .slice(0, chars);
 }
 function xml(root: string, chars: number): string {
   const head = `<?xml version="1.0" encoding="UTF-8"?><${root} xmlns="urn:oio:sagdok:3.0.0"><AnvenderTransaktionsID>${randomUUID()}</AnvenderTransaktionsID><Data>`;
@@ -337,7 +339,9 @@ async function child(spec: Spec): Promise<Result> {
 
 function runChild(spec: Spec): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', __filename, '--child', JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', __filename, '--child', JSON.stringify(spec)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.on('error', reject);
@@ -377,10 +381,18 @@ const f2 = (x: number | undefined) => (x === undefined ? '–' : x.toFixed(2));
 const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || b === 0 ? '–' : (a / b).toFixed(2));
 
 async function main(): Promise<void> {
-  const sizes = (process.env.LEDGER_SIZES ?? '10000,100000,1000000').split(',').map((x) => Number(x.trim())).filter((x) => x > 0);
+  const sizes = (process.env.LEDGER_SIZES ?? '10000,100000,1000000')
+    .split(',')
+    .map((x) => Number(x.trim()))
+    .filter((x) => x > 0);
   const formular = process.env.LEDGER_FORMULAR !== '0';
   const started = Date.now();
-  console.log(`start ${new Date().toISOString()}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ${os.cpus().length} vCPU, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM; Node ${process.version}`);
+  console.log(
+    `start ${new Date().toISOString()}; load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}; ${os.cpus().length} vCPU, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM; Node ${process.version}`,
+  );
   console.log(`sets: ${sizes.join(', ')}${formular ? ', FORMULAR 1000' : ''}; ${RECEIPTS} receipts; inserts ${INSERT_SECONDS} s each\n`);
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'os2-ledger-scale-'));
   console.log(`${fsyncProbe(tmp)} (start)`);
@@ -398,11 +410,19 @@ async function main(): Promise<void> {
   try {
     // Baselines: an empty ledger opened the same way.
     mkdirSync(path.join(tmp, 'empty'));
-    
+
     base.sqlite = await runChild({ backend: 'sqlite', set: 'empty', n: 0, requestBytes: 0, dir: path.join(tmp, 'empty'), empty: true });
     if (pg) {
       await fillPg(pg.connectionString, 'scale_empty', 0, false);
-      base.postgresql = await runChild({ backend: 'postgresql', set: 'empty', n: 0, requestBytes: 0, connectionString: pg.connectionString, schema: 'scale_empty', empty: true });
+      base.postgresql = await runChild({
+        backend: 'postgresql',
+        set: 'empty',
+        n: 0,
+        requestBytes: 0,
+        connectionString: pg.connectionString,
+        schema: 'scale_empty',
+        empty: true,
+      });
     }
     const sets = sizes.map((n) => ({ set: n.toLocaleString('en'), n, formular: false }));
     if (formular) sets.unshift({ set: 'FORMULAR 1,000', n: 1000, formular: true });
@@ -420,7 +440,12 @@ async function main(): Promise<void> {
   } finally {
     await cleanup();
   }
-  console.log(`\nend ${new Date().toISOString()} (${((Date.now() - started) / 60000).toFixed(1)} min); load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `\nend ${new Date().toISOString()} (${((Date.now() - started) / 60000).toFixed(1)} min); load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   if (!pg) console.log('(PostgreSQL not available here: only SQLite measured)');
 
   async function measureSet(set: string, n: number, f: boolean): Promise<void> {
@@ -455,10 +480,16 @@ async function main(): Promise<void> {
   }
 }
 
-function printTables(rows: Array<{ set: string; backend: Backend; fillS: number; base: Result; r: Result }>, sizes: number[], log: (line: string) => void): void {
+function printTables(
+  rows: Array<{ set: string; backend: Backend; fillS: number; base: Result; r: Result }>,
+  sizes: number[],
+  log: (line: string) => void,
+): void {
   const console = { log };
   const largest = Math.max(...sizes).toLocaleString('en');
-  console.log('\n| set | backend | fill s | open ms | RSS growth MB | receipt p50 ms | receipt p99 ms | inserts/s, 1 in flight | inserts/s, 64 in flight | on disk MB, filled / after workload | purged (s) | longest write ms | longest loop delay ms | load 1 min |');
+  console.log(
+    '\n| set | backend | fill s | open ms | RSS growth MB | receipt p50 ms | receipt p99 ms | inserts/s, 1 in flight | inserts/s, 64 in flight | on disk MB, filled / after workload | purged (s) | longest write ms | longest loop delay ms | load 1 min |',
+  );
   console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const { set, backend, fillS, base, r } of rows) {
     console.log(
@@ -479,7 +510,9 @@ function printTables(rows: Array<{ set: string; backend: Backend; fillS: number;
     }
   }
   const sets = [...new Set(rows.map((x) => x.set))];
-  const pairs = sets.map((s) => [rows.find((x) => x.set === s && x.backend === 'postgresql'), rows.find((x) => x.set === s && x.backend === 'sqlite')] as const).filter(([a, b]) => a && b);
+  const pairs = sets
+    .map((s) => [rows.find((x) => x.set === s && x.backend === 'postgresql'), rows.find((x) => x.set === s && x.backend === 'sqlite')] as const)
+    .filter(([a, b]) => a && b);
   if (pairs.length) {
     console.log('\nPostgreSQL ÷ SQLite, same run (> 1: PostgreSQL is higher):\n');
     console.log('| set | open | receipt p50 | receipt p99 | inserts/s 1 | inserts/s 64 | on disk, filled | longest write |');

@@ -20,15 +20,20 @@ function evaluator(config: MapConfig): Evaluator {
   for (const spec of [...Object.values(config.fields), ...(config.xmlTable ?? [])] as FieldSpec[]) {
     if (spec.type === 'jsonata') prepared.set(spec, U.prepareJSONataExpression(spec.value, null));
   }
-  return (spec, msg) => new Promise((resolve, reject) => {
-    if (spec.type === 'jsonata') U.evaluateJSONataExpression(prepared.get(spec), msg, (e: Error | null, v: unknown) => (e ? reject(e) : resolve(v)));
-    else resolve(U.evaluateNodeProperty(spec.value, spec.type, null, msg));
-  });
+  return (spec, msg) =>
+    new Promise((resolve, reject) => {
+      if (spec.type === 'jsonata') U.evaluateJSONataExpression(prepared.get(spec), msg, (e: Error | null, v: unknown) => (e ? reject(e) : resolve(v)));
+      else resolve(U.evaluateNodeProperty(spec.value, spec.type, null, msg));
+    });
 }
 
 const s = (value: string, type = 'str'): FieldSpec => ({ value, type });
 const routing = { routingCvr: s('DK 14814833'), kle: s('32.03.12'), handlingFacet: s('G01') };
-const sp241Files = [{ element: 'dokumenter_overslag', role: 'Overslag' }, { element: 'dokumenter_faktura', role: 'Faktura' }, { element: '*', role: 'Bilag' }];
+const sp241Files = [
+  { element: 'dokumenter_overslag', role: 'Overslag' },
+  { element: 'dokumenter_faktura', role: 'Faktura' },
+  { element: '*', role: 'Bilag' },
+];
 
 function withPdf(sub: Submission, bytes: number): Submission {
   const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(bytes - 9, 0x41)]);
@@ -53,24 +58,47 @@ async function measure(name: string, config: MapConfig, payload: Submission, n: 
 async function main() {
   const sp241 = loadSubmission('sp241');
   const formular: MapConfig = {
-    objektType: 'FORMULAR', routingMode: 'kle', files: sp241Files, xmlMode: 'template', xmlTemplate: readTemplate('sp241.template.xml'),
-    fields: { ...routing, formType: s('HelbredstillægAnsøgningFormular_1'), fileSpecification: s('HelbredstillægAnsøgningBilag_1'), pdf: s('attachment_pdf', 'element') },
+    objektType: 'FORMULAR',
+    routingMode: 'kle',
+    files: sp241Files,
+    xmlMode: 'template',
+    xmlTemplate: readTemplate('sp241.template.xml'),
+    fields: {
+      ...routing,
+      formType: s('HelbredstillægAnsøgningFormular_1'),
+      fileSpecification: s('HelbredstillægAnsøgningBilag_1'),
+      pdf: s('attachment_pdf', 'element'),
+    },
   };
   const table: MapConfig = {
-    ...formular, xmlMode: 'table', xmlTemplate: '',
+    ...formular,
+    xmlMode: 'table',
+    xmlTemplate: '',
     xmlTable: SP241_TABLE,
   };
   const journalpost: MapConfig = {
-    objektType: 'JOURNALPOST', routingMode: 'kle', files: [], xmlMode: 'template',
+    objektType: 'JOURNALPOST',
+    routingMode: 'kle',
+    files: [],
+    xmlMode: 'template',
     fields: { ...routing, noteTitle: s('Henvendelse fra {{data.navn}}', 'template'), noteText: s('payload.data.besked', 'msg') },
   };
-  const jsonataNote: MapConfig = { ...journalpost, fields: { ...journalpost.fields, noteText: s('$uppercase(payload.data.emne) & ": " & payload.data.besked', 'jsonata') } };
+  const jsonataNote: MapConfig = {
+    ...journalpost,
+    fields: { ...journalpost.fields, noteText: s('$uppercase(payload.data.emne) & ": " & payload.data.besked', 'jsonata') },
+  };
   const dokument: MapConfig = {
-    objektType: 'DOKUMENT', routingMode: 'kle', files: [{ element: 'bilag', role: 'Bilag' }], xmlMode: 'template',
+    objektType: 'DOKUMENT',
+    routingMode: 'kle',
+    files: [{ element: 'bilag', role: 'Bilag' }],
+    xmlMode: 'template',
     fields: { ...routing, title: s('{{data.titel}}', 'template'), pdf: s('dokument', 'element') },
   };
   const xsd = await loadXsd(path.join(contractDir, 'forms', 'SP241.xsd'));
-  const validateXml = (xml: string) => { const r = xsd.validate(xml); return r.valid ? undefined : r.errors.map((e) => e.message); };
+  const validateXml = (xml: string) => {
+    const r = xsd.validate(xml);
+    return r.valid ? undefined : r.errors.map((e) => e.message);
+  };
 
   const rows = [
     await measure('JOURNALPOST (template + msg fields)', journalpost, loadSubmission('journalpost'), 5000),
@@ -86,8 +114,13 @@ async function main() {
   console.log('| case | median µs/msg | min–max µs | msgs/s | × SP241 template |');
   console.log('| --- | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
-    console.log(`| ${r.name} | ${r.median.toFixed(1)} | ${r.min.toFixed(1)}–${r.max.toFixed(1)} | ${Math.round(1e6 / r.median).toLocaleString('en')} | ${(r.median / base).toFixed(2)} |`);
+    console.log(
+      `| ${r.name} | ${r.median.toFixed(1)} | ${r.min.toFixed(1)}–${r.max.toFixed(1)} | ${Math.round(1e6 / r.median).toLocaleString('en')} | ${(r.median / base).toFixed(2)} |`,
+    );
   }
 }
 
-main().catch((err) => { console.error(err); process.exit(1); });
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

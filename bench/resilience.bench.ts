@@ -34,7 +34,12 @@ function object(run: number, i: number): FordelingsObject {
 let run = 0;
 
 /** Sends `n` shipments; `during` runs while they are being delivered. Resolves with seconds taken and requests made. */
-async function scenario(sim: Simulator, transport: SoapTransport, n: number, opts: { breakerFailures: number; during?: () => Promise<number> }): Promise<{ seconds: number; requests: number; after?: number }> {
+async function scenario(
+  sim: Simulator,
+  transport: SoapTransport,
+  n: number,
+  opts: { breakerFailures: number; during?: () => Promise<number> },
+): Promise<{ seconds: number; requests: number; after?: number }> {
   run++;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'os2-bench-resilience-'));
   const ledger = new SqliteLedger(dir);
@@ -54,12 +59,22 @@ async function scenario(sim: Simulator, transport: SoapTransport, n: number, opt
     pollMs: 50,
     breakers: sharedBreakers({}, { consecutiveFailures: opts.breakerFailures, openMs: 500 }),
     breakerKey: serviceUrl(sim.url),
-    callbacks: { delivered: () => delivered++, deadLetter: () => dead++, failed: () => dead++, duplicate: () => delivered++, settledElsewhere: () => undefined },
+    callbacks: {
+      delivered: () => delivered++,
+      deadLetter: () => dead++,
+      failed: () => dead++,
+      duplicate: () => delivered++,
+      settledElsewhere: () => undefined,
+    },
   });
   durable.start();
   const before = sim.stats.requests;
   const t = Date.now();
-  await Promise.all(Array.from({ length: n }, (_, i) => object(run, i)).map((o) => durable.accept(transactionIdFor(o.submissionId, o.webformId), () => prepareAfsend(o, { endpoint }), null)));
+  await Promise.all(
+    Array.from({ length: n }, (_, i) => object(run, i)).map((o) =>
+      durable.accept(transactionIdFor(o.submissionId, o.webformId), () => prepareAfsend(o, { endpoint }), null),
+    ),
+  );
   const after = opts.during ? await opts.during() : undefined;
   const back = Date.now();
   while (delivered + dead < n) await sleep(5);
@@ -108,7 +123,9 @@ async function main(): Promise<void> {
       during.push(r.after!);
       recovery.push(r.seconds);
     }
-    rows.push(`| platform down 3 s, 200 waiting (breaker 5 / 0.5 s) | 200 | all delivered ${median(recovery).toFixed(1)} s after it returned | ${median(during)} during the outage |`);
+    rows.push(
+      `| platform down 3 s, 200 waiting (breaker 5 / 0.5 s) | 200 | all delivered ${median(recovery).toFixed(1)} s after it returned | ${median(during)} during the outage |`,
+    );
   } finally {
     transport.close();
     await sim.close();

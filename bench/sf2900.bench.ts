@@ -43,11 +43,21 @@ async function main(): Promise<void> {
   const jpXml = buildAfsendRequest(jp, AFSEND_OPTS);
   const bigXml = buildAfsendRequest(big, AFSEND_OPTS);
   rows.push(['build JOURNALPOST request', `${(perOp(2000, () => buildAfsendRequest(jp, AFSEND_OPTS)) * 1000).toFixed(1)} µs`, `${jpXml.length} B`]);
-  rows.push(['build FORMULAR request, 1 MB PDF', `${perOp(20, () => buildAfsendRequest(big, AFSEND_OPTS)).toFixed(2)} ms`, `${(bigXml.length / 1048576).toFixed(2)} MB`]);
+  rows.push([
+    'build FORMULAR request, 1 MB PDF',
+    `${perOp(20, () => buildAfsendRequest(big, AFSEND_OPTS)).toFixed(2)} ms`,
+    `${(bigXml.length / 1048576).toFixed(2)} MB`,
+  ]);
   rows.push(['XSD-validate JOURNALPOST request', `${(perOp(500, () => schema.validate(jpXml)) * 1000).toFixed(1)} µs`, '']);
   rows.push(['XSD-validate FORMULAR request, 1 MB PDF', `${perOp(20, () => schema.validate(bigXml)).toFixed(2)} ms`, '']);
   const receipt = soapEnvelope(
-    buildReceiptRequest({ transactionId: AFSEND_OPTS.transactionId, senderCvr: '12345678', routingCvr: '14814833', routing: { kle: '32.03.12' }, receipt: { code: 'ACCEPTERET', type: 'Forretning', errors: [] } }),
+    buildReceiptRequest({
+      transactionId: AFSEND_OPTS.transactionId,
+      senderCvr: '12345678',
+      routingCvr: '14814833',
+      routing: { kle: '32.03.12' },
+      receipt: { code: 'ACCEPTERET', type: 'Forretning', errors: [] },
+    }),
   );
   rows.push(['parse receipt request', `${(perOp(5000, () => parseReceiptRequest(receipt)) * 1000).toFixed(1)} µs`, '']);
 
@@ -59,24 +69,33 @@ async function main(): Promise<void> {
   await new Promise<void>((r) => receiptServer.listen(0, '127.0.0.1', r));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sf2900-bench-'));
   const certs = await generateCerts(dir);
-  const sim = await createSimulator({ certs, receiptUrl: `http://127.0.0.1:${(receiptServer.address() as AddressInfo).port}/`, technicalReceiptDelayMs: 0, businessReceiptDelayMs: 0 });
+  const sim = await createSimulator({
+    certs,
+    receiptUrl: `http://127.0.0.1:${(receiptServer.address() as AddressInfo).port}/`,
+    technicalReceiptDelayMs: 0,
+    businessReceiptDelayMs: 0,
+  });
   const agent = new https.Agent({ keepAlive: true, maxSockets: 16, key: certs.client.key, cert: certs.client.cert, ca: certs.ca.cert });
   let seq = 0;
   const send = (obj = journalpost()): Promise<void> =>
     new Promise((resolve, reject) => {
       const body = soapEnvelope(buildAfsendRequest(obj, { ...AFSEND_OPTS, transactionId: transactionIdFor(`bench-${seq++}`) }));
-      const req = https.request(sim.serviceUrl, { method: 'POST', agent, headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: `"${SOAP_ACTIONS.afsend}"` } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          try {
-            parseAfsendResponse(Buffer.concat(chunks).toString('utf8'));
-            resolve();
-          } catch (e) {
-            reject(e);
-          }
-        });
-      });
+      const req = https.request(
+        sim.serviceUrl,
+        { method: 'POST', agent, headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: `"${SOAP_ACTIONS.afsend}"` } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => {
+            try {
+              parseAfsendResponse(Buffer.concat(chunks).toString('utf8'));
+              resolve();
+            } catch (e) {
+              reject(e);
+            }
+          });
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -89,7 +108,11 @@ async function main(): Promise<void> {
     seqRuns.push((Date.now() - t) / 100);
     t = Date.now();
     let next = 0;
-    await Promise.all(Array.from({ length: 16 }, async () => { while (next++ < 400) await send(); }));
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next++ < 400) await send();
+      }),
+    );
     parRuns.push(400 / ((Date.now() - t) / 1000));
     await sim.idle();
   }

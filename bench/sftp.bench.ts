@@ -30,7 +30,11 @@ function generated(size: number): Readable {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function measure(conn: SftpConnection, source: () => UploadSource, name: string): Promise<{ rss: number; abs: number; heap: number; ext: number; mbps: number }> {
+async function measure(
+  conn: SftpConnection,
+  source: () => UploadSource,
+  name: string,
+): Promise<{ rss: number; abs: number; heap: number; ext: number; mbps: number }> {
   global.gc?.();
   const base = process.memoryUsage();
   let abs = 0;
@@ -64,7 +68,13 @@ async function measure(conn: SftpConnection, source: () => UploadSource, name: s
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'os2-sftp-bench-'));
   const file = path.join(tmp, '100mb.bin');
   await new Promise<void>((resolve, reject) => generated(SIZE).pipe(fs.createWriteStream(file)).on('finish', resolve).on('error', reject));
-  const conn = new SftpConnection({ host: sshd.host, port: sshd.port, username: sshd.username, privateKey: sshd.privateKeyPem, hostKeyFingerprint: sshd.hostKeyFingerprint });
+  const conn = new SftpConnection({
+    host: sshd.host,
+    port: sshd.port,
+    username: sshd.username,
+    privateKey: sshd.privateKeyPem,
+    hostKeyFingerprint: sshd.hostKeyFingerprint,
+  });
   try {
     await conn.run((c) => c.list('OUT')); // connect first: the handshake is not part of the figure
     const cases: Array<[string, () => UploadSource]> = [
@@ -84,7 +94,9 @@ async function measure(conn: SftpConnection, source: () => UploadSource, name: s
       const f = (k: 'rss' | 'abs' | 'heap' | 'ext'): string => (median(rs.map((r) => r[k])) / MB).toFixed(1);
       console.log(`| ${label} | ${f('abs')} | ${f('rss')} | ${f('heap')} | ${f('ext')} | ${median(rs.map((r) => r.mbps)).toFixed(0)} |`);
     }
-    console.log(`\n(file size ${SIZE / MB} MB; Node ${process.version}; streaming keeps the heap flat — external memory is Buffers awaiting GC, bounded by the stream high-water marks, not the file size)`);
+    console.log(
+      `\n(file size ${SIZE / MB} MB; Node ${process.version}; streaming keeps the heap flat — external memory is Buffers awaiting GC, bounded by the stream high-water marks, not the file size)`,
+    );
   } finally {
     await conn.close();
     await sshd.stop();

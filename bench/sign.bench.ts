@@ -57,7 +57,9 @@ async function main(): Promise<void> {
     await pool.close();
     removeTestKeys();
   }
-  console.log(`Signing throughput, RSA-2048, ${N} messages per run, median of ${RUNS} runs, ${availableParallelism()} cores, pool of ${pool.size} workers; 1-min load average ${loadBefore.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after (the pool can only gain when cores are idle).\n`);
+  console.log(
+    `Signing throughput, RSA-2048, ${N} messages per run, median of ${RUNS} runs, ${availableParallelism()} cores, pool of ${pool.size} workers; 1-min load average ${loadBefore.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after (the pool can only gain when cores are idle).\n`,
+  );
   console.log('| case | single thread msg/s | ms per message | pool msg/s | pool / single |');
   console.log('|---|---:|---:|---:|---:|');
   for (const r of rows) console.log(r);

@@ -47,7 +47,8 @@ async function main(): Promise<void> {
   const transport = new SoapTransport({ keyPem: certs.client.key, certPem: certs.client.cert, ca: [certs.ca.cert], timeoutMs: 10_000 });
   try {
     const key = loadSigningKey({ keyPem: certs.client.key, certPem: certs.client.cert });
-    const fetch = () => requestToken({ stsUrl: sim.stsUrl, appliesTo: FORDELING_ENTITY_ID, cvr: certs.client.cvr, key, stsPins: sim.stsCert, ca: [sim.ca], timeoutMs: 10_000 });
+    const fetch = () =>
+      requestToken({ stsUrl: sim.stsUrl, appliesTo: FORDELING_ENTITY_ID, cvr: certs.client.cvr, key, stsPins: sim.stsCert, ca: [sim.ca], timeoutMs: 10_000 });
     await fetch(); // warm up (TLS, JIT)
     const fetchMs: number[] = [];
     for (let run = 0; run < RUNS; run++) {
@@ -84,7 +85,11 @@ async function main(): Promise<void> {
       ratios.push(got.token / got.certificate);
     }
 
-    const body = buildAfsendRequest(object(0), { transactionId: '70ce0000-0000-4000-8000-000000000000', senderCvr: certs.client.cvr, senderSystemUuid: 'a0b1c2d3-0000-4000-8000-000000000001' });
+    const body = buildAfsendRequest(object(0), {
+      transactionId: '70ce0000-0000-4000-8000-000000000000',
+      senderCvr: certs.client.cvr,
+      senderSystemUuid: 'a0b1c2d3-0000-4000-8000-000000000001',
+    });
     const envelopeMs: Record<'plain' | 'token' | 'verify', number[]> = { plain: [], token: [], verify: [] };
     const signed = buildTokenEnvelope(key, { bodyXml: body, action: SOAP_ACTIONS.afsend, to: sim.tokenServiceUrl, token });
     for (let run = 0; run < RUNS; run++) {

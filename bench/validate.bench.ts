@@ -20,7 +20,11 @@ const SCHEMA = {
   required: ['webform', 'submission', 'data'],
   properties: {
     webform: { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1 } } },
-    submission: { type: 'object', required: ['uuid'], properties: { uuid: { type: 'string', format: 'uuid' }, created: { type: 'string', format: 'date-time' } } },
+    submission: {
+      type: 'object',
+      required: ['uuid'],
+      properties: { uuid: { type: 'string', format: 'uuid' }, created: { type: 'string', format: 'date-time' } },
+    },
     data: {
       type: 'object',
       required: ['fornavn', 'efternavn', 'cpr', 'email', 'adresse'],
@@ -67,7 +71,14 @@ const VALID = {
 
 const INVALID = {
   ...VALID,
-  data: { ...VALID.data, cpr: undefined, email: 'ikke-en-mail', adresse: { address: 'Østergade 12', postal_code: '80000' }, udgiftstype: ['hår'], samtykke: '0' },
+  data: {
+    ...VALID.data,
+    cpr: undefined,
+    email: 'ikke-en-mail',
+    adresse: { address: 'Østergade 12', postal_code: '80000' },
+    udgiftstype: ['hår'],
+    samtykke: '0',
+  },
 };
 
 function measure(name: string, n: number, fn: (i: number) => void): { name: string; median: number; min: number; max: number } {

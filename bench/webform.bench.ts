@@ -16,19 +16,29 @@ const ms = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e6;
 
 function body(i: number, attachment = 0): Record<string, unknown> {
   const b: Record<string, unknown> = {
-    sid: String(i), uuid: `0f8fad5b-d9cb-469f-a165-${String(i).padStart(12, '0')}`, webform_id: 'bench', created: '1763798400', langcode: 'da',
-    ansoeger_fornavn: 'Åse', ansoeger_efternavn: 'Sørensen', beskrivelse: 'tandlæge på Nørrebro '.repeat(20),
+    sid: String(i),
+    uuid: `0f8fad5b-d9cb-469f-a165-${String(i).padStart(12, '0')}`,
+    webform_id: 'bench',
+    created: '1763798400',
+    langcode: 'da',
+    ansoeger_fornavn: 'Åse',
+    ansoeger_efternavn: 'Sørensen',
+    beskrivelse: 'tandlæge på Nørrebro '.repeat(20),
   };
-  if (attachment) b._bilag = { id: '1', name: 'bilag.pdf', uri: 'private://bilag.pdf', mime: 'application/pdf', data: Buffer.alloc(attachment, 7).toString('base64') };
+  if (attachment)
+    b._bilag = { id: '1', name: 'bilag.pdf', uri: 'private://bilag.pdf', mime: 'application/pdf', data: Buffer.alloc(attachment, 7).toString('base64') };
   return b;
 }
 
 function post(port: number, text: string, secret: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: '/bench', method: 'POST', agent, headers: { 'content-type': 'application/json', 'x-signature': hmacHex(text, secret) } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, path: '/bench', method: 'POST', agent, headers: { 'content-type': 'application/json', 'x-signature': hmacHex(text, secret) } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end(text);
   });
@@ -44,18 +54,38 @@ async function main(): Promise<void> {
   const big = Buffer.from(JSON.stringify(body(1, 15 * 1024 * 1024)));
   const small = JSON.stringify(body(1));
 
-  const per = (fn: () => void, n: number) => { const t = process.hrtime.bigint(); for (let i = 0; i < n; i++) fn(); return ms(t) / n; };
+  const per = (fn: () => void, n: number) => {
+    const t = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) fn();
+    return ms(t) / n;
+  };
   rows.push(['decode form-encoded body, 200 bracket fields', median(Array.from({ length: RUNS }, () => per(() => decodeForm(formText), 200))), 'ms/body']);
-  rows.push(['normalise small JSON submission', median(Array.from({ length: RUNS }, () => per(() => normaliseRemotePost(JSON.parse(small)), 2000))), 'ms/submission']);
+  rows.push([
+    'normalise small JSON submission',
+    median(Array.from({ length: RUNS }, () => per(() => normaliseRemotePost(JSON.parse(small)), 2000))),
+    'ms/submission',
+  ]);
   const sig = hmacHex(big, 'k');
-  rows.push([`HMAC-SHA256 verify of ${(big.length / 1048576).toFixed(0)} MB body`, median(Array.from({ length: RUNS }, () => per(() => verifyHmac(big, sig, 'k'), 3))), 'ms']);
-  rows.push([`JSON.parse + normalise of ${(big.length / 1048576).toFixed(0)} MB body (base64 → Buffer)`, median(Array.from({ length: RUNS }, () => per(() => normaliseRemotePost(JSON.parse(big.toString('utf8'))), 2))), 'ms']);
+  rows.push([
+    `HMAC-SHA256 verify of ${(big.length / 1048576).toFixed(0)} MB body`,
+    median(Array.from({ length: RUNS }, () => per(() => verifyHmac(big, sig, 'k'), 3))),
+    'ms',
+  ]);
+  rows.push([
+    `JSON.parse + normalise of ${(big.length / 1048576).toFixed(0)} MB body (base64 → Buffer)`,
+    median(Array.from({ length: RUNS }, () => per(() => normaliseRemotePost(JSON.parse(big.toString('utf8'))), 2))),
+    'ms',
+  ]);
 
   let RED!: NodeAPI;
-  await helper.load((r: NodeAPI) => ((RED = r), webformInNode(r)), [
-    { id: 'w', type: 'os2-webform-in', mode: 'push', path: '/bench', auth: 'hmac', hmacHeader: 'x-signature', maxBodyMb: 40, wires: [['o']] },
-    { id: 'o', type: 'helper' },
-  ] as never, { w: { secret: 'k' } });
+  await helper.load(
+    (r: NodeAPI) => ((RED = r), webformInNode(r)),
+    [
+      { id: 'w', type: 'os2-webform-in', mode: 'push', path: '/bench', auth: 'hmac', hmacHeader: 'x-signature', maxBodyMb: 40, wires: [['o']] },
+      { id: 'o', type: 'helper' },
+    ] as never,
+    { w: { secret: 'k' } },
+  );
   const server = http.createServer(RED.httpNode as never);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
@@ -85,4 +115,10 @@ async function main(): Promise<void> {
   for (const [m, v, u] of rows) console.log(`| ${m} | ${v < 10 ? v.toFixed(3) : v.toFixed(0)} | ${u} |`);
 }
 
-main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -6,7 +6,10 @@ const path = require('path');
 const { execFileSync } = require('child_process');
 const dir = path.join(__dirname, '..', 'bench');
 const only = process.argv[2];
-for (const f of fs.readdirSync(dir).filter((f) => f.endsWith('.bench.ts')).sort()) {
+for (const f of fs
+  .readdirSync(dir)
+  .filter((f) => f.endsWith('.bench.ts'))
+  .sort()) {
   if (only && !f.includes(only)) continue;
   console.log(`\n## ${f}\n`);
   execFileSync(process.execPath, ['--import', 'tsx', path.join(dir, f)], { stdio: 'inherit' });

@@ -40,14 +40,17 @@ const problems = [];
 function scanValue(file, node, key, value) {
   if (typeof value === 'string') {
     if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(value)) problems.push(`${file}: node ${node.id} (${node.type}) holds a private key in "${key}"`);
-    else if (SECRET_KEYS.test(key) && value !== '' && !ENV_REF.test(value)) problems.push(`${file}: node ${node.id} (${node.type}) holds a secret in "${key}" (use credentials or \${ENV_VAR})`);
+    else if (SECRET_KEYS.test(key) && value !== '' && !ENV_REF.test(value))
+      problems.push(`${file}: node ${node.id} (${node.type}) holds a secret in "${key}" (use credentials or \${ENV_VAR})`);
   } else if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) scanValue(file, node, k, v);
   }
 }
 
 const args = process.argv.slice(2).map((f) => path.resolve(f));
-const files = args.length ? args : [...walk(path.join(root, 'flows'), (p) => p.endsWith('.json')), ...walk(path.join(root, 'examples'), (p) => p.endsWith('.json'))];
+const files = args.length
+  ? args
+  : [...walk(path.join(root, 'flows'), (p) => p.endsWith('.json')), ...walk(path.join(root, 'examples'), (p) => p.endsWith('.json'))];
 for (const abs of files) {
   const file = path.relative(root, abs);
   let flow;

@@ -118,11 +118,20 @@ async function waitFor(url, seconds) {
 
 function startSimulator() {
   return new Promise((resolve) => {
-    const sim = run('simulator', [
-      'dist/simulator/cli.js', '--json', '--port', String(simPort),
-      '--receipt-url', `http://127.0.0.1:${port}${receiptPath}`,
-      '--receipt-user', secrets.receiptUser,
-    ], { SF2900_SIM_RECEIPT_PASSWORD: secrets.receiptPassword });
+    const sim = run(
+      'simulator',
+      [
+        'dist/simulator/cli.js',
+        '--json',
+        '--port',
+        String(simPort),
+        '--receipt-url',
+        `http://127.0.0.1:${port}${receiptPath}`,
+        '--receipt-user',
+        secrets.receiptUser,
+      ],
+      { SF2900_SIM_RECEIPT_PASSWORD: secrets.receiptPassword },
+    );
     sim.once('line', (line) => resolve(JSON.parse(line)));
   });
 }
@@ -148,7 +157,10 @@ async function startSftp() {
 /** The demo flows with this machine's secrets put into the config nodes' credentials. */
 function demoFlows(sim) {
   let flows = [];
-  for (const f of fs.readdirSync(path.join(root, 'flows')).filter((f) => f.endsWith('.json')).sort()) {
+  for (const f of fs
+    .readdirSync(path.join(root, 'flows'))
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     flows.push(...JSON.parse(fs.readFileSync(path.join(root, 'flows', f), 'utf8')));
   }
   if (sftpSim) {
@@ -187,7 +199,12 @@ function demoFlows(sim) {
     return undefined;
   });
   const sftpEnv = sftpSim
-    ? { OS2_SFTP_HOST: sftpSim.settings.host, OS2_SFTP_PORT: String(sftpSim.settings.port), OS2_SFTP_USER: sftpSim.settings.username, OS2_SFTP_HOST_KEY: sftpSim.settings.hostKeyFingerprint }
+    ? {
+        OS2_SFTP_HOST: sftpSim.settings.host,
+        OS2_SFTP_PORT: String(sftpSim.settings.port),
+        OS2_SFTP_USER: sftpSim.settings.username,
+        OS2_SFTP_HOST_KEY: sftpSim.settings.hostKeyFingerprint,
+      }
     : {};
   const redJs = require.resolve('node-red/red.js', process.env.OS2_NODE_RED_PATH ? { paths: [process.env.OS2_NODE_RED_PATH] } : undefined);
   const red = run('node-red', [redJs, '-u', userDir, '-s', path.join(userDir, 'settings.js')], {
@@ -213,6 +230,10 @@ function demoFlows(sim) {
   console.log(`  Post a sample SP241:    http://127.0.0.1:${port}/demo/`);
   console.log(`  Serviceplatform (sim):  ${sim.url}`);
   console.log(`  Receipts are posted to: http://127.0.0.1:${port}${receiptPath}`);
-  console.log(sftpSim ? `  SFTP (sim, attachments): sftp://${sftpSim.settings.host}:${sftpSim.settings.port} (${sftpSim.sshd.root})` : '  SFTP: off (no sshd found, or OS2_DEMO_SFTP=0): the demo sends no attachments');
+  console.log(
+    sftpSim
+      ? `  SFTP (sim, attachments): sftp://${sftpSim.settings.host}:${sftpSim.settings.port} (${sftpSim.sshd.root})`
+      : '  SFTP: off (no sshd found, or OS2_DEMO_SFTP=0): the demo sends no attachments',
+  );
   console.log('  Stop with Ctrl+C.');
 })().catch((err) => fail(err.message));

@@ -65,7 +65,13 @@ async function openssl(args: string[], cwd: string): Promise<void> {
   } catch (err) {
     const e = err as Error & { stderr?: string; code?: string };
     if (e.code === 'ENOENT') throw new Error('The openssl command is needed to make test certificates, and it was not found on PATH');
-    throw new Error(`openssl ${args[0]} failed: ${String(e.stderr ?? e.message).trim().split('\n')[0]}`);
+    throw new Error(
+      `openssl ${args[0]} failed: ${
+        String(e.stderr ?? e.message)
+          .trim()
+          .split('\n')[0]
+      }`,
+    );
   }
 }
 
@@ -82,9 +88,26 @@ function load(f: CertFiles): CertFiles {
 async function makeCa(dir: string, name: string, cn: string): Promise<CertFiles> {
   const f = files(dir, name);
   await openssl(
-    ['req', '-x509', '-newkey', 'rsa:2048', '-sha256', '-nodes', '-keyout', f.keyPath, '-out', f.certPath, '-days', '365',
-      '-subj', `/C=DK/O=Test/CN=${cn}`,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-sha256',
+      '-nodes',
+      '-keyout',
+      f.keyPath,
+      '-out',
+      f.certPath,
+      '-days',
+      '365',
+      '-subj',
+      `/C=DK/O=Test/CN=${cn}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
     dir,
   );
   return f;
@@ -97,8 +120,27 @@ async function makeLeaf(dir: string, name: string, ca: CertFiles, subject: strin
   fs.writeFileSync(extFile, `[v3]\n${ext}\n`);
   await openssl(['req', '-new', '-newkey', 'rsa:2048', '-sha256', '-nodes', '-keyout', f.keyPath, '-out', csr, '-subj', subject], dir);
   await openssl(
-    ['x509', '-req', '-in', csr, '-CA', ca.certPath, '-CAkey', ca.keyPath, '-set_serial', `0x${randomBytes(8).toString('hex')}`,
-      '-out', f.certPath, '-days', String(days), '-sha256', '-extfile', extFile, '-extensions', 'v3'],
+    [
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      ca.certPath,
+      '-CAkey',
+      ca.keyPath,
+      '-set_serial',
+      `0x${randomBytes(8).toString('hex')}`,
+      '-out',
+      f.certPath,
+      '-days',
+      String(days),
+      '-sha256',
+      '-extfile',
+      extFile,
+      '-extensions',
+      'v3',
+    ],
     dir,
   );
   fs.rmSync(csr, { force: true });
@@ -108,7 +150,8 @@ async function makeLeaf(dir: string, name: string, ca: CertFiles, subject: strin
 
 const CLIENT_EXT = 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth';
 const STS_EXT = 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature';
-const SERVER_EXT = 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost';
+const SERVER_EXT =
+  'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost';
 
 function stillValid(certPath: string): boolean {
   try {
@@ -151,7 +194,8 @@ export async function generateCerts(dir: string, opts: GenerateOptions = {}): Pr
   if (opts.reuse && fs.existsSync(marker)) {
     try {
       const m = JSON.parse(fs.readFileSync(marker, 'utf8')) as { cvr?: string };
-      if (m.cvr === cvr && stillValid(path.join(dir, 'client.crt')) && stillValid(path.join(dir, 'server.crt')) && stillValid(path.join(dir, 'sts.crt'))) return describe(dir, cvr);
+      if (m.cvr === cvr && stillValid(path.join(dir, 'client.crt')) && stillValid(path.join(dir, 'server.crt')) && stillValid(path.join(dir, 'sts.crt')))
+        return describe(dir, cvr);
     } catch {
       /* make new ones */
     }
@@ -159,10 +203,7 @@ export async function generateCerts(dir: string, opts: GenerateOptions = {}): Pr
   const uid = randomBytes(4).readUInt32BE(0) % 100_000_000;
   const subject = `/C=DK/serialNumber=CVR:${cvr}-UID:${uid}/O=${org}/CN=OS2forms Fordeling (funktionscertifikat)`;
 
-  const [ca, otherCa] = await Promise.all([
-    makeCa(dir, 'ca', 'Serviceplatform Simulator Test CA'),
-    makeCa(dir, 'other-ca', 'Some Other Test CA'),
-  ]);
+  const [ca, otherCa] = await Promise.all([makeCa(dir, 'ca', 'Serviceplatform Simulator Test CA'), makeCa(dir, 'other-ca', 'Some Other Test CA')]);
   const [, client] = await Promise.all([
     makeLeaf(dir, 'server', ca, '/C=DK/O=Serviceplatform Simulator/CN=localhost', SERVER_EXT, 365),
     makeLeaf(dir, 'client', ca, subject, CLIENT_EXT, 365),
@@ -172,8 +213,28 @@ export async function generateCerts(dir: string, opts: GenerateOptions = {}): Pr
   ]);
   const pass = `pass:${TEST_P12_PASSPHRASE}`;
   await openssl(
-    ['pkcs12', '-export', '-inkey', client.keyPath, '-in', client.certPath, '-certfile', ca.certPath, '-out', 'client.p12',
-      '-passout', pass, '-keypbe', 'AES-256-CBC', '-certpbe', 'AES-256-CBC', '-macalg', 'sha256', '-name', 'client'],
+    [
+      'pkcs12',
+      '-export',
+      '-inkey',
+      client.keyPath,
+      '-in',
+      client.certPath,
+      '-certfile',
+      ca.certPath,
+      '-out',
+      'client.p12',
+      '-passout',
+      pass,
+      '-keypbe',
+      'AES-256-CBC',
+      '-certpbe',
+      'AES-256-CBC',
+      '-macalg',
+      'sha256',
+      '-name',
+      'client',
+    ],
     dir,
   );
   await openssl(['pkey', '-in', client.keyPath, '-aes256', '-passout', pass, '-out', 'client-encrypted.key'], dir);

@@ -56,18 +56,41 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
       return v;
     };
     switch (a) {
-      case '--port': o.port = Number(value()); break;
-      case '--host': o.host = value(); break;
-      case '--cert-dir': o.certDir = path.resolve(value()); break;
-      case '--cvr': o.cvr = value(); break;
-      case '--receipt-url': o.receiptUrl = value(); break;
-      case '--receipt-user': o.receiptUser = value(); break;
-      case '--receipt-password': o.receiptPassword = value(); break;
-      case '--contract-dir': o.contractDir = path.resolve(value()); break;
-      case '--no-validate': o.validate = false; break;
-      case '--json': o.json = true; break;
-      case '--help': case '-h':
-        throw new Error('usage: simulator/cli [--port n] [--host a] [--cert-dir d] [--cvr n] [--receipt-url u] [--receipt-user u --receipt-password p] [--contract-dir d] [--no-validate] [--json]');
+      case '--port':
+        o.port = Number(value());
+        break;
+      case '--host':
+        o.host = value();
+        break;
+      case '--cert-dir':
+        o.certDir = path.resolve(value());
+        break;
+      case '--cvr':
+        o.cvr = value();
+        break;
+      case '--receipt-url':
+        o.receiptUrl = value();
+        break;
+      case '--receipt-user':
+        o.receiptUser = value();
+        break;
+      case '--receipt-password':
+        o.receiptPassword = value();
+        break;
+      case '--contract-dir':
+        o.contractDir = path.resolve(value());
+        break;
+      case '--no-validate':
+        o.validate = false;
+        break;
+      case '--json':
+        o.json = true;
+        break;
+      case '--help':
+      case '-h':
+        throw new Error(
+          'usage: simulator/cli [--port n] [--host a] [--cert-dir d] [--cvr n] [--receipt-url u] [--receipt-user u --receipt-password p] [--contract-dir d] [--no-validate] [--json]',
+        );
       default:
         throw new Error(`Unknown option ${a}`);
     }

@@ -245,7 +245,10 @@ function peerCvr(socket: TLSSocket): string | undefined {
   const cert = socket.getPeerCertificate() as PeerCertificate | undefined;
   if (!cert || !cert.subject) return undefined;
   const s = cert.subject as unknown as Record<string, string | string[] | undefined>;
-  const parts = ['serialNumber', 'O', 'CN'].map((k) => s[k]).flat().filter(Boolean) as string[];
+  const parts = ['serialNumber', 'O', 'CN']
+    .map((k) => s[k])
+    .flat()
+    .filter(Boolean) as string[];
   return cvrFromSubject(parts.join(' '));
 }
 
@@ -267,7 +270,10 @@ function readBody(req: http.IncomingMessage): Promise<string> {
   });
 }
 
-function matchReceiver(rules: ReceiverRule[], ctx: { routingCvr?: string; kle?: string; handlingFacet?: string; receivingSystemUuid?: string }): ReceiverRule | undefined {
+function matchReceiver(
+  rules: ReceiverRule[],
+  ctx: { routingCvr?: string; kle?: string; handlingFacet?: string; receivingSystemUuid?: string },
+): ReceiverRule | undefined {
   return rules.find((r) => {
     if (r.authorityCvr !== ctx.routingCvr) return false;
     if (ctx.receivingSystemUuid) return r.systemUuid.toLowerCase() === ctx.receivingSystemUuid.toLowerCase();
@@ -402,7 +408,9 @@ export async function createSimulator(opts: SimulatorOptions = {}): Promise<Simu
 
   function businessReceipt(s: Shipment): Kvittering {
     if (!s.receiver) {
-      const what = s.context.kle ? `KLE ${s.context.kle}${s.context.handlingFacet ? ` ${s.context.handlingFacet}` : ''}` : `IT-system ${s.context.receivingSystemUuid}`;
+      const what = s.context.kle
+        ? `KLE ${s.context.kle}${s.context.handlingFacet ? ` ${s.context.handlingFacet}` : ''}`
+        : `IT-system ${s.context.receivingSystemUuid}`;
       return {
         code: 'AFVIST',
         type: 'Forretning',
@@ -450,17 +458,28 @@ export async function createSimulator(opts: SimulatorOptions = {}): Promise<Simu
     const ac = child(op, 'AuthorityContext');
     const cvr = ac ? (child(ac, 'MunicipalityCVR')?.textContent ?? '').trim() : '';
     if (!ac || !cvr) {
-      throw new Refusal('Client', 'Security model not provided: neither AuthorityContext nor a token was given', [
-        { code: 'SIKKERHEDSMODEL', text: 'AuthorityContext/MunicipalityCVR is missing' },
-      ], 'platform');
+      throw new Refusal(
+        'Client',
+        'Security model not provided: neither AuthorityContext nor a token was given',
+        [{ code: 'SIKKERHEDSMODEL', text: 'AuthorityContext/MunicipalityCVR is missing' }],
+        'platform',
+      );
     }
     if (!certCvr) {
-      throw new Refusal('Client', 'The client certificate carries no CVR', [{ code: 'CERTIFIKAT', text: 'No CVR in the client certificate subject' }], 'platform');
+      throw new Refusal(
+        'Client',
+        'The client certificate carries no CVR',
+        [{ code: 'CERTIFIKAT', text: 'No CVR in the client certificate subject' }],
+        'platform',
+      );
     }
     if (cvr !== certCvr) {
-      throw new Refusal('Client', `AuthorityContext CVR ${cvr} does not match the client certificate's CVR ${certCvr}`, [
-        { code: 'AUTORISATION', text: `The certificate for CVR ${certCvr} may not act for CVR ${cvr}` },
-      ], 'platform');
+      throw new Refusal(
+        'Client',
+        `AuthorityContext CVR ${cvr} does not match the client certificate's CVR ${certCvr}`,
+        [{ code: 'AUTORISATION', text: `The certificate for CVR ${certCvr} may not act for CVR ${cvr}` }],
+        'platform',
+      );
     }
     return cvr;
   }
@@ -473,7 +492,11 @@ export async function createSimulator(opts: SimulatorOptions = {}): Promise<Simu
 
   function formularDigest(op: Element): string | undefined {
     const text = op.getElementsByTagNameNS('*', 'FormularIndhold')[0]?.textContent;
-    return text ? createHash('sha256').update(Buffer.from(text.replace(/\s+/g, ''), 'base64')).digest('hex') : undefined;
+    return text
+      ? createHash('sha256')
+          .update(Buffer.from(text.replace(/\s+/g, ''), 'base64'))
+          .digest('hex')
+      : undefined;
   }
 
   async function handleAfsend(op: Element): Promise<Outcome> {
@@ -546,7 +569,12 @@ export async function createSimulator(opts: SimulatorOptions = {}): Promise<Simu
   function handleList(op: Element): Outcome {
     const q = parseModtagerListRequest(op);
     const systems: ModtagerSystem[] = sim.receivers
-      .filter((r) => r.authorityCvr === q.routingCvr && (r.kle === '*' || r.kle === q.kle) && (!q.handlingFacet || !r.handlingFacet || r.handlingFacet === q.handlingFacet))
+      .filter(
+        (r) =>
+          r.authorityCvr === q.routingCvr &&
+          (r.kle === '*' || r.kle === q.kle) &&
+          (!q.handlingFacet || !r.handlingFacet || r.handlingFacet === q.handlingFacet),
+      )
       .map((r) => ({
         authorityCvr: r.authorityCvr,
         systemUuid: r.systemUuid,
@@ -584,7 +612,13 @@ export async function createSimulator(opts: SimulatorOptions = {}): Promise<Simu
   async function handleSoap(req: http.IncomingMessage, text: string, mode: 'certificate' | 'token' = 'certificate'): Promise<Outcome> {
     const type = String(req.headers['content-type'] ?? '').toLowerCase();
     if (!type.startsWith('text/xml')) {
-      throw new Refusal('Client', `Content-Type must be text/xml (SOAP 1.1), got "${type || 'none'}"`, [{ code: 'SOAP_VERSION', text: 'Only SOAP 1.1 (text/xml) is supported' }], 'transport', 415);
+      throw new Refusal(
+        'Client',
+        `Content-Type must be text/xml (SOAP 1.1), got "${type || 'none'}"`,
+        [{ code: 'SOAP_VERSION', text: 'Only SOAP 1.1 (text/xml) is supported' }],
+        'transport',
+        415,
+      );
     }
     let doc: ReturnType<typeof parseXmlSafely>;
     try {
@@ -599,15 +633,23 @@ export async function createSimulator(opts: SimulatorOptions = {}): Promise<Simu
     const token = mode === 'token' ? checkToken(text) : undefined;
     const body = token ? token.body : childElements(env).find((e) => e.localName === 'Body' && e.namespaceURI === NS.soap11);
     const ops = childElements(body);
-    if (ops.length !== 1) throw new Refusal('Client', 'SOAP Body must contain exactly one element', [{ code: 'SOAP_FEJL', text: `Body has ${ops.length} elements` }]);
+    if (ops.length !== 1)
+      throw new Refusal('Client', 'SOAP Body must contain exactly one element', [{ code: 'SOAP_FEJL', text: `Body has ${ops.length} elements` }]);
     const op = ops[0];
     const known = op.namespaceURI === NS.v3 ? OPERATIONS[op.localName ?? ''] : undefined;
-    if (!known) throw new Refusal('Client', `Unknown operation element {${op.namespaceURI ?? ''}}${op.localName}`, [{ code: 'UKENDT_OPERATION', text: `${op.localName}` }]);
+    if (!known)
+      throw new Refusal('Client', `Unknown operation element {${op.namespaceURI ?? ''}}${op.localName}`, [
+        { code: 'UKENDT_OPERATION', text: `${op.localName}` },
+      ]);
     const action = req.headers.soapaction;
     if (action === undefined) throw new Refusal('Client', 'SOAPAction header is missing', [{ code: 'SOAP_FEJL', text: 'SOAPAction header is missing' }]);
-    const unquoted = String(action).trim().replace(/^"(.*)"$/, '$1');
+    const unquoted = String(action)
+      .trim()
+      .replace(/^"(.*)"$/, '$1');
     if (unquoted !== known.action) {
-      throw new Refusal('Client', `SOAPAction "${unquoted}" does not match ${known.name}`, [{ code: 'SOAP_FEJL', text: `Expected SOAPAction ${known.action}` }]);
+      throw new Refusal('Client', `SOAPAction "${unquoted}" does not match ${known.name}`, [
+        { code: 'SOAP_FEJL', text: `Expected SOAPAction ${known.action}` },
+      ]);
     }
     // Like the platform: who is calling first (certificate + AuthorityContext), then what was sent.
     checkAuthority(op, token ? token.cvr : peerCvr(req.socket as TLSSocket));
@@ -691,7 +733,11 @@ export async function createSimulator(opts: SimulatorOptions = {}): Promise<Simu
         const fault =
           err.kind === 'platform'
             ? buildSoapFault({ faultCode: err.faultCode, faultString: err.message, platformErrors: err.errors })
-            : buildSoapFault({ faultCode: err.faultCode, faultString: err.message, transportKvittering: { code: 'FEJL', reason: err.message, errors: err.errors } });
+            : buildSoapFault({
+                faultCode: err.faultCode,
+                faultString: err.message,
+                transportKvittering: { code: 'FEJL', reason: err.message, errors: err.errors },
+              });
         if (!res.headersSent && !res.destroyed) respond(res, err.httpStatus, fault);
         return;
       }

@@ -38,7 +38,10 @@ export interface TokenServiceOptions {
 
 /** Why a token-model request or a token request was refused; `code` is the simulator's own FejlKode. */
 export class TokenRefusal extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'TokenRefusal';
   }
@@ -120,7 +123,10 @@ export class TokenService {
     } catch (err) {
       this.stats.stsRefused++;
       const reason = err instanceof TokenRefusal ? err.message : 'Internal STS error';
-      return { status: 500, body: soap12Fault(err instanceof TokenRefusal ? SOAP12_FAULT_CODES.sender : SOAP12_FAULT_CODES.receiver, 'wst:FailedAuthentication', reason) };
+      return {
+        status: 500,
+        body: soap12Fault(err instanceof TokenRefusal ? SOAP12_FAULT_CODES.sender : SOAP12_FAULT_CODES.receiver, 'wst:FailedAuthentication', reason),
+      };
     }
   }
 
@@ -150,7 +156,10 @@ export class TokenService {
     const signed = parseXmlSafely(check.signedElement!, 'the signed Body').documentElement!;
     const rst = allElements(signed).find((e) => isElement(e, STS_NS.wst, 'RequestSecurityToken'));
     if (!rst) throw new TokenRefusal('SOAP_FEJL', 'The Body holds no RequestSecurityToken');
-    const text = (ns: string, name: string) => allElements(rst).find((e) => isElement(e, ns, name))?.textContent?.trim() ?? '';
+    const text = (ns: string, name: string) =>
+      allElements(rst)
+        .find((e) => isElement(e, ns, name))
+        ?.textContent?.trim() ?? '';
     if (text(STS_NS.wst, 'RequestType') !== WST.issueRequestType) throw new TokenRefusal('SOAP_FEJL', 'Only the Issue request type is supported');
     if (text(STS_NS.wst, 'TokenType') !== WST.samlV2) throw new TokenRefusal('SOAP_FEJL', 'Only SAML 2.0 tokens are issued');
     const appliesTo = allElements(rst).find((e) => isElement(e, STS_NS.wsp, 'AppliesTo'));

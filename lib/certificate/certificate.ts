@@ -91,7 +91,8 @@ function pemKey(pem: string, passphrase?: string): KeyObject {
     return createPrivateKey({ key: pem, format: 'pem', passphrase: passphrase || undefined });
   } catch (err) {
     const m = String((err as Error).message);
-    if (/passphrase|bad decrypt|interrupted or cancelled/i.test(m)) throw new CertificateError('Wrong or missing passphrase for the PEM private key', 'passphrase');
+    if (/passphrase|bad decrypt|interrupted or cancelled/i.test(m))
+      throw new CertificateError('Wrong or missing passphrase for the PEM private key', 'passphrase');
     throw new CertificateError('The PEM private key cannot be read', 'format');
   }
 }

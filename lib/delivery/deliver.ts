@@ -89,7 +89,12 @@ export async function prepareAfsend(
   shipmentKey?: string,
 ): Promise<{ request: string; ids: ShipmentIds }> {
   if (!input || typeof input !== 'object' || !input.objektType || !input.context) {
-    throw new DeliveryError({ class: 'permanent', code: 'INVALID', reason: 'msg.payload is not a FordelingsObject (objektType and context are required)', errors: [] });
+    throw new DeliveryError({
+      class: 'permanent',
+      code: 'INVALID',
+      reason: 'msg.payload is not a FordelingsObject (objektType and context are required)',
+      errors: [],
+    });
   }
   if (!input.submissionId) throw new DeliveryError({ class: 'permanent', code: 'INVALID', reason: 'The FordelingsObject has no submissionId', errors: [] });
   const transactionId = transactionIdFor(input.submissionId, input.webformId, shipmentKey);
@@ -100,9 +105,19 @@ export async function prepareAfsend(
   }
   let request: string;
   try {
-    request = buildAfsendRequest(obj, { transactionId, senderCvr: obj.context.senderAuthorityCvr as string, senderSystemUuid: obj.context.senderSystemUuid as string, now: ctx.now?.() });
+    request = buildAfsendRequest(obj, {
+      transactionId,
+      senderCvr: obj.context.senderAuthorityCvr as string,
+      senderSystemUuid: obj.context.senderSystemUuid as string,
+      now: ctx.now?.(),
+    });
   } catch (err) {
-    throw new DeliveryError({ class: 'permanent', code: 'INVALID', reason: `The FordelingsObject cannot be serialised: ${(err as Error).message}`, errors: [] });
+    throw new DeliveryError({
+      class: 'permanent',
+      code: 'INVALID',
+      reason: `The FordelingsObject cannot be serialised: ${(err as Error).message}`,
+      errors: [],
+    });
   }
   return { request, ids: { transactionId, submissionId: obj.submissionId, webformId: obj.webformId, objektType: obj.objektType } };
 }
@@ -161,7 +176,10 @@ export function interpretAfsend(res: SoapResponse): { distributionTransactionId?
   const receipt = parsed.receipt;
   if (receipt && REJECTED_CODES.has(receipt.code)) {
     const detail = receipt.reason || receipt.errors.map((e) => `${e.code}: ${e.text}`).join('; ') || 'no reason given';
-    throw new DeliveryError({ class: 'permanent', code: receipt.code, reason: `The Fordelingskomponent answered ${receipt.code}: ${detail}`, errors: receipt.errors }, res.body);
+    throw new DeliveryError(
+      { class: 'permanent', code: receipt.code, reason: `The Fordelingskomponent answered ${receipt.code}: ${detail}`, errors: receipt.errors },
+      res.body,
+    );
   }
   return { distributionTransactionId: parsed.distributionTransactionId, receipt };
 }
@@ -191,7 +209,13 @@ export function toDeliveryError(err: unknown, res?: SoapResponse): DeliveryError
   if (isSoapFault(err)) return new DeliveryError(classifyFault(err, res?.status), res?.body);
   const message = String((err as Error)?.message ?? err);
   return new DeliveryError(
-    { class: 'permanent', code: 'BAD_RESPONSE', reason: `The Serviceplatform's answer cannot be read: ${message.split('\n')[0]}`, errors: [], httpStatus: res?.status },
+    {
+      class: 'permanent',
+      code: 'BAD_RESPONSE',
+      reason: `The Serviceplatform's answer cannot be read: ${message.split('\n')[0]}`,
+      errors: [],
+      httpStatus: res?.status,
+    },
     res?.body,
   );
 }
@@ -202,7 +226,12 @@ export async function listReceivers(
   ctx: Pick<DeliveryContext, 'endpoint' | 'transport' | 'security'>,
 ): Promise<ReturnType<typeof parseModtagerListResponse>> {
   const security = ctx.security ?? certificateSecurity;
-  const body = buildModtagerListRequest({ senderCvr: q.senderCvr || ctx.endpoint.senderCvr, routingCvr: q.routingCvr, kle: q.kle, handlingFacet: q.handlingFacet });
+  const body = buildModtagerListRequest({
+    senderCvr: q.senderCvr || ctx.endpoint.senderCvr,
+    routingCvr: q.routingCvr,
+    kle: q.kle,
+    handlingFacet: q.handlingFacet,
+  });
   const { value } = await exchange(security, body, 'FordelingsmodtagerList', SOAP_ACTIONS.modtagerList, ctx, (res) => {
     interpretSoap(res);
     try {

@@ -165,7 +165,9 @@ export class DurableDelivery<W> {
       },
       onDeadLetter: (s) => {
         this.sendingHere.delete(s.transactionId);
-        const last = this.lastErrors.get(s.transactionId) ?? new DeliveryError({ class: 'permanent', code: 'FAILED', reason: s.lastError ?? 'delivery failed', errors: [] });
+        const last =
+          this.lastErrors.get(s.transactionId) ??
+          new DeliveryError({ class: 'permanent', code: 'FAILED', reason: s.lastError ?? 'delivery failed', errors: [] });
         this.lastErrors.delete(s.transactionId);
         cb.deadLetter(s, last, this.take(s.transactionId));
       },
@@ -253,7 +255,8 @@ export class DurableDelivery<W> {
             const fresh = RESENDABLE.includes(shipment.state);
             const meta = { ...shipment.meta, node: this.o.queue, ...(fresh ? { attemptBase: shipment.attempts.length } : {}) };
             const { moved } = await this.outbox.move(t, 'queued', { request, meta });
-            if (!moved) throw new DeliveryError({ class: 'permanent', code: 'STATE', reason: `Shipment ${t} cannot be queued again from its state`, errors: [] });
+            if (!moved)
+              throw new DeliveryError({ class: 'permanent', code: 'STATE', reason: `Shipment ${t} cannot be queued again from its state`, errors: [] });
           }
         }
       }
@@ -285,7 +288,12 @@ export class DurableDelivery<W> {
     const s = await this.o.ledger.getShipment(t);
     if (!s) throw new DeliveryError({ class: 'permanent', code: 'NOT_FOUND', reason: `No shipment with AnvenderTransaktionsID ${t}`, errors: [] });
     if (!RESENDABLE.includes(s.state)) {
-      throw new DeliveryError({ class: 'permanent', code: 'NOT_RESENDABLE', reason: `Shipment ${t} is ${s.state}; only dead-letter or failed shipments are resent`, errors: [] });
+      throw new DeliveryError({
+        class: 'permanent',
+        code: 'NOT_RESENDABLE',
+        reason: `Shipment ${t} is ${s.state}; only dead-letter or failed shipments are resent`,
+        errors: [],
+      });
     }
     if (!s.request || fileContentsRemoved(s.request)) {
       throw new DeliveryError({ class: 'permanent', code: 'NOT_RESENDABLE', reason: `Shipment ${t} has no complete stored request to resend`, errors: [] });
@@ -297,7 +305,11 @@ export class DurableDelivery<W> {
       this.o.callbacks.queued?.(t);
       return (await this.o.ledger.getShipment(t)) ?? s;
     } catch (err) {
-      if (waiter) this.waiters.set(t, (this.waiters.get(t) ?? []).filter((w) => w !== waiter));
+      if (waiter)
+        this.waiters.set(
+          t,
+          (this.waiters.get(t) ?? []).filter((w) => w !== waiter),
+        );
       throw asDeliveryError(err);
     } finally {
       this.leave(t);
@@ -388,5 +400,10 @@ export function asDeliveryError(err: unknown, fallback: 'permanent' | 'transient
   if (err instanceof DeliveryError) return err;
   const e = err as { message?: string; code?: string; transient?: boolean; name?: string };
   const transient = fallback === 'transient' || e?.transient === true || e?.name === 'TimeoutError';
-  return new DeliveryError({ class: transient ? 'transient' : 'permanent', code: String(e?.code ?? (transient ? 'ERROR' : 'CONFIG')), reason: String(e?.message ?? err), errors: [] });
+  return new DeliveryError({
+    class: transient ? 'transient' : 'permanent',
+    code: String(e?.code ?? (transient ? 'ERROR' : 'CONFIG')),
+    reason: String(e?.message ?? err),
+    errors: [],
+  });
 }

@@ -57,7 +57,13 @@ export function classifyFault(fault: FaultLike, httpStatus?: number): DeliveryEr
   const tk = fault.transportKvittering;
   if (tk && tk.code === 'FEJL') {
     const detail = tk.reason || listText(tk.errors) || fault.faultString || 'no reason given';
-    return { class: 'permanent', code: 'FEJL', reason: `Rejected by the Serviceplatform (TransportKvittering FEJL): ${detail}`, errors: tk.errors ?? [], httpStatus };
+    return {
+      class: 'permanent',
+      code: 'FEJL',
+      reason: `Rejected by the Serviceplatform (TransportKvittering FEJL): ${detail}`,
+      errors: tk.errors ?? [],
+      httpStatus,
+    };
   }
   const local = (fault.faultCode ?? '').replace(/^.*:/, '');
   const errors = [...(tk?.errors ?? []), ...(fault.platformErrors ?? [])];
@@ -65,7 +71,13 @@ export function classifyFault(fault: FaultLike, httpStatus?: number): DeliveryEr
   if (/^Server/i.test(local) || /^Receiver/i.test(local)) {
     return { class: 'transient', code: 'SOAP_SERVER', reason: `SOAP Server fault: ${text}`, errors, httpStatus };
   }
-  return { class: 'permanent', code: local ? `SOAP_${local.toUpperCase()}` : 'SOAP_FAULT', reason: `SOAP ${local || ''} fault: ${text}`.replace('  ', ' '), errors, httpStatus };
+  return {
+    class: 'permanent',
+    code: local ? `SOAP_${local.toUpperCase()}` : 'SOAP_FAULT',
+    reason: `SOAP ${local || ''} fault: ${text}`.replace('  ', ' '),
+    errors,
+    httpStatus,
+  };
 }
 
 export function classifyHttpStatus(status: number, statusMessage?: string): DeliveryErrorInfo {
@@ -79,7 +91,18 @@ export function classifyHttpStatus(status: number, statusMessage?: string): Deli
   };
 }
 
-const TRANSIENT_NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_SOCKET']);
+const TRANSIENT_NETWORK = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'UND_ERR_SOCKET',
+]);
 
 /** Classifies a network-level error from node:https. */
 export function classifyNetworkError(err: NodeJS.ErrnoException): DeliveryErrorInfo {

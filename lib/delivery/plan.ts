@@ -101,7 +101,8 @@ export function planShipment(
 ): PlannedShipment {
   if (typeof msg.payload === 'string') return planXml(msg.payload, msg, ctx);
   const obj = msg.payload as FordelingsObject;
-  if (!obj || typeof obj !== 'object' || !obj.objektType || !obj.context) throw invalid('msg.payload is not a FordelingsObject (objektType and context are required)');
+  if (!obj || typeof obj !== 'object' || !obj.objektType || !obj.context)
+    throw invalid('msg.payload is not a FordelingsObject (objektType and context are required)');
   if (typeof obj.submissionId !== 'string' || !obj.submissionId) throw invalid('The FordelingsObject has no submissionId');
   if (!o.sftp) {
     const count = filesOf(obj).length;
@@ -119,7 +120,9 @@ export function planShipment(
 }
 
 function planXml(xml: string, msg: { transactionId?: unknown; submissionId?: unknown }, ctx: DeliveryContext): PlannedShipment {
-  const transactionId = String(msg.transactionId ?? '').trim().toLowerCase();
+  const transactionId = String(msg.transactionId ?? '')
+    .trim()
+    .toLowerCase();
   if (!UUID_PATTERN.test(transactionId)) throw invalid('An XML anmodning in msg.payload needs msg.transactionId (the AnvenderTransaktionsID, a UUID)');
   let requestXml: string;
   try {

@@ -109,7 +109,8 @@ export function filesOf(obj: FordelingsObject): FileRef[] {
 /** Where DOKUMENT's file is in `files` (messages are cloned between nodes, so not only by identity). */
 function docIndex(files: FileRef[], doc: FileRef): number {
   const same = (f: FileRef): boolean =>
-    f === doc || (doc.sftpName ? f.sftpName === doc.sftpName : !f.sftpName && f.name === doc.name && f.element === doc.element && f.path === doc.path && f.url === doc.url);
+    f === doc ||
+    (doc.sftpName ? f.sftpName === doc.sftpName : !f.sftpName && f.name === doc.name && f.element === doc.element && f.path === doc.path && f.url === doc.url);
   return files.findIndex(same);
 }
 
@@ -131,7 +132,8 @@ export function classifySftpError(err: unknown, sftpName: string): DeliveryError
   if (/unsafe SFTP file name|has no content, path or url|only a URL|content must be a Buffer|^trigger /.test(message)) {
     return permanent('INVALID', `File ${sftpName} cannot be sent: ${message}`);
   }
-  if ((err as NodeJS.ErrnoException)?.code === 'ENOENT') return permanent('NOT_FOUND', `SFTP transfer of ${sftpName}: no such file or folder (the local file, or the SFTP folder): ${message}`);
+  if ((err as NodeJS.ErrnoException)?.code === 'ENOENT')
+    return permanent('NOT_FOUND', `SFTP transfer of ${sftpName}: no such file or folder (the local file, or the SFTP folder): ${message}`);
   return new DeliveryError({ class: 'transient', code: 'SFTP', reason: `SFTP transfer of ${sftpName} failed: ${message}`, errors: [] });
 }
 
@@ -209,7 +211,10 @@ export function sftpPrepareFiles(opts: SftpStageOptions): PrepareFiles {
     const save = async (): Promise<void> => {
       const current = await ledger.getShipment(transactionId, { bodies: false });
       await outbox.note(transactionId, { meta: { ...(current?.meta ?? {}), sftp: meta } });
-      await ledger.addFileKeys(transactionId, meta.files.flatMap((f) => (f.fileTransferUuid ? [f.fileTransferUuid] : [])));
+      await ledger.addFileKeys(
+        transactionId,
+        meta.files.flatMap((f) => (f.fileTransferUuid ? [f.fileTransferUuid] : [])),
+      );
     };
     const record = (r: SftpFileRecord): void => {
       const i = meta.files.findIndex((f) => f.sftpName === r.sftpName);
@@ -220,7 +225,10 @@ export function sftpPrepareFiles(opts: SftpStageOptions): PrepareFiles {
     try {
       if (taken.length) {
         const other = (await ledger.findByFileKey(taken[0]))?.transactionId ?? '?';
-        throw permanent('INVALID', `File ${taken[0]} went by SFTP already with shipment ${other} (another target of this submission): one submission's files can go to one target only`);
+        throw permanent(
+          'INVALID',
+          `File ${taken[0]} went by SFTP already with shipment ${other} (another target of this submission): one submission's files can go to one target only`,
+        );
       }
       const conn = opts.sftp.connection();
       const recipientSystemUuid = await recipientFor(obj, opts);
@@ -236,14 +244,26 @@ export function sftpPrepareFiles(opts: SftpStageOptions): PrepareFiles {
         if (waited) {
           const late = await lateReceipt(conn, opts.sftp.folders, sftpName);
           if (late?.kind === 'technical' && late.success) {
-            record({ ...waited, status: 'acknowledged', fileTransferUuid: late.fileTransferUuid, message: late.message, error: undefined, code: undefined, at: now().toISOString() });
+            record({
+              ...waited,
+              status: 'acknowledged',
+              fileTransferUuid: late.fileTransferUuid,
+              message: late.message,
+              error: undefined,
+              code: undefined,
+              at: now().toISOString(),
+            });
             await save();
             continue;
           }
         }
         const infRef = file.fileSpecification || obj.fileSpecification;
         try {
-          if (!infRef) throw permanent('INVALID', `File ${sftpName} has no file specification (FileRef.fileSpecification or the object's fileSpecification): the trigger needs one`);
+          if (!infRef)
+            throw permanent(
+              'INVALID',
+              `File ${sftpName} has no file specification (FileRef.fileSpecification or the object's fileSpecification): the trigger needs one`,
+            );
           let source: UploadSource;
           try {
             source = uploadSourceOf(file, opts.openUrl);
@@ -282,7 +302,17 @@ export function sftpPrepareFiles(opts: SftpStageOptions): PrepareFiles {
           await save();
         } catch (err) {
           const e = classifySftpError(err, sftpName);
-          record({ index, element: file.element, sftpName, sendersFileId, status: 'failed', code: e.code, error: e.reason, errors: e.errors.length ? e.errors : undefined, at: now().toISOString() });
+          record({
+            index,
+            element: file.element,
+            sftpName,
+            sendersFileId,
+            status: 'failed',
+            code: e.code,
+            error: e.reason,
+            errors: e.errors.length ? e.errors : undefined,
+            at: now().toISOString(),
+          });
           throw e;
         }
       }

@@ -149,7 +149,13 @@ export class SftpReceiptPoller {
       const window = this.opts.waitWindowMs ?? 600_000 + grace;
       if (now - Date.parse(shipment.updatedAt) < window) return; // fordeling out is waiting for it
     }
-    const text = receipt.success ? (receipt.kind === 'technical' ? (receipt.message ?? 'SUCCESS') : receipt.kind === 'business' ? receipt.acceptance : (receipt.responseMessage ?? 'OK')) : receiptErrorText(receipt);
+    const text = receipt.success
+      ? receipt.kind === 'technical'
+        ? (receipt.message ?? 'SUCCESS')
+        : receipt.kind === 'business'
+          ? receipt.acceptance
+          : (receipt.responseMessage ?? 'OK')
+      : receiptErrorText(receipt);
     const outcome: SftpReceiptOutcome = !shipment ? 'unknown' : receipt.success ? 'accepted' : 'rejected';
     let duplicate = false;
     let current = shipment;
@@ -158,15 +164,15 @@ export class SftpReceiptPoller {
       // The receipt and its note on the file's record are written in one transaction (see Ledger.addReceipt).
       const added = await new Outbox(ledger).receipt(
         {
-        transactionId: shipment.transactionId,
-        distributionTransactionId: shipment.distributionTransactionId,
-        type: receipt.kind === 'technical' ? 'SFTP TechnicalReceipt' : receipt.kind === 'business' ? 'SFTP BusinessReceipt' : 'SFTP BusinessResponse',
-        code,
-        reason: sftpName ? `${sftpName}: ${text}` : text,
-        errors: 'errors' in receipt ? receipt.errors.map((e) => ({ code: String(e.code), text: `${e.codeDescription}: ${e.description}` })) : [],
-        receivedAt: new Date(now).toISOString(),
-        fingerprint: createHash('sha256').update(f.name).update('\0').update(xml).digest('hex'),
-        raw: xml,
+          transactionId: shipment.transactionId,
+          distributionTransactionId: shipment.distributionTransactionId,
+          type: receipt.kind === 'technical' ? 'SFTP TechnicalReceipt' : receipt.kind === 'business' ? 'SFTP BusinessReceipt' : 'SFTP BusinessResponse',
+          code,
+          reason: sftpName ? `${sftpName}: ${text}` : text,
+          errors: 'errors' in receipt ? receipt.errors.map((e) => ({ code: String(e.code), text: `${e.codeDescription}: ${e.description}` })) : [],
+          receivedAt: new Date(now).toISOString(),
+          fingerprint: createHash('sha256').update(f.name).update('\0').update(xml).digest('hex'),
+          raw: xml,
         },
         (fresh) => (sftpName ? noteOnFile(fresh, sftpName, receipt, now) : undefined),
       );
@@ -217,10 +223,21 @@ function noteOnFile(fresh: ShipmentRecord, sftpName: string, receipt: SftpReceip
   const files = meta.files.map((r) => {
     if (r.sftpName !== sftpName) return r;
     if (receipt.kind === 'technical') {
-      return { ...r, status: receipt.success ? ('acknowledged' as const) : ('failed' as const), code: receipt.success ? undefined : 'SFTP_ERROR_RECEIPT', fileTransferUuid: receipt.fileTransferUuid, message: receipt.message, error: receipt.success ? undefined : receiptErrorText(receipt), at: new Date(now).toISOString() };
+      return {
+        ...r,
+        status: receipt.success ? ('acknowledged' as const) : ('failed' as const),
+        code: receipt.success ? undefined : 'SFTP_ERROR_RECEIPT',
+        fileTransferUuid: receipt.fileTransferUuid,
+        message: receipt.message,
+        error: receipt.success ? undefined : receiptErrorText(receipt),
+        at: new Date(now).toISOString(),
+      };
     }
     if (receipt.kind === 'business') return { ...r, business: { acceptance: receipt.acceptance, reason: receipt.reason, at: new Date(now).toISOString() } };
-    return { ...r, businessResponse: { ok: receipt.success, text: receipt.success ? receipt.responseMessage : receiptErrorText(receipt), at: new Date(now).toISOString() } };
+    return {
+      ...r,
+      businessResponse: { ok: receipt.success, text: receipt.success ? receipt.responseMessage : receiptErrorText(receipt), at: new Date(now).toISOString() },
+    };
   });
   if (!meta.files.some((r) => r.sftpName === sftpName)) return undefined;
   return { patch: { meta: { ...(fresh.meta ?? {}), sftp: { ...meta, files } } } };

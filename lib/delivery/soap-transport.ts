@@ -84,7 +84,15 @@ export class SoapTransport {
           res.on('data', (c: Buffer) => {
             size += c.length;
             if (size > this.maxBytes) {
-              finish(new DeliveryError({ class: 'permanent', code: 'TOO_LARGE', reason: `The response exceeds ${this.maxBytes} bytes`, errors: [], httpStatus: res.statusCode }));
+              finish(
+                new DeliveryError({
+                  class: 'permanent',
+                  code: 'TOO_LARGE',
+                  reason: `The response exceeds ${this.maxBytes} bytes`,
+                  errors: [],
+                  httpStatus: res.statusCode,
+                }),
+              );
               res.destroy();
               req.destroy();
               return;
@@ -92,10 +100,17 @@ export class SoapTransport {
             chunks.push(c);
           });
           res.on('end', () =>
-            finish(undefined, { status: res.statusCode ?? 0, statusMessage: res.statusMessage, contentType: res.headers['content-type'], body: Buffer.concat(chunks).toString('utf8') }),
+            finish(undefined, {
+              status: res.statusCode ?? 0,
+              statusMessage: res.statusMessage,
+              contentType: res.headers['content-type'],
+              body: Buffer.concat(chunks).toString('utf8'),
+            }),
           );
           res.on('error', (e) => finish(new DeliveryError(classifyNetworkError(e as NodeJS.ErrnoException))));
-          res.on('aborted', () => finish(new DeliveryError(classifyNetworkError(Object.assign(new Error('connection closed while reading the response'), { code: 'ECONNRESET' })))));
+          res.on('aborted', () =>
+            finish(new DeliveryError(classifyNetworkError(Object.assign(new Error('connection closed while reading the response'), { code: 'ECONNRESET' })))),
+          );
         },
       );
       const overall = setTimeout(() => {

@@ -57,7 +57,8 @@ export function tokenSecurity(opts: TokenSecurityOptions): SecurityModel {
     name: 'token',
     async envelope(bodyXml, operation) {
       const action = ACTIONS[operation];
-      if (!action) throw new DeliveryError({ class: 'permanent', code: 'CONFIG', reason: `The token model does not know the operation ${operation}`, errors: [] });
+      if (!action)
+        throw new DeliveryError({ class: 'permanent', code: 'CONFIG', reason: `The token model does not know the operation ${operation}`, errors: [] });
       let token: IssuedToken;
       try {
         token = await opts.cache.get();
@@ -67,7 +68,12 @@ export function tokenSecurity(opts: TokenSecurityOptions): SecurityModel {
       try {
         return buildTokenEnvelope(opts.key(), { bodyXml, action, to: opts.to, token, lifetimeSeconds: opts.lifetimeSeconds });
       } catch (err) {
-        throw new DeliveryError({ class: 'permanent', code: 'CONFIG', reason: `The token-model request cannot be signed: ${(err as Error).message}`, errors: [] });
+        throw new DeliveryError({
+          class: 'permanent',
+          code: 'CONFIG',
+          reason: `The token-model request cannot be signed: ${(err as Error).message}`,
+          errors: [],
+        });
       }
     },
     async renew(err) {

@@ -127,10 +127,25 @@ export function exportCsv(ledger: Source, filter?: ExportFilter): Promise<string
 
 /** One CSV row per receipt (one for a shipment without receipts). */
 function csvRows(s: ExportedShipment): string {
-  const base = [s.transactionId, s.distributionTransactionId, s.submissionId, s.webformId, s.objektType, s.state, s.createdAt, s.updatedAt, String(s.attempts.length), s.lastError];
+  const base = [
+    s.transactionId,
+    s.distributionTransactionId,
+    s.submissionId,
+    s.webformId,
+    s.objektType,
+    s.state,
+    s.createdAt,
+    s.updatedAt,
+    String(s.attempts.length),
+    s.lastError,
+  ];
   const receipts = s.receipts.length ? s.receipts : [undefined];
   return receipts
-    .map((r) => [...base, r?.type, r?.code, r?.reason, r ? r.errors.map((e) => `${e.code}: ${e.text}`).join('; ') : undefined, r?.receivedAt].map(csvCell).join(',') + '\r\n')
+    .map(
+      (r) =>
+        [...base, r?.type, r?.code, r?.reason, r ? r.errors.map((e) => `${e.code}: ${e.text}`).join('; ') : undefined, r?.receivedAt].map(csvCell).join(',') +
+        '\r\n',
+    )
     .join('');
 }
 

@@ -24,7 +24,14 @@ const SNAPSHOT = 'snapshot.json';
 
 /** Whether `dir` holds a file ledger (a journal or a snapshot). */
 export async function hasFileLedger(dir: string): Promise<boolean> {
-  for (const f of [JOURNAL, SNAPSHOT]) if (await fsp.stat(path.join(dir, f)).then(() => true, () => false)) return true;
+  for (const f of [JOURNAL, SNAPSHOT])
+    if (
+      await fsp.stat(path.join(dir, f)).then(
+        () => true,
+        () => false,
+      )
+    )
+      return true;
   return false;
 }
 

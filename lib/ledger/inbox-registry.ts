@@ -31,7 +31,9 @@ export function inboxLedgers(own?: Ledger): Ledger[] {
 export async function ackInboxEverywhere(ids: Iterable<string>, own?: Ledger): Promise<void> {
   const unique = [...new Set(ids)].filter((id) => typeof id === 'string' && id.length > 0);
   if (!unique.length) return;
-  await Promise.all(inboxLedgers(own).map(async (l) => {
-    for (const id of unique) await l.ackInbox(id);
-  }));
+  await Promise.all(
+    inboxLedgers(own).map(async (l) => {
+      for (const id of unique) await l.ackInbox(id);
+    }),
+  );
 }

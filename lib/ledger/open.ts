@@ -36,9 +36,30 @@ export interface OpenedLedger {
 }
 
 const METHODS = [
-  'createShipment', 'updateShipment', 'addAttempt', 'getShipment', 'findByDistributionId', 'addFileKeys', 'findByFileKey', 'listShipments', 'addReceipt',
-  'listReceipts', 'countShipments', 'putInbox', 'ackInbox', 'pendingInbox', 'enqueue', 'claimDue', 'extendLease', 'release', 'listQueue',
-  'addCursor', 'listCursor', 'purgeOlderThan', 'exportJson', 'exportCsv',
+  'createShipment',
+  'updateShipment',
+  'addAttempt',
+  'getShipment',
+  'findByDistributionId',
+  'addFileKeys',
+  'findByFileKey',
+  'listShipments',
+  'addReceipt',
+  'listReceipts',
+  'countShipments',
+  'putInbox',
+  'ackInbox',
+  'pendingInbox',
+  'enqueue',
+  'claimDue',
+  'extendLease',
+  'release',
+  'listQueue',
+  'addCursor',
+  'listCursor',
+  'purgeOlderThan',
+  'exportJson',
+  'exportCsv',
 ] as const satisfies ReadonlyArray<Exclude<keyof Ledger, 'close'>>;
 
 async function openBackend(settings: LedgerSettings, options: OpenLedgerOptions): Promise<{ ledger: Ledger; close: () => Promise<void> }> {
@@ -118,7 +139,12 @@ export interface LedgerConfig {
 export const DEFAULT_CONNECTION_ENV = 'OS2_LEDGER_DATABASE_URL';
 
 /** Resolves a config node's settings (+ credential, environment) into backend settings; throws a clear message. */
-export function ledgerSettings(config: LedgerConfig, credentials: { connectionString?: string } | undefined, userDir: string, env = process.env): LedgerSettings {
+export function ledgerSettings(
+  config: LedgerConfig,
+  credentials: { connectionString?: string } | undefined,
+  userDir: string,
+  env = process.env,
+): LedgerSettings {
   const backend = config.backend || 'embedded';
   if (backend === 'memory') return { backend };
   if (backend === 'postgresql') {

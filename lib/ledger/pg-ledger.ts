@@ -10,7 +10,19 @@ import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient, PoolConfig } from 'pg';
 import { ACTIVE_STATES } from './types';
 import { exportCsv, exportJson } from './export';
-import type { AttemptRecord, ExportFilter, InboxEntry, Ledger, PurgeResult, ReceiptEffect, ReceiptRecord, ShipmentFilter, ShipmentRecord, StateGuard, WorkItem } from './types';
+import type {
+  AttemptRecord,
+  ExportFilter,
+  InboxEntry,
+  Ledger,
+  PurgeResult,
+  ReceiptEffect,
+  ReceiptRecord,
+  ShipmentFilter,
+  ShipmentRecord,
+  StateGuard,
+  WorkItem,
+} from './types';
 
 export interface PgLedgerOptions {
   connectionString: string;
@@ -133,7 +145,8 @@ export class PgLedger implements Ledger {
       await c.query(`CREATE TABLE IF NOT EXISTS ${s}.ledger_info (name text PRIMARY KEY, value text NOT NULL)`);
       const { rows } = await c.query(`SELECT value FROM ${s}.ledger_info WHERE name = 'schema_version'`);
       const version = rows.length ? Number(rows[0].value) : 1;
-      if (version > PG_SCHEMA_VERSION) throw new Error(`the ledger schema has version ${version}, newer than this package knows (${PG_SCHEMA_VERSION}); upgrade the package`);
+      if (version > PG_SCHEMA_VERSION)
+        throw new Error(`the ledger schema has version ${version}, newer than this package knows (${PG_SCHEMA_VERSION}); upgrade the package`);
       if (version < 2) {
         // 2: bulky payloads out of the hot rows (requests/responses → bodies, raw receipts → receipt_raw)
         await c.query(`CREATE TABLE ${s}.bodies (
@@ -167,7 +180,9 @@ export class PgLedger implements Ledger {
             ON CONFLICT (key) DO NOTHING`);
         }
       }
-      await c.query(`INSERT INTO ${s}.ledger_info (name, value) VALUES ('schema_version', $1) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`, [String(PG_SCHEMA_VERSION)]);
+      await c.query(`INSERT INTO ${s}.ledger_info (name, value) VALUES ('schema_version', $1) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`, [
+        String(PG_SCHEMA_VERSION),
+      ]);
     });
   }
 
@@ -204,12 +219,24 @@ export class PgLedger implements Ledger {
            created_at, updated_at, last_error, meta)
          VALUES ($1,$2,$3,$4,$5,$6, clock_timestamp(), clock_timestamp(), $7,$8)
          ON CONFLICT (transaction_id) DO NOTHING`,
-        [init.transactionId, init.distributionTransactionId ?? null, init.submissionId, init.webformId ?? null, init.objektType ?? null, init.state,
-          init.lastError ?? null, init.meta === undefined ? null : JSON.stringify(init.meta)],
+        [
+          init.transactionId,
+          init.distributionTransactionId ?? null,
+          init.submissionId,
+          init.webformId ?? null,
+          init.objektType ?? null,
+          init.state,
+          init.lastError ?? null,
+          init.meta === undefined ? null : JSON.stringify(init.meta),
+        ],
       );
       if (r.rowCount !== 1) return false;
       if (init.request !== undefined || init.response !== undefined) {
-        await c.query(`INSERT INTO ${s}.bodies (transaction_id, request, response) VALUES ($1,$2,$3)`, [init.transactionId, init.request ?? null, init.response ?? null]);
+        await c.query(`INSERT INTO ${s}.bodies (transaction_id, request, response) VALUES ($1,$2,$3)`, [
+          init.transactionId,
+          init.request ?? null,
+          init.response ?? null,
+        ]);
       }
       for (const a of init.attempts ?? []) await this.insertAttempt(c, init.transactionId, a);
       return true;
@@ -219,13 +246,22 @@ export class PgLedger implements Ledger {
     return { created, shipment };
   }
 
-  async updateShipment(transactionId: string, patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>, guard?: StateGuard): Promise<ShipmentRecord> {
+  async updateShipment(
+    transactionId: string,
+    patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>,
+    guard?: StateGuard,
+  ): Promise<ShipmentRecord> {
     await this.tx((c) => this.patchIn(c, transactionId, patch, guard));
     return (await this.getShipment(transactionId, { bodies: false }))!;
   }
 
   /** Applies a patch inside the transaction of `c`; the state guard is decided by the row as it is then. */
-  private async patchIn(c: PoolClient, transactionId: string, patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>, guard?: StateGuard): Promise<void> {
+  private async patchIn(
+    c: PoolClient,
+    transactionId: string,
+    patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>,
+    guard?: StateGuard,
+  ): Promise<void> {
     const s = this.s;
     const sets: string[] = ['updated_at = clock_timestamp()'];
     const values: unknown[] = [transactionId];
@@ -269,7 +305,12 @@ export class PgLedger implements Ledger {
 
   private async insertAttempt(c: PoolClient, transactionId: string, a: AttemptRecord): Promise<void> {
     await c.query(`INSERT INTO ${this.s}.attempts (transaction_id, at, ok, error_class, error, duration_ms) VALUES ($1,$2,$3,$4,$5,$6)`, [
-      transactionId, a.at, a.ok, a.errorClass ?? null, a.error ?? null, a.durationMs ?? null,
+      transactionId,
+      a.at,
+      a.ok,
+      a.errorClass ?? null,
+      a.error ?? null,
+      a.durationMs ?? null,
     ]);
   }
 
@@ -284,7 +325,10 @@ export class PgLedger implements Ledger {
   async addFileKeys(transactionId: string, keys: readonly string[]): Promise<string[]> {
     const unique = [...new Set(keys)].filter(Boolean);
     if (!unique.length) return [];
-    await this.q(`INSERT INTO ${this.s}.file_keys (key, transaction_id) SELECT k, $2 FROM unnest($1::text[]) AS k ON CONFLICT (key) DO NOTHING`, [unique, transactionId]);
+    await this.q(`INSERT INTO ${this.s}.file_keys (key, transaction_id) SELECT k, $2 FROM unnest($1::text[]) AS k ON CONFLICT (key) DO NOTHING`, [
+      unique,
+      transactionId,
+    ]);
     const { rows } = await this.q(`SELECT key FROM ${this.s}.file_keys WHERE key = ANY($1::text[]) AND transaction_id <> $2`, [unique, transactionId]);
     return rows.map((r: { key: string }) => r.key);
   }
@@ -329,7 +373,10 @@ export class PgLedger implements Ledger {
   private async selectShipmentsIn(c: PoolClient, tail: string, values: unknown[]): Promise<ShipmentRecord[]> {
     const { rows } = await c.query(`SELECT * FROM ${this.s}.shipments ${tail}`, values);
     if (!rows.length) return [];
-    const byTx = await this.attemptsByTx(rows.map((r) => r.transaction_id as string), c);
+    const byTx = await this.attemptsByTx(
+      rows.map((r) => r.transaction_id as string),
+      c,
+    );
     return rows.map((r) => this.toShipment(r, byTx.get(r.transaction_id) ?? []));
   }
 
@@ -338,7 +385,9 @@ export class PgLedger implements Ledger {
     const byTx = new Map<string, AttemptRecord[]>();
     for (const a of att.rows) {
       const list = byTx.get(a.transaction_id) ?? [];
-      list.push(strip({ at: iso(a.at), ok: a.ok, errorClass: a.error_class ?? undefined, error: a.error ?? undefined, durationMs: a.duration_ms ?? undefined }));
+      list.push(
+        strip({ at: iso(a.at), ok: a.ok, errorClass: a.error_class ?? undefined, error: a.error ?? undefined, durationMs: a.duration_ms ?? undefined }),
+      );
       byTx.set(a.transaction_id, list);
     }
     return byTx;
@@ -369,8 +418,17 @@ export class PgLedger implements Ledger {
       const r = await c.query(
         `INSERT INTO ${s}.receipts (id, transaction_id, distribution_transaction_id, type, code, reason, errors, received_at, fingerprint)
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (transaction_id, fingerprint) DO NOTHING`,
-        [id, receipt.transactionId, receipt.distributionTransactionId ?? null, receipt.type, receipt.code, receipt.reason ?? null,
-          JSON.stringify(receipt.errors ?? []), receipt.receivedAt, receipt.fingerprint],
+        [
+          id,
+          receipt.transactionId,
+          receipt.distributionTransactionId ?? null,
+          receipt.type,
+          receipt.code,
+          receipt.reason ?? null,
+          JSON.stringify(receipt.errors ?? []),
+          receipt.receivedAt,
+          receipt.fingerprint,
+        ],
       );
       if (r.rowCount !== 1) return { duplicate: true, changed: false };
       if (receipt.raw !== undefined) await c.query(`INSERT INTO ${s}.receipt_raw (receipt_id, raw) VALUES ($1,$2)`, [id, receipt.raw]);
@@ -460,7 +518,11 @@ export class PgLedger implements Ledger {
 
   async release(transactionId: string, owner: string, retryAt?: Date): Promise<boolean> {
     const r = retryAt
-      ? await this.q(`UPDATE ${this.s}.work_queue SET not_before = $3, owner = NULL, lease_until = NULL WHERE transaction_id = $1 AND owner = $2`, [transactionId, owner, retryAt])
+      ? await this.q(`UPDATE ${this.s}.work_queue SET not_before = $3, owner = NULL, lease_until = NULL WHERE transaction_id = $1 AND owner = $2`, [
+          transactionId,
+          owner,
+          retryAt,
+        ])
       : await this.q(`DELETE FROM ${this.s}.work_queue WHERE transaction_id = $1 AND owner = $2`, [transactionId, owner]);
     return r.rowCount === 1;
   }

@@ -196,7 +196,18 @@ export class SqliteLedger implements Ledger {
           `INSERT INTO shipments (transaction_id, distribution_transaction_id, submission_id, webform_id, objekt_type, state, created_at, updated_at, last_error, meta)
            VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (transaction_id) DO NOTHING`,
         )
-        .run(init.transactionId, init.distributionTransactionId ?? null, init.submissionId, init.webformId ?? null, init.objektType ?? null, init.state, now, now, init.lastError ?? null, json(init.meta));
+        .run(
+          init.transactionId,
+          init.distributionTransactionId ?? null,
+          init.submissionId,
+          init.webformId ?? null,
+          init.objektType ?? null,
+          init.state,
+          now,
+          now,
+          init.lastError ?? null,
+          json(init.meta),
+        );
       const created = r.changes === 1;
       if (created) {
         if (init.request !== undefined || init.response !== undefined) this.setBodies(init.transactionId, { request: init.request, response: init.response });
@@ -245,7 +256,10 @@ export class SqliteLedger implements Ledger {
       if (!(kind in b)) continue;
       const body = b[kind];
       if (body === undefined || body === null) this.db.prepare('DELETE FROM bodies WHERE transaction_id = ? AND kind = ?').run(transactionId, kind);
-      else this.db.prepare('INSERT INTO bodies (transaction_id, kind, body) VALUES (?,?,?) ON CONFLICT (transaction_id, kind) DO UPDATE SET body = excluded.body').run(transactionId, kind, body);
+      else
+        this.db
+          .prepare('INSERT INTO bodies (transaction_id, kind, body) VALUES (?,?,?) ON CONFLICT (transaction_id, kind) DO UPDATE SET body = excluded.body')
+          .run(transactionId, kind, body);
     }
   }
 
@@ -270,7 +284,9 @@ export class SqliteLedger implements Ledger {
 
   findByDistributionId(distributionTransactionId: string): Promise<ShipmentRecord | undefined> {
     return this.read(() => {
-      const row = this.db.prepare('SELECT transaction_id FROM shipments WHERE distribution_transaction_id = ? ORDER BY created_at DESC LIMIT 1').get(distributionTransactionId) as Row | undefined;
+      const row = this.db
+        .prepare('SELECT transaction_id FROM shipments WHERE distribution_transaction_id = ? ORDER BY created_at DESC LIMIT 1')
+        .get(distributionTransactionId) as Row | undefined;
       return row ? this.shipmentSync(row.transaction_id as string, true) : undefined;
     });
   }
@@ -328,7 +344,15 @@ export class SqliteLedger implements Ledger {
       const marks = chunk.map(() => '?').join(',');
       for (const a of this.db.prepare(`SELECT * FROM attempts WHERE transaction_id IN (${marks}) ORDER BY id`).all(...chunk) as Row[]) {
         const list = attempts.get(a.transaction_id as string) ?? [];
-        list.push(strip({ at: a.at as string, ok: a.ok === 1, errorClass: (a.error_class ?? undefined) as AttemptRecord['errorClass'], error: (a.error ?? undefined) as string | undefined, durationMs: (a.duration_ms ?? undefined) as number | undefined }));
+        list.push(
+          strip({
+            at: a.at as string,
+            ok: a.ok === 1,
+            errorClass: (a.error_class ?? undefined) as AttemptRecord['errorClass'],
+            error: (a.error ?? undefined) as string | undefined,
+            durationMs: (a.duration_ms ?? undefined) as number | undefined,
+          }),
+        );
         attempts.set(a.transaction_id as string, list);
       }
       if (bodies) {
@@ -368,7 +392,17 @@ export class SqliteLedger implements Ledger {
           `INSERT INTO receipts (id, transaction_id, distribution_transaction_id, type, code, reason, errors, received_at, fingerprint)
            VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (transaction_id, fingerprint) DO NOTHING`,
         )
-        .run(id, receipt.transactionId, receipt.distributionTransactionId ?? null, receipt.type, receipt.code, receipt.reason ?? null, JSON.stringify(receipt.errors ?? []), receipt.receivedAt, receipt.fingerprint);
+        .run(
+          id,
+          receipt.transactionId,
+          receipt.distributionTransactionId ?? null,
+          receipt.type,
+          receipt.code,
+          receipt.reason ?? null,
+          JSON.stringify(receipt.errors ?? []),
+          receipt.receivedAt,
+          receipt.fingerprint,
+        );
       const duplicate = r.changes !== 1;
       if (!duplicate && receipt.raw !== undefined) this.db.prepare('INSERT INTO receipt_raw (receipt_id, raw) VALUES (?,?)').run(id, receipt.raw);
       let shipment = this.shipmentSync(receipt.transactionId, false);
@@ -379,7 +413,9 @@ export class SqliteLedger implements Ledger {
           shipment = this.shipmentSync(receipt.transactionId, false);
         }
       }
-      const row = this.db.prepare('SELECT r.*, x.raw FROM receipts r LEFT JOIN receipt_raw x ON x.receipt_id = r.id WHERE r.transaction_id = ? AND r.fingerprint = ?').get(receipt.transactionId, receipt.fingerprint) as Row;
+      const row = this.db
+        .prepare('SELECT r.*, x.raw FROM receipts r LEFT JOIN receipt_raw x ON x.receipt_id = r.id WHERE r.transaction_id = ? AND r.fingerprint = ?')
+        .get(receipt.transactionId, receipt.fingerprint) as Row;
       return { duplicate, receipt: toReceipt(row), ...(shipment ? { shipment } : {}) };
     }, sizeOf(receipt.raw));
   }
@@ -414,7 +450,12 @@ export class SqliteLedger implements Ledger {
   pendingInbox(): Promise<InboxEntry[]> {
     return this.read(() =>
       (this.db.prepare('SELECT * FROM inbox ORDER BY received_at, seq').all() as Row[]).map((r) =>
-        strip({ id: r.id as string, webformId: (r.webform_id ?? undefined) as string | undefined, payload: JSON.parse(r.payload as string) as unknown, receivedAt: r.received_at as string }),
+        strip({
+          id: r.id as string,
+          webformId: (r.webform_id ?? undefined) as string | undefined,
+          payload: JSON.parse(r.payload as string) as unknown,
+          receivedAt: r.received_at as string,
+        }),
       ),
     );
   }
@@ -462,7 +503,9 @@ export class SqliteLedger implements Ledger {
   release(transactionId: string, owner: string, retryAt?: Date): Promise<boolean> {
     return this.write(() => {
       const r = retryAt
-        ? this.db.prepare('UPDATE work_queue SET not_before = ?, owner = NULL, lease_until = NULL WHERE transaction_id = ? AND owner = ?').run(retryAt.toISOString(), transactionId, owner)
+        ? this.db
+            .prepare('UPDATE work_queue SET not_before = ?, owner = NULL, lease_until = NULL WHERE transaction_id = ? AND owner = ?')
+            .run(retryAt.toISOString(), transactionId, owner)
         : this.db.prepare('DELETE FROM work_queue WHERE transaction_id = ? AND owner = ?').run(transactionId, owner);
       return r.changes === 1;
     });
@@ -475,7 +518,9 @@ export class SqliteLedger implements Ledger {
   // ---------- fetch cursor ----------
 
   addCursor(scope: string, key: string): Promise<{ created: boolean }> {
-    return this.write(() => ({ created: this.db.prepare('INSERT INTO cursor (scope, key, seen_at) VALUES (?,?,?) ON CONFLICT DO NOTHING').run(scope, key, this.iso()).changes === 1 }));
+    return this.write(() => ({
+      created: this.db.prepare('INSERT INTO cursor (scope, key, seen_at) VALUES (?,?,?) ON CONFLICT DO NOTHING').run(scope, key, this.iso()).changes === 1,
+    }));
   }
 
   listCursor(scope: string): Promise<string[]> {
@@ -493,7 +538,10 @@ export class SqliteLedger implements Ledger {
    * Writes a whole older ledger's content in one transaction, with `marker` recorded in the same transaction, so an
    * import is either complete or absent. Existing rows with the same keys are kept. Returns the number of shipments.
    */
-  importAll(content: { shipments: ShipmentRecord[]; receipts: ReceiptRecord[]; inbox: InboxEntry[]; queue: WorkItem[]; cursors: Record<string, string[]> }, marker: { name: string; value: string }): Promise<number> {
+  importAll(
+    content: { shipments: ShipmentRecord[]; receipts: ReceiptRecord[]; inbox: InboxEntry[]; queue: WorkItem[]; cursors: Record<string, string[]> },
+    marker: { name: string; value: string },
+  ): Promise<number> {
     return this.write(() => {
       const ship = this.db.prepare(
         `INSERT INTO shipments (transaction_id, distribution_transaction_id, submission_id, webform_id, objekt_type, state, created_at, updated_at, last_error, meta)
@@ -501,7 +549,18 @@ export class SqliteLedger implements Ledger {
       );
       let n = 0;
       for (const s of content.shipments) {
-        const r = ship.run(s.transactionId, s.distributionTransactionId ?? null, s.submissionId, s.webformId ?? null, s.objektType ?? null, s.state, s.createdAt, s.updatedAt, s.lastError ?? null, json(s.meta));
+        const r = ship.run(
+          s.transactionId,
+          s.distributionTransactionId ?? null,
+          s.submissionId,
+          s.webformId ?? null,
+          s.objektType ?? null,
+          s.state,
+          s.createdAt,
+          s.updatedAt,
+          s.lastError ?? null,
+          json(s.meta),
+        );
         if (r.changes !== 1) continue;
         n++;
         if (s.request !== undefined || s.response !== undefined) this.setBodies(s.transactionId, { request: s.request, response: s.response });
@@ -513,14 +572,33 @@ export class SqliteLedger implements Ledger {
       );
       for (const r of content.receipts) {
         const id = r.id ?? randomUUID();
-        const added = rec.run(id, r.transactionId, r.distributionTransactionId ?? null, r.type, r.code, r.reason ?? null, JSON.stringify(r.errors ?? []), r.receivedAt, r.fingerprint);
+        const added = rec.run(
+          id,
+          r.transactionId,
+          r.distributionTransactionId ?? null,
+          r.type,
+          r.code,
+          r.reason ?? null,
+          JSON.stringify(r.errors ?? []),
+          r.receivedAt,
+          r.fingerprint,
+        );
         if (added.changes === 1 && r.raw !== undefined) this.db.prepare('INSERT INTO receipt_raw (receipt_id, raw) VALUES (?,?)').run(id, r.raw);
       }
-      for (const e of content.inbox) this.db.prepare('INSERT INTO inbox (id, webform_id, payload, received_at) VALUES (?,?,?,?) ON CONFLICT DO NOTHING').run(e.id, e.webformId ?? null, JSON.stringify(e.payload ?? null), e.receivedAt);
-      for (const w of content.queue) this.db.prepare('INSERT INTO work_queue (transaction_id, queue, not_before) VALUES (?,?,?) ON CONFLICT DO NOTHING').run(w.transactionId, w.queue, w.notBefore);
-      for (const [scope, keys] of Object.entries(content.cursors)) for (const k of keys) this.db.prepare('INSERT INTO cursor (scope, key, seen_at) VALUES (?,?,?) ON CONFLICT DO NOTHING').run(scope, k, this.iso());
+      for (const e of content.inbox)
+        this.db
+          .prepare('INSERT INTO inbox (id, webform_id, payload, received_at) VALUES (?,?,?,?) ON CONFLICT DO NOTHING')
+          .run(e.id, e.webformId ?? null, JSON.stringify(e.payload ?? null), e.receivedAt);
+      for (const w of content.queue)
+        this.db
+          .prepare('INSERT INTO work_queue (transaction_id, queue, not_before) VALUES (?,?,?) ON CONFLICT DO NOTHING')
+          .run(w.transactionId, w.queue, w.notBefore);
+      for (const [scope, keys] of Object.entries(content.cursors))
+        for (const k of keys) this.db.prepare('INSERT INTO cursor (scope, key, seen_at) VALUES (?,?,?) ON CONFLICT DO NOTHING').run(scope, k, this.iso());
       this.db.exec(SQLITE_FILE_KEYS_BACKFILL);
-      this.db.prepare('INSERT INTO ledger_info (name, value) VALUES (?,?) ON CONFLICT (name) DO UPDATE SET value = excluded.value').run(marker.name, marker.value);
+      this.db
+        .prepare('INSERT INTO ledger_info (name, value) VALUES (?,?) ON CONFLICT (name) DO UPDATE SET value = excluded.value')
+        .run(marker.name, marker.value);
       return n;
     });
   }
@@ -616,10 +694,10 @@ function openDatabase(dir: string): { db: Database.Database; file: string } {
 function whereOf(filter: Omit<ShipmentFilter, 'limit' | 'offset' | 'includeBodies'>): { where: string; values: unknown[] } {
   const parts: string[] = [];
   const values: unknown[] = [];
-  if (filter.state) (parts.push('state = ?'), values.push(filter.state));
-  if (filter.webformId) (parts.push('webform_id = ?'), values.push(filter.webformId));
-  if (filter.since) (parts.push('created_at >= ?'), values.push(iso(filter.since)));
-  if (filter.until) (parts.push('created_at <= ?'), values.push(iso(filter.until)));
+  if (filter.state) parts.push('state = ?'), values.push(filter.state);
+  if (filter.webformId) parts.push('webform_id = ?'), values.push(filter.webformId);
+  if (filter.since) parts.push('created_at >= ?'), values.push(iso(filter.since));
+  if (filter.until) parts.push('created_at <= ?'), values.push(iso(filter.until));
   return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', values };
 }
 
@@ -679,8 +757,10 @@ export function storeError(err: unknown, file: string, doing: 'open' | 'read' | 
   const code = e.code ?? '';
   let why: string;
   if (/^SQLITE_FULL/.test(code)) why = 'the disk is full';
-  else if (/^SQLITE_READONLY|^SQLITE_PERM|^SQLITE_CANTOPEN/.test(code) || /EACCES|EROFS|readonly/i.test(e.message)) why = 'the directory or file is not writable';
-  else if (/^SQLITE_BUSY|^SQLITE_LOCKED/.test(code)) why = 'it is in use by another Node-RED or connection (an embedded ledger serves one Node-RED; for several, use PostgreSQL)';
+  else if (/^SQLITE_READONLY|^SQLITE_PERM|^SQLITE_CANTOPEN/.test(code) || /EACCES|EROFS|readonly/i.test(e.message))
+    why = 'the directory or file is not writable';
+  else if (/^SQLITE_BUSY|^SQLITE_LOCKED/.test(code))
+    why = 'it is in use by another Node-RED or connection (an embedded ledger serves one Node-RED; for several, use PostgreSQL)';
   else if (/^SQLITE_(CORRUPT|NOTADB)/.test(code)) why = 'the database file is damaged (restore it from a backup)';
   else if (!code.startsWith('SQLITE_') && !/^E[A-Z]+$/.test(code)) return e;
   else why = e.message;

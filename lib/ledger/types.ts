@@ -92,7 +92,9 @@ export interface ShipmentFilter {
  * What a receipt does to its shipment, decided from the shipment as it is inside the receipt's transaction
  * (see Ledger.addReceipt). Undefined: nothing.
  */
-export type ReceiptEffect = (shipment: ShipmentRecord) => { patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>; guard?: StateGuard } | undefined;
+export type ReceiptEffect = (
+  shipment: ShipmentRecord,
+) => { patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>; guard?: StateGuard } | undefined;
 
 /** A submission `webform in` (push) accepted and must not lose: stored before answering 202, removed once its flow finished. */
 export interface InboxEntry {
@@ -133,7 +135,9 @@ export interface Ledger {
    * Create the shipment if no shipment with this transactionId exists; otherwise return the existing one.
    * This is what makes delivery idempotent per submission.
    */
-  createShipment(init: Omit<ShipmentRecord, 'createdAt' | 'updatedAt' | 'attempts'> & { attempts?: AttemptRecord[] }): Promise<{ created: boolean; shipment: ShipmentRecord }>;
+  createShipment(
+    init: Omit<ShipmentRecord, 'createdAt' | 'updatedAt' | 'attempts'> & { attempts?: AttemptRecord[] },
+  ): Promise<{ created: boolean; shipment: ShipmentRecord }>;
   /**
    * Applies the patch. With `guard.keepStateIf`, the patch's `state` is left out — atomically, in the same step —
    * when the shipment's current state is one of those: a late "sent" must not overwrite "accepted" that a receipt,

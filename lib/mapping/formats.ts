@@ -20,7 +20,10 @@ function text(v: unknown, what: string): string {
 
 /** CVR number → 8 digits. Accepts spaces, a `DK` prefix and a `urn:oio:cvr-nr:` prefix. */
 export function normaliseCvr(v: unknown, what = 'CVR number'): string {
-  const s = text(v, what).replace(/^urn:oio:cvr-nr:/i, '').replace(/^DK/i, '').replace(/[\s-]/g, '');
+  const s = text(v, what)
+    .replace(/^urn:oio:cvr-nr:/i, '')
+    .replace(/^DK/i, '')
+    .replace(/[\s-]/g, '');
   if (!/^[0-9]{8}$/.test(s)) throw new FormatError(`${what} must be 8 digits, got "${shown(text(v, what))}"`);
   return s;
 }
@@ -32,7 +35,9 @@ export function cvrUrn(v: unknown, what = 'CVR number'): string {
 
 /** CPR number → 10 digits (accepts `ddmmyy-xxxx`, spaces, a `urn:oio:cpr:` prefix). Never echoes the value. */
 export function normaliseCpr(v: unknown, what = 'CPR number'): string {
-  const s = text(v, what).replace(/^urn:oio:cpr:/i, '').replace(/[\s-]/g, '');
+  const s = text(v, what)
+    .replace(/^urn:oio:cpr:/i, '')
+    .replace(/[\s-]/g, '');
   if (!/^[0-9]{10}$/.test(s)) throw new FormatError(`${what} must be 10 digits`);
   return s;
 }
@@ -60,7 +65,9 @@ export function normaliseHandlingFacet(v: unknown, what = 'handling facet'): str
 
 /** UUID → lower case. Accepts surrounding braces and a `urn:uuid:` prefix. */
 export function normaliseUuid(v: unknown, what = 'UUID'): string {
-  const s = text(v, what).replace(/^urn:uuid:/i, '').replace(/^\{(.*)\}$/, '$1');
+  const s = text(v, what)
+    .replace(/^urn:uuid:/i, '')
+    .replace(/^\{(.*)\}$/, '$1');
   if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(s)) {
     throw new FormatError(`${what} must be a UUID (8-4-4-4-12 hex digits), got "${shown(s, 60)}"`);
   }
@@ -94,7 +101,14 @@ function parts(d: Date, timeZone: string): Record<string, string> {
   let f = partsCache.get(timeZone);
   if (!f) {
     f = new Intl.DateTimeFormat('en-GB', {
-      timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
     });
     partsCache.set(timeZone, f);
   }
@@ -148,7 +162,12 @@ export function toDecimal2(v: unknown, what = 'amount'): string {
 
 /** Folds Danish letters and case so that e.g. "udgående" matches "Udgaaende". */
 export function foldDanish(s: string): string {
-  return s.toLowerCase().replace(/æ/g, 'ae').replace(/ø/g, 'oe').replace(/å/g, 'aa').replace(/[\s_-]/g, '');
+  return s
+    .toLowerCase()
+    .replace(/æ/g, 'ae')
+    .replace(/ø/g, 'oe')
+    .replace(/å/g, 'aa')
+    .replace(/[\s_-]/g, '');
 }
 
 /** Matches a value against a closed list (case and Danish letters folded) and returns the canonical spelling. */

@@ -5,27 +5,67 @@
  */
 import type { DokumentContent, FileRef, FordelingsObject, ObjektType, Submission, SubmissionFile } from '../sf2900/model';
 import {
-  cvrUrn, DIRECTIONS, DOCUMENT_TYPES, FormatError, formatDate, formatDateTime, normaliseCvr, normaliseHandlingFacet, normaliseKle,
-  normaliseUuid, oneOf, PROGRESS_STATES, toDate, toInstant, truncate,
+  cvrUrn,
+  DIRECTIONS,
+  DOCUMENT_TYPES,
+  FormatError,
+  formatDate,
+  formatDateTime,
+  normaliseCvr,
+  normaliseHandlingFacet,
+  normaliseKle,
+  normaliseUuid,
+  oneOf,
+  PROGRESS_STATES,
+  toDate,
+  toInstant,
+  truncate,
 } from './formats';
 import { sftpFileName } from './sftp-name';
 import { checkXmlTemplate, Template, TemplateError, toFormXml } from './template';
 import { buildXmlFromTable, checkXmlPath } from './xml-table';
 
 /** One TypedInput setting: its text and its type (str, msg, flow, global, env, template, jsonata, and for `pdf` also `element`). */
-export interface FieldSpec { value: string; type: string }
+export interface FieldSpec {
+  value: string;
+  type: string;
+}
 
 export const FIELD_NAMES = [
-  'routingCvr', 'kle', 'handlingFacet', 'receivingSystemUuid', 'senderCvr', 'senderSystemUuid',
-  'title', 'description', 'userKey', 'caseProposal',
-  'noteTitle', 'noteText',
-  'documentType', 'direction', 'letterDate', 'progress', 'variantType', 'partText',
-  'formType', 'fileSpecification', 'pdf',
+  'routingCvr',
+  'kle',
+  'handlingFacet',
+  'receivingSystemUuid',
+  'senderCvr',
+  'senderSystemUuid',
+  'title',
+  'description',
+  'userKey',
+  'caseProposal',
+  'noteTitle',
+  'noteText',
+  'documentType',
+  'direction',
+  'letterDate',
+  'progress',
+  'variantType',
+  'partText',
+  'formType',
+  'fileSpecification',
+  'pdf',
 ] as const;
 export type FieldName = (typeof FIELD_NAMES)[number];
 
-export interface FileRule { element: string; role?: string; fileSpecification?: string }
-export interface TableRow { path: string; value: string; type: string }
+export interface FileRule {
+  element: string;
+  role?: string;
+  fileSpecification?: string;
+}
+export interface TableRow {
+  path: string;
+  value: string;
+  type: string;
+}
 
 export interface MapConfig {
   objektType: ObjektType;
@@ -46,7 +86,10 @@ export const DOKUMENT_DEFAULTS = { documentType: 'Anden', direction: 'Udgaaende'
 
 export class MappingError extends Error {
   override name = 'MappingError';
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(`${field}: ${message}`);
   }
 }
@@ -61,7 +104,10 @@ export class ConfigError extends Error {
 /** Evaluates a Node-RED typed value against the message. */
 export type Evaluator = (spec: FieldSpec, msg: Record<string, unknown>) => Promise<unknown>;
 
-export interface MapResult { object: FordelingsObject; xml?: string }
+export interface MapResult {
+  object: FordelingsObject;
+  xml?: string;
+}
 
 export interface MapOptions {
   now?: Date;
@@ -71,23 +117,48 @@ export interface MapOptions {
 
 type Kind = 'cvr' | 'kle' | 'facet' | 'uuid' | 'date' | 'documentType' | 'direction' | 'progress' | 'text';
 const KIND: Record<FieldName, Kind> = {
-  routingCvr: 'cvr', senderCvr: 'cvr', kle: 'kle', handlingFacet: 'facet', receivingSystemUuid: 'uuid', senderSystemUuid: 'uuid',
-  caseProposal: 'uuid', letterDate: 'date', documentType: 'documentType', direction: 'direction', progress: 'progress',
-  title: 'text', description: 'text', userKey: 'text', noteTitle: 'text', noteText: 'text', variantType: 'text', partText: 'text',
-  formType: 'text', fileSpecification: 'text', pdf: 'text',
+  routingCvr: 'cvr',
+  senderCvr: 'cvr',
+  kle: 'kle',
+  handlingFacet: 'facet',
+  receivingSystemUuid: 'uuid',
+  senderSystemUuid: 'uuid',
+  caseProposal: 'uuid',
+  letterDate: 'date',
+  documentType: 'documentType',
+  direction: 'direction',
+  progress: 'progress',
+  title: 'text',
+  description: 'text',
+  userKey: 'text',
+  noteTitle: 'text',
+  noteText: 'text',
+  variantType: 'text',
+  partText: 'text',
+  formType: 'text',
+  fileSpecification: 'text',
+  pdf: 'text',
 };
 
 /** Normalises a field's value into its contract form; throws FormatError. */
 export function normaliseField(field: FieldName, v: unknown): string {
   switch (KIND[field]) {
-    case 'cvr': return normaliseCvr(v);
-    case 'kle': return normaliseKle(v);
-    case 'facet': return normaliseHandlingFacet(v);
-    case 'uuid': return normaliseUuid(v);
-    case 'date': return toDate(v);
-    case 'documentType': return oneOf(v, DOCUMENT_TYPES, 'document type');
-    case 'direction': return oneOf(v, DIRECTIONS, 'direction');
-    case 'progress': return oneOf(v, PROGRESS_STATES, 'progress');
+    case 'cvr':
+      return normaliseCvr(v);
+    case 'kle':
+      return normaliseKle(v);
+    case 'facet':
+      return normaliseHandlingFacet(v);
+    case 'uuid':
+      return normaliseUuid(v);
+    case 'date':
+      return toDate(v);
+    case 'documentType':
+      return oneOf(v, DOCUMENT_TYPES, 'document type');
+    case 'direction':
+      return oneOf(v, DIRECTIONS, 'direction');
+    case 'progress':
+      return oneOf(v, PROGRESS_STATES, 'progress');
     default:
       if (typeof v === 'number' || typeof v === 'boolean') return String(v);
       if (v instanceof Date) return formatDateTime(v);
@@ -123,9 +194,17 @@ export class Mapper {
         continue;
       }
       if (spec.type === 'template') {
-        try { this.templates.set(spec, new Template(spec.value)); } catch (err) { p.push(`${name}: ${(err as Error).message}`); }
+        try {
+          this.templates.set(spec, new Template(spec.value));
+        } catch (err) {
+          p.push(`${name}: ${(err as Error).message}`);
+        }
       } else if (spec.type === 'str' && name !== 'pdf') {
-        try { this.constants.set(name, normaliseField(name, spec.value)); } catch (err) { p.push(`${name}: ${(err as Error).message}`); }
+        try {
+          this.constants.set(name, normaliseField(name, spec.value));
+        } catch (err) {
+          p.push(`${name}: ${(err as Error).message}`);
+        }
       }
     }
     if (!isSet(c.fields.routingCvr)) p.push('routingCvr: no receiving authority (routing CVR) is set');
@@ -147,13 +226,21 @@ export class Mapper {
           const problem = checkXmlPath(r.path);
           if (problem) p.push(`xmlTable row ${i + 1}: ${problem}`);
           if (r.type === 'template') {
-            try { this.templates.set(r, new Template(r.value)); } catch (err) { p.push(`xmlTable row ${i + 1}: ${(err as Error).message}`); }
+            try {
+              this.templates.set(r, new Template(r.value));
+            } catch (err) {
+              p.push(`xmlTable row ${i + 1}: ${(err as Error).message}`);
+            }
           }
         });
       } else {
         if (!c.xmlTemplate || !c.xmlTemplate.trim()) p.push('xmlTemplate: a FORMULAR needs an XML template');
         else {
-          try { this.xmlTemplate = checkXmlTemplate(c.xmlTemplate); } catch (err) { p.push(`xmlTemplate: ${(err as Error).message}`); }
+          try {
+            this.xmlTemplate = checkXmlTemplate(c.xmlTemplate);
+          } catch (err) {
+            p.push(`xmlTemplate: ${(err as Error).message}`);
+          }
         }
       }
     }
@@ -222,7 +309,11 @@ export class Mapper {
       if (constant !== undefined) return constant;
       const v = await raw(name, c.fields[name]);
       if (isEmptyValue(v)) return fallback;
-      try { return normaliseField(name, v); } catch (err) { throw new MappingError(name, (err as Error).message); }
+      try {
+        return normaliseField(name, v);
+      } catch (err) {
+        throw new MappingError(name, (err as Error).message);
+      }
     };
     const need = async (name: FieldName, fallback?: string): Promise<string> => {
       const v = await get(name, fallback);
@@ -318,7 +409,10 @@ export class Mapper {
           const tableMsg = { ...msg, map: { files, filesByRole, filesByElement, header } };
           const rows = [];
           for (const [i, r] of (c.xmlTable ?? []).entries()) {
-            const value = r.type === 'template' ? this.templates.get(r)!.render(xctx, { strict, escape: false }) : await raw(`xmlTable row ${i + 1} (${r.path})`, r, tableMsg);
+            const value =
+              r.type === 'template'
+                ? this.templates.get(r)!.render(xctx, { strict, escape: false })
+                : await raw(`xmlTable row ${i + 1} (${r.path})`, r, tableMsg);
             rows.push({ path: r.path, value });
           }
           xml = buildXmlFromTable(rows);
@@ -344,7 +438,10 @@ export class Mapper {
 
   /** The PDF rendering (FORMULAR) or the document's file (DOKUMENT) named by the `pdf` setting. */
   private async pdfFile(
-    sub: Submission, _msg: Record<string, unknown>, _evaluate: Evaluator, raw: (n: string, s: FieldSpec | undefined) => Promise<unknown>,
+    sub: Submission,
+    _msg: Record<string, unknown>,
+    _evaluate: Evaluator,
+    raw: (n: string, s: FieldSpec | undefined) => Promise<unknown>,
   ): Promise<FileRef> {
     const spec = this.config.fields.pdf!;
     const isFormular = this.config.objektType === 'FORMULAR';
@@ -390,7 +487,8 @@ export function checkSubmission(p: unknown): Submission {
   if (!s.data || typeof s.data !== 'object') throw bad('has no data object');
   if (s.files !== undefined && !Array.isArray(s.files)) throw bad('files is not a list');
   const files = (s.files ?? []).map((f, i) => {
-    if (!f || typeof f !== 'object' || typeof f.element !== 'string' || typeof f.name !== 'string') throw new MappingError(`payload.files[${i}]`, 'needs element and name');
+    if (!f || typeof f !== 'object' || typeof f.element !== 'string' || typeof f.name !== 'string')
+      throw new MappingError(`payload.files[${i}]`, 'needs element and name');
     // JSON-built submissions (inject, tests) may carry base64 text instead of a Buffer.
     if (typeof f.content === 'string') {
       const content = Buffer.from(f.content as string, 'base64');

@@ -18,9 +18,17 @@ export function configFromNodeDef(n: Record<string, unknown>): MapConfig {
   const rows = (v: unknown) => (Array.isArray(v) ? v.filter((r) => r && typeof r === 'object') : []);
   return {
     objektType: String(n.objektType ?? 'FORMULAR') as MapConfig['objektType'],
-    routingMode: (n.routingMode === 'system' ? 'system' : n.routingMode === undefined || n.routingMode === 'kle' ? 'kle' : String(n.routingMode)) as MapConfig['routingMode'],
+    routingMode: (n.routingMode === 'system'
+      ? 'system'
+      : n.routingMode === undefined || n.routingMode === 'kle'
+        ? 'kle'
+        : String(n.routingMode)) as MapConfig['routingMode'],
     fields,
-    files: rows(n.files).map((r: FileRule) => ({ element: String(r.element ?? ''), role: r.role ? String(r.role) : undefined, fileSpecification: r.fileSpecification ? String(r.fileSpecification) : undefined })),
+    files: rows(n.files).map((r: FileRule) => ({
+      element: String(r.element ?? ''),
+      role: r.role ? String(r.role) : undefined,
+      fileSpecification: r.fileSpecification ? String(r.fileSpecification) : undefined,
+    })),
     xmlMode: n.xmlMode === 'table' ? 'table' : 'template',
     xmlTemplate: typeof n.xmlTemplate === 'string' ? n.xmlTemplate : '',
     xmlTable: rows(n.xmlTable).map((r: TableRow) => ({ path: String(r.path ?? ''), value: String(r.value ?? ''), type: String(r.type ?? 'str') })),
@@ -30,11 +38,13 @@ export function configFromNodeDef(n: Record<string, unknown>): MapConfig {
 
 /** The object and XML as JSON for the preview: Buffers summarised, the PDF shortened. */
 export function previewable(result: MapResult): { object: unknown; xml?: string } {
-  const object = JSON.parse(JSON.stringify(result.object, (k, v) => {
-    if (v && typeof v === 'object' && v.type === 'Buffer' && Array.isArray(v.data)) return `<${v.data.length} bytes>`;
-    if (k === 'pdfBase64' && typeof v === 'string' && v.length > 48) return `${v.slice(0, 24)}… (${v.length} characters)`;
-    return v;
-  })) as FordelingsObject;
+  const object = JSON.parse(
+    JSON.stringify(result.object, (k, v) => {
+      if (v && typeof v === 'object' && v.type === 'Buffer' && Array.isArray(v.data)) return `<${v.data.length} bytes>`;
+      if (k === 'pdfBase64' && typeof v === 'string' && v.length > 48) return `${v.slice(0, 24)}… (${v.length} characters)`;
+      return v;
+    }),
+  ) as FordelingsObject;
   return { object, xml: result.xml };
 }
 
@@ -55,4 +65,3 @@ export function sampleMessage(sample: unknown): Record<string, unknown> {
   }
   return msg;
 }
-

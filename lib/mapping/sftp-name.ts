@@ -14,12 +14,18 @@ const FOLD: Record<string, string> = { æ: 'ae', ø: 'oe', å: 'aa', Æ: 'Ae', �
 
 /** A safe ASCII rendering of a citizen's file name: never a path, only [A-Za-z0-9._-], no leading dot. */
 export function safeAsciiName(originalName: string): string {
-  const base = String(originalName ?? '').split(/[\\/]/).pop() ?? '';
+  const base =
+    String(originalName ?? '')
+      .split(/[\\/]/)
+      .pop() ?? '';
   const folded = base
     .replace(/[æøåÆØÅß]/g, (c) => FOLD[c])
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '');
-  let s = folded.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/_+/g, '_').replace(/\.{2,}/g, '.');
+  let s = folded
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/_+/g, '_')
+    .replace(/\.{2,}/g, '.');
   s = s.replace(/^[._-]+/, '').replace(/[._-]+$/, '');
   return s || 'file';
 }
@@ -29,7 +35,9 @@ export function safeAsciiName(originalName: string): string {
  * name must be shortened. `index` is the file's position in FordelingsObject.files (0-based).
  */
 export function sftpFileName(submissionUuid: string, index: number, originalName: string): string {
-  const uuid = String(submissionUuid).toLowerCase().replace(/[^0-9a-f-]/g, '');
+  const uuid = String(submissionUuid)
+    .toLowerCase()
+    .replace(/[^0-9a-f-]/g, '');
   if (!uuid) throw new Error('sftpFileName needs the submission uuid');
   if (!Number.isInteger(index) || index < 0) throw new Error('sftpFileName needs a non-negative integer index');
   const prefix = `os2forms_${uuid}_${index}_`;

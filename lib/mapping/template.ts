@@ -13,13 +13,14 @@
  * Pure: no Node-RED. Errors carry the template line and never the value of a placeholder.
  */
 import { escapeXml, parseXmlSafely } from '../xml/safe-xml';
-import {
-  cprUrn, cvrUrn, FormatError, normaliseCpr, normaliseCvr, normaliseKle, normaliseUuid, toDate, toDateTime, toDecimal2,
-} from './formats';
+import { cprUrn, cvrUrn, FormatError, normaliseCpr, normaliseCvr, normaliseKle, normaliseUuid, toDate, toDateTime, toDecimal2 } from './formats';
 
 export class TemplateError extends Error {
   override name = 'TemplateError';
-  constructor(message: string, readonly line?: number) {
+  constructor(
+    message: string,
+    readonly line?: number,
+  ) {
     super(line ? `template line ${line}: ${message}` : message);
   }
 }
@@ -51,7 +52,11 @@ export interface RenderOptions {
 }
 
 type Arg = { kind: 'path'; path: string[]; text: string } | { kind: 'lit'; value: unknown };
-interface Expr { helper?: string; args: Arg[]; text: string }
+interface Expr {
+  helper?: string;
+  args: Arg[];
+  text: string;
+}
 type TNode =
   | { t: 'text'; v: string }
   | { t: 'out'; e: Expr; line: number }
@@ -78,9 +83,14 @@ export const HELPERS: Record<string, Helper> = {
   upper: (v) => (v === undefined || v === null ? '' : String(v).toUpperCase()),
   lower: (v) => (v === undefined || v === null ? '' : String(v).toLowerCase()),
   trim: (v) => (v === undefined || v === null ? '' : String(v).trim()),
-  truncate: (v, n) => (v === undefined || v === null ? '' : Array.from(String(v)).slice(0, Number(n) || 0).join('')),
+  truncate: (v, n) =>
+    v === undefined || v === null
+      ? ''
+      : Array.from(String(v))
+          .slice(0, Number(n) || 0)
+          .join(''),
   default: (...vs) => vs.find((v) => !isEmpty(v)) ?? '',
-  join: (v, sep) => (Array.isArray(v) ? v.map((x) => String(x ?? '')).join(sep === undefined ? ', ' : String(sep)) : v ?? ''),
+  join: (v, sep) => (Array.isArray(v) ? v.map((x) => String(x ?? '')).join(sep === undefined ? ', ' : String(sep)) : (v ?? '')),
   count: (v) => (Array.isArray(v) ? v.length : isEmpty(v) ? 0 : 1),
   eq: (a, b) => String(a ?? '') === String(b ?? ''),
   ne: (a, b) => String(a ?? '') !== String(b ?? ''),
@@ -133,7 +143,11 @@ export class Template {
   private readonly root: TNode[];
   private readonly limits: TemplateLimits;
 
-  constructor(readonly source: string, limits: Partial<TemplateLimits> = {}, private readonly helpers: Record<string, Helper> = HELPERS) {
+  constructor(
+    readonly source: string,
+    limits: Partial<TemplateLimits> = {},
+    private readonly helpers: Record<string, Helper> = HELPERS,
+  ) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
     if (typeof source !== 'string') throw new TemplateError('template must be text');
     if (source.length > this.limits.maxTemplateChars) throw new TemplateError(`template is longer than ${this.limits.maxTemplateChars} characters`);
@@ -299,7 +313,10 @@ export class Template {
   }
 }
 
-interface Scope { value: unknown; loop?: { index: number; length: number } }
+interface Scope {
+  value: unknown;
+  loop?: { index: number; length: number };
+}
 
 function countLines(s: string): number {
   let n = 0;
@@ -344,9 +361,18 @@ export function toFormXml(rendered: string): string {
   for (;;) {
     const rest = rendered.slice(start);
     const ws = /^\s+/.exec(rest);
-    if (ws) { start += ws[0].length; continue; }
-    if (rest.startsWith('<?')) { start = rendered.indexOf('?>', start) + 2; continue; }
-    if (rest.startsWith('<!--')) { start = rendered.indexOf('-->', start) + 3; continue; }
+    if (ws) {
+      start += ws[0].length;
+      continue;
+    }
+    if (rest.startsWith('<?')) {
+      start = rendered.indexOf('?>', start) + 2;
+      continue;
+    }
+    if (rest.startsWith('<!--')) {
+      start = rendered.indexOf('-->', start) + 3;
+      continue;
+    }
     break;
   }
   const close = rendered.lastIndexOf(`</${name}`);

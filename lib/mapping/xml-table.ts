@@ -18,16 +18,25 @@ export class XmlTableError extends Error {
   override name = 'XmlTableError';
 }
 
-export interface XmlRow { path: string; value: unknown }
+export interface XmlRow {
+  path: string;
+  value: unknown;
+}
 
-interface El { name: string; attrs: [string, string][]; children: (El | string)[] }
+interface El {
+  name: string;
+  attrs: [string, string][];
+  children: (El | string)[];
+}
 
 const NAME_RE = /^[A-Za-z_\u00C0-\u02FF][\w.\-\u00C0-\u02FF]*$/;
 export const MAX_TABLE_ELEMENTS = 20_000;
 
 /** Checks a row's path (at save/deploy time). Returns an error message or undefined. */
 export function checkXmlPath(path: string): string | undefined {
-  const segs = String(path ?? '').trim().split('/');
+  const segs = String(path ?? '')
+    .trim()
+    .split('/');
   if (segs.length === 0 || segs[0] === '') return 'path is empty';
   for (let i = 0; i < segs.length; i++) {
     let s = segs[i];

@@ -37,7 +37,9 @@ export class DeliveryStatus {
   /** Queued (with how many wait here) or, with none waiting, sent. */
   idle(): void {
     const n = this.waiting();
-    this.set(n ? { fill: 'blue', shape: 'dot', text: this.t('queued', { n }, `queued ${n}`) } : { fill: 'green', shape: 'dot', text: this.t('sent', {}, 'sent') });
+    this.set(
+      n ? { fill: 'blue', shape: 'dot', text: this.t('queued', { n }, `queued ${n}`) } : { fill: 'green', shape: 'dot', text: this.t('sent', {}, 'sent') },
+    );
   }
 
   retry(at: Date, error: string): void {

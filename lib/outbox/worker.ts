@@ -269,7 +269,13 @@ export class DeliveryWorker {
       }
       if (this.o.isDuplicateRefusal?.(err)) return this.duplicateRefused(shipment, started, err);
       const errorClass = (this.o.classify ?? classifyError)(err);
-      const attempt: AttemptRecord = { at: new Date(started).toISOString(), ok: false, errorClass, error: describeError(err), durationMs: this.clock.now() - started };
+      const attempt: AttemptRecord = {
+        at: new Date(started).toISOString(),
+        ok: false,
+        errorClass,
+        error: describeError(err),
+        durationMs: this.clock.now() - started,
+      };
       let after = await this.outbox.attempt(t, attempt);
       let base = typeof after.meta?.attemptBase === 'number' ? after.meta.attemptBase : 0;
       if (probing && errorClass === 'transient') {
@@ -281,7 +287,11 @@ export class DeliveryWorker {
       const used = after.attempts.length - base;
       let at =
         errorClass === 'transient'
-          ? nextRetryAt(Math.max(1, used), { attempts: this.o.attempts ?? RETRY_DEFAULTS.attempts, baseMs: this.o.baseMs, capMs: this.o.capMs, random: this.o.random }, new Date(this.clock.now()))
+          ? nextRetryAt(
+              Math.max(1, used),
+              { attempts: this.o.attempts ?? RETRY_DEFAULTS.attempts, baseMs: this.o.baseMs, capMs: this.o.capMs, random: this.o.random },
+              new Date(this.clock.now()),
+            )
           : undefined;
       const reopenAt = breaker.retryAt;
       if (at && reopenAt !== undefined && reopenAt > at.getTime()) at = new Date(reopenAt); // no point before the breaker lets calls through

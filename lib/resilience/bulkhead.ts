@@ -64,7 +64,8 @@ export class Bulkhead {
       return await fn();
     } finally {
       const next = this.waiting.shift();
-      if (next) next.start(); // hand the slot over: `running` stays the same
+      if (next)
+        next.start(); // hand the slot over: `running` stays the same
       else this.running--;
     }
   }

@@ -86,7 +86,11 @@ export async function retry<T>(fn: (attempt: number, signal?: AbortSignal) => Pr
 }
 
 /** When attempt number `attemptsMade + 1` should run, or undefined when the attempts are used up. */
-export function nextRetryAt(attemptsMade: number, options: Pick<RetryOptions, 'attempts' | 'baseMs' | 'capMs' | 'random'> = {}, now: Date = new Date()): Date | undefined {
+export function nextRetryAt(
+  attemptsMade: number,
+  options: Pick<RetryOptions, 'attempts' | 'baseMs' | 'capMs' | 'random'> = {},
+  now: Date = new Date(),
+): Date | undefined {
   if (attemptsMade >= (options.attempts ?? RETRY_DEFAULTS.attempts)) return undefined;
   return new Date(now.getTime() + fullJitterDelay(Math.max(0, attemptsMade - 1), backoffOf(options)));
 }

@@ -5,14 +5,7 @@
 import { XMLSerializer, type Element } from '@xmldom/xmldom';
 import { parseXmlSafely, XmlError } from '../xml/safe-xml';
 import { child, childOf, childElements, childText, descendant } from './dom';
-import {
-  CVR_PATTERN,
-  HANDLING_FACET_PATTERN,
-  KLE_PATTERN,
-  UUID_PATTERN,
-  type FordelingsObject,
-  type ObjektType,
-} from './model';
+import { CVR_PATTERN, HANDLING_FACET_PATTERN, KLE_PATTERN, UUID_PATTERN, type FordelingsObject, type ObjektType } from './model';
 import { NS } from './namespaces';
 import {
   distributionContextContentXml,
@@ -167,7 +160,11 @@ function dokumentXml(obj: FordelingsObject, c: Common, now: Date): string {
     (typeof size === 'number' && Number.isInteger(size) && size >= 0 ? v2('Filstoerrelse', String(size)) : '') +
     v2('MimeType', d.file?.mime, true);
   const variant =
-    virkning(c.from, c.system) + v2('Rolle', 'Variant') + v2('Indeks', '1') + wrap('VariantAttributter', v2('VariantType', d.variantType || 'PDF')) + wrap('DelAttributter', del);
+    virkning(c.from, c.system) +
+    v2('Rolle', 'Variant') +
+    v2('Indeks', '1') +
+    wrap('VariantAttributter', v2('VariantType', d.variantType || 'PDF')) +
+    wrap('DelAttributter', del);
   const attributter =
     v2('BrugervendtNoegleTekst', need(d.userKey, 'dokument.userKey (BrugervendtNoegleTekst)')) +
     v2('TitelTekst', need(d.title, 'dokument.title (TitelTekst)')) +
@@ -188,7 +185,10 @@ function dokumentXml(obj: FordelingsObject, c: Common, now: Date): string {
           v2('LivscyklusKode', 'Oprettet') +
           wrap('RegistreringItSystem', v2('UUID', c.system)) +
           wrap('RelationListe', wrap('VariantListe', wrap('Variant', variant))) +
-          wrap('TilstandsListe', wrap('Tilstand', v2('Fremdrift', oneOf(d.progress, 'dokument.progress (Fremdrift)', FREMDRIFTER, 'Endeligt')) + virkning(c.from, c.system))) +
+          wrap(
+            'TilstandsListe',
+            wrap('Tilstand', v2('Fremdrift', oneOf(d.progress, 'dokument.progress (Fremdrift)', FREMDRIFTER, 'Endeligt')) + virkning(c.from, c.system)),
+          ) +
           wrap('AttributListe', wrap('Attributter', attributter)),
       ),
   );
@@ -245,18 +245,20 @@ export function anmodningContentXml(obj: FordelingsObject, opts: AfsendOptions):
   if (type === 'DOKUMENT') check(!!ctx.documentFileName, 'DOKUMENT needs the SFTP file name (context.documentFileName or dokument.file.sftpName)');
   const kleRaw = obj.kleProposal || obj.context.routing.kle;
   const common: Common = {
-    id: obj.id
-      ? need(obj.id, 'id', UUID_PATTERN, 'UUID').toLowerCase()
-      : objectIdFor(need(obj.submissionId, 'submissionId'), obj.webformId),
+    id: obj.id ? need(obj.id, 'id', UUID_PATTERN, 'UUID').toLowerCase() : objectIdFor(need(obj.submissionId, 'submissionId'), obj.webformId),
     kle: need(kleRaw, 'kleProposal (KLEEmneForslag)', KLE_PATTERN, 'dd.dd.dd'),
-    facet: optional(obj.handlingFacetProposal || obj.context.routing.handlingFacet, 'handlingFacetProposal (HandlingFacetForslag)', HANDLING_FACET_PATTERN, 'letter + 2 digits'),
+    facet: optional(
+      obj.handlingFacetProposal || obj.context.routing.handlingFacet,
+      'handlingFacetProposal (HandlingFacetForslag)',
+      HANDLING_FACET_PATTERN,
+      'letter + 2 digits',
+    ),
     from: obj.registeredAt ? need(obj.registeredAt, 'registeredAt (FraTidsPunkt)', DATETIME_PATTERN, 'xs:dateTime') : now.toISOString(),
     system: need(obj.context.senderSystemUuid || opts.senderSystemUuid, 'sending IT-system UUID', UUID_PATTERN, 'UUID').toLowerCase(),
   };
   const content = type === 'JOURNALPOST' ? journalpostXml(obj, common) : type === 'DOKUMENT' ? dokumentXml(obj, common, now) : formularXml(obj, common);
   return (
-    wrap('DistributionContext', distributionContextContentXml('v2', ctx)) +
-    wrap('DistributionObject', v2('ObjektType', type) + wrap('ObjektIndhold', content))
+    wrap('DistributionContext', distributionContextContentXml('v2', ctx)) + wrap('DistributionObject', v2('ObjektType', type) + wrap('ObjektIndhold', content))
   );
 }
 
@@ -284,7 +286,9 @@ export function buildAfsendRequestFromAnmodning(anmodningXml: string, senderCvr:
     throw new AfsendInputError((err as Error).message);
   }
   check(root.localName === 'anmodning', `Expected an <anmodning> element, got <${root.nodeName}>`);
-  const inner = childElements(root).map((e) => new XMLSerializer().serializeToString(e)).join('');
+  const inner = childElements(root)
+    .map((e) => new XMLSerializer().serializeToString(e))
+    .join('');
   check(inner !== '', 'anmodning is empty');
   return (
     `<v3:FordelingsobjektAfsendRequest xmlns:v3="${NS.v3}" xmlns:v2="${NS.v2}" xmlns:ac="${NS.authorityContext}">` +

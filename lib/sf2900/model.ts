@@ -67,7 +67,10 @@ export interface JournalpostContent {
   /** SagForslag (case UUID). */
   caseProposal?: string;
   /** PartAngivelse. */
-  party?: { objectType: 'Person' | 'Virksomhed' | 'Organisation' | 'OrgEnhed' | 'OrgFunktion' | 'Interesse-faellesskab' | 'Bruger'; reference: { uuid?: string; urn?: string; text?: string } };
+  party?: {
+    objectType: 'Person' | 'Virksomhed' | 'Organisation' | 'OrgEnhed' | 'OrgFunktion' | 'Interesse-faellesskab' | 'Bruger';
+    reference: { uuid?: string; urn?: string; text?: string };
+  };
 }
 
 /** DistributionDokument content (the file itself goes by SFTP; its name goes in DokumentFilNavn). */

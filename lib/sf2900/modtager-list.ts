@@ -86,7 +86,9 @@ export function buildModtagerListResponse(systems: ModtagerSystem[]): string {
         `${el('v2', 'RoutingKLEEmne', s.kle)}${el('v2', 'RoutingHandlingFacet', s.handlingFacet, true)}</v2:System>`,
     )
     .join('');
-  return soapEnvelope(`<v3:FordelingsmodtagerListResponse xmlns:v3="${NS.v3}" xmlns:v2="${NS.v2}"><v3:Systemer>${items}</v3:Systemer></v3:FordelingsmodtagerListResponse>`);
+  return soapEnvelope(
+    `<v3:FordelingsmodtagerListResponse xmlns:v3="${NS.v3}" xmlns:v2="${NS.v2}"><v3:Systemer>${items}</v3:Systemer></v3:FordelingsmodtagerListResponse>`,
+  );
 }
 
 // ---- FordelingsmodtagerValider ----
@@ -130,7 +132,11 @@ export function parseModtagerValiderResponse(envelopeXml: string): ModtagerValid
 }
 
 /** Server side (simulator). */
-export function parseModtagerValiderRequest(request: Element): { authorityCvr?: string; senderCvr?: string; routings: Array<{ routingCvr?: string; receivingSystemUuid?: string }> } {
+export function parseModtagerValiderRequest(request: Element): {
+  authorityCvr?: string;
+  senderCvr?: string;
+  routings: Array<{ routingCvr?: string; receivingSystemUuid?: string }>;
+} {
   return {
     authorityCvr: childText(child(request, 'AuthorityContext'), 'MunicipalityCVR'),
     senderCvr: childText(request, 'AfsendendeMyndighed'),
@@ -149,5 +155,7 @@ export function buildModtagerValiderResponse(results: ModtagerValiderResult[]): 
         `${el('v2', 'KanModtage', r.canReceive ? 'true' : 'false')}</v2:RoutingModtager>`,
     )
     .join('');
-  return soapEnvelope(`<v3:FordelingsmodtagerValiderResponse xmlns:v3="${NS.v3}" xmlns:v2="${NS.v2}"><v3:RoutingListe>${items}</v3:RoutingListe></v3:FordelingsmodtagerValiderResponse>`);
+  return soapEnvelope(
+    `<v3:FordelingsmodtagerValiderResponse xmlns:v3="${NS.v3}" xmlns:v2="${NS.v2}"><v3:RoutingListe>${items}</v3:RoutingListe></v3:FordelingsmodtagerValiderResponse>`,
+  );
 }

@@ -63,7 +63,9 @@ export function isConnectionLost(err: unknown): boolean {
   const msg = String(e?.message ?? '');
   return (
     ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ERR_NOT_CONNECTED', 'ERR_GENERIC_CLIENT'].includes(code) ||
-    /No SFTP connection|Connection lost|connection ended|Not connected|socket hang up|Keepalive timeout|ECONNRESET|end event|close event|Channel not open|No response from server/i.test(msg)
+    /No SFTP connection|Connection lost|connection ended|Not connected|socket hang up|Keepalive timeout|ECONNRESET|end event|close event|Channel not open|No response from server/i.test(
+      msg,
+    )
   );
 }
 

@@ -196,7 +196,9 @@ export interface RemoteFile {
 export async function listReceiptFiles(conn: SftpConnection, folders: SftpFolders): Promise<RemoteFile[]> {
   const list = await conn.run((c) => c.list(folders.in));
   return list
-    .filter((f) => f.type === '-' && !f.name.startsWith('.') && !/\.part$/i.test(f.name) && /\.(sftpreceipt|xml|businessreceipt|businessresponse)$/i.test(f.name))
+    .filter(
+      (f) => f.type === '-' && !f.name.startsWith('.') && !/\.part$/i.test(f.name) && /\.(sftpreceipt|xml|businessreceipt|businessresponse)$/i.test(f.name),
+    )
     .sort((a, b) => a.modifyTime - b.modifyTime || a.name.localeCompare(b.name))
     .map((f) => ({ name: f.name, path: remotePath(folders.in, f.name), size: f.size, modifyTime: f.modifyTime }));
 }
@@ -243,10 +245,7 @@ export async function waitForReceipt(
     }
     const left = deadline - Date.now();
     if (left <= 0) {
-      throw new SftpReceiptError(
-        `no SFTP receipt for ${sftpName} within ${seconds(options.timeoutMs ?? 600_000)} s (looked for ${path})`,
-        sftpName,
-      );
+      throw new SftpReceiptError(`no SFTP receipt for ${sftpName} within ${seconds(options.timeoutMs ?? 600_000)} s (looked for ${path})`, sftpName);
     }
     await sleep(Math.min(interval, left), options.signal);
   }

@@ -45,13 +45,17 @@ export interface TriggerInput {
 }
 
 function uuid(value: string, what: string): string {
-  const v = String(value ?? '').trim().toLowerCase();
+  const v = String(value ?? '')
+    .trim()
+    .toLowerCase();
   if (!UUID.test(v)) throw new Error(`trigger ${what} must be a UUID, got ${JSON.stringify(String(value ?? '').slice(0, 60))}`);
   return v;
 }
 
 function cvrUrn(value: string, what: string): string {
-  const v = String(value ?? '').trim().replace(/^urn:oio:cvr-nr:/i, '');
+  const v = String(value ?? '')
+    .trim()
+    .replace(/^urn:oio:cvr-nr:/i, '');
   if (!/^[0-9]{8}$/.test(v)) throw new Error(`trigger ${what} must be a CVR number (8 digits)`);
   return `urn:oio:cvr-nr:${v}`;
 }
@@ -89,7 +93,8 @@ export function buildTrigger(t: TriggerInput): string {
   lines.push(`    <FileName>${escapeXml(fileName)}</FileName>`);
   lines.push(`    <SizeInBytes>${t.sizeInBytes}</SizeInBytes>`);
   lines.push(`    <Sender>${escapeXml(sender)}</Sender>`);
-  if (t.sendersFileId !== undefined && t.sendersFileId !== '') lines.push(`    <SendersFileId>${escapeXml(bounded(t.sendersFileId, 'SendersFileId'))}</SendersFileId>`);
+  if (t.sendersFileId !== undefined && t.sendersFileId !== '')
+    lines.push(`    <SendersFileId>${escapeXml(bounded(t.sendersFileId, 'SendersFileId'))}</SendersFileId>`);
   for (const rec of recipients) lines.push(`    <Recipients>${escapeXml(rec)}</Recipients>`);
   lines.push('  </FileDescriptor>');
   lines.push('  <FileContentDescriptor>');

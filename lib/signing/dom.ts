@@ -85,9 +85,7 @@ export function positionalXPath(el: Element): string {
 
 /** The Id of an element as XML signatures reference it: wsu:Id, Id, ID or id. */
 export function idOf(el: Element): string | undefined {
-  return (
-    el.getAttributeNS(NS.wsu, 'Id') || el.getAttribute('Id') || el.getAttribute('ID') || el.getAttribute('id') || undefined
-  );
+  return el.getAttributeNS(NS.wsu, 'Id') || el.getAttribute('Id') || el.getAttribute('ID') || el.getAttribute('id') || undefined;
 }
 
 /** Matches a header by local name, or by `{namespace}localName`. */

@@ -110,7 +110,10 @@ export function parsePins(input: string | string[] | undefined): Pins {
   for (const raw of entries) {
     const line = raw.trim();
     if (!line) continue;
-    const hex = line.replace(/^sha-?256[:=\s]*/i, '').replace(/[:\s]/g, '').toLowerCase();
+    const hex = line
+      .replace(/^sha-?256[:=\s]*/i, '')
+      .replace(/[:\s]/g, '')
+      .toLowerCase();
     if (!/^[0-9a-f]{64}$/.test(hex)) {
       throw new SigningError(`"${line.slice(0, 80)}" is neither a PEM certificate nor a SHA-256 fingerprint`);
     }

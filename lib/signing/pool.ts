@@ -77,11 +77,12 @@ export class SigningPool {
     if (this.closed) return;
     this.closed = true;
     const inFlight = [...this.pending.values()].map(
-      (p) => new Promise<void>((r) => {
-        const { resolve, reject } = p;
-        p.resolve = (x) => (resolve(x), r());
-        p.reject = (e) => (reject(e), r());
-      }),
+      (p) =>
+        new Promise<void>((r) => {
+          const { resolve, reject } = p;
+          p.resolve = (x) => (resolve(x), r());
+          p.reject = (e) => (reject(e), r());
+        }),
     );
     await Promise.all(inFlight);
     await Promise.all(this.slots.map((s) => s.worker.terminate()));

@@ -36,9 +36,7 @@ export interface WsSecurityOptions {
   now?: Date;
 }
 
-export type SignRequest =
-  | ({ mode: 'enveloped'; xml: string } & EnvelopedOptions)
-  | ({ mode: 'wssecurity'; xml: string } & WsSecurityOptions);
+export type SignRequest = ({ mode: 'enveloped'; xml: string } & EnvelopedOptions) | ({ mode: 'wssecurity'; xml: string } & WsSecurityOptions);
 
 const XMLDSIG_PREFIX = 'ds';
 
@@ -201,8 +199,7 @@ export function signWsSecurity(xml: string, key: SigningKey, opts: WsSecurityOpt
     token.appendChild(doc.createTextNode(key.certBase64));
     const bstId = ensureWsuId(token, 'X509');
     keyInfo =
-      `<wsse:SecurityTokenReference xmlns:wsse="${NS.wsse}">` +
-      `<wsse:Reference URI="#${bstId}" ValueType="${WSS.x509v3}"/></wsse:SecurityTokenReference>`;
+      `<wsse:SecurityTokenReference xmlns:wsse="${NS.wsse}">` + `<wsse:Reference URI="#${bstId}" ValueType="${WSS.x509v3}"/></wsse:SecurityTokenReference>`;
   }
   // Strict layout: Timestamp first, the token before the signature that uses it.
   security.insertBefore(token, security.firstChild);

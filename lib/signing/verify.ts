@@ -193,7 +193,9 @@ function locate(doc: Document, opts: VerifyOptions): Located {
       if (found.length !== 1) reject(`XPath "${opts.xpath}" selects ${found.length} elements, not exactly one`);
       target = found[0];
     } else if (opts.id) {
-      const found = allElements(root).filter((e) => ['Id', 'ID', 'id'].some((a) => e.getAttribute(a) === opts.id) || e.getAttributeNS(NS.wsu, 'Id') === opts.id);
+      const found = allElements(root).filter(
+        (e) => ['Id', 'ID', 'id'].some((a) => e.getAttribute(a) === opts.id) || e.getAttributeNS(NS.wsu, 'Id') === opts.id,
+      );
       if (found.length !== 1) reject(`Id "${opts.id}" is carried by ${found.length} elements, not exactly one`);
       target = found[0];
     }

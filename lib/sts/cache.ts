@@ -19,7 +19,10 @@ export class TokenCache {
   /** How many times the fetcher ran (for status and tests). */
   fetches = 0;
 
-  constructor(private readonly fetcher: () => Promise<IssuedToken>, opts: TokenCacheOptions = {}) {
+  constructor(
+    private readonly fetcher: () => Promise<IssuedToken>,
+    opts: TokenCacheOptions = {},
+  ) {
     this.refreshBeforeMs = opts.refreshBeforeMs ?? 15 * 60_000;
     this.now = opts.now ?? Date.now;
   }

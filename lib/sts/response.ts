@@ -18,7 +18,10 @@ export interface IssuedToken {
 }
 
 export class StsError extends Error {
-  constructor(message: string, readonly code?: string) {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
     super(message);
     this.name = 'StsError';
   }
@@ -54,12 +57,14 @@ export function parseIssueResponse(xml: string, opts: ParseOptions = {}): Issued
   if (!body) throw new StsError('the STS response has no Body');
   const fault = childrenNS(body, soapNs, 'Fault')[0];
   if (fault) {
-    const code = soapNs === NS.soap12
-      ? (first(fault, NS.soap12, 'Subcode')?.textContent ?? first(fault, NS.soap12, 'Value')?.textContent ?? '').trim()
-      : (childElements(fault).find((e) => e.localName === 'faultcode')?.textContent ?? '').trim();
-    const reason = soapNs === NS.soap12
-      ? (first(fault, NS.soap12, 'Text')?.textContent ?? '').trim()
-      : (childElements(fault).find((e) => e.localName === 'faultstring')?.textContent ?? '').trim();
+    const code =
+      soapNs === NS.soap12
+        ? (first(fault, NS.soap12, 'Subcode')?.textContent ?? first(fault, NS.soap12, 'Value')?.textContent ?? '').trim()
+        : (childElements(fault).find((e) => e.localName === 'faultcode')?.textContent ?? '').trim();
+    const reason =
+      soapNs === NS.soap12
+        ? (first(fault, NS.soap12, 'Text')?.textContent ?? '').trim()
+        : (childElements(fault).find((e) => e.localName === 'faultstring')?.textContent ?? '').trim();
     throw new StsError(`the STS refused the token request: ${reason || code || 'SOAP fault'}`, code || undefined);
   }
   const requested = allElements(body).filter((e) => isElement(e, STS_NS.wst, 'RequestedSecurityToken'));

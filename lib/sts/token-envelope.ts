@@ -20,8 +20,7 @@ export interface TokenEnvelopeOptions {
 }
 
 /** The Liberty ID-WSF Framework header the token policy requires to be signed. */
-export const FRAMEWORK_HEADER =
-  `<sbf:Framework xmlns:sbf="${NS.liberty}" xmlns:sbfprofile="urn:liberty:sb:profile" version="2.0" sbfprofile:profile="urn:liberty:sb:profile:basic"/>`;
+export const FRAMEWORK_HEADER = `<sbf:Framework xmlns:sbf="${NS.liberty}" xmlns:sbfprofile="urn:liberty:sb:profile" version="2.0" sbfprofile:profile="urn:liberty:sb:profile:basic"/>`;
 
 /**
  * A SOAP 1.1 request in the token model (policy TokenAsymmetricBindingPolicy): WS-Addressing Action, MessageID, To and

@@ -55,9 +55,13 @@ export function verifyTokenRequest(xml: string, opts: TokenRequestOptions): Toke
   const notOnOrAfter = Date.parse(conditions?.getAttribute('NotOnOrAfter') ?? '');
   if (Number.isNaN(notOnOrAfter) || notOnOrAfter + skew <= now.getTime()) return { valid: false, reason: 'the SAML assertion has expired' };
   if (!Number.isNaN(notBefore) && notBefore - skew > now.getTime()) return { valid: false, reason: 'the SAML assertion is not yet valid' };
-  const audiences = allElements(assertion).filter((e) => isElement(e, NS.saml2, 'Audience')).map((e) => (e.textContent ?? '').trim());
+  const audiences = allElements(assertion)
+    .filter((e) => isElement(e, NS.saml2, 'Audience'))
+    .map((e) => (e.textContent ?? '').trim());
   if (!audiences.includes(opts.audience)) return { valid: false, reason: `the SAML assertion is not for ${opts.audience}` };
-  const hok = allElements(assertion).filter((e) => isElement(e, NS.ds, 'X509Certificate') && isElement(e.parentNode?.parentNode?.parentNode as never, NS.saml2, 'SubjectConfirmationData'));
+  const hok = allElements(assertion).filter(
+    (e) => isElement(e, NS.ds, 'X509Certificate') && isElement(e.parentNode?.parentNode?.parentNode as never, NS.saml2, 'SubjectConfirmationData'),
+  );
   if (hok.length !== 1) return { valid: false, reason: 'the SAML assertion names no single holder-of-key certificate' };
   let holder: X509Certificate;
   try {

@@ -184,12 +184,7 @@ export function toValidationErrors(errors: ErrorObject[] | null | undefined, lan
 }
 
 /** Checks the limits, then the schema. */
-export function validateValue(
-  compiled: CompiledSchema,
-  value: unknown,
-  lang: Language,
-  limits: InputLimits,
-): { valid: boolean; errors: ValidationError[] } {
+export function validateValue(compiled: CompiledSchema, value: unknown, lang: Language, limits: InputLimits): { valid: boolean; errors: ValidationError[] } {
   const over = checkLimits(value, limits, lang);
   if (over) return { valid: false, errors: [over] };
   if (compiled.validate(value)) return { valid: true, errors: [] };

@@ -18,12 +18,7 @@ const TEXT = {
  * Validates XML text (a string or a UTF-8 Buffer). libxml2's own texts are English; the Danish variant prefixes the
  * line in Danish. `path` is the element's XPath when libxml2 names one.
  */
-export function validateXml(
-  schema: XsdSchema,
-  value: unknown,
-  lang: Language,
-  limits: InputLimits,
-): { valid: boolean; errors: ValidationError[] } {
+export function validateXml(schema: XsdSchema, value: unknown, lang: Language, limits: InputLimits): { valid: boolean; errors: ValidationError[] } {
   const t = TEXT[lang];
   if (typeof value !== 'string' && !Buffer.isBuffer(value)) {
     return { valid: false, errors: [{ path: '', pointer: '', message: t.notText, keyword: 'type' }] };

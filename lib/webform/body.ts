@@ -3,7 +3,10 @@ import type { IncomingMessage } from 'node:http';
 
 export class HttpError extends Error {
   override name = 'HttpError';
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }

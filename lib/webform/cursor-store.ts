@@ -41,7 +41,10 @@ export class FileCursorStore implements CursorStore {
   private readonly seen: Set<string>;
   private chain: Promise<void> = Promise.resolve();
 
-  private constructor(readonly file: string, seen: Iterable<string>) {
+  private constructor(
+    readonly file: string,
+    seen: Iterable<string>,
+  ) {
     this.seen = new Set(seen);
   }
 

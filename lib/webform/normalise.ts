@@ -15,9 +15,27 @@ export class SubmissionError extends Error {
 
 /** Submission base fields of a Drupal webform submission entity; never element values. */
 export const BASE_FIELDS: ReadonlySet<string> = new Set([
-  'sid', 'serial', 'uuid', 'token', 'uri', 'created', 'completed', 'changed', 'in_draft', 'current_page',
-  'remote_addr', 'uid', 'langcode', 'webform_id', 'entity_type', 'entity_id', 'locked', 'sticky', 'notes',
-  'metadata', 'default_langcode',
+  'sid',
+  'serial',
+  'uuid',
+  'token',
+  'uri',
+  'created',
+  'completed',
+  'changed',
+  'in_draft',
+  'current_page',
+  'remote_addr',
+  'uid',
+  'langcode',
+  'webform_id',
+  'entity_type',
+  'entity_id',
+  'locked',
+  'sticky',
+  'notes',
+  'metadata',
+  'default_langcode',
 ]);
 
 const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;

@@ -6,7 +6,10 @@ import { Readable } from 'node:stream';
 
 export class Os2formsHttpError extends Error {
   override name = 'Os2formsHttpError';
-  constructor(message: string, readonly status?: number) {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
     super(message);
   }
 }
@@ -70,7 +73,7 @@ export class Os2formsClient implements Os2formsGetter {
     }
     if (res.status < 200 || res.status > 299) {
       await res.body?.cancel().catch(() => undefined);
-      const hint = res.status === 401 || res.status === 403 ? ' (check the API key and the form\'s API user allow-list)' : '';
+      const hint = res.status === 401 || res.status === 403 ? " (check the API key and the form's API user allow-list)" : '';
       throw new Os2formsHttpError(`GET ${url.pathname} answered HTTP ${res.status}${hint}`, res.status);
     }
     return { url, res };

@@ -41,7 +41,7 @@ export interface XsdSchema {
   validate(xml: string): XsdValidationResult;
 }
 
-type Libxml = typeof import('libxml2-wasm', { with: { 'resolution-mode': 'import' } });
+type Libxml = typeof import('libxml2-wasm', { with: { 'resolution-mode': 'import' }});
 type LibDocument = InstanceType<Libxml['XmlDocument']>;
 type LibValidator = InstanceType<Libxml['XsdValidator']>;
 
@@ -246,7 +246,11 @@ async function compile(file: string): Promise<XsdSchema> {
   } catch (err) {
     doc.dispose();
     const why = refused.length ? ` (${refused.join('; ')})` : '';
-    throw new Error(`XSD ${file} cannot be compiled: ${detailsOf(err).map((e) => e.message).join('; ')}${why}`);
+    throw new Error(
+      `XSD ${file} cannot be compiled: ${detailsOf(err)
+        .map((e) => e.message)
+        .join('; ')}${why}`,
+    );
   } finally {
     activeRoot = undefined;
     refused = [];

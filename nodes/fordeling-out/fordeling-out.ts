@@ -26,7 +26,11 @@ import type { SftpConfig } from '../../lib/sftp';
 import type { Os2formsSite } from '../../lib/webform/os2forms-client';
 
 type Msg = NodeMessageInFlow & Record<string, unknown>;
-interface Waiter { msg: Msg; send: (msgs: Array<Msg | null>) => void; done: (err?: Error) => void }
+interface Waiter {
+  msg: Msg;
+  send: (msgs: Array<Msg | null>) => void;
+  done: (err?: Error) => void;
+}
 const nodesById = new Map<string, { resend(id: string): Promise<ShipmentRecord> }>();
 const routedAdmins = new WeakSet<object>();
 
@@ -40,10 +44,20 @@ export = function (RED: NodeAPI) {
     const sftpNode = config_(config.sftp) as SftpConfig | null;
     let durable: DurableDelivery<Waiter> | undefined;
     let inFlight = 0;
-    const status = new DeliveryStatus((s) => node.status(s), statusText(RED, 'os2-fordeling-out'), () => durable?.waiting ?? 0);
+    const status = new DeliveryStatus(
+      (s) => node.status(s),
+      statusText(RED, 'os2-fordeling-out'),
+      () => durable?.waiting ?? 0,
+    );
     const ledger = ledgerFor(RED, ledgerNode);
     let settings: ReturnType<typeof fordelingOutSettings> | undefined;
-    let configError = !sp ? 'fordeling out: no serviceplatform configuration chosen' : config.ledger && !ledgerNode ? 'fordeling out: the chosen ledger configuration is missing' : config.sftp && !sftpNode ? 'fordeling out: the chosen SFTP configuration is missing' : sp.configError;
+    let configError = !sp
+      ? 'fordeling out: no serviceplatform configuration chosen'
+      : config.ledger && !ledgerNode
+        ? 'fordeling out: the chosen ledger configuration is missing'
+        : config.sftp && !sftpNode
+          ? 'fordeling out: the chosen SFTP configuration is missing'
+          : sp.configError;
     try {
       settings = fordelingOutSettings(config);
     } catch (err) {
@@ -56,12 +70,30 @@ export = function (RED: NodeAPI) {
       if (!sftpNode) return base;
       if (sftpNode.configError) throw new Error(sftpNode.configError);
       const site = config_(config.site) as Os2formsSite | null;
-      const openUrl = site ? (url: string) => { const c = site.client(); if (!c.open) throw new Error('the OS2forms site cannot stream files'); return c.open(url); } : undefined;
-      const prepareFiles = sftpPrepareFiles({ sftp: sftpNode, openUrl, ledger: ledger(), lookupRecipients: config.sftpLookup ? (q) => listReceivers(q, base) : undefined, onFile: ({ index, count }) => status.sftp(index + 1, count) });
+      const openUrl = site
+        ? (url: string) => {
+            const c = site.client();
+            if (!c.open) throw new Error('the OS2forms site cannot stream files');
+            return c.open(url);
+          }
+        : undefined;
+      const prepareFiles = sftpPrepareFiles({
+        sftp: sftpNode,
+        openUrl,
+        ledger: ledger(),
+        lookupRecipients: config.sftpLookup ? (q) => listReceivers(q, base) : undefined,
+        onFile: ({ index, count }) => status.sftp(index + 1, count),
+      });
       return { ...base, prepareFiles };
     };
-    const outcome = (msg: Msg, s: ShipmentRecord, extra: Record<string, unknown> = {}): Msg => Object.assign(msg, { transactionId: s.transactionId, distributionTransactionId: s.distributionTransactionId, shipment: s }, extra);
-    const orphan = (s: ShipmentRecord): Msg => ({ _msgid: RED.util.generateId(), topic: 'recovered', payload: { transactionId: s.transactionId, submissionId: s.submissionId, webformId: s.webformId } }) as unknown as Msg;
+    const outcome = (msg: Msg, s: ShipmentRecord, extra: Record<string, unknown> = {}): Msg =>
+      Object.assign(msg, { transactionId: s.transactionId, distributionTransactionId: s.distributionTransactionId, shipment: s }, extra);
+    const orphan = (s: ShipmentRecord): Msg =>
+      ({
+        _msgid: RED.util.generateId(),
+        topic: 'recovered',
+        payload: { transactionId: s.transactionId, submissionId: s.submissionId, webformId: s.webformId },
+      }) as unknown as Msg;
     const fail = (w: Waiter, e: DeliveryError, extra?: Record<string, unknown>) => {
       w.msg.error = { ...e.toJSON(), ...extra };
       status.failed(e.reason);
@@ -84,11 +116,18 @@ export = function (RED: NodeAPI) {
       try {
         const breakers = sharedBreakers(sp, { consecutiveFailures: settings.breakerFailures, openMs: settings.breakerOpenMs });
         const breakerKey = `${config.serviceplatform}|${serviceUrl(sp.baseUrl || sp.endpoint().baseUrl)}`;
-        const onChange = (c: { key: string; to: Parameters<DeliveryStatus['breaker']>[0]; retryAt?: number }) => c.key === breakerKey && status.breaker(c.to, c.retryAt);
+        const onChange = (c: { key: string; to: Parameters<DeliveryStatus['breaker']>[0]; retryAt?: number }) =>
+          c.key === breakerKey && status.breaker(c.to, c.retryAt);
         breakers.on('stateChange', onChange);
         node.on('close', () => breakers.off('stateChange', onChange));
         durable = new DurableDelivery<Waiter>({
-          ledger: ledger(), context, owner: `${os.hostname()}:${process.pid}:${node.id}`, queue: node.id, ...settings, breakers, breakerKey,
+          ledger: ledger(),
+          context,
+          owner: `${os.hostname()}:${process.pid}:${node.id}`,
+          queue: node.id,
+          ...settings,
+          breakers,
+          breakerKey,
           // the transport's own timeout (the serviceplatform's setting) answers first, with a classified error
           timeoutMs: (sp.timeoutMs || sp.endpoint().timeoutMs || 30_000) + 2000,
           pollMs: Math.max(50, Math.min(1000, settings.baseMs)),
@@ -97,13 +136,17 @@ export = function (RED: NodeAPI) {
           callbacks: {
             delivered: (s, receipt, [first, ...rest]) => {
               const refused = duplicateRefusalOf(s);
-              node.send([outcome(first ? first.msg : orphan(s), s, { ...(receipt ? { receipt } : {}), ...(refused ? { duplicateRefusal: refused } : {}) }), null, null] as never);
+              node.send([
+                outcome(first ? first.msg : orphan(s), s, { ...(receipt ? { receipt } : {}), ...(refused ? { duplicateRefusal: refused } : {}) }),
+                null,
+                null,
+              ] as never);
               for (const w of first ? [first, ...rest] : rest) w.done();
               status.idle();
             },
             duplicate: (s, waiters) => {
               const duplicate = { reason: 'already-sent', state: s.state, since: s.createdAt };
-              for (const w of waiters) (w.send([outcome(w.msg, s, { duplicate }), null, null]), w.done());
+              for (const w of waiters) w.send([outcome(w.msg, s, { duplicate }), null, null]), w.done();
               status.idle();
             },
             deadLetter: (s, e, [first, ...rest]) => {
@@ -132,7 +175,7 @@ export = function (RED: NodeAPI) {
         configError = `fordeling out: ${(err as Error).message}`;
       }
     }
-    if (configError) (node.error(configError), status.notConfigured());
+    if (configError) node.error(configError), status.notConfigured();
 
     node.on('input', async (msgIn, send, done) => {
       const msg = msgIn as Msg;
@@ -143,16 +186,19 @@ export = function (RED: NodeAPI) {
           const routingCvr = String(q.routingCvr ?? q.receivingAuthorityCvr ?? q.RoutingMyndighed ?? '').trim();
           const kle = String(q.kle ?? q.RoutingKLEEmne ?? '').trim();
           const facet = q.handlingFacet ?? q.RoutingHandlingFacet;
-          if (!CVR_PATTERN.test(routingCvr) || !KLE_PATTERN.test(kle)) throw invalid('FordelingsmodtagerList needs msg.payload.routingCvr (8 digits) and msg.payload.kle (dd.dd.dd)');
+          if (!CVR_PATTERN.test(routingCvr) || !KLE_PATTERN.test(kle))
+            throw invalid('FordelingsmodtagerList needs msg.payload.routingCvr (8 digits) and msg.payload.kle (dd.dd.dd)');
           status.sending(++inFlight);
           msg.payload = await listReceivers({ routingCvr, kle, handlingFacet: facet ? String(facet) : undefined }, context()).finally(() => inFlight--);
-          (status.idle(), send([msg, null, null]), done());
+          status.idle(), send([msg, null, null]), done();
           return;
         }
         const ctx = context();
-        if (!durable || !settings) throw new Error('fordeling out: delivery is not available (see the node\'s error at start)');
+        if (!durable || !settings) throw new Error("fordeling out: delivery is not available (see the node's error at start)");
         if (msg.topic === 'resend') {
-          const id = String(msg.transactionId ?? '').trim().toLowerCase();
+          const id = String(msg.transactionId ?? '')
+            .trim()
+            .toLowerCase();
           if (!UUID_PATTERN.test(id)) throw invalid('msg.topic "resend" needs msg.transactionId (the AnvenderTransaktionsID, a UUID)');
           msg.transactionId = id;
           await durable.resend(id, w);

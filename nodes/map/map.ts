@@ -12,8 +12,10 @@ function makeEvaluator(RED: NodeAPI, node: Node, config: MapConfig): { evaluate:
   const prepared = new Map<FieldSpec, ReturnType<NodeAPI['util']['prepareJSONataExpression']>>();
   const problems: string[] = [];
   const specs: [string, FieldSpec][] = [
-    ...Object.entries(config.fields) as [string, FieldSpec][],
-    ...(config.objektType === 'FORMULAR' && config.xmlMode === 'table' ? (config.xmlTable ?? []).map((r, i) => [`xmlTable row ${i + 1}`, r] as [string, FieldSpec]) : []),
+    ...(Object.entries(config.fields) as [string, FieldSpec][]),
+    ...(config.objektType === 'FORMULAR' && config.xmlMode === 'table'
+      ? (config.xmlTable ?? []).map((r, i) => [`xmlTable row ${i + 1}`, r] as [string, FieldSpec])
+      : []),
   ];
   for (const [name, spec] of specs) {
     if (spec.type !== 'jsonata' || !spec.value) continue;
@@ -107,13 +109,21 @@ export = function (RED: NodeAPI) {
       if (!body.config || typeof body.config !== 'object') return void res.status(400).json({ error: 'config is missing' });
       const config = configFromNodeDef(body.config);
       const deployed = typeof body.config.id === 'string' ? (RED.nodes.getNode(body.config.id) as Node | null) : null;
-      const stub = deployed ?? ({
-        id: 'preview', type: 'os2-map', name: 'preview',
-        context: () => {
-          const none = { get: (_k: string, _s?: unknown, cb?: (e: Error | null, v?: unknown) => void) => (cb ? cb(null, undefined) : undefined), set: () => undefined, keys: () => [] };
-          return { flow: none, global: none, get: none.get, set: none.set, keys: none.keys };
-        },
-      } as unknown as Node);
+      const stub =
+        deployed ??
+        ({
+          id: 'preview',
+          type: 'os2-map',
+          name: 'preview',
+          context: () => {
+            const none = {
+              get: (_k: string, _s?: unknown, cb?: (e: Error | null, v?: unknown) => void) => (cb ? cb(null, undefined) : undefined),
+              set: () => undefined,
+              keys: () => [],
+            };
+            return { flow: none, global: none, get: none.get, set: none.set, keys: none.keys };
+          },
+        } as unknown as Node);
       const mapper = new Mapper(config);
       const { evaluate, problems } = makeEvaluator(RED, stub, config);
       if (mapper.problems.length || problems.length) return void res.status(400).json({ error: [...mapper.problems, ...problems].join('; ') });

@@ -88,12 +88,17 @@ export = function (RED: NodeAPI) {
     if (!target) {
       return {
         status: 409,
-        body: { error: candidates.length ? 'Several fordeling out nodes use this ledger and the shipment does not say which sent it' : 'No deployed fordeling out node uses this ledger' },
+        body: {
+          error: candidates.length
+            ? 'Several fordeling out nodes use this ledger and the shipment does not say which sent it'
+            : 'No deployed fordeling out node uses this ledger',
+        },
       };
     }
     // through the node's durable queue, like every send (lib/outbox)
     const instance = RED.nodes.getNode(target.id) as unknown as { resend?: (id: string) => Promise<unknown> } | null;
-    if (!instance || typeof instance.resend !== 'function') return { status: 409, body: { error: 'The fordeling out node that sent it is not running (see its status)' } };
+    if (!instance || typeof instance.resend !== 'function')
+      return { status: 409, body: { error: 'The fordeling out node that sent it is not running (see its status)' } };
     try {
       await instance.resend(shipment.transactionId);
     } catch (err) {

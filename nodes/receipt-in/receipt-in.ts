@@ -70,7 +70,10 @@ function readBody(req: Request, limit: number): Promise<string> {
 }
 
 function fault(res: Response, status: number, code: 'Client' | 'Server', text: string): void {
-  res.status(status).type(XML).send(buildSoapFault({ faultCode: code, faultString: text, transportKvittering: { code: 'FEJL', reason: text, errors: [] }, transportKvitteringNs: 'v2' }));
+  res
+    .status(status)
+    .type(XML)
+    .send(buildSoapFault({ faultCode: code, faultString: text, transportKvittering: { code: 'FEJL', reason: text, errors: [] }, transportKvitteringNs: 'v2' }));
 }
 
 export = function (RED: NodeAPI) {
@@ -109,7 +112,8 @@ export = function (RED: NodeAPI) {
     let sftpCount = 0;
     if (!configError && sftpNode && mode !== 'soap') {
       const grace = secondsOr(config.sftpGrace, 60);
-      const disposal = config.sftpDisposal === 'delete' || (config.sftpDisposal !== 'archive' && sftpNode.receipts.disposal === 'delete') ? 'delete' : 'archive';
+      const disposal =
+        config.sftpDisposal === 'delete' || (config.sftpDisposal !== 'archive' && sftpNode.receipts.disposal === 'delete') ? 'delete' : 'archive';
       const poller = new SftpReceiptPoller({
         sftp: sftpNode,
         ledger: ledgerFor(RED, ledgerNode),
@@ -120,7 +124,8 @@ export = function (RED: NodeAPI) {
         onError: (err) => node.warn(`receipt in (SFTP): ${err.message}`),
         onReceipt: (e: SftpReceiptEvent) => {
           sftpCount++;
-          const type = e.receipt.kind === 'technical' ? 'SFTP TechnicalReceipt' : e.receipt.kind === 'business' ? 'SFTP BusinessReceipt' : 'SFTP BusinessResponse';
+          const type =
+            e.receipt.kind === 'technical' ? 'SFTP TechnicalReceipt' : e.receipt.kind === 'business' ? 'SFTP BusinessReceipt' : 'SFTP BusinessResponse';
           const code = e.receipt.kind === 'business' ? e.receipt.acceptance : e.receipt.success ? 'SUCCESS' : 'ERROR';
           const errors = 'errors' in e.receipt ? e.receipt.errors.map((x) => ({ code: String(x.code), text: `${x.codeDescription}: ${x.description}` })) : [];
           const receipt = { type, code, reason: e.text, errors };
@@ -137,7 +142,14 @@ export = function (RED: NodeAPI) {
             sftp: { fileName: e.fileName, sftpName: e.sftpName, receipt: e.receipt },
           };
           const fill = e.outcome === 'accepted' ? 'green' : e.outcome === 'rejected' ? 'red' : 'yellow';
-          node.status({ fill, shape: 'dot', text: e.outcome === 'unknown' ? t('sftpUnknown', { n: sftpCount }, `SFTP ${sftpCount}: unknown shipment`) : t('sftpReceipt', { n: sftpCount, code }, `SFTP ${sftpCount}: ${code}`) });
+          node.status({
+            fill,
+            shape: 'dot',
+            text:
+              e.outcome === 'unknown'
+                ? t('sftpUnknown', { n: sftpCount }, `SFTP ${sftpCount}: unknown shipment`)
+                : t('sftpReceipt', { n: sftpCount, code }, `SFTP ${sftpCount}: ${code}`),
+          });
           const outputs: Array<typeof msg | null> = [null, null, null];
           outputs[e.outcome === 'accepted' ? 0 : e.outcome === 'rejected' ? 1 : 2] = msg;
           node.send(outputs);
@@ -226,7 +238,14 @@ export = function (RED: NodeAPI) {
           distributionTransactionId: parsed.distributionTransactionId,
         };
         const fill = handled.outcome === 'accepted' ? 'green' : handled.outcome === 'rejected' ? 'red' : 'yellow';
-        node.status({ fill, shape: 'dot', text: handled.outcome === 'unknown' ? t('unknown', { n: count }, `${count}: unknown shipment`) : t('receipt', { n: count, code: parsed.receipt.code }, `${count}: ${parsed.receipt.code}`) });
+        node.status({
+          fill,
+          shape: 'dot',
+          text:
+            handled.outcome === 'unknown'
+              ? t('unknown', { n: count }, `${count}: unknown shipment`)
+              : t('receipt', { n: count, code: parsed.receipt.code }, `${count}: ${parsed.receipt.code}`),
+        });
         const outputs: Array<typeof msg | null> = [null, null, null];
         outputs[handled.outcome === 'accepted' ? 0 : handled.outcome === 'rejected' ? 1 : 2] = msg;
         node.send(outputs);

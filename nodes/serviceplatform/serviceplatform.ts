@@ -35,7 +35,12 @@ interface ServiceplatformDef extends NodeDef {
 }
 
 /** Token-model settings, or problems added to the list. */
-function tokenSettings(env: string, config: ServiceplatformDef, pinsText: unknown, problems: string[]): { stsUrl: string; appliesTo: string; pins: Pins } | undefined {
+function tokenSettings(
+  env: string,
+  config: ServiceplatformDef,
+  pinsText: unknown,
+  problems: string[],
+): { stsUrl: string; appliesTo: string; pins: Pins } | undefined {
   const stsUrl = (config.stsUrl ?? '').trim() || (env === 'production' ? STS_URLS.production : env === 'test' ? STS_URLS.test : '');
   const appliesTo = (config.appliesTo ?? '').trim() || FORDELING_ENTITY_ID;
   let pins: Pins | undefined;
@@ -65,7 +70,7 @@ export = function (RED: NodeAPI) {
     self.securityModel = config.securityModel === 'token' ? 'token' : 'certificate';
     const caList = env === 'custom' ? splitPem(typeof this.credentials?.ca === 'string' ? this.credentials.ca : undefined) : undefined;
     self.ca = () => caList;
-    self.certificate = () => (config.certificate ? (RED.nodes.getNode(config.certificate) as unknown as CertificateConfig | null) ?? undefined : undefined);
+    self.certificate = () => (config.certificate ? ((RED.nodes.getNode(config.certificate) as unknown as CertificateConfig | null) ?? undefined) : undefined);
     self.endpoint = () => ({ baseUrl: self.baseUrl, senderCvr: self.senderCvr, senderSystemUuid: self.senderSystemUuid, timeoutMs: self.timeoutMs });
 
     const problems: string[] = [];
@@ -98,7 +103,15 @@ export = function (RED: NodeAPI) {
     let cache: TokenCache | undefined;
     if (token) {
       cache = new TokenCache(() =>
-        requestToken({ stsUrl: token.stsUrl, appliesTo: token.appliesTo, cvr: self.senderCvr, key: signingKey(), stsPins: token.pins, ca: caList, timeoutMs: self.timeoutMs }),
+        requestToken({
+          stsUrl: token.stsUrl,
+          appliesTo: token.appliesTo,
+          cvr: self.senderCvr,
+          key: signingKey(),
+          stsPins: token.pins,
+          ca: caList,
+          timeoutMs: self.timeoutMs,
+        }),
       );
     }
     let security: SecurityModel | undefined;

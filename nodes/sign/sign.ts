@@ -44,7 +44,9 @@ export = function (RED: NodeAPI) {
     const xpath = select === 'xpath' ? (config.xpath ?? '').trim() || undefined : undefined;
     const elementId = select === 'id' ? (config.elementId ?? '').trim() || undefined : undefined;
     const lifetime = Number(config.lifetime ?? 300) || 300;
-    const extraHeaders = String(config.extraHeaders ?? '').split(/[\s,]+/).filter(Boolean);
+    const extraHeaders = String(config.extraHeaders ?? '')
+      .split(/[\s,]+/)
+      .filter(Boolean);
 
     let problem: string | undefined;
     let backend: Backend | undefined;
@@ -107,7 +109,11 @@ export = function (RED: NodeAPI) {
             node.status({ fill: 'green', shape: 'dot', text: t('valid', {}, 'valid') });
             send([msg, null]);
           } else {
-            node.status({ fill: 'yellow', shape: 'ring', text: t('invalid', { reason: short(result.reason ?? '') }, `invalid: ${short(result.reason ?? '')}`) });
+            node.status({
+              fill: 'yellow',
+              shape: 'ring',
+              text: t('invalid', { reason: short(result.reason ?? '') }, `invalid: ${short(result.reason ?? '')}`),
+            });
             msg.signature = { valid: false, mode: result.mode };
             msg.signatureError = result.reason;
             send([null, msg]);
@@ -115,14 +121,14 @@ export = function (RED: NodeAPI) {
           done();
           return;
         }
-        const req: SignRequest =
-          mode === 'enveloped' ? { mode, xml, xpath, id: elementId } : { mode, xml, lifetimeSeconds: lifetime, extraHeaders };
+        const req: SignRequest = mode === 'enveloped' ? { mode, xml, xpath, id: elementId } : { mode, xml, lifetimeSeconds: lifetime, extraHeaders };
         const signed = await backend!.sign(req);
         RED.util.setMessageProperty(msg, property, signed, true);
         send(msg);
         done();
       } catch (err) {
-        if (!problem) node.status({ fill: 'red', shape: 'ring', text: t('failed', { error: short((err as Error).message) }, `failed: ${short((err as Error).message)}`) });
+        if (!problem)
+          node.status({ fill: 'red', shape: 'ring', text: t('failed', { error: short((err as Error).message) }, `failed: ${short((err as Error).message)}`) });
         done(err as Error);
       }
     });

@@ -44,18 +44,17 @@ function normaliseRoot(root: unknown): string {
  * server's main app, which mounts the admin app first); returns a function that removes it. Without a parent
  * (as in the test helper) nothing stands in front of the node app and nothing is installed.
  */
-export function installRawBodyHook(
-  nodeApp: unknown,
-  settings: { httpNodeRoot?: unknown; httpRoot?: unknown },
-  nodePath: string,
-): () => void {
+export function installRawBodyHook(nodeApp: unknown, settings: { httpNodeRoot?: unknown; httpRoot?: unknown }, nodePath: string): () => void {
   const app = (nodeApp as { parent?: ExpressApp } | undefined)?.parent;
   if (!app || typeof app.use !== 'function' || settings.httpNodeRoot === false) return () => {};
   // Express matches routes case-insensitively and with an optional trailing slash; so does the hook.
   const fullPath = (normaliseRoot(settings.httpNodeRoot ?? settings.httpRoot) + nodePath.replace(/^\/+/, '')).replace(/\/+$/, '').toLowerCase();
 
   const hook = (req: RawBodyRequest, _res: ServerResponse, next: () => void): void => {
-    const pathname = (req.path ?? new URL(req.url ?? '/', 'http://localhost').pathname).replace(/\/{2,}/g, '/').replace(/\/+$/, '').toLowerCase();
+    const pathname = (req.path ?? new URL(req.url ?? '/', 'http://localhost').pathname)
+      .replace(/\/{2,}/g, '/')
+      .replace(/\/+$/, '')
+      .toLowerCase();
     if (req.method !== 'POST' || req._body || pathname !== fullPath) {
       next();
       return;

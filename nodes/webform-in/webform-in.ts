@@ -71,7 +71,10 @@ const DEFAULT_MAX_MB = 25;
 
 function fail(res: Res, status: number, error: string): void {
   if (res.headersSent) return;
-  res.status(status).type('application/json').send(JSON.stringify({ error }) + '\n');
+  res
+    .status(status)
+    .type('application/json')
+    .send(JSON.stringify({ error }) + '\n');
 }
 
 function time(d = new Date()): string {
@@ -158,7 +161,9 @@ export = function (RED: NodeAPI) {
       events?.once('flows:started', replayOnce);
       const replayFallback = setTimeout(replayOnce, 3000);
       const auth = config.auth === 'hmac' ? 'hmac' : 'header';
-      const headerName = ((auth === 'hmac' ? config.hmacHeader : config.authHeader) || (auth === 'hmac' ? 'x-webform-signature' : 'x-webform-secret')).trim().toLowerCase();
+      const headerName = ((auth === 'hmac' ? config.hmacHeader : config.authHeader) || (auth === 'hmac' ? 'x-webform-signature' : 'x-webform-secret'))
+        .trim()
+        .toLowerCase();
       const mb = Number(config.maxBodyMb);
       const limit = Math.round((Number.isFinite(mb) && mb > 0 ? mb : DEFAULT_MAX_MB) * 1024 * 1024);
       const listening = t('listening', { path: url }, `listening on ${url}`);
@@ -224,7 +229,10 @@ export = function (RED: NodeAPI) {
         emit(submission, inboxId);
         const now = time();
         node.status({ fill: 'green', shape: 'dot', text: t('listeningLast', { path: url, time: now }, `${listening} · last ${now}`) });
-        res.status(202).type('application/json').send(JSON.stringify({ uuid: submission.submission.uuid }) + '\n');
+        res
+          .status(202)
+          .type('application/json')
+          .send(JSON.stringify({ uuid: submission.submission.uuid }) + '\n');
       };
 
       const callback: Handler = (req, res) => {
@@ -240,8 +248,7 @@ export = function (RED: NodeAPI) {
         fail(res, 500, 'internal error');
       };
       const mw = settings.httpNodeMiddleware;
-      const middleware: Handler | Handler[] =
-        typeof mw === 'function' || Array.isArray(mw) ? (mw as Handler | Handler[]) : (_req, _res, next) => next();
+      const middleware: Handler | Handler[] = typeof mw === 'function' || Array.isArray(mw) ? (mw as Handler | Handler[]) : (_req, _res, next) => next();
       const app = RED.httpNode as unknown as {
         post(path: string, ...handlers: unknown[]): void;
         _router: { stack: Layer[] };
@@ -303,11 +310,26 @@ export = function (RED: NodeAPI) {
         if (r.failed.length > 0) {
           const first = r.failed[0]!;
           const now = time();
-          node.status({ fill: 'red', shape: 'ring', text: t('someFailed', { time: now, count: r.failed.length, sid: first.sid, error: first.error }, `last poll ${now}: ${r.failed.length} failed (sid ${first.sid}: ${first.error}); retrying`) });
-          node.warn(`webform in: ${r.failed.length} submission(s) of ${webformId} not fetched, retried next poll: ` + r.failed.map((f) => `sid ${f.sid}: ${f.error}`).join('; '));
+          node.status({
+            fill: 'red',
+            shape: 'ring',
+            text: t(
+              'someFailed',
+              { time: now, count: r.failed.length, sid: first.sid, error: first.error },
+              `last poll ${now}: ${r.failed.length} failed (sid ${first.sid}: ${first.error}); retrying`,
+            ),
+          });
+          node.warn(
+            `webform in: ${r.failed.length} submission(s) of ${webformId} not fetched, retried next poll: ` +
+              r.failed.map((f) => `sid ${f.sid}: ${f.error}`).join('; '),
+          );
         } else {
           const now = time();
-          node.status({ fill: 'green', shape: 'dot', text: t('polling', { webform: webformId!, time: now, count: r.emitted }, `polling ${webformId}; last poll ${now} (${r.emitted} new)`) });
+          node.status({
+            fill: 'green',
+            shape: 'dot',
+            text: t('polling', { webform: webformId!, time: now, count: r.emitted }, `polling ${webformId}; last poll ${now} (${r.emitted} new)`),
+          });
         }
       } catch (err) {
         if (closed) return;

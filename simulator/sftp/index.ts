@@ -28,7 +28,15 @@ export async function startSftpSimulator(options: Partial<Omit<WatcherOptions, '
   return {
     sshd,
     watcher,
-    settings: { host: sshd.host, port: sshd.port, username: sshd.username, privateKey: sshd.privateKeyPem, hostKeyFingerprint: sshd.hostKeyFingerprint, outDir: 'OUT', inDir: 'IN' },
+    settings: {
+      host: sshd.host,
+      port: sshd.port,
+      username: sshd.username,
+      privateKey: sshd.privateKeyPem,
+      hostKeyFingerprint: sshd.hostKeyFingerprint,
+      outDir: 'OUT',
+      inDir: 'IN',
+    },
     async stop() {
       await watcher.stop();
       await sshd.stop();

@@ -175,7 +175,10 @@ export async function startSshd(): Promise<SshdHandle> {
   // The tests (and the watcher) run as us and write into IN; the SFTP user must be able to rename/delete there.
   for (const d of [outDir, inDir]) fs.chmodSync(d, 0o777);
 
-  const libDirs = [path.join(path.dirname(path.dirname(sshd)), 'lib', 'x86_64-linux-gnu'), path.join(path.dirname(path.dirname(path.dirname(sshd))), 'lib', 'x86_64-linux-gnu')];
+  const libDirs = [
+    path.join(path.dirname(path.dirname(sshd)), 'lib', 'x86_64-linux-gnu'),
+    path.join(path.dirname(path.dirname(path.dirname(sshd))), 'lib', 'x86_64-linux-gnu'),
+  ];
   const env = { ...process.env, LD_LIBRARY_PATH: [...libDirs, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') };
   const args = ['-D', '-e', '-f', configPath];
   const child: ChildProcess =
@@ -183,7 +186,10 @@ export async function startSshd(): Promise<SshdHandle> {
       ? spawn(sshd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] })
       : user.namespace
         ? spawnAsRootInNamespace(etc, user, sshd, args, env)
-        : spawn('setpriv', ['--reuid', String(user.uid), '--regid', String(user.gid), '--clear-groups', sshd, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+        : spawn('setpriv', ['--reuid', String(user.uid), '--regid', String(user.gid), '--clear-groups', sshd, ...args], {
+            env,
+            stdio: ['ignore', 'ignore', 'pipe'],
+          });
 
   let log = '';
   await new Promise<void>((resolve, reject) => {
@@ -283,7 +289,11 @@ function spawnAsRootInNamespace(
 ): ChildProcess {
   const passwd = path.join(etc, 'passwd');
   const shadow = path.join(etc, 'shadow');
-  fs.writeFileSync(passwd, fs.readFileSync('/etc/passwd', 'utf8').replace(/\n?$/, '\n') + `${user.username}:x:${user.uid}:${user.gid}:os2 sftp test:/nonexistent:/bin/sh\n`, { mode: 0o644 });
+  fs.writeFileSync(
+    passwd,
+    fs.readFileSync('/etc/passwd', 'utf8').replace(/\n?$/, '\n') + `${user.username}:x:${user.uid}:${user.gid}:os2 sftp test:/nonexistent:/bin/sh\n`,
+    { mode: 0o644 },
+  );
   let shadowText = '';
   try {
     shadowText = fs.readFileSync('/etc/shadow', 'utf8').replace(/\n?$/, '\n');

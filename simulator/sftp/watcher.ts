@@ -65,7 +65,9 @@ export class SftpWatcher extends EventEmitter {
   }
 
   async start(): Promise<void> {
-    const schemaPath = this.opts.schemaPath ?? path.join(process.env.SF2900_CONTRACT_DIR ?? path.resolve(__dirname, '..', '..', '..', 'shared', 'sf2900'), 'sftp', 'SFTPTypes.xsd');
+    const schemaPath =
+      this.opts.schemaPath ??
+      path.join(process.env.SF2900_CONTRACT_DIR ?? path.resolve(__dirname, '..', '..', '..', 'shared', 'sf2900'), 'sftp', 'SFTPTypes.xsd');
     this.schema = await loadXsd(schemaPath);
     if (this.opts.deliveredDir) fs.mkdirSync(this.opts.deliveredDir, { recursive: true });
     this.running = true;
@@ -129,7 +131,14 @@ export class SftpWatcher extends EventEmitter {
     let sendersFileId: string | undefined;
     const result = this.schema!.validate(xml);
     if (!result.valid) {
-      errors.push({ code: ERR_INVALID_TRIGGER, codeDescription: 'Invalid trigger', description: result.errors.map((e) => e.message).join('; ').slice(0, 1000) });
+      errors.push({
+        code: ERR_INVALID_TRIGGER,
+        codeDescription: 'Invalid trigger',
+        description: result.errors
+          .map((e) => e.message)
+          .join('; ')
+          .slice(0, 1000),
+      });
     } else {
       const root = parseXmlSafely(xml, 'trigger').documentElement as unknown as Element;
       const fd = child(root, 'FileDescriptor');
@@ -150,7 +159,11 @@ export class SftpWatcher extends EventEmitter {
       errors.push({ code: ERR_FILE_MISSING, codeDescription: 'File not found', description: `${fileName} is not in OUT` });
     }
     if (sizeOnDisk !== undefined && declaredSize !== undefined && sizeOnDisk !== declaredSize) {
-      errors.push({ code: ERR_SIZE_MISMATCH, codeDescription: 'Size mismatch', description: `${fileName} has ${sizeOnDisk} bytes, the trigger says ${declaredSize}` });
+      errors.push({
+        code: ERR_SIZE_MISMATCH,
+        codeDescription: 'Size mismatch',
+        description: `${fileName} has ${sizeOnDisk} bytes, the trigger says ${declaredSize}`,
+      });
     }
     const fileTransferUuid = randomUUID();
     const receipt = buildTechnicalReceipt({ fileTransferUuid, sendersFileId, errors });

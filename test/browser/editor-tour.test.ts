@@ -77,13 +77,20 @@ describe('editor tour in a real browser (chromium, npm start)', function () {
     page.on('pageerror', (e) => pageErrors.push(e.message));
     await page.goto(base);
     await page.waitForFunction(
-      "!!(window.RED && RED.nodes && RED.nodes.node('" + IDS.fordelingOut + "')) && !!document.querySelector(\".red-ui-palette-node[data-palette-type='os2-receipt-in']\") && RED.sidebar.containsTab('os2-overview')",
+      "!!(window.RED && RED.nodes && RED.nodes.node('" +
+        IDS.fordelingOut +
+        "')) && !!document.querySelector(\".red-ui-palette-node[data-palette-type='os2-receipt-in']\") && RED.sidebar.containsTab('os2-overview')",
       undefined,
       { timeout: 60_000 },
     );
     // A fresh Node-RED 4 asks once whether to enable update notifications (it would phone home): answer no.
     const no = page.getByRole('button', { name: 'No, do not enable notifications' });
-    if (await no.waitFor({ state: 'visible', timeout: 5000 }).then(() => true, () => false)) {
+    if (
+      await no.waitFor({ state: 'visible', timeout: 5000 }).then(
+        () => true,
+        () => false,
+      )
+    ) {
       await no.click();
       await no.waitFor({ state: 'detached' });
     }
@@ -98,7 +105,8 @@ describe('editor tour in a real browser (chromium, npm start)', function () {
       console.log(`    (skipped: no chromium at ${CHROMIUM}; apt-get install chromium to run the editor tests)`);
       this.skip();
     }
-    if (!fs.existsSync(path.join(ROOT, 'dist', 'nodes', 'overview', 'overview.js'))) throw new Error('dist/ is missing or stale: run `npm run build` (npm test does) first');
+    if (!fs.existsSync(path.join(ROOT, 'dist', 'nodes', 'overview', 'overview.js')))
+      throw new Error('dist/ is missing or stale: run `npm run build` (npm test does) first');
     fs.mkdirSync(OUT, { recursive: true });
     userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'os2-browser-'));
     const port = await freePort();
@@ -115,7 +123,15 @@ describe('editor tour in a real browser (chromium, npm start)', function () {
       executablePath: CHROMIUM,
       headless: true,
       // A fresh, empty profile is made by playwright for every launch.
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     context = await browser.newContext({ locale: 'en-US', viewport: { width: 1440, height: 900 } });
     editor = await openEditor(context);
@@ -196,7 +212,11 @@ describe('editor tour in a real browser (chromium, npm start)', function () {
         }
       }
       const marked = (invalid: boolean) =>
-        editor.waitForFunction(([s, want]) => document.querySelector(s as string)?.classList.contains('input-error') === want, [prefix + c.field, invalid] as const, { timeout: 5000 });
+        editor.waitForFunction(
+          ([s, want]) => document.querySelector(s as string)?.classList.contains('input-error') === want,
+          [prefix + c.field, invalid] as const,
+          { timeout: 5000 },
+        );
       try {
         // good → bad → good: some fields start out invalid (required and empty).
         await set(c.good);
@@ -250,7 +270,7 @@ describe('editor tour in a real browser (chromium, npm start)', function () {
     }
   });
 
-  it('the demo page\'s submission turns the statuses green and shows in the OS2 sidebar with both receipts, CPR masked', async () => {
+  it("the demo page's submission turns the statuses green and shows in the OS2 sidebar with both receipts, CPR masked", async () => {
     await editor.evaluate(`RED.workspaces.show('${DEMO_TAB}'); RED.sidebar.show('os2-overview')`);
     const demo = await context.newPage();
     demo.on('pageerror', (e) => pageErrors.push(`demo: ${e.message}`));
@@ -263,12 +283,17 @@ describe('editor tour in a real browser (chromium, npm start)', function () {
     await shot(demo, 'demo-page.png');
     const tx = txFor(answer.uuid, 'sp241_helbredstillaeg', 'FORMULAR', { receivingAuthorityCvr: '14814833', kle: '32.03.12', handlingFacet: 'G01' });
 
-    const green = (id: string) => editor.waitForFunction((i) => !!document.getElementById(i)?.querySelector('.red-ui-flow-node-status-dot-green'), id, { timeout: 30_000 });
+    const green = (id: string) =>
+      editor.waitForFunction((i) => !!document.getElementById(i)?.querySelector('.red-ui-flow-node-status-dot-green'), id, { timeout: 30_000 });
     await green(IDS.webformIn);
     await green(IDS.fordelingOut);
     await green(IDS.receiptIn);
     // receipt in counts the receipts and shows the last: Teknisk MODTAGET, then Forretning ACCEPTERET.
-    await editor.waitForFunction((i) => /ACCEPTERET/.test(document.getElementById(i)?.querySelector('.red-ui-flow-node-status-label')?.textContent ?? ''), IDS.receiptIn, { timeout: 30_000 });
+    await editor.waitForFunction(
+      (i) => /ACCEPTERET/.test(document.getElementById(i)?.querySelector('.red-ui-flow-node-status-label')?.textContent ?? ''),
+      IDS.receiptIn,
+      { timeout: 30_000 },
+    );
 
     const row = editor.locator(`.os2-ov-row[data-tx="${tx}"]`);
     await row.locator('.os2-ov-receipt', { hasText: 'Forretning: ACCEPTERET' }).waitFor({ timeout: 30_000 });
@@ -288,8 +313,16 @@ describe('editor tour in a real browser (chromium, npm start)', function () {
   });
 
   it('the JOURNALPOST tab delivers a note, and a shipment with no receiver comes back AFVIST (rejected)', async () => {
-    const journalpostTx = txFor('6a1f0c3e-2b4d-4e8f-9a01-3c5d7e9f1b20', 'henvendelse', 'JOURNALPOST', { receivingAuthorityCvr: '14814833', kle: '32.03.12', handlingFacet: 'G01' });
-    const noReceiverTx = txFor('1e5b4a7c-6f8b-4ca3-9e45-7a9b1c3d5f64', 'henvendelse', 'JOURNALPOST', { receivingAuthorityCvr: '14814833', kle: '00.00.01', handlingFacet: 'G01' });
+    const journalpostTx = txFor('6a1f0c3e-2b4d-4e8f-9a01-3c5d7e9f1b20', 'henvendelse', 'JOURNALPOST', {
+      receivingAuthorityCvr: '14814833',
+      kle: '32.03.12',
+      handlingFacet: 'G01',
+    });
+    const noReceiverTx = txFor('1e5b4a7c-6f8b-4ca3-9e45-7a9b1c3d5f64', 'henvendelse', 'JOURNALPOST', {
+      receivingAuthorityCvr: '14814833',
+      kle: '00.00.01',
+      handlingFacet: 'G01',
+    });
     await editor.evaluate(`RED.workspaces.show('e1a0000000000001'); RED.sidebar.show('os2-overview')`);
     await editor.locator('[id="e1a0000000000003"] .red-ui-flow-node-button').click();
     const jp = editor.locator(`.os2-ov-row[data-tx="${journalpostTx}"]`);
@@ -328,10 +361,14 @@ describe('editor tour in a real browser (chromium, npm start)', function () {
     assert.ok(['failed', 'dead-letter'].includes(state), state);
     const tx = (await refused.getAttribute('data-tx')) as string;
     await editor.selectOption('.os2-ov-f-state', state);
-    await editor.waitForFunction((st) => {
-      const badges = Array.from(document.querySelectorAll('.os2-ov-list .os2-ov-state'));
-      return badges.length > 0 && badges.every((b) => b.getAttribute('data-state') === st);
-    }, state, { timeout: 10_000 });
+    await editor.waitForFunction(
+      (st) => {
+        const badges = Array.from(document.querySelectorAll('.os2-ov-list .os2-ov-state'));
+        return badges.length > 0 && badges.every((b) => b.getAttribute('data-state') === st);
+      },
+      state,
+      { timeout: 10_000 },
+    );
     await editor.locator('.os2-ov-f-state').selectOption('accepted');
     await editor.waitForFunction((t) => !document.querySelector(`.os2-ov-row[data-tx="${t}"]`), tx, { timeout: 10_000 });
     await editor.locator('.os2-ov-f-state').selectOption(state);
@@ -341,7 +378,10 @@ describe('editor tour in a real browser (chromium, npm start)', function () {
     await shot(editor, 'overview-dead-letter.png');
     await resend.click();
     // Queued again (durable queue) or sent at once and refused again: either way the user is told.
-    await editor.locator('.red-ui-notification', { hasText: /Sent again|Resend failed/ }).first().waitFor({ timeout: 20_000 });
+    await editor
+      .locator('.red-ui-notification', { hasText: /Sent again|Resend failed/ })
+      .first()
+      .waitFor({ timeout: 20_000 });
     await waitForOutput(new RegExp(`(fault: AuthorityContext CVR 11111111[^\\n]*\\n[\\s\\S]*){2}`), 20_000);
     await editor.locator('.os2-ov-f-state').selectOption('');
   });

@@ -37,7 +37,16 @@ describe('e2e: webform in → map → fordeling out → simulator → receipt in
   const common = () => [
     { id: 't', type: 'tab' },
     { id: 'c1', type: 'os2-certificate' },
-    { id: 'sp', type: 'os2-serviceplatform', environment: 'custom', baseUrl: sim.url, certificate: 'c1', senderCvr: certs.client.cvr, senderSystemUuid: SYSTEM, timeout: '5' },
+    {
+      id: 'sp',
+      type: 'os2-serviceplatform',
+      environment: 'custom',
+      baseUrl: sim.url,
+      certificate: 'c1',
+      senderCvr: certs.client.cvr,
+      senderSystemUuid: SYSTEM,
+      timeout: '5',
+    },
     { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', wires: [['sent'], ['failed']] },
     { id: 'ri', z: 't', type: 'os2-receipt-in', path: PATH, allow: '127.0.0.1', wires: [['ok'], ['rejected'], ['unknown']] },
     ...['sent', 'failed', 'ok', 'rejected', 'unknown'].map((id) => ({ id, z: 't', type: 'helper' })),
@@ -49,17 +58,44 @@ describe('e2e: webform in → map → fordeling out → simulator → receipt in
   });
 
   it('JOURNALPOST: a posted submission is delivered and its receipts come back to the same submission', async function () {
-    await helper.load([webformInNode, mapNode, ...NODES], [
-      ...common(),
-      { id: 'w1', z: 't', type: 'os2-webform-in', mode: 'push', path: '/os2forms/henvendelse', auth: 'header', authHeader: 'X-Webform-Secret', wires: [['m1']] },
-      {
-        id: 'm1', z: 't', type: 'os2-map', objektType: 'JOURNALPOST', routingMode: 'kle',
-        routingCvr: '14814833', routingCvrType: 'str', kle: '32.03.12', kleType: 'str', handlingFacet: 'G01', handlingFacetType: 'str',
-        noteTitle: 'Henvendelse fra {{data.navn}}', noteTitleType: 'template',
-        noteText: 'payload.data.besked', noteTextType: 'msg', title: 'Henvendelse', titleType: 'str',
-        files: [], wires: [['fo']],
-      },
-    ] as never, creds());
+    await helper.load(
+      [webformInNode, mapNode, ...NODES],
+      [
+        ...common(),
+        {
+          id: 'w1',
+          z: 't',
+          type: 'os2-webform-in',
+          mode: 'push',
+          path: '/os2forms/henvendelse',
+          auth: 'header',
+          authHeader: 'X-Webform-Secret',
+          wires: [['m1']],
+        },
+        {
+          id: 'm1',
+          z: 't',
+          type: 'os2-map',
+          objektType: 'JOURNALPOST',
+          routingMode: 'kle',
+          routingCvr: '14814833',
+          routingCvrType: 'str',
+          kle: '32.03.12',
+          kleType: 'str',
+          handlingFacet: 'G01',
+          handlingFacetType: 'str',
+          noteTitle: 'Henvendelse fra {{data.navn}}',
+          noteTitleType: 'template',
+          noteText: 'payload.data.besked',
+          noteTextType: 'msg',
+          title: 'Henvendelse',
+          titleType: 'str',
+          files: [],
+          wires: [['fo']],
+        },
+      ] as never,
+      creds(),
+    );
     srv = await serveHttpNode();
     sim.receipt = { url: srv.url + PATH };
     const out = collect(['sent', 'failed', 'ok', 'rejected', 'unknown']);
@@ -68,7 +104,19 @@ describe('e2e: webform in → map → fordeling out → simulator → receipt in
       .post('/os2forms/henvendelse')
       .set('X-Webform-Secret', SECRET)
       .set('Content-Type', 'application/json; charset=utf-8')
-      .send(JSON.stringify({ sid: '7', uuid, webform_id: 'henvendelse', created: '1763798400', completed: '1763798460', changed: '1763798461', langcode: 'da', navn: 'Åse Ærø', besked: 'Hej & tak <3' }))
+      .send(
+        JSON.stringify({
+          sid: '7',
+          uuid,
+          webform_id: 'henvendelse',
+          created: '1763798400',
+          completed: '1763798460',
+          changed: '1763798461',
+          langcode: 'da',
+          navn: 'Åse Ærø',
+          besked: 'Hej & tak <3',
+        }),
+      )
       .expect(202);
     await until(() => out.sent.length + out.failed.length === 1, 10000, 'fordeling out');
     assert.equal(out.failed.length, 0, JSON.stringify(out.failed[0]?.error));
@@ -81,20 +129,37 @@ describe('e2e: webform in → map → fordeling out → simulator → receipt in
   });
 
   it('FORMULAR (SP241): map → fordeling out → simulator → receipt in', async function () {
-    await helper.load([mapNode, ...NODES], [
-      ...common(),
-      {
-        id: 'm1', z: 't', type: 'os2-map', objektType: 'FORMULAR', routingMode: 'kle',
-        routingCvr: '14814833', routingCvrType: 'str', kle: '32.03.12', kleType: 'str', handlingFacet: 'G01', handlingFacetType: 'str',
-        formType: 'HelbredstillægAnsøgningFormular_1', formTypeType: 'str',
-        fileSpecification: 'HelbredstillægAnsøgningBilag_1', fileSpecificationType: 'str',
-        pdf: 'attachment_pdf', pdfType: 'element',
-        // attachments would go by SFTP (os2-sftp, tested with a real sshd elsewhere); this chain sends the form alone
-        files: [],
-        xmlMode: 'template', xmlTemplate: readTemplate('sp241.template.xml'),
-        wires: [['fo']],
-      },
-    ] as never, creds());
+    await helper.load(
+      [mapNode, ...NODES],
+      [
+        ...common(),
+        {
+          id: 'm1',
+          z: 't',
+          type: 'os2-map',
+          objektType: 'FORMULAR',
+          routingMode: 'kle',
+          routingCvr: '14814833',
+          routingCvrType: 'str',
+          kle: '32.03.12',
+          kleType: 'str',
+          handlingFacet: 'G01',
+          handlingFacetType: 'str',
+          formType: 'HelbredstillægAnsøgningFormular_1',
+          formTypeType: 'str',
+          fileSpecification: 'HelbredstillægAnsøgningBilag_1',
+          fileSpecificationType: 'str',
+          pdf: 'attachment_pdf',
+          pdfType: 'element',
+          // attachments would go by SFTP (os2-sftp, tested with a real sshd elsewhere); this chain sends the form alone
+          files: [],
+          xmlMode: 'template',
+          xmlTemplate: readTemplate('sp241.template.xml'),
+          wires: [['fo']],
+        },
+      ] as never,
+      creds(),
+    );
     srv = await serveHttpNode();
     sim.receipt = { url: srv.url + PATH };
     const out = collect(['sent', 'failed', 'ok', 'rejected', 'unknown']);

@@ -33,7 +33,9 @@ describe('editor: os2 config nodes and fordeling out / receipt in in the browser
       path.join(userDir, 'settings.js'),
       `module.exports = { uiHost: '127.0.0.1', uiPort: ${port}, nodesDir: [${JSON.stringify(ROOT)}], flowFile: 'flows.json', credentialSecret: 'editor-test', logging: { console: { level: 'warn' } }, editorTheme: { tours: false } };\n`,
     );
-    nr = spawn(process.execPath, [require.resolve('node-red/red.js'), '-u', userDir, '-s', path.join(userDir, 'settings.js')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    nr = spawn(process.execPath, [require.resolve('node-red/red.js'), '-u', userDir, '-s', path.join(userDir, 'settings.js')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     nr.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
     url = `http://127.0.0.1:${port}/`;
@@ -72,7 +74,8 @@ describe('editor: os2 config nodes and fordeling out / receipt in in the browser
   });
 
   it('shows "fordeling out" and "receipt in" in the OS2 palette with 2 and 3 outputs', async function () {
-    const r = (await page.evaluate(`(() => { const label = (t) => document.querySelector(\`.red-ui-palette-node[data-palette-type='\${t}'] .red-ui-palette-label\`)?.textContent?.replace(/\\s+/g, ' ').trim();
+    const r =
+      (await page.evaluate(`(() => { const label = (t) => document.querySelector(\`.red-ui-palette-node[data-palette-type='\${t}'] .red-ui-palette-label\`)?.textContent?.replace(/\\s+/g, ' ').trim();
       return {
         fo: label('os2-fordeling-out'),
         ri: label('os2-receipt-in'),
@@ -105,7 +108,9 @@ describe('editor: os2 config nodes and fordeling out / receipt in in the browser
     await page.evaluate("RED.editor.editConfig('', 'os2-certificate', '_ADD_')");
     await page.waitForSelector('#os2-cert-p12-file', { state: 'attached' });
     await page.setInputFiles('#os2-cert-p12-file', certs.client.p12Path);
-    await page.waitForFunction("(document.querySelector('#node-config-input-p12') || {}).value && document.querySelector('#node-config-input-p12').value.length > 100");
+    await page.waitForFunction(
+      "(document.querySelector('#node-config-input-p12') || {}).value && document.querySelector('#node-config-input-p12').value.length > 100",
+    );
     await page.fill('#node-config-input-p12Passphrase', certs.client.p12Passphrase);
     await page.evaluate("document.getElementById('os2-cert-check').click()");
     await page.waitForSelector('#os2-cert-info table', { timeout: 10000 });
@@ -137,9 +142,13 @@ describe('editor: os2 config nodes and fordeling out / receipt in in the browser
   });
 
   it('serves help in English and Danish for all four nodes', async function () {
-    for (const [lang, phrase] of [['en-US', 'Receives the Fordelingskomponent'], ['da', 'Modtager Fordelingskomponentens']]) {
+    for (const [lang, phrase] of [
+      ['en-US', 'Receives the Fordelingskomponent'],
+      ['da', 'Modtager Fordelingskomponentens'],
+    ]) {
       const html = await (await fetch(url + 'nodes', { headers: { Accept: 'text/html', 'Accept-Language': lang } })).text();
-      for (const t of ['os2-certificate', 'os2-serviceplatform', 'os2-fordeling-out', 'os2-receipt-in']) assert.ok(html.includes(`data-help-name="${t}"`), `${lang} help for ${t}`);
+      for (const t of ['os2-certificate', 'os2-serviceplatform', 'os2-fordeling-out', 'os2-receipt-in'])
+        assert.ok(html.includes(`data-help-name="${t}"`), `${lang} help for ${t}`);
       assert.ok(html.includes(phrase), `${lang} receipt-in help text`);
     }
   });

@@ -51,10 +51,14 @@ describe('example 07 (token model) against the simulator', function () {
     });
     const cert = flow.find((n) => n.type === 'os2-certificate')!;
     const sp = flow.find((n) => n.type === 'os2-serviceplatform')!;
-    await helper.load([...CORE, ...NODES], [{ id: 'tab', type: 'tab' }, ...flow] as never, {
-      [cert.id]: { p12: fs.readFileSync(certs.client.p12Path).toString('base64'), p12Passphrase: certs.client.p12Passphrase },
-      [sp.id]: { ca: certs.ca.cert, stsPins: fs.readFileSync(certs.sts.certPath, 'utf8') },
-    } as never);
+    await helper.load(
+      [...CORE, ...NODES],
+      [{ id: 'tab', type: 'tab' }, ...flow] as never,
+      {
+        [cert.id]: { p12: fs.readFileSync(certs.client.p12Path).toString('base64'), p12Passphrase: certs.client.p12Passphrase },
+        [sp.id]: { ca: certs.ca.cert, stsPins: fs.readFileSync(certs.sts.certPath, 'utf8') },
+      } as never,
+    );
     const seen: Record<string, Array<Record<string, any>>> = {};
     for (const h of flow.filter((n) => n.type === 'helper')) {
       seen[h.name!] = [];

@@ -35,10 +35,14 @@ describe('examples 05 and 06 against the simulator', function () {
   it('contain no credentials', function () {
     for (const f of ['05 - Deliver to the Fordelingskomponent', '06 - Receive receipts']) {
       const nodes = example(f);
-      assert.ok(nodes.every((n) => !('credentials' in n)), `${f}: credentials`);
+      assert.ok(
+        nodes.every((n) => !('credentials' in n)),
+        `${f}: credentials`,
+      );
       assert.ok(!/-----BEGIN|PRIVATE KEY/.test(JSON.stringify(nodes)), `${f}: key material`);
       const sp = nodes.find((n) => n.type === 'os2-serviceplatform');
-      if (sp) assert.deepEqual([sp.baseUrl, sp.senderCvr, sp.senderSystemUuid], ['${OS2_SERVICEPLATFORM_URL}', '${OS2_SENDER_CVR}', '${OS2_SENDER_SYSTEM_UUID}']);
+      if (sp)
+        assert.deepEqual([sp.baseUrl, sp.senderCvr, sp.senderSystemUuid], ['${OS2_SERVICEPLATFORM_URL}', '${OS2_SENDER_CVR}', '${OS2_SENDER_SYSTEM_UUID}']);
     }
   });
 
@@ -51,11 +55,15 @@ describe('examples 05 and 06 against the simulator', function () {
     });
     const cert = flow.find((n) => n.type === 'os2-certificate')!;
     const sp = flow.find((n) => n.type === 'os2-serviceplatform')!;
-    await helper.load([...CORE, ...NODES], [{ id: 'tab', type: 'tab' }, ...flow] as never, {
-      [cert.id]: { p12: fs.readFileSync(certs.client.p12Path).toString('base64'), p12Passphrase: certs.client.p12Passphrase },
-      // the example uses a custom URL: trust the simulator's CA
-      [sp.id]: { ca: certs.ca.cert },
-    } as never);
+    await helper.load(
+      [...CORE, ...NODES],
+      [{ id: 'tab', type: 'tab' }, ...flow] as never,
+      {
+        [cert.id]: { p12: fs.readFileSync(certs.client.p12Path).toString('base64'), p12Passphrase: certs.client.p12Passphrase },
+        // the example uses a custom URL: trust the simulator's CA
+        [sp.id]: { ca: certs.ca.cert },
+      } as never,
+    );
     const srv = await serveHttpNode();
     try {
       sim.receipt = { url: `${srv.url}/os2/fordeling/kvittering` };

@@ -36,12 +36,25 @@ describe('e2e: fordeling out → simulator → receipt in', function () {
       [
         { id: 't', type: 'tab' },
         { id: 'c1', type: 'os2-certificate' },
-        { id: 'sp', type: 'os2-serviceplatform', environment: 'custom', baseUrl: sim.url, certificate: 'c1', senderCvr: certs.client.cvr, senderSystemUuid: SYSTEM, timeout: '5' },
+        {
+          id: 'sp',
+          type: 'os2-serviceplatform',
+          environment: 'custom',
+          baseUrl: sim.url,
+          certificate: 'c1',
+          senderCvr: certs.client.cvr,
+          senderSystemUuid: SYSTEM,
+          timeout: '5',
+        },
         { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', wires: [['sent'], ['failed']] },
         { id: 'ri', z: 't', type: 'os2-receipt-in', path: PATH, allow: '127.0.0.1', wires: [['ok'], ['rejected'], ['unknown']] },
         ...['sent', 'failed', 'ok', 'rejected', 'unknown'].map((id) => ({ id, z: 't', type: 'helper' })),
       ] as never,
-      { c1: { p12: require('fs').readFileSync(certs.client.p12Path).toString('base64'), p12Passphrase: certs.client.p12Passphrase }, sp: { ca: certs.ca.cert }, ri: { user: 'sp', password: 'kvit' } },
+      {
+        c1: { p12: require('fs').readFileSync(certs.client.p12Path).toString('base64'), p12Passphrase: certs.client.p12Passphrase },
+        sp: { ca: certs.ca.cert },
+        ri: { user: 'sp', password: 'kvit' },
+      },
     );
     out = collect(['sent', 'failed', 'ok', 'rejected', 'unknown']);
   });
@@ -56,7 +69,10 @@ describe('e2e: fordeling out → simulator → receipt in', function () {
     return o;
   };
 
-  for (const [kind, make] of [['JOURNALPOST', journalpost], ['FORMULAR', formular]] as const) {
+  for (const [kind, make] of [
+    ['JOURNALPOST', journalpost],
+    ['FORMULAR', formular],
+  ] as const) {
     it(`${kind}: accepted on output 1, then Teknisk and Forretning receipts correlate to the submission`, async function () {
       const o = fresh(make());
       helper.getNode('fo').receive({ payload: o } as never);
@@ -96,7 +112,17 @@ describe('e2e: fordeling out → simulator → receipt in', function () {
   }
 
   it('a receiver rule that rejects: AFVIST arrives on output 2 of receipt in, shipment rejected', async function () {
-    sim.receivers = [{ authorityCvr: '14814833', kle: '32.03.12', systemUuid: '3c3c3c3c-0000-4000-8000-000000000003', systemName: 'Rejecting receiver', outcome: 'AFVIST', reason: 'Formulartypen kendes ikke' }, ...sim.receivers];
+    sim.receivers = [
+      {
+        authorityCvr: '14814833',
+        kle: '32.03.12',
+        systemUuid: '3c3c3c3c-0000-4000-8000-000000000003',
+        systemName: 'Rejecting receiver',
+        outcome: 'AFVIST',
+        reason: 'Formulartypen kendes ikke',
+      },
+      ...sim.receivers,
+    ];
     helper.getNode('fo').receive({ payload: fresh(journalpost()) } as never);
     await until(() => out.rejected.length === 1, 5000, 'AFVIST receipt');
     const m = out.rejected[0] as any;

@@ -24,15 +24,28 @@ describe('e2e: fordeling out and receipt in with an os2-ledger config node', fun
   afterEach(() => helper.unload());
 
   it('records the shipment in the configured ledger and correlates receipts through it', async function () {
-    await helper.load([ledgerNode, ...NODES], [
-      { id: 't', type: 'tab' },
-      { id: 'L', type: 'os2-ledger', backend: 'memory' },
-      { id: 'c1', type: 'os2-certificate' },
-      { id: 'sp', type: 'os2-serviceplatform', environment: 'custom', baseUrl: sim.url, certificate: 'c1', senderCvr: certs.client.cvr, senderSystemUuid: 'a0b1c2d3-0000-4000-8000-000000000001', timeout: '5' },
-      { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', ledger: 'L', wires: [['sent'], ['failed']] },
-      { id: 'ri', z: 't', type: 'os2-receipt-in', path: PATH, allow: '127.0.0.1', ledger: 'L', wires: [['ok'], ['rejected'], ['unknown']] },
-      ...['sent', 'failed', 'ok', 'rejected', 'unknown'].map((id) => ({ id, z: 't', type: 'helper' })),
-    ] as never, { c1: { keyPem: certs.client.key, certPem: certs.client.cert }, sp: { ca: certs.ca.cert } } as never);
+    await helper.load(
+      [ledgerNode, ...NODES],
+      [
+        { id: 't', type: 'tab' },
+        { id: 'L', type: 'os2-ledger', backend: 'memory' },
+        { id: 'c1', type: 'os2-certificate' },
+        {
+          id: 'sp',
+          type: 'os2-serviceplatform',
+          environment: 'custom',
+          baseUrl: sim.url,
+          certificate: 'c1',
+          senderCvr: certs.client.cvr,
+          senderSystemUuid: 'a0b1c2d3-0000-4000-8000-000000000001',
+          timeout: '5',
+        },
+        { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', ledger: 'L', wires: [['sent'], ['failed']] },
+        { id: 'ri', z: 't', type: 'os2-receipt-in', path: PATH, allow: '127.0.0.1', ledger: 'L', wires: [['ok'], ['rejected'], ['unknown']] },
+        ...['sent', 'failed', 'ok', 'rejected', 'unknown'].map((id) => ({ id, z: 't', type: 'helper' })),
+      ] as never,
+      { c1: { keyPem: certs.client.key, certPem: certs.client.cert }, sp: { ca: certs.ca.cert } } as never,
+    );
     const srv = await serveHttpNode();
     try {
       sim.receipt = { url: srv.url + PATH };
@@ -54,13 +67,25 @@ describe('e2e: fordeling out and receipt in with an os2-ledger config node', fun
   });
 
   it('refuses to run when the chosen ledger node is missing', async function () {
-    await helper.load(NODES, [
-      { id: 't', type: 'tab' },
-      { id: 'c1', type: 'os2-certificate' },
-      { id: 'sp', type: 'os2-serviceplatform', environment: 'custom', baseUrl: sim.url, certificate: 'c1', senderCvr: certs.client.cvr, senderSystemUuid: 'a0b1c2d3-0000-4000-8000-000000000001' },
-      { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', ledger: 'gone', wires: [[], ['failed']] },
-      { id: 'failed', z: 't', type: 'helper' },
-    ] as never, { c1: { keyPem: certs.client.key, certPem: certs.client.cert } } as never);
+    await helper.load(
+      NODES,
+      [
+        { id: 't', type: 'tab' },
+        { id: 'c1', type: 'os2-certificate' },
+        {
+          id: 'sp',
+          type: 'os2-serviceplatform',
+          environment: 'custom',
+          baseUrl: sim.url,
+          certificate: 'c1',
+          senderCvr: certs.client.cvr,
+          senderSystemUuid: 'a0b1c2d3-0000-4000-8000-000000000001',
+        },
+        { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', ledger: 'gone', wires: [[], ['failed']] },
+        { id: 'failed', z: 't', type: 'helper' },
+      ] as never,
+      { c1: { keyPem: certs.client.key, certPem: certs.client.cert } } as never,
+    );
     const out = collect(['failed']);
     helper.getNode('fo').receive({ payload: journalpost() } as never);
     await until(() => out.failed.length === 1);

@@ -18,10 +18,23 @@ const root = path.resolve(__dirname, '..', '..');
 function sample(extra: Record<string, unknown> = {}) {
   const now = Math.floor(Date.now() / 1000);
   return {
-    sid: '7', serial: '1', uuid: randomUUID(), created: String(now - 60), completed: String(now), changed: String(now),
-    in_draft: '0', langcode: 'da', webform_id: 'sp241_helbredstillaeg',
-    ansoeger_fornavn: 'Ida', ansoeger_efternavn: 'Østergård', ansoeger_cpr: '0102031234', underskrift: 'Ida Østergård',
-    sygeforsikring_gruppe: 'GRUPPE_1', erklaering: '1', routing_kle: '32.03.12', attachment_pdf: '1',
+    sid: '7',
+    serial: '1',
+    uuid: randomUUID(),
+    created: String(now - 60),
+    completed: String(now),
+    changed: String(now),
+    in_draft: '0',
+    langcode: 'da',
+    webform_id: 'sp241_helbredstillaeg',
+    ansoeger_fornavn: 'Ida',
+    ansoeger_efternavn: 'Østergård',
+    ansoeger_cpr: '0102031234',
+    underskrift: 'Ida Østergård',
+    sygeforsikring_gruppe: 'GRUPPE_1',
+    erklaering: '1',
+    routing_kle: '32.03.12',
+    attachment_pdf: '1',
     _attachment_pdf: { id: '1', name: 'ansøgning.pdf', uri: 'private://a.pdf', mime: 'application/pdf', uuid: randomUUID(), data: 'JVBERi0xLjQKJSVFT0YK' },
     ...extra,
   };
@@ -102,7 +115,7 @@ describe('npm start (real Node-RED + simulator + demo flow)', function () {
   });
 
   let delivered: string | undefined;
-  it('keeps the OS2 sidebar\'s shipments through a restart (the default embedded ledger, no ledger node)', async () => {
+  it("keeps the OS2 sidebar's shipments through a restart (the default embedded ledger, no ledger node)", async () => {
     assert.ok(delivered, 'the delivery test ran first');
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));

@@ -46,13 +46,26 @@ describe('e2e: the outbox — several targets, repeats, duplicate refusals', fun
       [
         { id: 't', type: 'tab' },
         { id: 'c1', type: 'os2-certificate' },
-        { id: 'sp', type: 'os2-serviceplatform', environment: 'custom', baseUrl: sim.url, certificate: 'c1', senderCvr: certs.client.cvr, senderSystemUuid: SYSTEM, timeout: '5' },
+        {
+          id: 'sp',
+          type: 'os2-serviceplatform',
+          environment: 'custom',
+          baseUrl: sim.url,
+          certificate: 'c1',
+          senderCvr: certs.client.cvr,
+          senderSystemUuid: SYSTEM,
+          timeout: '5',
+        },
         { id: 'fo1', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', ...fast, wires: [['sent1'], ['failed'], ['unconfirmed']] },
         { id: 'fo2', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', ...fast, ...fo2, wires: [['sent2'], ['failed'], ['unconfirmed']] },
         { id: 'ri', z: 't', type: 'os2-receipt-in', path: PATH, allow: '127.0.0.1', wires: [['ok'], ['rejected'], ['unknown']] },
         ...['sent1', 'sent2', 'failed', 'unconfirmed', 'ok', 'rejected', 'unknown'].map((id) => ({ id, z: 't', type: 'helper' })),
       ] as never,
-      { c1: { p12: require('fs').readFileSync(certs.client.p12Path).toString('base64'), p12Passphrase: certs.client.p12Passphrase }, sp: { ca: certs.ca.cert }, ri: { user: 'sp', password: 'kvit' } },
+      {
+        c1: { p12: require('fs').readFileSync(certs.client.p12Path).toString('base64'), p12Passphrase: certs.client.p12Passphrase },
+        sp: { ca: certs.ca.cert },
+        ri: { user: 'sp', password: 'kvit' },
+      },
     );
     out = collect(['sent1', 'sent2', 'failed', 'unconfirmed', 'ok', 'rejected', 'unknown']);
   };
@@ -94,7 +107,10 @@ describe('e2e: the outbox — several targets, repeats, duplicate refusals', fun
     send('fo2', fm);
     await until(() => out.sent1.length === 2 && out.sent2.length === 2, 5000, 'both repeats on output 1');
     assert.equal(sim.stats.requests - before, 2, 'no third request');
-    for (const [m, first] of [[out.sent1[1], a], [out.sent2[1], b]]) {
+    for (const [m, first] of [
+      [out.sent1[1], a],
+      [out.sent2[1], b],
+    ]) {
       assert.equal(m.transactionId, first.transactionId);
       assert.deepEqual([m.duplicate.reason, m.duplicate.state], ['already-sent', 'accepted']);
     }

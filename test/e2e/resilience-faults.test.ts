@@ -38,13 +38,26 @@ describe('resilience: fault injection against the simulator (fordeling out, embe
     const flow = [
       { id: 't', type: 'tab' },
       { id: 'c1', type: 'os2-certificate' },
-      { id: 'sp', type: 'os2-serviceplatform', environment: 'custom', baseUrl: sim.url, certificate: 'c1', senderCvr: certs.client.cvr, senderSystemUuid: SYSTEM, timeout },
+      {
+        id: 'sp',
+        type: 'os2-serviceplatform',
+        environment: 'custom',
+        baseUrl: sim.url,
+        certificate: 'c1',
+        senderCvr: certs.client.cvr,
+        senderSystemUuid: SYSTEM,
+        timeout,
+      },
       { id: 'L', type: 'os2-ledger', backend: 'embedded', path: dir, retentionDays: '0' },
       { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', ledger: 'L', wires: [['ok'], ['failed']], ...fo },
       { id: 'ok', z: 't', type: 'helper' },
       { id: 'failed', z: 't', type: 'helper' },
     ];
-    await helper.load([...NODES, ledgerNode], flow as never, { c1: { keyPem: certs.client.key, certPem: certs.client.cert }, sp: { ca: certs.ca.cert } } as never);
+    await helper.load(
+      [...NODES, ledgerNode],
+      flow as never,
+      { c1: { keyPem: certs.client.key, certPem: certs.client.cert }, sp: { ca: certs.ca.cert } } as never,
+    );
   };
   const objects = (count: number) => {
     run++;
@@ -81,9 +94,15 @@ describe('resilience: fault injection against the simulator (fordeling out, embe
       assert.equal(after.duplicates - before.duplicates, 0, 'no duplicates');
       const requests = after.requests - before.requests;
       if (faulty) assert.ok(requests > 1000, 'faults were injected (and retried)');
-      figures.push(`| ${faulty ? '10 % 503, 5 % timeout, 5 % dropped' : 'no faults'} | 1,000 | ${seconds.toFixed(1)} s | ${Math.round(1000 / seconds)} | ${requests} |`);
+      figures.push(
+        `| ${faulty ? '10 % 503, 5 % timeout, 5 % dropped' : 'no faults'} | 1,000 | ${seconds.toFixed(1)} s | ${Math.round(1000 / seconds)} | ${requests} |`,
+      );
     }
-    console.log(['      | faults | shipments | time | delivered/s | platform requests |', '      |---|---:|---:|---:|---:|', ...figures.map((f) => '      ' + f)].join('\n'));
+    console.log(
+      ['      | faults | shipments | time | delivered/s | platform requests |', '      |---|---:|---:|---:|---:|', ...figures.map((f) => '      ' + f)].join(
+        '\n',
+      ),
+    );
   });
 
   it('(b) the platform down for 4 s: the breaker opens, no request storm, all delivered soon after it returns', async function () {
@@ -102,7 +121,10 @@ describe('resilience: fault injection against the simulator (fordeling out, embe
     for (const o of batch) helper.getNode('fo').receive({ payload: o } as never);
     await new Promise((r) => setTimeout(r, 4000));
     const during = sim.stats.requests - before.requests;
-    assert.ok(statuses.some((s) => /\(open\)/.test(s)), 'the status dot showed the breaker open');
+    assert.ok(
+      statuses.some((s) => /\(open\)/.test(s)),
+      'the status dot showed the breaker open',
+    );
     assert.ok(during < 60, `no request storm: ${during} requests for 300 waiting shipments in 4 s`);
     assert.equal(out.ok.length + out.failed.length, 0);
     const back = Date.now();
@@ -112,6 +134,8 @@ describe('resilience: fault injection against the simulator (fordeling out, embe
     assert.equal(out.failed.length, 0);
     assert.equal(sim.stats.distinctTransactions - before.distinctTransactions, 300);
     assert.equal(sim.stats.duplicates - before.duplicates, 0);
-    console.log(`      outage 4 s, 300 shipments waiting: ${during} platform requests during the outage; all delivered ${recovery.toFixed(1)} s after it returned`);
+    console.log(
+      `      outage 4 s, 300 shipments waiting: ${during} platform requests during the outage; all delivered ${recovery.toFixed(1)} s after it returned`,
+    );
   });
 });

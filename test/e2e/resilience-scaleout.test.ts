@@ -78,7 +78,11 @@ describe('resilience: two Node-RED instances on one PostgreSQL ledger (500 submi
       received[target === reds[0] ? 'A' : 'B']++;
       const data = await body(req);
       try {
-        const r = await fetch(`${target.url}/scaleout/receipt`, { method: 'POST', headers: { 'content-type': String(req.headers['content-type'] ?? 'text/xml'), soapaction: String(req.headers.soapaction ?? '') }, body: data.toString('utf8') });
+        const r = await fetch(`${target.url}/scaleout/receipt`, {
+          method: 'POST',
+          headers: { 'content-type': String(req.headers['content-type'] ?? 'text/xml'), soapaction: String(req.headers.soapaction ?? '') },
+          body: data.toString('utf8'),
+        });
         res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'text/xml' });
         res.end(Buffer.from(await r.arrayBuffer()));
       } catch {
@@ -101,18 +105,53 @@ describe('resilience: two Node-RED instances on one PostgreSQL ledger (500 submi
           flows: [
             { id: 't', type: 'tab', label: 'scale-out' },
             { id: 'c1', type: 'os2-certificate', name: 'client' },
-            { id: 'sp', type: 'os2-serviceplatform', environment: 'custom', baseUrl: sim.url, certificate: 'c1', senderCvr: certs.client.cvr, senderSystemUuid: SYSTEM, timeout: '5' },
+            {
+              id: 'sp',
+              type: 'os2-serviceplatform',
+              environment: 'custom',
+              baseUrl: sim.url,
+              certificate: 'c1',
+              senderCvr: certs.client.cvr,
+              senderSystemUuid: SYSTEM,
+              timeout: '5',
+            },
             { id: 'L', type: 'os2-ledger', backend: 'postgresql', retentionDays: '0' },
-            { id: 'w1', z: 't', type: 'os2-webform-in', mode: 'push', path: '/scaleout/in', auth: 'header', authHeader: 'X-Webform-Secret', ledger: 'L', wires: [['f1']] },
+            {
+              id: 'w1',
+              z: 't',
+              type: 'os2-webform-in',
+              mode: 'push',
+              path: '/scaleout/in',
+              auth: 'header',
+              authHeader: 'X-Webform-Secret',
+              ledger: 'L',
+              wires: [['f1']],
+            },
             { id: 'f1', z: 't', type: 'function', func: buildJournalpostCode(template), outputs: 1, wires: [['fo']] },
             // the same node id on both instances: one queue, claimed by whichever instance is free
-            { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', ledger: 'L', attempts: '20', retryBase: '0.2', retryCap: '1', concurrency: '8', wires: [['r1'], ['r2']] },
+            {
+              id: 'fo',
+              z: 't',
+              type: 'os2-fordeling-out',
+              serviceplatform: 'sp',
+              ledger: 'L',
+              attempts: '20',
+              retryBase: '0.2',
+              retryCap: '1',
+              concurrency: '8',
+              wires: [['r1'], ['r2']],
+            },
             { id: 'r1', z: 't', type: 'function', func: report(1), outputs: 1, wires: [['h1']] },
             { id: 'r2', z: 't', type: 'function', func: report(2), outputs: 1, wires: [['h1']] },
             { id: 'h1', z: 't', type: 'http request', method: 'POST', ret: 'txt', url: `${collector.url}/out`, wires: [[]] },
             { id: 'ri', z: 't', type: 'os2-receipt-in', path: '/scaleout/receipt', allow: '127.0.0.1', ledger: 'L', wires: [[], [], []] },
           ],
-          credentials: { c1: { keyPem: certs.client.key, certPem: certs.client.cert }, sp: { ca: certs.ca.cert }, w1: { secret: SECRET }, L: { connectionString: pg!.connectionString } },
+          credentials: {
+            c1: { keyPem: certs.client.key, certPem: certs.client.cert },
+            sp: { ca: certs.ca.cert },
+            w1: { secret: SECRET },
+            L: { connectionString: pg!.connectionString },
+          },
         }),
       );
     }
@@ -167,14 +206,29 @@ describe('resilience: two Node-RED instances on one PostgreSQL ledger (500 submi
       assert.equal(outputs.filter((o) => o.out === 2).length, 0, 'no dead letters');
       assert.equal(out1.length, COUNT, 'output 1 once per shipment across both instances');
       assert.equal(done(), COUNT);
-      assert.ok(uuids.every((u) => sim.shipments.has(txOf(u))), '0 lost');
+      assert.ok(
+        uuids.every((u) => sim.shipments.has(txOf(u))),
+        '0 lost',
+      );
       assert.equal(sim.stats.distinctTransactions - before.distinctTransactions, COUNT);
       assert.equal(sim.stats.duplicates - before.duplicates, 0, '0 duplicated');
       assert.ok(byInstance.A > 0 && byInstance.B > 0, 'both instances delivered');
       assert.ok(received.A > 0 && received.B > 0, 'both instances received receipts');
-      assert.ok(states.every((s) => s === 'accepted'), `every shipment accepted: ${[...new Set(states)].join(', ')}`);
+      assert.ok(
+        states.every((s) => s === 'accepted'),
+        `every shipment accepted: ${[...new Set(states)].join(', ')}`,
+      );
       const receipts = await Promise.all(uuids.slice(0, 50).map((u) => ledger.listReceipts(txOf(u))));
-      assert.ok(receipts.every((r) => r.map((x) => x.type).sort().join() === 'Forretning,Teknisk'), 'one Teknisk and one Forretning receipt each');
+      assert.ok(
+        receipts.every(
+          (r) =>
+            r
+              .map((x) => x.type)
+              .sort()
+              .join() === 'Forretning,Teknisk',
+        ),
+        'one Teknisk and one Forretning receipt each',
+      );
       assert.deepEqual(await ledger.pendingInbox(), [], 'inbox empty');
     } finally {
       await ledger.close();

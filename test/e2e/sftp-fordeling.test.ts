@@ -47,7 +47,11 @@ describe('fordeling out with files over SFTP (real sshd)', function () {
     sim = await createSimulator({ certs });
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'os2-sftp-e2e-'));
     delivered = path.join(tmp, 'delivered');
-    sftp = await startSftpSimulator({ deliveredDir: delivered, intervalMs: 50, refuseInfRef: (r) => (r === REFUSED_SPEC ? `InfRef ${r} er ikke kendt af modtageren` : undefined) });
+    sftp = await startSftpSimulator({
+      deliveredDir: delivered,
+      intervalMs: 50,
+      refuseInfRef: (r) => (r === REFUSED_SPEC ? `InfRef ${r} er ikke kendt af modtageren` : undefined),
+    });
     fs.mkdirSync(path.join(sftp.sshd.root, 'NOWHERE'), { mode: 0o777 });
     fs.chmodSync(path.join(sftp.sshd.root, 'NOWHERE'), 0o777);
     xsd = await loadXsd(path.join(process.env.SF2900_CONTRACT_DIR as string, 'sftp', 'SFTPTypes.xsd'));
@@ -66,14 +70,45 @@ describe('fordeling out with files over SFTP (real sshd)', function () {
     return o;
   };
 
-  const load = async (opts: { sftp?: boolean; outDir?: string; receiptTimeout?: number; extra?: Node[]; lookup?: boolean; fingerprint?: string; site?: string } = {}) => {
+  const load = async (
+    opts: { sftp?: boolean; outDir?: string; receiptTimeout?: number; extra?: Node[]; lookup?: boolean; fingerprint?: string; site?: string } = {},
+  ) => {
     const s = sftp.settings;
     const flow: Node[] = [
       { id: 't', type: 'tab' },
       { id: 'c1', type: 'os2-certificate' },
-      { id: 'sp', type: 'os2-serviceplatform', environment: 'custom', baseUrl: sim.url, certificate: 'c1', senderCvr: certs.client.cvr, senderSystemUuid: SYSTEM, timeout: '10' },
-      { id: 'sf', type: 'os2-sftp', host: s.host, port: s.port, username: s.username, hostKeyFingerprint: opts.fingerprint ?? s.hostKeyFingerprint, outDir: opts.outDir ?? 'OUT', inDir: 'IN', receiptTimeout: opts.receiptTimeout ?? 30, pollInterval: 0.1 },
-      { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', sftp: opts.sftp === false ? '' : 'sf', sftpLookup: !!opts.lookup, site: opts.site ? 'site' : '', wires: [['ok'], ['failed']] },
+      {
+        id: 'sp',
+        type: 'os2-serviceplatform',
+        environment: 'custom',
+        baseUrl: sim.url,
+        certificate: 'c1',
+        senderCvr: certs.client.cvr,
+        senderSystemUuid: SYSTEM,
+        timeout: '10',
+      },
+      {
+        id: 'sf',
+        type: 'os2-sftp',
+        host: s.host,
+        port: s.port,
+        username: s.username,
+        hostKeyFingerprint: opts.fingerprint ?? s.hostKeyFingerprint,
+        outDir: opts.outDir ?? 'OUT',
+        inDir: 'IN',
+        receiptTimeout: opts.receiptTimeout ?? 30,
+        pollInterval: 0.1,
+      },
+      {
+        id: 'fo',
+        z: 't',
+        type: 'os2-fordeling-out',
+        serviceplatform: 'sp',
+        sftp: opts.sftp === false ? '' : 'sf',
+        sftpLookup: !!opts.lookup,
+        site: opts.site ? 'site' : '',
+        wires: [['ok'], ['failed']],
+      },
       { id: 'ok', z: 't', type: 'helper' },
       { id: 'failed', z: 't', type: 'helper' },
       { id: 'k1', z: 't', type: 'catch', scope: ['fo'], uncaught: false, wires: [['caught']] },
@@ -81,7 +116,12 @@ describe('fordeling out with files over SFTP (real sshd)', function () {
       ...(opts.site ? [{ id: 'site', type: 'os2-os2forms-site', baseUrl: opts.site, timeout: 10 }] : []),
       ...(opts.extra ?? []),
     ];
-    await helper.load([...NODES, sftpNode, mapNode, siteNode], flow, { c1: { keyPem: certs.client.key, certPem: certs.client.cert }, sp: { ca: certs.ca.cert }, sf: { privateKey: s.privateKey }, site: { apiKey: 'k3y' } });
+    await helper.load([...NODES, sftpNode, mapNode, siteNode], flow, {
+      c1: { keyPem: certs.client.key, certPem: certs.client.cert },
+      sp: { ca: certs.ca.cert },
+      sf: { privateKey: s.privateKey },
+      site: { apiKey: 'k3y' },
+    });
   };
 
   it('DOKUMENT with a 20 MB file: upload, trigger (schema-valid), SUCCESS receipt, then FordelingsobjektAfsend with DokumentFilNavn', async function () {
@@ -220,7 +260,10 @@ describe('fordeling out with files over SFTP (real sshd)', function () {
     const inXml = [...request.matchAll(/<(?:[\w-]+:)?Dokumentnavn>([^<]+)</g)].map((m) => m[1]);
     assert.deepEqual(inXml.sort(), ev.map((e) => e.fileName).sort(), 'form XML names == uploaded names');
     for (const e of ev) assert.ok(fs.existsSync(path.join(delivered, e.fileName)));
-    assert.ok(ev.every((e) => !e.fileName.includes('..') && !e.fileName.includes('/')), 'no citizen name becomes a path');
+    assert.ok(
+      ev.every((e) => !e.fileName.includes('..') && !e.fileName.includes('/')),
+      'no citizen name becomes a path',
+    );
   });
 
   it('a refused trigger gives an error receipt: output 2 (permanent) with the platform text, nothing sent', async function () {
@@ -260,7 +303,9 @@ describe('fordeling out with files over SFTP (real sshd)', function () {
     const uploaded = fs.readdirSync(nowhere).sort();
     const name = sftpMetaOf(await defaultLedger().getShipment(tx)).files[0].sftpName;
     assert.deepEqual(uploaded, [name, `${name}.trigger`]);
-    fs.writeFileSync(path.join(sftp.sshd.inDir, `${name}.sftpreceipt`), buildTechnicalReceipt({ fileTransferUuid: 'c0ffee00-0000-4000-8000-000000000001' }), { mode: 0o666 });
+    fs.writeFileSync(path.join(sftp.sshd.inDir, `${name}.sftpreceipt`), buildTechnicalReceipt({ fileTransferUuid: 'c0ffee00-0000-4000-8000-000000000001' }), {
+      mode: 0o666,
+    });
     fs.rmSync(path.join(nowhere, name));
     const ok = nextMessage<Record<string, any>>('ok', 30_000);
     helper.getNode('fo').receive({ payload: o } as never);
@@ -286,9 +331,20 @@ describe('fordeling out with files over SFTP (real sshd)', function () {
     helper.getNode('fo').receive({ payload: o } as never);
     const msg = await second;
     const names = sftp.watcher.events.slice(before).map((e) => [e.fileName.replace(/^.*_\d_/, ''), e.ok]);
-    assert.deepEqual(names, [['en.pdf', true], ['to.pdf', false], ['to.pdf', true]], 'en.pdf went once');
+    assert.deepEqual(
+      names,
+      [
+        ['en.pdf', true],
+        ['to.pdf', false],
+        ['to.pdf', true],
+      ],
+      'en.pdf went once',
+    );
     const files = sftpMetaOf(await defaultLedger().getShipment(msg.transactionId)).files;
-    assert.deepEqual(files.map((f) => f.status), ['acknowledged', 'acknowledged']);
+    assert.deepEqual(
+      files.map((f) => f.status),
+      ['acknowledged', 'acknowledged'],
+    );
   });
 
   it('the recipient IT-system is looked up with FordelingsmodtagerList when exactly one system receives', async function () {

@@ -37,7 +37,8 @@ function startDemo(env: Record<string, string> = {}) {
     }
   };
   before(async () => {
-    if (!fs.existsSync(path.join(root, 'dist', 'simulator', 'sftp', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does) first');
+    if (!fs.existsSync(path.join(root, 'dist', 'simulator', 'sftp', 'index.js')))
+      throw new Error('dist/ is missing: run `npm run build` (npm test does) first');
     state.userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'os2-start-sftp-'));
     state.port = await freePort();
     state.child = spawn(process.execPath, [path.join(root, 'scripts', 'start.js')], {
@@ -76,7 +77,10 @@ describe('npm start with SFTP (real Node-RED + simulator + sshd)', function () {
     assert.equal(await inject('d1a0000000000003'), 200);
     await waitForOutput(/sim: accepted FORMULAR/, 30_000);
     const receipts = [...out().matchAll(/\[sftp\] (os2forms_3f2c8e0a-\S+): SUCCESS/g)].map((m) => m[1]);
-    assert.deepEqual(receipts.sort(), ['os2forms_3f2c8e0a-6b1d-4c2e-9a7f-0d1e2f3a4b5c_0_overslag_briller.pdf', 'os2forms_3f2c8e0a-6b1d-4c2e-9a7f-0d1e2f3a4b5c_1_kvittering_aa.jpg']);
+    assert.deepEqual(receipts.sort(), [
+      'os2forms_3f2c8e0a-6b1d-4c2e-9a7f-0d1e2f3a4b5c_0_overslag_briller.pdf',
+      'os2forms_3f2c8e0a-6b1d-4c2e-9a7f-0d1e2f3a4b5c_1_kvittering_aa.jpg',
+    ]);
     assert.ok(out().indexOf('[sftp] os2forms_3f2c8e0a') < out().indexOf('sim: accepted FORMULAR'), 'the files went first');
   });
 

@@ -51,7 +51,18 @@ describe('receipt in, SFTP mode (real sshd)', function () {
     const s = sftp.settings;
     const flow: Node[] = [
       { id: 't', type: 'tab' },
-      { id: 'sf', type: 'os2-sftp', host: s.host, port: s.port, username: s.username, hostKeyFingerprint: s.hostKeyFingerprint, outDir: 'OUT', inDir: 'IN', receiptTimeout: 30, pollInterval: 0.1 },
+      {
+        id: 'sf',
+        type: 'os2-sftp',
+        host: s.host,
+        port: s.port,
+        username: s.username,
+        hostKeyFingerprint: s.hostKeyFingerprint,
+        outDir: 'OUT',
+        inDir: 'IN',
+        receiptTimeout: 30,
+        pollInterval: 0.1,
+      },
       { id: 'ri', z: 't', type: 'os2-receipt-in', mode: 'sftp', sftp: 'sf', sftpInterval: 0.1, sftpGrace: 5, ...over, wires: [['acc'], ['rej'], ['unk']] },
       { id: 'acc', z: 't', type: 'helper' },
       { id: 'rej', z: 't', type: 'helper' },
@@ -65,10 +76,20 @@ describe('receipt in, SFTP mode (real sshd)', function () {
   const shipment = async (state: 'failed' | 'sending' | 'sent', files: Array<Partial<SftpFileRecord>>) => {
     const transactionId = randomUUID();
     const sub = randomUUID();
-    const recs = files.map((f, index) => ({ index, sftpName: safeSftpName(sub, index, `f${index}.pdf`), sendersFileId: sendersFileIdFor(transactionId, index), status: 'failed', at: new Date().toISOString(), ...f }));
+    const recs = files.map((f, index) => ({
+      index,
+      sftpName: safeSftpName(sub, index, `f${index}.pdf`),
+      sendersFileId: sendersFileIdFor(transactionId, index),
+      status: 'failed',
+      at: new Date().toISOString(),
+      ...f,
+    }));
     await defaultLedger().createShipment({ transactionId, submissionId: sub, state, meta: { sftp: { files: recs } } });
     // as fordeling out's SFTP stage records them (lib/delivery/sftp-files.ts)
-    await defaultLedger().addFileKeys(transactionId, recs.flatMap((r) => [r.sftpName as string, ...(r.fileTransferUuid ? [r.fileTransferUuid] : [])]));
+    await defaultLedger().addFileKeys(
+      transactionId,
+      recs.flatMap((r) => [r.sftpName as string, ...(r.fileTransferUuid ? [r.fileTransferUuid] : [])]),
+    );
     return { transactionId, names: recs.map((r) => r.sftpName as string), ids: recs.map((r) => r.sendersFileId) };
   };
 
@@ -87,7 +108,11 @@ describe('receipt in, SFTP mode (real sshd)', function () {
 
   it('a late error TechnicalReceipt: output 2 with the reason, stored with the shipment, archived, never emitted twice', async () => {
     const s = await shipment('failed', [{}]);
-    const xml = buildTechnicalReceipt({ fileTransferUuid: randomUUID(), sendersFileId: s.ids[0], errors: [{ code: 102, codeDescription: 'Size mismatch', description: 'the file has 3 bytes, the trigger says 4' }] });
+    const xml = buildTechnicalReceipt({
+      fileTransferUuid: randomUUID(),
+      sendersFileId: s.ids[0],
+      errors: [{ code: 102, codeDescription: 'Size mismatch', description: 'the file has 3 bytes, the trigger says 4' }],
+    });
     put(`${s.names[0]}.sftpreceipt`, xml);
     await load();
     const out = collect(['acc', 'rej', 'unk']);
@@ -101,7 +126,10 @@ describe('receipt in, SFTP mode (real sshd)', function () {
     assert.deepEqual(inFiles(), [], 'taken out of IN');
     assert.deepEqual(archived(), [`${s.names[0]}.sftpreceipt`]);
     const receipts = await defaultLedger().listReceipts(s.transactionId);
-    assert.deepEqual(receipts.map((r) => [r.type, r.code]), [['SFTP TechnicalReceipt', 'ERROR']]);
+    assert.deepEqual(
+      receipts.map((r) => [r.type, r.code]),
+      [['SFTP TechnicalReceipt', 'ERROR']],
+    );
     // The same file again (e.g. archiving failed after recording): recorded before → not emitted again.
     put(`${s.names[0]}.sftpreceipt`, xml);
     await until(() => inFiles().length === 0, 10_000, 'the copy disposed of');
@@ -122,7 +150,10 @@ describe('receipt in, SFTP mode (real sshd)', function () {
     assert.deepEqual(inFiles(), []);
     assert.deepEqual(archived(), [], 'deleted, not archived');
     const files = sftpMetaOf(await defaultLedger().getShipment(s.transactionId)).files;
-    assert.deepEqual(files.map((f) => f.business?.acceptance), ['ACCEPTED', 'REJECTED']);
+    assert.deepEqual(
+      files.map((f) => f.business?.acceptance),
+      ['ACCEPTED', 'REJECTED'],
+    );
   });
 
   it('a receipt for no known shipment goes to output 3; files that are not receipts are left alone', async () => {
@@ -168,7 +199,16 @@ describe('receipt in, SFTP mode (real sshd)', function () {
   it('with fordeling out sharing IN and no grace period, fordeling out still gets every receipt it waits for', async () => {
     const fo: Node[] = [
       { id: 'c1', type: 'os2-certificate' },
-      { id: 'sp', type: 'os2-serviceplatform', environment: 'custom', baseUrl: sim.url, certificate: 'c1', senderCvr: certs.client.cvr, senderSystemUuid: SYSTEM, timeout: '10' },
+      {
+        id: 'sp',
+        type: 'os2-serviceplatform',
+        environment: 'custom',
+        baseUrl: sim.url,
+        certificate: 'c1',
+        senderCvr: certs.client.cvr,
+        senderSystemUuid: SYSTEM,
+        timeout: '10',
+      },
       { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', sftp: 'sf', wires: [['ok'], ['failed']] },
       { id: 'ok', z: 't', type: 'helper' },
       { id: 'failed', z: 't', type: 'helper' },
@@ -176,14 +216,29 @@ describe('receipt in, SFTP mode (real sshd)', function () {
     const s = sftp.settings;
     const flow: Node[] = [
       { id: 't', type: 'tab' },
-      { id: 'sf', type: 'os2-sftp', host: s.host, port: s.port, username: s.username, hostKeyFingerprint: s.hostKeyFingerprint, outDir: 'OUT', inDir: 'IN', receiptTimeout: 30, pollInterval: 0.3 },
+      {
+        id: 'sf',
+        type: 'os2-sftp',
+        host: s.host,
+        port: s.port,
+        username: s.username,
+        hostKeyFingerprint: s.hostKeyFingerprint,
+        outDir: 'OUT',
+        inDir: 'IN',
+        receiptTimeout: 30,
+        pollInterval: 0.3,
+      },
       { id: 'ri', z: 't', type: 'os2-receipt-in', mode: 'sftp', sftp: 'sf', sftpInterval: 0.1, sftpGrace: 0, wires: [['acc'], ['rej'], ['unk']] },
       { id: 'acc', z: 't', type: 'helper' },
       { id: 'rej', z: 't', type: 'helper' },
       { id: 'unk', z: 't', type: 'helper' },
       ...fo,
     ];
-    await helper.load([...NODES, sftpNode], flow, { sf: { privateKey: s.privateKey }, c1: { keyPem: certs.client.key, certPem: certs.client.cert }, sp: { ca: certs.ca.cert } });
+    await helper.load([...NODES, sftpNode], flow, {
+      sf: { privateKey: s.privateKey },
+      c1: { keyPem: certs.client.key, certPem: certs.client.cert },
+      sp: { ca: certs.ca.cert },
+    });
     const out = collect(['acc', 'rej', 'unk', 'ok', 'failed']);
     for (let i = 0; i < 3; i++) {
       const o = formular();

@@ -44,7 +44,10 @@ describe('os2-certificate config node', function () {
     assert.equal(n.configError, 'certificate: Wrong passphrase for the P12 file');
     assert.throws(() => n.keyMaterial(), /Wrong passphrase/);
     const logged = helper.log().args.filter((a: unknown[]) => (a[0] as { level?: number }).level === 20);
-    assert.ok(logged.some((a: unknown[]) => /Wrong passphrase/.test(String((a[0] as { msg?: unknown }).msg))), 'node.error at deploy');
+    assert.ok(
+      logged.some((a: unknown[]) => /Wrong passphrase/.test(String((a[0] as { msg?: unknown }).msg))),
+      'node.error at deploy',
+    );
   });
 
   it('tells how to re-export a legacy P12', async function () {

@@ -77,8 +77,26 @@ describe('fordeling out: durable delivery; webform in: push inbox', function () 
     const flow: Array<Record<string, unknown>> = [
       { id: 't', type: 'tab' },
       { id: 'c1', type: 'os2-certificate' },
-      { id: 'sp', type: 'os2-serviceplatform', environment: 'custom', baseUrl: sim.url, certificate: 'c1', senderCvr: certs.client.cvr, senderSystemUuid: SYSTEM, timeout: opts.timeout ?? '5' },
-      { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', ...(opts.memoryFo ? { ledger: 'M' } : opts.ledger ? { ledger: 'L' } : {}), ...fast, wires: [['ok'], ['failed']], ...fo },
+      {
+        id: 'sp',
+        type: 'os2-serviceplatform',
+        environment: 'custom',
+        baseUrl: sim.url,
+        certificate: 'c1',
+        senderCvr: certs.client.cvr,
+        senderSystemUuid: SYSTEM,
+        timeout: opts.timeout ?? '5',
+      },
+      {
+        id: 'fo',
+        z: 't',
+        type: 'os2-fordeling-out',
+        serviceplatform: 'sp',
+        ...(opts.memoryFo ? { ledger: 'M' } : opts.ledger ? { ledger: 'L' } : {}),
+        ...fast,
+        wires: [['ok'], ['failed']],
+        ...fo,
+      },
       { id: 'ok', z: 't', type: 'helper' },
       { id: 'failed', z: 't', type: 'helper' },
       { id: 'k1', z: 't', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
@@ -88,12 +106,26 @@ describe('fordeling out: durable delivery; webform in: push inbox', function () 
     if (opts.memoryFo) flow.push({ id: 'M', type: 'os2-ledger', backend: 'memory', retentionDays: '0' });
     if (opts.webform) {
       flow.push(
-        { id: 'w1', z: 't', type: 'os2-webform-in', mode: 'push', path: '/durable/in', auth: 'header', authHeader: 'X-Webform-Secret', ledger: 'L', wires: [['b1', 'seen']] },
+        {
+          id: 'w1',
+          z: 't',
+          type: 'os2-webform-in',
+          mode: 'push',
+          path: '/durable/in',
+          auth: 'header',
+          authHeader: 'X-Webform-Secret',
+          ledger: 'L',
+          wires: [['b1', 'seen']],
+        },
         { id: 'seen', z: 't', type: 'helper' },
         { id: 'b1', z: 't', type: 'test-build', wires: [['fo']] },
       );
     }
-    await helper.load(ALL, flow as never, { c1: { keyPem: certs.client.key, certPem: certs.client.cert }, sp: { ca: certs.ca.cert }, w1: { secret: SECRET } } as never);
+    await helper.load(
+      ALL,
+      flow as never,
+      { c1: { keyPem: certs.client.key, certPem: certs.client.cert }, sp: { ca: certs.ca.cert }, w1: { secret: SECRET } } as never,
+    );
   };
   const ledgerOf = (): Ledger => (helper.getNode('L') as unknown as { ledger(): Ledger }).ledger();
   const tx = (o: { submissionId: string; webformId?: string }) => shipmentIdOf(o as never);
@@ -115,7 +147,10 @@ describe('fordeling out: durable delivery; webform in: push inbox', function () 
       assert.equal(out.ok.length, 1);
       assert.equal(out.failed.length, 0);
       const s = await defaultLedger().getShipment(tx(o));
-      assert.deepEqual(s!.attempts.map((a) => a.ok), [false, false, true]);
+      assert.deepEqual(
+        s!.attempts.map((a) => a.ok),
+        [false, false, true],
+      );
       assert.ok(s!.attempts.slice(0, 2).every((a) => a.errorClass === 'transient' && /503/.test(a.error!)));
       assert.equal(sim.shipments.get(tx(o))?.count, 1);
     } finally {
@@ -169,13 +204,22 @@ describe('fordeling out: durable delivery; webform in: push inbox', function () 
     await failed;
     sim.faults = {};
     const ok = nextMessage<Record<string, any>>('ok', 10_000);
-    const r = await helper.request().post(`/os2-fordeling-out/fo/resend/${tx(o)}`).expect(202);
+    const r = await helper
+      .request()
+      .post(`/os2-fordeling-out/fo/resend/${tx(o)}`)
+      .expect(202);
     assert.equal(r.body.transactionId, tx(o));
     assert.equal((await ok).transactionId, tx(o));
-    const again = await helper.request().post(`/os2-fordeling-out/fo/resend/${tx(o)}`).expect(409);
+    const again = await helper
+      .request()
+      .post(`/os2-fordeling-out/fo/resend/${tx(o)}`)
+      .expect(409);
     assert.match(again.body.error, /only dead-letter or failed/);
     await helper.request().post(`/os2-fordeling-out/fo/resend/00000000-0000-4000-8000-000000000000`).expect(404);
-    await helper.request().post(`/os2-fordeling-out/nope/resend/${tx(o)}`).expect(404);
+    await helper
+      .request()
+      .post(`/os2-fordeling-out/nope/resend/${tx(o)}`)
+      .expect(404);
   });
 
   it('pending retries survive a restart (embedded ledger): the next start claims them and output 1 says recovered', async function () {
@@ -233,17 +277,28 @@ describe('fordeling out: durable delivery; webform in: push inbox', function () 
     assert.equal(statuses.find((s) => /open/.test(s.text ?? ''))?.fill, 'red');
     sim.faults = {};
     await ok;
-    assert.ok(statuses.some((s) => /half-open/.test(s.text ?? '')), 'half-open shown');
+    assert.ok(
+      statuses.some((s) => /half-open/.test(s.text ?? '')),
+      'half-open shown',
+    );
   });
 
-  it('fordeling out on the in-memory ledger acknowledges webform in\'s inbox entry only once delivered (a restart would lose its queue)', async function () {
+  it("fordeling out on the in-memory ledger acknowledges webform in's inbox entry only once delivered (a restart would lose its queue)", async function () {
     await load({}, { ledger: true, webform: true, memoryFo: true });
     sim.faults = { httpStatus: 503 };
     const uuid = '7e1e2f3a-0000-4000-8000-000000000099';
     const before = sim.stats.requests;
-    await request(RED.httpNode as never).post('/durable/in').set('X-Webform-Secret', SECRET).send({ uuid, webform_id: 'inbox_test', sid: '9' }).expect(202);
+    await request(RED.httpNode as never)
+      .post('/durable/in')
+      .set('X-Webform-Secret', SECRET)
+      .send({ uuid, webform_id: 'inbox_test', sid: '9' })
+      .expect(202);
     await until(() => sim.stats.requests > before + 1, 5000, 'two attempts');
-    assert.deepEqual((await ledgerOf().pendingInbox()).map((e) => e.id), [transactionIdFor(uuid, 'inbox_test')], 'kept while only queued in memory');
+    assert.deepEqual(
+      (await ledgerOf().pendingInbox()).map((e) => e.id),
+      [transactionIdFor(uuid, 'inbox_test')],
+      'kept while only queued in memory',
+    );
     sim.faults = {};
     await nextMessage('ok', 5000);
     await sleep(100);
@@ -256,7 +311,11 @@ describe('fordeling out: durable delivery; webform in: push inbox', function () 
     sim.faults = { httpStatus: 503 }; // fordeling out queues it but cannot deliver yet
     const uuid = '7e1e2f3a-0000-4000-8000-000000000001';
     const body = { uuid, webform_id: 'inbox_test', sid: '1', navn: 'x' };
-    const post = () => request(RED.httpNode as never).post('/durable/in').set('X-Webform-Secret', SECRET).send(body);
+    const post = () =>
+      request(RED.httpNode as never)
+        .post('/durable/in')
+        .set('X-Webform-Secret', SECRET)
+        .send(body);
     const seen = nextMessage<Record<string, any>>('seen', 5000);
     const before = sim.stats.requests;
     await post().expect(202);
@@ -264,9 +323,22 @@ describe('fordeling out: durable delivery; webform in: push inbox', function () 
     const id = transactionIdFor(uuid, 'inbox_test');
     assert.equal(first._os2InboxId, id);
     await until(() => sim.stats.requests > before, 5000, 'a first attempt');
-    assert.deepEqual((await ledgerOf().pendingInbox()).map((e) => e.id), [], 'acknowledged once fordeling out queued the shipment');
+    assert.deepEqual(
+      (await ledgerOf().pendingInbox()).map((e) => e.id),
+      [],
+      'acknowledged once fordeling out queued the shipment',
+    );
     // 2. an entry that no fordeling out acknowledged is put back into the flow on start
-    await ledgerOf().putInbox({ id: 'e4f1c0de-0000-4000-8000-000000000002', webformId: 'inbox_test', payload: { webform: { id: 'inbox_test' }, submission: { uuid: 'e4f1c0de-0000-4000-8000-0000000000aa' }, data: {}, files: [{ element: 'f', name: 'a.pdf', contentBase64: Buffer.from('%PDF').toString('base64') }] } });
+    await ledgerOf().putInbox({
+      id: 'e4f1c0de-0000-4000-8000-000000000002',
+      webformId: 'inbox_test',
+      payload: {
+        webform: { id: 'inbox_test' },
+        submission: { uuid: 'e4f1c0de-0000-4000-8000-0000000000aa' },
+        data: {},
+        files: [{ element: 'f', name: 'a.pdf', contentBase64: Buffer.from('%PDF').toString('base64') }],
+      },
+    });
     await helper.unload();
     sim.faults = {};
     await load({}, { ledger: true, webform: true });

@@ -61,8 +61,17 @@ describe('os2-fordeling-out in the token model (simulator STS + token endpoint)'
       { id: 't', type: 'tab' },
       { id: 'c1', type: 'os2-certificate' },
       {
-        id: 'sp', type: 'os2-serviceplatform', environment: 'custom', baseUrl: sim.tokenUrl, certificate: 'c1', senderCvr: certs.client.cvr,
-        senderSystemUuid: SYSTEM, timeout: '5', securityModel: 'token', stsUrl: sim.stsUrl, ...over,
+        id: 'sp',
+        type: 'os2-serviceplatform',
+        environment: 'custom',
+        baseUrl: sim.tokenUrl,
+        certificate: 'c1',
+        senderCvr: certs.client.cvr,
+        senderSystemUuid: SYSTEM,
+        timeout: '5',
+        securityModel: 'token',
+        stsUrl: sim.stsUrl,
+        ...over,
       },
       { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', wires: [['ok'], ['failed']] },
       { id: 'ok', z: 't', type: 'helper' },
@@ -124,7 +133,10 @@ describe('os2-fordeling-out in the token model (simulator STS + token endpoint)'
     assert.equal(sim.shipments.get(msg.transactionId)?.context.senderCvr, certs.client.cvr);
     await sim.idle();
     const receipts = sim.receiptsLog.filter((r) => r.transactionId === msg.transactionId);
-    assert.deepEqual(receipts.map((r) => `${r.type}/${r.code}/${r.ok}`), ['Teknisk/MODTAGET/true', 'Forretning/ACCEPTERET/true']);
+    assert.deepEqual(
+      receipts.map((r) => `${r.type}/${r.code}/${r.ok}`),
+      ['Teknisk/MODTAGET/true', 'Forretning/ACCEPTERET/true'],
+    );
     const s = await defaultLedger().getShipment(msg.transactionId);
     assert.equal(s?.distributionTransactionId, msg.distributionTransactionId);
   });
@@ -167,18 +179,31 @@ describe('os2-fordeling-out in the token model (simulator STS + token endpoint)'
   });
 
   const refusals: Array<[string, (sp: Any) => void | Promise<void>, RegExp]> = [
-    ['an expired timestamp (the platform\'s clock is 10 minutes ahead)', () => {
-      sim.token.clockOffsetMs = 10 * 60_000;
-    }, /SOAP Client fault: The security token or message signature was refused: .*(expired|Timestamp)/i],
+    [
+      "an expired timestamp (the platform's clock is 10 minutes ahead)",
+      () => {
+        sim.token.clockOffsetMs = 10 * 60_000;
+      },
+      /SOAP Client fault: The security token or message signature was refused: .*(expired|Timestamp)/i,
+    ],
     ['a tampered Body', (sp) => wrapSecurity(sp, (env) => env.replace(/>32\.03\.12</g, '>32.03.13<')), /refused: .*digest/i],
-    ['an assertion used with another key', (sp) => {
-      const thief = loadSigningKey({ keyPem: certs.expiringClient.key, certPem: certs.expiringClient.cert });
-      wrapSecurity(sp, async (env) => {
-        const token = await sp.tokenCache().get();
-        const body = /<soap:Body[^>]*>([\s\S]*)<\/soap:Body>/.exec(env)![1];
-        return buildTokenEnvelope(thief, { bodyXml: body, action: 'http://serviceplatformen.dk/xml/wsdl/soap11/DistributionService/3/port/FordelingsobjektAfsend', to: sim.tokenServiceUrl, token });
-      });
-    }, /refused: .*signature value is incorrect/i],
+    [
+      'an assertion used with another key',
+      (sp) => {
+        const thief = loadSigningKey({ keyPem: certs.expiringClient.key, certPem: certs.expiringClient.cert });
+        wrapSecurity(sp, async (env) => {
+          const token = await sp.tokenCache().get();
+          const body = /<soap:Body[^>]*>([\s\S]*)<\/soap:Body>/.exec(env)![1];
+          return buildTokenEnvelope(thief, {
+            bodyXml: body,
+            action: 'http://serviceplatformen.dk/xml/wsdl/soap11/DistributionService/3/port/FordelingsobjektAfsend',
+            to: sim.tokenServiceUrl,
+            token,
+          });
+        });
+      },
+      /refused: .*signature value is incorrect/i,
+    ],
   ];
   for (const [name, arrange, reason] of refusals) {
     it(`refuses ${name} with the platform's fault → output 2 with the reason (after one renewal)`, async function () {

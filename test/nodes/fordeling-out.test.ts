@@ -38,7 +38,16 @@ describe('os2-fordeling-out against the simulator', function () {
     flow: [
       { id: 't', type: 'tab' },
       { id: 'c1', type: 'os2-certificate' },
-      { id: 'sp', type: 'os2-serviceplatform', environment: 'custom', baseUrl: sim.url, certificate: 'c1', senderCvr: certs.client.cvr, senderSystemUuid: SYSTEM, timeout },
+      {
+        id: 'sp',
+        type: 'os2-serviceplatform',
+        environment: 'custom',
+        baseUrl: sim.url,
+        certificate: 'c1',
+        senderCvr: certs.client.cvr,
+        senderSystemUuid: SYSTEM,
+        timeout,
+      },
       { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', wires: [['ok'], ['failed']], ...extra },
       { id: 'ok', z: 't', type: 'helper' },
       { id: 'failed', z: 't', type: 'helper' },
@@ -85,10 +94,39 @@ describe('os2-fordeling-out against the simulator', function () {
   });
 
   const failures: Array<[string, () => void, 'permanent' | 'transient', RegExp, string?]> = [
-    ['HTTP 500', () => { sim.faults = { httpStatus: 500 }; }, 'transient', /HTTP 500/],
-    ['HTTP 503', () => { sim.faults = { httpStatus: 503 }; }, 'transient', /HTTP 503/],
-    ['dropped connection', () => { sim.faults = { dropConnection: 1 }; }, 'transient', /Network error/],
-    ['timeout', () => { sim.faults = { latencyMs: 1500 }; }, 'transient', /within 500 ms/, '0.5'],
+    [
+      'HTTP 500',
+      () => {
+        sim.faults = { httpStatus: 500 };
+      },
+      'transient',
+      /HTTP 500/,
+    ],
+    [
+      'HTTP 503',
+      () => {
+        sim.faults = { httpStatus: 503 };
+      },
+      'transient',
+      /HTTP 503/,
+    ],
+    [
+      'dropped connection',
+      () => {
+        sim.faults = { dropConnection: 1 };
+      },
+      'transient',
+      /Network error/,
+    ],
+    [
+      'timeout',
+      () => {
+        sim.faults = { latencyMs: 1500 };
+      },
+      'transient',
+      /within 500 ms/,
+      '0.5',
+    ],
   ];
   for (const [name, arrange, cls, reason, timeout] of failures) {
     it(`output 2 + Catch: ${name} is ${cls} with a readable reason`, async function () {
@@ -112,7 +150,7 @@ describe('os2-fordeling-out against the simulator', function () {
     });
   }
 
-  it('output 2: a SOAP Client fault (platform refuses a sender CVR that is not the certificate\'s) is permanent', async function () {
+  it("output 2: a SOAP Client fault (platform refuses a sender CVR that is not the certificate's) is permanent", async function () {
     await load();
     const o = obj();
     o.context.senderAuthorityCvr = '87654321';
@@ -153,7 +191,10 @@ describe('os2-fordeling-out against the simulator', function () {
     await load();
     const tx = '0f0e0d0c-0b0a-4909-8807-060504030201';
     const o = obj();
-    const inner = anmodningContentXml({ ...o, context: { ...o.context, senderAuthorityCvr: certs.client.cvr, senderSystemUuid: SYSTEM } }, { transactionId: tx, senderCvr: certs.client.cvr, senderSystemUuid: SYSTEM });
+    const inner = anmodningContentXml(
+      { ...o, context: { ...o.context, senderAuthorityCvr: certs.client.cvr, senderSystemUuid: SYSTEM } },
+      { transactionId: tx, senderCvr: certs.client.cvr, senderSystemUuid: SYSTEM },
+    );
     const xml = `<v3:anmodning xmlns:v3="${NS.v3}" xmlns:v2="${NS.v2}">${inner}</v3:anmodning>`;
     const got = nextMessage<Record<string, any>>('ok');
     helper.getNode('fo').receive({ payload: xml, transactionId: tx } as never);

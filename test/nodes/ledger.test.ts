@@ -52,7 +52,10 @@ describe('os2-ledger config node', function () {
     assert.match(csv.text, /bad CPR 241224-XXXX/);
     assert.doesNotMatch(csv.text, /9999|SECRET/);
     const json = await helper.request().get('/os2-ledger/l1/export?format=json&state=failed').expect(200);
-    assert.deepEqual(JSON.parse(json.text).shipments.map((s: { transactionId: string }) => s.transactionId), ['t1']);
+    assert.deepEqual(
+      JSON.parse(json.text).shipments.map((s: { transactionId: string }) => s.transactionId),
+      ['t1'],
+    );
     await helper.request().get('/os2-ledger/l1/export?format=xml').expect(400);
     await helper.request().get('/os2-ledger/l1/export?since=yesterday').expect(400);
     await helper.request().get('/os2-ledger/nope/export').expect(404);

@@ -6,7 +6,13 @@ import * as vm from 'node:vm';
 import { parseXmlSafely } from '../../lib/xml/safe-xml';
 
 type Validator = (this: Record<string, unknown>, v: unknown, opt?: unknown) => true | string | boolean;
-interface Def { defaults: Record<string, { value: unknown; validate?: Validator }>; paletteLabel: string; category: string; inputs: number; outputs: number }
+interface Def {
+  defaults: Record<string, { value: unknown; validate?: Validator }>;
+  paletteLabel: string;
+  category: string;
+  inputs: number;
+  outputs: number;
+}
 
 function loadDefinition(): Def {
   const html = fs.readFileSync(path.join(__dirname, '..', '..', 'nodes', 'map', 'map.html'), 'utf8');
@@ -15,12 +21,22 @@ function loadDefinition(): Def {
   // Browser DOMParser stand-in: a <parsererror> element for malformed XML, as browsers do.
   class DOMParser {
     parseFromString(s: string) {
-      try { parseXmlSafely(s); return { getElementsByTagName: () => [] }; } catch (e) { return { getElementsByTagName: () => [{ textContent: (e as Error).message }] }; }
+      try {
+        parseXmlSafely(s);
+        return { getElementsByTagName: () => [] };
+      } catch (e) {
+        return { getElementsByTagName: () => [{ textContent: (e as Error).message }] };
+      }
     }
   }
   const RED = {
     _: (k: string) => k,
-    nodes: { registerType: (_t: string, d: Def) => { def = d; }, getType: () => ({ _: (k: string) => k }) },
+    nodes: {
+      registerType: (_t: string, d: Def) => {
+        def = d;
+      },
+      getType: () => ({ _: (k: string) => k }),
+    },
   };
   vm.runInNewContext(js, { RED, DOMParser, $: () => ({}) });
   return def!;

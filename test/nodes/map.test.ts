@@ -24,19 +24,39 @@ const flowOf = (nodes: unknown[]) => nodes as Parameters<typeof helper.load>[1];
 
 function formular(extra: Def = {}): Def {
   return {
-    id: 'm1', type: 'os2-map', name: '', objektType: 'FORMULAR', routingMode: 'kle',
-    routingCvr: 'DK 1481 4833', routingCvrType: 'str',
-    kle: '320312', kleType: 'str', handlingFacet: 'g01', handlingFacetType: 'str',
-    formType: 'HelbredstillægAnsøgningFormular_1', formTypeType: 'str',
-    fileSpecification: 'HelbredstillægAnsøgningBilag_1', fileSpecificationType: 'str',
-    pdf: 'attachment_pdf', pdfType: 'element',
-    files: [{ element: 'dokumenter_overslag', role: 'Overslag' }, { element: 'dokumenter_faktura', role: 'Faktura' }, { element: '*', role: 'Bilag' }],
-    xmlMode: 'template', xmlTemplate: readTemplate('sp241.template.xml'),
-    wires: [['out']], ...extra,
+    id: 'm1',
+    type: 'os2-map',
+    name: '',
+    objektType: 'FORMULAR',
+    routingMode: 'kle',
+    routingCvr: 'DK 1481 4833',
+    routingCvrType: 'str',
+    kle: '320312',
+    kleType: 'str',
+    handlingFacet: 'g01',
+    handlingFacetType: 'str',
+    formType: 'HelbredstillægAnsøgningFormular_1',
+    formTypeType: 'str',
+    fileSpecification: 'HelbredstillægAnsøgningBilag_1',
+    fileSpecificationType: 'str',
+    pdf: 'attachment_pdf',
+    pdfType: 'element',
+    files: [
+      { element: 'dokumenter_overslag', role: 'Overslag' },
+      { element: 'dokumenter_faktura', role: 'Faktura' },
+      { element: '*', role: 'Bilag' },
+    ],
+    xmlMode: 'template',
+    xmlTemplate: readTemplate('sp241.template.xml'),
+    wires: [['out']],
+    ...extra,
   };
 }
 
-interface Outcome { msg?: Record<string, unknown> & { payload: FordelingsObject }; error?: string }
+interface Outcome {
+  msg?: Record<string, unknown> & { payload: FordelingsObject };
+  error?: string;
+}
 
 /** Loads the node, sends one message, resolves with the output message or the error given to done(err). */
 async function run(def: Def, msg: Record<string, unknown>, before?: () => void): Promise<Outcome> {
@@ -46,10 +66,16 @@ async function run(def: Def, msg: Record<string, unknown>, before?: () => void):
   const out = helper.getNode('out') as unknown as Emitter;
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve({ error: 'timeout: neither output nor error' }), 4000);
-    out.on('input', (m: Outcome['msg']) => { clearTimeout(timer); resolve({ msg: m }); });
+    out.on('input', (m: Outcome['msg']) => {
+      clearTimeout(timer);
+      resolve({ msg: m });
+    });
     n.on('call:error', (call: { args: unknown[] }) => {
       const e = call.args[0];
-      if (call.args.length > 1) { clearTimeout(timer); resolve({ error: e instanceof Error ? e.message : String(e) }); }
+      if (call.args.length > 1) {
+        clearTimeout(timer);
+        resolve({ error: e instanceof Error ? e.message : String(e) });
+      }
     });
     n.receive(msg);
   });
@@ -84,14 +110,20 @@ describe('os2-map node', () => {
     assert.ok(!f.formXml.startsWith('<?xml'), 'no XML declaration in FormularXML');
     await assertValid('SP241', f.formXml);
     // the files that go along, with roles, and the same SFTP names in the object and the XML
-    assert.deepEqual(o.files.map((x) => [x.element, x.role, x.name]), [
-      ['dokumenter_overslag', 'Overslag', 'overslag briller.pdf'],
-      ['dokumenter_faktura', 'Faktura', 'faktura.pdf'],
-      ['dokumenter_bilag', 'Bilag', 'kvittering å.jpg'],
-    ]);
+    assert.deepEqual(
+      o.files.map((x) => [x.element, x.role, x.name]),
+      [
+        ['dokumenter_overslag', 'Overslag', 'overslag briller.pdf'],
+        ['dokumenter_faktura', 'Faktura', 'faktura.pdf'],
+        ['dokumenter_bilag', 'Bilag', 'kvittering å.jpg'],
+      ],
+    );
     assert.ok(Buffer.isBuffer(o.files[0].content));
     assert.equal(o.files[1].url, 'https://selvbetjening.example.dk/system/files/webform/faktura.pdf');
-    assert.deepEqual(dokumentnamen(f.formXml), o.files.map((x) => x.sftpName));
+    assert.deepEqual(
+      dokumentnamen(f.formXml),
+      o.files.map((x) => x.sftpName),
+    );
     assert.equal(o.files[2].sftpName, 'os2forms_3f2c8e0a-6b1d-4c2e-9a7f-0d1e2f3a4b5c_2_kvittering_aa.jpg');
     // contract forms without user effort, and escaping of <&"' with Danish letters intact
     assert.match(f.formXml, /<Myndighed>urn:oio:cvr-nr:14814833<\/Myndighed>/);
@@ -105,7 +137,9 @@ describe('os2-map node', () => {
 
   it('Anmodning submission → FORMULAR valid against Anmodning.xsd (choice by condition, remark escaped)', async () => {
     const def = formular({
-      pdf: 'pdf', formType: 'AnmodningOmRefusion_1', files: [{ element: 'faktura', role: 'Faktura' }],
+      pdf: 'pdf',
+      formType: 'AnmodningOmRefusion_1',
+      files: [{ element: 'faktura', role: 'Faktura' }],
       xmlTemplate: readTemplate('anmodning.template.xml'),
     });
     const { msg, error } = await run(def, { payload: loadSubmission('anmodning') });
@@ -130,28 +164,42 @@ describe('os2-map node', () => {
 
   it('SP241 from a mapping table (XML path ← expression) is valid too', async () => {
     const def = formular({
-      xmlMode: 'table', xmlTemplate: '',
+      xmlMode: 'table',
+      xmlTemplate: '',
       xmlTable: SP241_TABLE,
     });
     const { msg, error } = await run(def, { payload: loadSubmission('sp241') });
     assert.equal(error, undefined);
     const xml = msg!.payload.formular!.formXml;
     await assertValid('SP241', xml);
-    assert.deepEqual(dokumentnamen(xml), msg!.payload.files.map((x) => x.sftpName));
+    assert.deepEqual(
+      dokumentnamen(xml),
+      msg!.payload.files.map((x) => x.sftpName),
+    );
     assert.equal(dokumentnamen(xml).length, 3);
     assert.match(xml, /Østergård &amp; Søn &lt;Hansen&gt;/);
   });
 
-  it('JOURNALPOST note: routing to an IT-system, plain text kept (escaping is the serialiser\'s job)', async () => {
+  it("JOURNALPOST note: routing to an IT-system, plain text kept (escaping is the serialiser's job)", async () => {
     const def = {
-      id: 'j1', type: 'os2-map', objektType: 'JOURNALPOST', routingMode: 'system',
-      routingCvr: '29189919', routingCvrType: 'str',
-      receivingSystemUuid: 'A1B2C3D4-E5F6-4789-ABCD-EF0123456789', receivingSystemUuidType: 'str',
-      kle: '32.03.12', kleType: 'str',
-      noteTitle: 'Henvendelse fra {{data.navn}}: {{data.emne}}', noteTitleType: 'template',
-      noteText: 'payload.data.besked', noteTextType: 'msg',
-      title: 'Henvendelse', titleType: 'str',
-      files: [], wires: [['out']],
+      id: 'j1',
+      type: 'os2-map',
+      objektType: 'JOURNALPOST',
+      routingMode: 'system',
+      routingCvr: '29189919',
+      routingCvrType: 'str',
+      receivingSystemUuid: 'A1B2C3D4-E5F6-4789-ABCD-EF0123456789',
+      receivingSystemUuidType: 'str',
+      kle: '32.03.12',
+      kleType: 'str',
+      noteTitle: 'Henvendelse fra {{data.navn}}: {{data.emne}}',
+      noteTitleType: 'template',
+      noteText: 'payload.data.besked',
+      noteTextType: 'msg',
+      title: 'Henvendelse',
+      titleType: 'str',
+      files: [],
+      wires: [['out']],
     };
     const { msg, error } = await run(def, { payload: loadSubmission('journalpost') });
     assert.equal(error, undefined);
@@ -169,12 +217,26 @@ describe('os2-map node', () => {
 
   it('DOKUMENT with two files: the document file first, ITK defaults for the attributes', async () => {
     const def = {
-      id: 'd1', type: 'os2-map', objektType: 'DOKUMENT', routingMode: 'kle',
-      routingCvr: '29189919', routingCvrType: 'str', kle: '27.24.00', kleType: 'str',
-      title: '{{data.titel}}', titleType: 'template', description: 'payload.data.beskrivelse', descriptionType: 'msg',
-      direction: 'indgående', directionType: 'str',
-      pdf: 'dokument', pdfType: 'element', fileSpecification: 'Laegeerklaering_1', fileSpecificationType: 'str',
-      files: [{ element: 'bilag', role: 'Bilag' }], wires: [['out']],
+      id: 'd1',
+      type: 'os2-map',
+      objektType: 'DOKUMENT',
+      routingMode: 'kle',
+      routingCvr: '29189919',
+      routingCvrType: 'str',
+      kle: '27.24.00',
+      kleType: 'str',
+      title: '{{data.titel}}',
+      titleType: 'template',
+      description: 'payload.data.beskrivelse',
+      descriptionType: 'msg',
+      direction: 'indgående',
+      directionType: 'str',
+      pdf: 'dokument',
+      pdfType: 'element',
+      fileSpecification: 'Laegeerklaering_1',
+      fileSpecificationType: 'str',
+      files: [{ element: 'bilag', role: 'Bilag' }],
+      wires: [['out']],
     };
     const { msg, error } = await run(def, { payload: loadSubmission('dokument') });
     assert.equal(error, undefined);
@@ -203,18 +265,35 @@ describe('os2-map node', () => {
     process.env.OS2_MAP_TEST_SENDER = 'DK 11 22 33 44';
     try {
       const def = {
-        id: 's1', type: 'os2-map', z: 'tab1', objektType: 'JOURNALPOST', routingMode: 'kle',
-        routingCvr: 'routingCvr', routingCvrType: 'global',
-        kle: 'kle', kleType: 'flow',
-        handlingFacet: 'OS2_MAP_TEST_FACET', handlingFacetType: 'env',
-        senderCvr: 'OS2_MAP_TEST_SENDER', senderCvrType: 'env',
-        senderSystemUuid: 'system.uuid', senderSystemUuidType: 'msg',
-        noteTitle: 'Fra {{data.navn}} ({{msg.topic}})', noteTitleType: 'template',
-        noteText: '$uppercase(payload.data.emne) & " / " & $string($count(payload.files))', noteTextType: 'jsonata',
-        title: 'Fast titel', titleType: 'str',
-        files: [], wires: [['out']],
+        id: 's1',
+        type: 'os2-map',
+        z: 'tab1',
+        objektType: 'JOURNALPOST',
+        routingMode: 'kle',
+        routingCvr: 'routingCvr',
+        routingCvrType: 'global',
+        kle: 'kle',
+        kleType: 'flow',
+        handlingFacet: 'OS2_MAP_TEST_FACET',
+        handlingFacetType: 'env',
+        senderCvr: 'OS2_MAP_TEST_SENDER',
+        senderCvrType: 'env',
+        senderSystemUuid: 'system.uuid',
+        senderSystemUuidType: 'msg',
+        noteTitle: 'Fra {{data.navn}} ({{msg.topic}})',
+        noteTitleType: 'template',
+        noteText: '$uppercase(payload.data.emne) & " / " & $string($count(payload.files))',
+        noteTextType: 'jsonata',
+        title: 'Fast titel',
+        titleType: 'str',
+        files: [],
+        wires: [['out']],
       };
-      const flow = [{ id: 'tab1', type: 'tab' }, { ...def, z: 'tab1' }, { id: 'out', type: 'helper', z: 'tab1' }];
+      const flow = [
+        { id: 'tab1', type: 'tab' },
+        { ...def, z: 'tab1' },
+        { id: 'out', type: 'helper', z: 'tab1' },
+      ];
       await helper.load(mapNode, flowOf(flow));
       const n = helper.getNode('s1');
       n.context().flow.set('kle', '32 03 12');
@@ -245,7 +324,10 @@ describe('os2-map node', () => {
       [formular({ kle: '32.03' }), /kle: KLE must look like dd\.dd\.dd/],
       [formular({ routingCvr: '', kle: '' }), /no receiving authority.*routing by KLE needs a KLE/],
       [formular({ routingMode: 'system', receivingSystemUuid: '' }), /routing to an IT-system needs its UUID/],
-      [formular({ routingMode: 'system', receivingSystemUuid: 'a1b2c3d4-e5f6-4789-abcd-ef0123456789', kle: '' }), /kle: a KLE subject .* is needed for KLEEmneForslag/],
+      [
+        formular({ routingMode: 'system', receivingSystemUuid: 'a1b2c3d4-e5f6-4789-abcd-ef0123456789', kle: '' }),
+        /kle: a KLE subject .* is needed for KLEEmneForslag/,
+      ],
       [formular({ xmlTemplate: '<SP241><Header></SP241>' }), /xmlTemplate: .*not well-formed/],
       [formular({ xmlTemplate: '<SP241>{{#each files}}</SP241>' }), /xmlTemplate: .*never closed/],
       [formular({ noteText: '$$$(', noteTextType: 'jsonata', objektType: 'JOURNALPOST' }), /noteText: JSONata expression is invalid/],
@@ -255,8 +337,14 @@ describe('os2-map node', () => {
       const n = helper.getNode('m1');
       const errors = (n.error as unknown as { args: unknown[][] }).args ?? [];
       const statuses = (n.status as unknown as { args: { fill?: string }[][] }).args ?? [];
-      assert.ok(errors.some((a) => re.test(String(a[0]))), `${re} not in ${JSON.stringify(errors)}`);
-      assert.ok(statuses.some((a) => a[0].fill === 'red'), 'red status');
+      assert.ok(
+        errors.some((a) => re.test(String(a[0]))),
+        `${re} not in ${JSON.stringify(errors)}`,
+      );
+      assert.ok(
+        statuses.some((a) => a[0].fill === 'red'),
+        'red status',
+      );
       await helper.unload();
       const { error } = await run(def, { payload: loadSubmission('sp241') });
       assert.match(error ?? '', re);
@@ -269,12 +357,24 @@ describe('os2-map node', () => {
       [formular({ kle: 'kle', kleType: 'msg' }), { payload: loadSubmission('sp241') }, /^kle: has no value/],
       [formular({ kle: 'kle', kleType: 'msg' }), { payload: loadSubmission('sp241'), kle: '3203' }, /^kle: KLE must look like/],
       [formular(), { payload: 'not a submission' }, /^payload: /],
-      [formular(), { payload: { ...loadSubmission('sp241'), data: { ...loadSubmission('sp241').data, ansoeger_cpr: '12' } } }, /^xmlTemplate: template line \d+: \{\{cprUrn data\.ansoeger_cpr\}\}: CPR number must be 10 digits/],
-      [formular(), { payload: { ...loadSubmission('sp241'), data: { ansoeger_fornavn: 'Ida' } } }, /^xmlTemplate: template line 18: \{\{data\.ansoeger_efternavn\}\} has no value/],
+      [
+        formular(),
+        { payload: { ...loadSubmission('sp241'), data: { ...loadSubmission('sp241').data, ansoeger_cpr: '12' } } },
+        /^xmlTemplate: template line \d+: \{\{cprUrn data\.ansoeger_cpr\}\}: CPR number must be 10 digits/,
+      ],
+      [
+        formular(),
+        { payload: { ...loadSubmission('sp241'), data: { ansoeger_fornavn: 'Ida' } } },
+        /^xmlTemplate: template line 18: \{\{data\.ansoeger_efternavn\}\} has no value/,
+      ],
       [formular({ pdf: 'dokumenter_bilag' }), { payload: loadSubmission('sp241') }, /^pdf: must be application\/pdf/],
       [formular({ pdf: 'dokumenter_faktura' }), { payload: loadSubmission('sp241') }, /^pdf: has no content/],
       [formular({ pdf: 'mangler' }), { payload: loadSubmission('sp241') }, /^pdf: the submission has no file in element "mangler"/],
-      [formular({ xsdPath: path.join(FORMS, 'SP241.xsd'), xmlTemplate: '<SP241><Header/></SP241>' }), { payload: loadSubmission('sp241') }, /^formXml: does not match the form schema/],
+      [
+        formular({ xsdPath: path.join(FORMS, 'SP241.xsd'), xmlTemplate: '<SP241><Header/></SP241>' }),
+        { payload: loadSubmission('sp241') },
+        /^formXml: does not match the form schema/,
+      ],
     ];
     for (const [def, m, re] of cases) {
       const { error, msg } = await run(def, m);
@@ -318,9 +418,17 @@ describe('os2-map preview endpoint', () => {
     assert.match(res.body.object.formular.pdfBase64, /characters\)$/);
     assert.match(res.body.object.files[0].content, /^<\d+ bytes>$/);
     await assertValid('SP241', res.body.xml);
-    const bad = await helper.request().post('/os2-map/preview').send({ config: formular({ kle: 'x' }), sample }).expect(400);
+    const bad = await helper
+      .request()
+      .post('/os2-map/preview')
+      .send({ config: formular({ kle: 'x' }), sample })
+      .expect(400);
     assert.match(bad.body.error, /kle: KLE must look like/);
-    const unmappable = await helper.request().post('/os2-map/preview').send({ config: formular(), sample: { nope: 1 } }).expect(400);
+    const unmappable = await helper
+      .request()
+      .post('/os2-map/preview')
+      .send({ config: formular(), sample: { nope: 1 } })
+      .expect(400);
     assert.match(unmappable.body.error, /^payload:/);
   });
 
@@ -331,7 +439,10 @@ describe('os2-map preview endpoint', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const tokens = require('@node-red/editor-api/lib/auth/tokens');
     const storage = { getSessions: async () => ({}), saveSessions: async () => undefined };
-    const adminAuth = { type: 'credentials' as const, users: [{ username: 'admin', password: '$2b$08$wuAqPiKJlVN27eF5qJp.RuQYuy6ZYONW7a/UWYxDTtwKFCdB8F19y', permissions: '*' as const }] };
+    const adminAuth = {
+      type: 'credentials' as const,
+      users: [{ username: 'admin', password: '$2b$08$wuAqPiKJlVN27eF5qJp.RuQYuy6ZYONW7a/UWYxDTtwKFCdB8F19y', permissions: '*' as const }],
+    };
     const settings = helper.settings({ adminAuth });
     auth.init(settings, storage);
     try {
@@ -344,7 +455,12 @@ describe('os2-map preview endpoint', () => {
       const readOnly = await tokens.create('admin', 'node-red-editor', ['read']);
       await helper.request().post('/os2-map/preview').set('Authorization', `Bearer ${readOnly.accessToken}`).send({ config: formular(), sample }).expect(401);
       const writer = await tokens.create('admin', 'node-red-editor', ['*']);
-      const ok = await helper.request().post('/os2-map/preview').set('Authorization', `Bearer ${writer.accessToken}`).send({ config: formular(), sample }).expect(200);
+      const ok = await helper
+        .request()
+        .post('/os2-map/preview')
+        .set('Authorization', `Bearer ${writer.accessToken}`)
+        .send({ config: formular(), sample })
+        .expect(200);
       assert.equal(ok.body.object.submissionId, '3f2c8e0a-6b1d-4c2e-9a7f-0d1e2f3a4b5c');
     } finally {
       auth.init({}, storage);

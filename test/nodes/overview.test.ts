@@ -47,7 +47,11 @@ describe('overview: masking and filters', () => {
 
   it('reads state, form and a date range; refuses what it cannot read', () => {
     assert.deepEqual(parseFilter({ state: 'dead-letter', form: 'sp241', since: '2026-11-01', until: '2026-11-02' }), {
-      state: 'dead-letter', webformId: 'sp241', since: '2026-11-01T00:00:00.000Z', until: '2026-11-02T23:59:59.999Z', limit: 200,
+      state: 'dead-letter',
+      webformId: 'sp241',
+      since: '2026-11-01T00:00:00.000Z',
+      until: '2026-11-02T23:59:59.999Z',
+      limit: 200,
     });
     assert.match(String(parseFilter({ state: 'lost' })), /state must be one of/);
     assert.match(String(parseFilter({ since: 'yesterday' })), /since must be a date/);
@@ -85,7 +89,16 @@ describe('overview: admin endpoints', function () {
     [
       { id: 't', type: 'tab' },
       { id: 'c1', type: 'os2-certificate' },
-      { id: 'sp', type: 'os2-serviceplatform', environment: 'custom', baseUrl: sim.url, certificate: 'c1', senderCvr: certs.client.cvr, senderSystemUuid: SYSTEM, timeout: '5' },
+      {
+        id: 'sp',
+        type: 'os2-serviceplatform',
+        environment: 'custom',
+        baseUrl: sim.url,
+        certificate: 'c1',
+        senderCvr: certs.client.cvr,
+        senderSystemUuid: SYSTEM,
+        timeout: '5',
+      },
       { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', wires: [[], []] },
       ...extra,
     ] as Parameters<typeof helper.load>[1];
@@ -101,7 +114,16 @@ describe('overview: admin endpoints', function () {
     o.journalpost!.noteText = 'Borger 010203-1234 søger';
     const transactionId = shipmentIdOf(o);
     const request = buildAfsendRequest(o, { transactionId, senderCvr: certs.client.cvr, senderSystemUuid: SYSTEM });
-    await defaultLedger().createShipment({ transactionId, submissionId: o.submissionId, webformId: o.webformId, objektType: 'JOURNALPOST', state, request, lastError: 'HTTP 503 from the platform', meta });
+    await defaultLedger().createShipment({
+      transactionId,
+      submissionId: o.submissionId,
+      webformId: o.webformId,
+      objektType: 'JOURNALPOST',
+      state,
+      request,
+      lastError: 'HTTP 503 from the platform',
+      meta,
+    });
     await defaultLedger().addAttempt(transactionId, { at: new Date().toISOString(), ok: false, errorClass: 'transient', error: 'HTTP 503' });
     return transactionId;
   }
@@ -111,15 +133,30 @@ describe('overview: admin endpoints', function () {
     const tx = await failedShipment();
     const okTx = await failedShipment();
     await defaultLedger().updateShipment(okTx, { state: 'accepted' });
-    await defaultLedger().addReceipt({ transactionId: okTx, type: 'Forretning', code: 'ACCEPTERET', reason: 'ok for 010203-1234', errors: [], receivedAt: new Date().toISOString(), fingerprint: 'f-' + okTx });
+    await defaultLedger().addReceipt({
+      transactionId: okTx,
+      type: 'Forretning',
+      code: 'ACCEPTERET',
+      reason: 'ok for 010203-1234',
+      errors: [],
+      receivedAt: new Date().toISOString(),
+      fingerprint: 'f-' + okTx,
+    });
 
     const failed = await helper.request().get('/os2-overview/shipments').query({ state: 'failed', form: 'overview_test' }).expect(200);
     assert.ok(failed.body.shipments.some((s: { transactionId: string }) => s.transactionId === tx));
     assert.ok(failed.body.shipments.every((s: { state: string; webformId: string }) => s.state === 'failed' && s.webformId === 'overview_test'));
 
-    const all = await helper.request().get('/os2-overview/shipments').query({ form: 'overview_test', since: new Date(Date.now() - 60000).toISOString() }).expect(200);
+    const all = await helper
+      .request()
+      .get('/os2-overview/shipments')
+      .query({ form: 'overview_test', since: new Date(Date.now() - 60000).toISOString() })
+      .expect(200);
     const ok = all.body.shipments.find((s: { transactionId: string }) => s.transactionId === okTx);
-    assert.deepEqual(ok.receipts.map((r: { type: string; code: string; reason: string }) => [r.type, r.code, r.reason]), [['Forretning', 'ACCEPTERET', 'ok for ******-****']]);
+    assert.deepEqual(
+      ok.receipts.map((r: { type: string; code: string; reason: string }) => [r.type, r.code, r.reason]),
+      [['Forretning', 'ACCEPTERET', 'ok for ******-****']],
+    );
     assert.equal(ok.ledger.name, 'default');
 
     const future = await helper.request().get('/os2-overview/shipments').query({ form: 'overview_test', since: '2999-01-01' }).expect(200);
@@ -167,7 +204,7 @@ describe('overview: admin endpoints', function () {
     await helper.request().get('/os2-overview/shipments/not%20an%20id').expect(400);
   });
 
-  it('resends only through a running fordeling out node\'s queue: none running → 409 with why; a delivered shipment → 409', async () => {
+  it("resends only through a running fordeling out node's queue: none running → 409 with why; a delivered shipment → 409", async () => {
     await load();
     const tx = await failedShipment();
     const r = await helper.request().post(`/os2-overview/shipments/${tx}/resend`).expect(409);
@@ -223,14 +260,22 @@ describe('overview: admin endpoints', function () {
   it('lists the shipments of an os2-ledger config node too, named by the ledger, and finds their details', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'os2-overview-ledger-'));
     try {
-      await helper.load([ledgerNode, overviewPlugin], [{ id: 'L1', type: 'os2-ledger', name: 'audit ledger', backend: 'embedded', path: dir, retentionDays: 0 }] as unknown as Parameters<typeof helper.load>[1]);
+      await helper.load([ledgerNode, overviewPlugin], [
+        { id: 'L1', type: 'os2-ledger', name: 'audit ledger', backend: 'embedded', path: dir, retentionDays: 0 },
+      ] as unknown as Parameters<typeof helper.load>[1]);
       const node = helper.getNode('L1') as unknown as { ready: Promise<Ledger> };
       const ledger = await node.ready;
       const tx = '0a1b2c3d-0000-4000-8000-00000000ab01';
       await ledger.createShipment({ transactionId: tx, submissionId: 's-ledger', webformId: 'ledger_form', objektType: 'DOKUMENT', state: 'accepted' });
       const list = await helper.request().get('/os2-overview/shipments').query({ form: 'ledger_form' }).expect(200);
-      assert.deepEqual(list.body.shipments.map((s: { transactionId: string; ledger: { id: string; name: string } }) => [s.transactionId, s.ledger]), [[tx, { id: 'L1', name: 'audit ledger' }]]);
-      assert.deepEqual(list.body.ledgers, [{ id: '', name: 'default' }, { id: 'L1', name: 'audit ledger' }]);
+      assert.deepEqual(
+        list.body.shipments.map((s: { transactionId: string; ledger: { id: string; name: string } }) => [s.transactionId, s.ledger]),
+        [[tx, { id: 'L1', name: 'audit ledger' }]],
+      );
+      assert.deepEqual(list.body.ledgers, [
+        { id: '', name: 'default' },
+        { id: 'L1', name: 'audit ledger' },
+      ]);
       const one = await helper.request().get(`/os2-overview/shipments/${tx}`).expect(200);
       assert.equal(one.body.ledger.name, 'audit ledger');
       assert.equal(one.body.resendable, false);
@@ -247,7 +292,10 @@ describe('overview: admin endpoints', function () {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const tokens = require('@node-red/editor-api/lib/auth/tokens');
     const storage = { getSessions: async () => ({}), saveSessions: async () => undefined };
-    const adminAuth = { type: 'credentials' as const, users: [{ username: 'admin', password: '$2b$08$wuAqPiKJlVN27eF5qJp.RuQYuy6ZYONW7a/UWYxDTtwKFCdB8F19y', permissions: '*' as const }] };
+    const adminAuth = {
+      type: 'credentials' as const,
+      users: [{ username: 'admin', password: '$2b$08$wuAqPiKJlVN27eF5qJp.RuQYuy6ZYONW7a/UWYxDTtwKFCdB8F19y', permissions: '*' as const }],
+    };
     auth.init(helper.settings({ adminAuth }), storage);
     try {
       const wrapped = (RED: NodeAPI) => {

@@ -110,14 +110,24 @@ describe('os2-receipt-in', function () {
   it('pinned client-certificate fingerprint: 403 without or with another certificate, 200 with the pinned one', async function () {
     const fp = new X509Certificate(certs.client.cert).fingerprint256;
     await helper.load(NODES, flow({ allow: '', fingerprints: fp }));
-    const srv = await serveHttpNode({ key: certs.server.key, cert: certs.server.cert, ca: [certs.ca.cert, certs.otherCa.cert], requestCert: true, rejectUnauthorized: false });
+    const srv = await serveHttpNode({
+      key: certs.server.key,
+      cert: certs.server.cert,
+      ca: [certs.ca.cert, certs.otherCa.cert],
+      requestCert: true,
+      rejectUnauthorized: false,
+    });
     try {
       const send = (client?: { key: string; cert: string }) =>
         new Promise<number>((resolve, reject) => {
-          const req = https.request(srv.url + PATH, { method: 'POST', ca: certs.ca.cert, key: client?.key, cert: client?.cert, headers: { 'Content-Type': 'text/xml' } }, (res) => {
-            res.resume();
-            resolve(res.statusCode ?? 0);
-          });
+          const req = https.request(
+            srv.url + PATH,
+            { method: 'POST', ca: certs.ca.cert, key: client?.key, cert: client?.cert, headers: { 'Content-Type': 'text/xml' } },
+            (res) => {
+              res.resume();
+              resolve(res.statusCode ?? 0);
+            },
+          );
           req.on('error', reject);
           req.end(receiptXml(newTx()));
         });

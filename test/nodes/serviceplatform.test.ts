@@ -20,7 +20,17 @@ describe('os2-serviceplatform config node', function () {
   const nodes = [certificateNode, serviceplatformNode];
   const flow = (over: Record<string, unknown> = {}) => [
     { id: 'c1', type: 'os2-certificate' },
-    { id: 'sp', type: 'os2-serviceplatform', environment: 'custom', baseUrl: sim.url, certificate: 'c1', senderCvr: certs.client.cvr, senderSystemUuid: 'A0B1C2D3-0000-4000-8000-000000000001', timeout: '5', ...over },
+    {
+      id: 'sp',
+      type: 'os2-serviceplatform',
+      environment: 'custom',
+      baseUrl: sim.url,
+      certificate: 'c1',
+      senderCvr: certs.client.cvr,
+      senderSystemUuid: 'A0B1C2D3-0000-4000-8000-000000000001',
+      timeout: '5',
+      ...over,
+    },
   ];
   const creds = () => ({ c1: { keyPem: certs.client.key, certPem: certs.client.cert }, sp: { ca: certs.ca.cert } });
 

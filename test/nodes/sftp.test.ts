@@ -20,7 +20,19 @@ describe('sftp (config node)', function () {
   afterEach(async () => helper.unload());
 
   const flow = (over: Record<string, unknown> = {}) => [
-    { id: 'c1', type: 'os2-sftp', host: sshd.host, port: sshd.port, username: sshd.username, hostKeyFingerprint: sshd.hostKeyFingerprint, outDir: 'OUT', inDir: 'IN', receiptTimeout: 30, pollInterval: 1, ...over },
+    {
+      id: 'c1',
+      type: 'os2-sftp',
+      host: sshd.host,
+      port: sshd.port,
+      username: sshd.username,
+      hostKeyFingerprint: sshd.hostKeyFingerprint,
+      outDir: 'OUT',
+      inDir: 'IN',
+      receiptTimeout: 30,
+      pollInterval: 1,
+      ...over,
+    },
   ];
   const creds = () => ({ c1: { privateKey: sshd.privateKeyPem } });
   const cfg = () => helper.getNode('c1') as unknown as SftpConfig;
@@ -42,7 +54,10 @@ describe('sftp (config node)', function () {
     assert.ok(await waitFor(() => sshd.sessionCount() > 0), 'a session is open');
     await helper.unload();
     assert.ok(await waitFor(() => sshd.sessionCount() === 0), 'the session is closed after redeploy');
-    await assert.rejects(conn.run((c) => c.list('.')), /closed/);
+    await assert.rejects(
+      conn.run((c) => c.list('.')),
+      /closed/,
+    );
   });
 
   it('reports a missing key or a malformed fingerprint as one clear line', async () => {

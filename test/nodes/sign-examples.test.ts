@@ -39,13 +39,21 @@ describe('examples: 04 - Sign XML', function () {
       patch(copy);
       return copy;
     });
-    await helper.load([injectNode, templateNode, commentNode, certificateNode, signNode], [{ id: 'tab', type: 'tab' }, ...nodes] as never, {
-      [cert.id]: { keyPem: key.keyPem, certPem: key.certPem },
-    } as never);
+    await helper.load(
+      [injectNode, templateNode, commentNode, certificateNode, signNode],
+      [{ id: 'tab', type: 'tab' }, ...nodes] as never,
+      {
+        [cert.id]: { keyPem: key.keyPem, certPem: key.certPem },
+      } as never,
+    );
     const outputs: Record<string, Record<string, unknown>> = {};
     const helpers = nodes.filter((n) => n.type === 'helper');
     const first = new Promise<void>((resolve) => {
-      for (const h of helpers) helper.getNode(h.id).on('input', (m: Record<string, unknown>) => { outputs[String(h.name)] = m; resolve(); });
+      for (const h of helpers)
+        helper.getNode(h.id).on('input', (m: Record<string, unknown>) => {
+          outputs[String(h.name)] = m;
+          resolve();
+        });
     });
     helper.getNode(flow.find((n) => n.type === 'inject')!.id).receive({} as never);
     await first;
@@ -56,7 +64,10 @@ describe('examples: 04 - Sign XML', function () {
     for (const mode of ['enveloped', 'WS-Security', 'verify']) {
       const flow = example(mode);
       assert.ok(Array.isArray(flow));
-      assert.ok(flow.every((n) => !('credentials' in n)), mode);
+      assert.ok(
+        flow.every((n) => !('credentials' in n)),
+        mode,
+      );
       assert.ok(!JSON.stringify(flow).includes('PRIVATE KEY'), mode);
       assert.equal(flow.filter((n) => n.type === 'os2-sign').length, mode === 'verify' ? 2 : 1);
     }

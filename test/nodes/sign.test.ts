@@ -46,12 +46,15 @@ describe('os2-sign node', function () {
   const creds = () => ({ c1: { keyPem: key.keyPem, certPem: key.certPem } });
 
   it('signs the payload (enveloped) with the certificate node; the result verifies against the pinned certificate', async () => {
-    await load([
-      tab,
-      cert,
-      { id: 's1', z: 't1', type: 'os2-sign', mode: 'enveloped', certificate: 'c1', property: 'payload', wires: [['out']] },
-      { id: 'out', z: 't1', type: 'helper' },
-    ], creds());
+    await load(
+      [
+        tab,
+        cert,
+        { id: 's1', z: 't1', type: 'os2-sign', mode: 'enveloped', certificate: 'c1', property: 'payload', wires: [['out']] },
+        { id: 'out', z: 't1', type: 'helper' },
+      ],
+      creds(),
+    );
     const got = next('out');
     helper.getNode('s1').receive({ payload: DOC, submissionId: 'x' } as never);
     const msg = await got;
@@ -62,12 +65,15 @@ describe('os2-sign node', function () {
   });
 
   it('signs another property, the element chosen by XPath, and a Buffer', async () => {
-    await load([
-      tab,
-      cert,
-      { id: 's1', z: 't1', type: 'os2-sign', mode: 'enveloped', certificate: 'c1', property: 'doc.xml', select: 'xpath', xpath: '/r/data', wires: [['out']] },
-      { id: 'out', z: 't1', type: 'helper' },
-    ], creds());
+    await load(
+      [
+        tab,
+        cert,
+        { id: 's1', z: 't1', type: 'os2-sign', mode: 'enveloped', certificate: 'c1', property: 'doc.xml', select: 'xpath', xpath: '/r/data', wires: [['out']] },
+        { id: 'out', z: 't1', type: 'helper' },
+      ],
+      creds(),
+    );
     const got = next('out');
     helper.getNode('s1').receive({ payload: 'untouched', doc: { xml: Buffer.from('<r><head/><data><v>1</v></data></r>') } } as never);
     const msg = await got;
@@ -78,12 +84,24 @@ describe('os2-sign node', function () {
   });
 
   it('adds WS-Security with the configured timestamp lifetime and signs the Framework header', async () => {
-    await load([
-      tab,
-      cert,
-      { id: 's1', z: 't1', type: 'os2-sign', mode: 'wssecurity', certificate: 'c1', lifetime: 90, extraHeaders: '{urn:liberty:sb:2006-08}Framework', wires: [['out']] },
-      { id: 'out', z: 't1', type: 'helper' },
-    ], creds());
+    await load(
+      [
+        tab,
+        cert,
+        {
+          id: 's1',
+          z: 't1',
+          type: 'os2-sign',
+          mode: 'wssecurity',
+          certificate: 'c1',
+          lifetime: 90,
+          extraHeaders: '{urn:liberty:sb:2006-08}Framework',
+          wires: [['out']],
+        },
+        { id: 'out', z: 't1', type: 'helper' },
+      ],
+      creds(),
+    );
     const got = next('out');
     helper.getNode('s1').receive({ payload: ENVELOPE } as never);
     const signed = (await got).payload as string;
@@ -100,15 +118,21 @@ describe('os2-sign node', function () {
   });
 
   it('round trip in a flow: sign → verify routes valid messages to output 1 with msg.signedElement, tampered ones to output 2', async () => {
-    const fp = require('crypto').createHash('sha256').update(Buffer.from(/-----BEGIN CERTIFICATE-----([\s\S]+?)-----END/.exec(key.certPem)![1].replace(/\s/g, ''), 'base64')).digest('hex');
-    await load([
-      tab,
-      cert,
-      { id: 's1', z: 't1', type: 'os2-sign', mode: 'wssecurity', certificate: 'c1', wires: [['v1']] },
-      { id: 'v1', z: 't1', type: 'os2-sign', mode: 'verify', pins: `# Serviceplatformen\n${fp}`, outputs: 2, wires: [['valid'], ['invalid']] },
-      { id: 'valid', z: 't1', type: 'helper' },
-      { id: 'invalid', z: 't1', type: 'helper' },
-    ], creds());
+    const fp = require('crypto')
+      .createHash('sha256')
+      .update(Buffer.from(/-----BEGIN CERTIFICATE-----([\s\S]+?)-----END/.exec(key.certPem)![1].replace(/\s/g, ''), 'base64'))
+      .digest('hex');
+    await load(
+      [
+        tab,
+        cert,
+        { id: 's1', z: 't1', type: 'os2-sign', mode: 'wssecurity', certificate: 'c1', wires: [['v1']] },
+        { id: 'v1', z: 't1', type: 'os2-sign', mode: 'verify', pins: `# Serviceplatformen\n${fp}`, outputs: 2, wires: [['valid'], ['invalid']] },
+        { id: 'valid', z: 't1', type: 'helper' },
+        { id: 'invalid', z: 't1', type: 'helper' },
+      ],
+      creds(),
+    );
     const ok = next('valid');
     helper.getNode('s1').receive({ payload: ENVELOPE } as never);
     const msg = await ok;
@@ -126,15 +150,18 @@ describe('os2-sign node', function () {
   });
 
   it('verify rejects a swapped certificate, a wrapped Body, a comment inside a digest and a DTD on output 2', async () => {
-    await load([
-      tab,
-      cert,
-      { id: 's1', z: 't1', type: 'os2-sign', mode: 'wssecurity', certificate: 'c1', wires: [['signed']] },
-      { id: 'v1', z: 't1', type: 'os2-sign', mode: 'verify', pins: key.certPem, outputs: 2, wires: [['valid'], ['invalid']] },
-      { id: 'signed', z: 't1', type: 'helper' },
-      { id: 'valid', z: 't1', type: 'helper' },
-      { id: 'invalid', z: 't1', type: 'helper' },
-    ], creds());
+    await load(
+      [
+        tab,
+        cert,
+        { id: 's1', z: 't1', type: 'os2-sign', mode: 'wssecurity', certificate: 'c1', wires: [['signed']] },
+        { id: 'v1', z: 't1', type: 'os2-sign', mode: 'verify', pins: key.certPem, outputs: 2, wires: [['valid'], ['invalid']] },
+        { id: 'signed', z: 't1', type: 'helper' },
+        { id: 'valid', z: 't1', type: 'helper' },
+        { id: 'invalid', z: 't1', type: 'helper' },
+      ],
+      creds(),
+    );
     const s = next('signed');
     helper.getNode('s1').receive({ payload: ENVELOPE } as never);
     const signed = (await s).payload as string;
@@ -142,7 +169,11 @@ describe('os2-sign node', function () {
     const otherB64 = Buffer.from(/-----BEGIN CERTIFICATE-----([\s\S]+?)-----END/.exec(other.certPem)![1].replace(/\s/g, ''), 'base64').toString('base64');
     const cases: Array<[string, string, RegExp]> = [
       ['swapped certificate', signed.replace(/(<wsse:BinarySecurityToken[^>]*>)[^<]+</, `$1${otherB64}<`), /not one of the pinned/],
-      ['wrapped Body', signed.replace(body, '<soap:Body><x>evil</x></soap:Body>').replace('</soap:Header>', `<w>${body}</w></soap:Header>`), /does not cover the SOAP Body/],
+      [
+        'wrapped Body',
+        signed.replace(body, '<soap:Body><x>evil</x></soap:Body>').replace('</soap:Header>', `<w>${body}</w></soap:Header>`),
+        /does not cover the SOAP Body/,
+      ],
       ['comment in digest', signed.replace(/<ds:DigestValue>/, '<ds:DigestValue><!---->'), /DigestValue contains markup or a comment/],
       ['DTD', `<!DOCTYPE x [<!ENTITY e "e">]>${signed}`, /DTD or entity/],
     ];
@@ -154,15 +185,23 @@ describe('os2-sign node', function () {
   });
 
   it('signs on the worker pool: many messages in parallel, all valid and each matches its input', async () => {
-    await load([
-      tab,
-      cert,
-      { id: 's1', z: 't1', type: 'os2-sign', mode: 'enveloped', certificate: 'c1', usePool: true, poolSize: 2, wires: [['out']] },
-      { id: 'out', z: 't1', type: 'helper' },
-    ], creds());
+    await load(
+      [
+        tab,
+        cert,
+        { id: 's1', z: 't1', type: 'os2-sign', mode: 'enveloped', certificate: 'c1', usePool: true, poolSize: 2, wires: [['out']] },
+        { id: 'out', z: 't1', type: 'helper' },
+      ],
+      creds(),
+    );
     const out = helper.getNode('out');
     const results: Msg[] = [];
-    const all = new Promise<void>((resolve) => out.on('input', (m: Msg) => { results.push(m); if (results.length === 10) resolve(); }));
+    const all = new Promise<void>((resolve) =>
+      out.on('input', (m: Msg) => {
+        results.push(m);
+        if (results.length === 10) resolve();
+      }),
+    );
     for (let i = 0; i < 10; i++) helper.getNode('s1').receive({ payload: `<doc><n>${i}</n></doc>`, n: i } as never);
     await all;
     for (const m of results) {
@@ -173,12 +212,10 @@ describe('os2-sign node', function () {
   });
 
   it('bad input ends with done(err): not a string, malformed XML, an already signed envelope', async () => {
-    await load([
-      tab,
-      cert,
-      { id: 's1', z: 't1', type: 'os2-sign', mode: 'wssecurity', certificate: 'c1', wires: [['out']] },
-      { id: 'out', z: 't1', type: 'helper' },
-    ], creds());
+    await load(
+      [tab, cert, { id: 's1', z: 't1', type: 'os2-sign', mode: 'wssecurity', certificate: 'c1', wires: [['out']] }, { id: 'out', z: 't1', type: 'helper' }],
+      creds(),
+    );
     const s1 = helper.getNode('s1');
     let e = errorOf('s1');
     s1.receive({ payload: { not: 'xml' } } as never);
@@ -198,13 +235,16 @@ describe('os2-sign node', function () {
   });
 
   it('without a usable certificate or pins, the node reports it and every message ends in an error', async () => {
-    await load([
-      tab,
-      { id: 'c2', type: 'os2-certificate', name: 'empty' },
-      { id: 's1', z: 't1', type: 'os2-sign', mode: 'enveloped', certificate: 'c2', wires: [[]] },
-      { id: 's2', z: 't1', type: 'os2-sign', mode: 'enveloped', wires: [[]] },
-      { id: 'v1', z: 't1', type: 'os2-sign', mode: 'verify', pins: 'not a fingerprint', outputs: 2, wires: [[], []] },
-    ], {});
+    await load(
+      [
+        tab,
+        { id: 'c2', type: 'os2-certificate', name: 'empty' },
+        { id: 's1', z: 't1', type: 'os2-sign', mode: 'enveloped', certificate: 'c2', wires: [[]] },
+        { id: 's2', z: 't1', type: 'os2-sign', mode: 'enveloped', wires: [[]] },
+        { id: 'v1', z: 't1', type: 'os2-sign', mode: 'verify', pins: 'not a fingerprint', outputs: 2, wires: [[], []] },
+      ],
+      {},
+    );
     let e = errorOf('s1');
     helper.getNode('s1').receive({ payload: DOC } as never);
     assert.match(await e, /certificate/);
@@ -217,28 +257,54 @@ describe('os2-sign node', function () {
   });
 
   it('verify requires the named headers to be signed when present', async () => {
-    await load([
-      tab,
-      cert,
-      { id: 's1', z: 't1', type: 'os2-sign', mode: 'wssecurity', certificate: 'c1', extraHeaders: '', wires: [['v1']] },
-      { id: 'v1', z: 't1', type: 'os2-sign', mode: 'verify', pins: key.certPem, extraHeaders: '{urn:liberty:sb:2006-08}Framework', outputs: 2, wires: [['valid'], ['invalid']] },
-      { id: 'valid', z: 't1', type: 'helper' },
-      { id: 'invalid', z: 't1', type: 'helper' },
-    ], creds());
+    await load(
+      [
+        tab,
+        cert,
+        { id: 's1', z: 't1', type: 'os2-sign', mode: 'wssecurity', certificate: 'c1', extraHeaders: '', wires: [['v1']] },
+        {
+          id: 'v1',
+          z: 't1',
+          type: 'os2-sign',
+          mode: 'verify',
+          pins: key.certPem,
+          extraHeaders: '{urn:liberty:sb:2006-08}Framework',
+          outputs: 2,
+          wires: [['valid'], ['invalid']],
+        },
+        { id: 'valid', z: 't1', type: 'helper' },
+        { id: 'invalid', z: 't1', type: 'helper' },
+      ],
+      creds(),
+    );
     const bad = next('invalid');
     helper.getNode('s1').receive({ payload: ENVELOPE } as never);
     assert.match((await bad).signatureError as string, /header Framework is not signed/);
   });
 
   it('verify in enveloped mode uses the element chosen by Id', async () => {
-    await load([
-      tab,
-      cert,
-      { id: 's1', z: 't1', type: 'os2-sign', mode: 'enveloped', certificate: 'c1', select: 'id', elementId: 'indhold', wires: [['v1']] },
-      { id: 'v1', z: 't1', type: 'os2-sign', mode: 'verify', verifyAs: 'enveloped', select: 'id', elementId: 'indhold', pins: key.certPem, outputs: 2, wires: [['valid'], ['invalid']] },
-      { id: 'valid', z: 't1', type: 'helper' },
-      { id: 'invalid', z: 't1', type: 'helper' },
-    ], creds());
+    await load(
+      [
+        tab,
+        cert,
+        { id: 's1', z: 't1', type: 'os2-sign', mode: 'enveloped', certificate: 'c1', select: 'id', elementId: 'indhold', wires: [['v1']] },
+        {
+          id: 'v1',
+          z: 't1',
+          type: 'os2-sign',
+          mode: 'verify',
+          verifyAs: 'enveloped',
+          select: 'id',
+          elementId: 'indhold',
+          pins: key.certPem,
+          outputs: 2,
+          wires: [['valid'], ['invalid']],
+        },
+        { id: 'valid', z: 't1', type: 'helper' },
+        { id: 'invalid', z: 't1', type: 'helper' },
+      ],
+      creds(),
+    );
     const ok = next('valid');
     helper.getNode('s1').receive({ payload: '<brev><hoved>h</hoved><indhold id="indhold"><tekst>Hej</tekst></indhold></brev>' } as never);
     const msg = await ok;

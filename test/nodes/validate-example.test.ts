@@ -36,8 +36,20 @@ describe('example 02 - Validate a submission', () => {
     helper.getNode(validate.wires[0][0]).on('input', (m: any) => valid.push(m));
     helper.getNode(validate.wires[1][0]).on('input', (m: any) => invalid.push(m));
     const post = (body: object) =>
-      request(RED.httpNode).post(webformIn.path).set('x-webform-secret', 'hemmelig').send(body).expect((r) => assert.ok(r.status < 300, String(r.status)));
-    await post({ uuid: '5c1e8a34-7f0b-4d7a-9a40-1d2b3c4d5e6f', webform_id: 'test', fornavn: 'Åse', efternavn: 'Ærø', cpr: '0101901234', email: 'aase@example.dk', postnummer: '8000' });
+      request(RED.httpNode)
+        .post(webformIn.path)
+        .set('x-webform-secret', 'hemmelig')
+        .send(body)
+        .expect((r) => assert.ok(r.status < 300, String(r.status)));
+    await post({
+      uuid: '5c1e8a34-7f0b-4d7a-9a40-1d2b3c4d5e6f',
+      webform_id: 'test',
+      fornavn: 'Åse',
+      efternavn: 'Ærø',
+      cpr: '0101901234',
+      email: 'aase@example.dk',
+      postnummer: '8000',
+    });
     await post({ uuid: '5c1e8a34-7f0b-4d7a-9a40-1d2b3c4d5e70', webform_id: 'test', fornavn: 'Åse', efternavn: 'Ærø', email: 'ikke-en-mail' });
     const end = Date.now() + 5000;
     while (valid.length + invalid.length < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));

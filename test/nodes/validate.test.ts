@@ -40,7 +40,19 @@ interface Outputs {
 function flow(cfg: Record<string, unknown>, extra: object[] = []) {
   return [
     { id: 'tab', type: 'tab' },
-    { id: 'v1', z: 'tab', type: 'os2-validate', property: 'payload', propertyType: 'msg', language: 'en', schemaSource: 'node', schema: JSON.stringify(SCHEMA), xsdFile: '', wires: [['ok'], ['bad']], ...cfg },
+    {
+      id: 'v1',
+      z: 'tab',
+      type: 'os2-validate',
+      property: 'payload',
+      propertyType: 'msg',
+      language: 'en',
+      schemaSource: 'node',
+      schema: JSON.stringify(SCHEMA),
+      xsdFile: '',
+      wires: [['ok'], ['bad']],
+      ...cfg,
+    },
     { id: 'ok', z: 'tab', type: 'helper' },
     { id: 'bad', z: 'tab', type: 'helper' },
     ...extra,
@@ -183,15 +195,21 @@ describe('os2-validate', () => {
     const errors: string[] = [];
     const statuses: any[] = [];
     const caught: any[] = [];
-    await helper.load(validateNode as never, flow({ schema: '{"type": "object", ' }, [
-      { id: 'c1', z: 'tab', type: 'catch', scope: null, uncaught: false, wires: [['cx']] },
-      { id: 'cx', z: 'tab', type: 'helper' },
-    ]) as never);
+    await helper.load(
+      validateNode as never,
+      flow({ schema: '{"type": "object", ' }, [
+        { id: 'c1', z: 'tab', type: 'catch', scope: null, uncaught: false, wires: [['cx']] },
+        { id: 'cx', z: 'tab', type: 'helper' },
+      ]) as never,
+    );
     const n = helper.getNode('v1') as any;
     // the error and status were emitted in the constructor; the helper's spies record them
     for (const c of n.error.getCalls?.() ?? []) errors.push(String(c.args[0]));
     for (const c of n.status.getCalls?.() ?? []) statuses.push(c.args[0]);
-    assert.ok(errors.some((e) => /JSON Schema is not valid JSON/.test(e)), errors.join());
+    assert.ok(
+      errors.some((e) => /JSON Schema is not valid JSON/.test(e)),
+      errors.join(),
+    );
     assert.equal(statuses.at(-1)?.fill, 'red');
     helper.getNode('cx').on('input', (m: any) => caught.push(m));
     const err = await send({ payload: GOOD });
@@ -292,7 +310,10 @@ describe('os2-validate', () => {
       const out = await load({ xsdFile: SP241_XSD, xmlProperty: 'xml', schema: '{"type":"array"}' });
       await send({ payload: [1, 2, 3], xml: SP241_XML });
       const errs = out.invalid[0].validationErrors as any[];
-      assert.deepEqual(errs.map((e) => e.keyword), ['limit', 'limit']);
+      assert.deepEqual(
+        errs.map((e) => e.keyword),
+        ['limit', 'limit'],
+      );
       assert.match(errs[1].message, /larger than 1000 bytes/);
     } finally {
       (helper as any).settings({});
@@ -314,7 +335,11 @@ describe('os2-validate', () => {
 
   it('checks a schema from the editor through the admin endpoint (same strict compile as at deploy)', async () => {
     await load({});
-    const ok = await helper.request().post('/os2-validate/check-schema').send({ schema: JSON.stringify(SCHEMA) }).expect(200);
+    const ok = await helper
+      .request()
+      .post('/os2-validate/check-schema')
+      .send({ schema: JSON.stringify(SCHEMA) })
+      .expect(200);
     assert.deepEqual(ok.body, { valid: true, warnings: [] });
     const strict = await helper.request().post('/os2-validate/check-schema').send({ schema: '{"type":"string","format":"postnummer"}' }).expect(200);
     assert.equal(strict.body.valid, false);

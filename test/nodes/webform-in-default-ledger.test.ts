@@ -34,11 +34,19 @@ describe('webform in (push) without a ledger node: the default embedded ledger',
     (webformInNode as unknown as (r: NodeAPI) => void)(r);
   };
   const load = async (withFordeling = true) => {
-    await helper.load([capture, fordelingOutNode, serviceplatformNode, certificateNode] as never, flow(withFordeling) as never, { w1: { secret: SECRET } } as never);
+    await helper.load(
+      [capture, fordelingOutNode, serviceplatformNode, certificateNode] as never,
+      flow(withFordeling) as never,
+      { w1: { secret: SECRET } } as never,
+    );
     (helper.getNode('out') as unknown as NodeJS.EventEmitter).on('input', (m: unknown) => received.push(m));
   };
   const post = (uuid: string) =>
-    request(RED.httpNode as never).post('/default-ledger/in').set('X-Webform-Secret', SECRET).set('Content-Type', 'application/json').send({ uuid, webform_id: 'default_ledger_form', navn: 'Test' });
+    request(RED.httpNode as never)
+      .post('/default-ledger/in')
+      .set('X-Webform-Secret', SECRET)
+      .set('Content-Type', 'application/json')
+      .send({ uuid, webform_id: 'default_ledger_form', navn: 'Test' });
 
   const settle = () => new Promise((r) => setTimeout(r, 100)); // messages reach the next node asynchronously
 
@@ -87,7 +95,11 @@ describe('webform in (push) without a ledger node: the default embedded ledger',
     try {
       db.pragma('max_page_count = 1'); // SQLite's page limit gives the SQLITE_FULL of a full file system
       received = [];
-      const res = await post('0d6c2b9e-1111-4222-8333-000000000003').send({ uuid: '0d6c2b9e-1111-4222-8333-000000000003', webform_id: 'default_ledger_form', big: 'x'.repeat(100_000) });
+      const res = await post('0d6c2b9e-1111-4222-8333-000000000003').send({
+        uuid: '0d6c2b9e-1111-4222-8333-000000000003',
+        webform_id: 'default_ledger_form',
+        big: 'x'.repeat(100_000),
+      });
       assert.equal(res.status, 503);
       assert.match(res.text, /could not be stored; try again later/);
       await settle();

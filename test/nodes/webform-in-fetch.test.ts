@@ -82,7 +82,10 @@ describe('webform in (fetch)', function () {
     await waitFor('two submissions', () => received.length >= 2);
     await polls(3);
     assert.equal(received.length, 2, 'not re-emitted by later polls');
-    assert.deepEqual(received.map((m) => m.payload.submission.sid), ['1', '2']);
+    assert.deepEqual(
+      received.map((m) => m.payload.submission.sid),
+      ['1', '2'],
+    );
     const m = received[1]!;
     assert.equal(m.submissionId, '7d9e1f3a-1111-4222-8333-000000000002');
     assert.deepEqual(m.payload.webform, { id: WEBFORM });
@@ -103,7 +106,10 @@ describe('webform in (fetch)', function () {
     assert.equal(f.size, pdf.length);
     assert.ok(f.content!.equals(pdf));
     assert.match(f.url!, /^http:\/\/127\.0\.0\.1:\d+\/system\/files\//);
-    assert.ok(api.requests.every((r) => r.apiKey === API_KEY), 'every request carries the api-key');
+    assert.ok(
+      api.requests.every((r) => r.apiKey === API_KEY),
+      'every request carries the api-key',
+    );
 
     api.add(WEBFORM, sub(3));
     await waitFor('the third submission', () => received.length >= 3);
@@ -126,7 +132,10 @@ describe('webform in (fetch)', function () {
     await load();
     await waitFor('the submission that arrived while down', () => received.length >= 1);
     await polls(3);
-    assert.deepEqual(received.map((m) => m.payload.submission.sid), ['3']);
+    assert.deepEqual(
+      received.map((m) => m.payload.submission.sid),
+      ['3'],
+    );
   });
 
   it('a server outage (HTTP 500, then closed connections) shows red and loses nothing after recovery', async function () {
@@ -145,7 +154,10 @@ describe('webform in (fetch)', function () {
     api.mode = 'ok';
     await waitFor('the submission added during the outage', () => received.length >= 2);
     await polls(2);
-    assert.deepEqual(received.map((m) => m.payload.submission.sid), ['1', '2']);
+    assert.deepEqual(
+      received.map((m) => m.payload.submission.sid),
+      ['1', '2'],
+    );
     assert.equal(lastStatus().fill, 'green');
   });
 

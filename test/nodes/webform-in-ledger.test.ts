@@ -28,7 +28,15 @@ describe('webform in (fetch) with a ledger', function () {
     await helper.load([webformInNode, siteNode, ledgerNode], flow() as never, { s1: { apiKey: API_KEY } } as never);
     (helper.getNode('out') as unknown as NodeJS.EventEmitter).on('input', (m: { submissionId: string }) => received.push(m));
   };
-  const sub = (sid: number) => ({ sid, uuid: `8e9e1f3a-1111-4222-8333-${sid.toString(16).padStart(12, '0')}`, created: 1763798400 + sid, completed: 1763798460 + sid, changed: 1763798460 + sid, langcode: 'da', data: { navn: `x${sid}` } });
+  const sub = (sid: number) => ({
+    sid,
+    uuid: `8e9e1f3a-1111-4222-8333-${sid.toString(16).padStart(12, '0')}`,
+    created: 1763798400 + sid,
+    completed: 1763798460 + sid,
+    changed: 1763798460 + sid,
+    langcode: 'da',
+    data: { navn: `x${sid}` },
+  });
   const wait = async (cond: () => boolean, ms = 5000) => {
     const end = Date.now() + ms;
     while (!cond()) {
@@ -64,6 +72,9 @@ describe('webform in (fetch) with a ledger', function () {
     await load();
     await wait(() => received.length === 1);
     await new Promise((r) => setTimeout(r, 300));
-    assert.deepEqual(received.map((m) => m.submissionId), [sub(3).uuid]);
+    assert.deepEqual(
+      received.map((m) => m.submissionId),
+      [sub(3).uuid],
+    );
   });
 });

@@ -44,15 +44,40 @@ function sp241Body(): Record<string, unknown> {
     udgiftstype: ['tandbehandling', 'fodbehandling'],
     beskrivelse: 'Behandling hos tandlæge på Nørrebro; "særlige" behov & <udgifter>',
     overslag: '17',
-    _overslag: { id: '17', name: 'overslag æøå.pdf', uri: 'private://webform/helbredstillaeg_sp241/4711/overslag æøå.pdf', mime: 'application/pdf', uuid: 'a1b2c3d4-0000-4000-8000-000000000017', data: PDF.toString('base64') },
+    _overslag: {
+      id: '17',
+      name: 'overslag æøå.pdf',
+      uri: 'private://webform/helbredstillaeg_sp241/4711/overslag æøå.pdf',
+      mime: 'application/pdf',
+      uuid: 'a1b2c3d4-0000-4000-8000-000000000017',
+      data: PDF.toString('base64'),
+    },
     bilag: ['18'],
-    _bilag: [{ id: '18', name: '../../etc/passwd', uri: 'private://webform/helbredstillaeg_sp241/4711/passwd', mime: 'image/jpeg', uuid: 'a1b2c3d4-0000-4000-8000-000000000018' }],
+    _bilag: [
+      {
+        id: '18',
+        name: '../../etc/passwd',
+        uri: 'private://webform/helbredstillaeg_sp241/4711/passwd',
+        mime: 'image/jpeg',
+        uuid: 'a1b2c3d4-0000-4000-8000-000000000018',
+      },
+    ],
   };
 }
 
 function flow(extra: Record<string, unknown> = {}) {
   return [
-    { id: 'w1', type: 'os2-webform-in', name: 'sp241', mode: 'push', path: '/os2forms/sp241', auth: 'header', authHeader: 'X-Webform-Secret', wires: [['out']], ...extra },
+    {
+      id: 'w1',
+      type: 'os2-webform-in',
+      name: 'sp241',
+      mode: 'push',
+      path: '/os2forms/sp241',
+      auth: 'header',
+      authHeader: 'X-Webform-Secret',
+      wires: [['out']],
+      ...extra,
+    },
     { id: 'out', type: 'helper' },
   ];
 }
@@ -174,10 +199,18 @@ describe('webform in (push)', function () {
 
     it('400 for malformed JSON, a body without uuid, and too deep form nesting', async function () {
       assertOneLineError(await post().set('x-webform-secret', SECRET).set('content-type', 'application/json').send('{"uuid": '), 400, /malformed JSON/);
-      assertOneLineError(await post().set('x-webform-secret', SECRET).set('content-type', 'application/json').send('{"webform_id":"x","navn":"Åse"}'), 400, /no uuid/);
+      assertOneLineError(
+        await post().set('x-webform-secret', SECRET).set('content-type', 'application/json').send('{"webform_id":"x","navn":"Åse"}'),
+        400,
+        /no uuid/,
+      );
       assertOneLineError(await post().set('x-webform-secret', SECRET).set('content-type', 'application/json').send('[1,2]'), 400, /not a JSON object/);
       const deep = 'uuid=0f8fad5b-d9cb-469f-a165-70867728950e&webform_id=x&a' + '[b]'.repeat(30) + '=1';
-      assertOneLineError(await post().set('x-webform-secret', SECRET).set('content-type', 'application/x-www-form-urlencoded').send(deep), 400, /nested deeper/);
+      assertOneLineError(
+        await post().set('x-webform-secret', SECRET).set('content-type', 'application/x-www-form-urlencoded').send(deep),
+        400,
+        /nested deeper/,
+      );
       const proto = 'uuid=0f8fad5b-d9cb-469f-a165-70867728950e&webform_id=x&a[__proto__][polluted]=1';
       assertOneLineError(await post().set('x-webform-secret', SECRET).set('content-type', 'application/x-www-form-urlencoded').send(proto), 400, /not allowed/);
       assert.equal(({} as Record<string, unknown>).polluted, undefined);
@@ -198,14 +231,26 @@ describe('webform in (push)', function () {
 
     it('accepts a right signature, hex or with sha256= prefix', async function () {
       const got = nextMessage();
-      await request(RED.httpNode as never).post('/os2forms/sp241').set('X-Signature', hmacHex(body, SECRET)).set('content-type', 'application/json').send(body).expect(202);
+      await request(RED.httpNode as never)
+        .post('/os2forms/sp241')
+        .set('X-Signature', hmacHex(body, SECRET))
+        .set('content-type', 'application/json')
+        .send(body)
+        .expect(202);
       assert.equal((await got).payload.data.navn, 'Æble');
-      await request(RED.httpNode as never).post('/os2forms/sp241').set('X-Signature', 'sha256=' + hmacHex(body, SECRET).toUpperCase()).set('content-type', 'application/json').send(body).expect(202);
+      await request(RED.httpNode as never)
+        .post('/os2forms/sp241')
+        .set('X-Signature', 'sha256=' + hmacHex(body, SECRET).toUpperCase())
+        .set('content-type', 'application/json')
+        .send(body)
+        .expect(202);
     });
 
     it('401 for a wrong signature, a signature of another body, a missing one, and the secret itself', async function () {
       const post = (sig?: string) => {
-        const r = request(RED.httpNode as never).post('/os2forms/sp241').set('content-type', 'application/json');
+        const r = request(RED.httpNode as never)
+          .post('/os2forms/sp241')
+          .set('content-type', 'application/json');
         return (sig === undefined ? r : r.set('X-Signature', sig)).send(body);
       };
       assert.equal((await post('0'.repeat(64))).status, 401);
@@ -220,7 +265,10 @@ describe('webform in (push)', function () {
 
   it('without a secret there is no anonymous access: every request is refused', async function () {
     await helper.load(wrapper, flow(), {});
-    const res = await request(RED.httpNode as never).post('/os2forms/sp241').set('content-type', 'application/json').send('{"uuid":"0f8fad5b-d9cb-469f-a165-70867728950e","webform_id":"x"}');
+    const res = await request(RED.httpNode as never)
+      .post('/os2forms/sp241')
+      .set('content-type', 'application/json')
+      .send('{"uuid":"0f8fad5b-d9cb-469f-a165-70867728950e","webform_id":"x"}');
     assert.equal(res.status, 503);
     assert.match(res.body.error, /no secret configured/);
   });
@@ -249,10 +297,20 @@ describe('webform in (push)', function () {
       } as never);
       await helper.load(wrapper, flow(), { w1: { secret: SECRET } });
       const body = JSON.stringify({ uuid: '0f8fad5b-d9cb-469f-a165-70867728950e', webform_id: 'x' });
-      const blocked = await request(RED.httpNode as never).post('/os2forms/sp241').set('x-webform-secret', SECRET).set('content-type', 'application/json').send(body);
+      const blocked = await request(RED.httpNode as never)
+        .post('/os2forms/sp241')
+        .set('x-webform-secret', SECRET)
+        .set('content-type', 'application/json')
+        .send(body);
       assert.equal(blocked.status, 403);
       assert.equal(blocked.text, 'blocked by middleware');
-      await request(RED.httpNode as never).post('/os2forms/sp241').set('x-allowed', 'yes').set('x-webform-secret', SECRET).set('content-type', 'application/json').send(body).expect(202);
+      await request(RED.httpNode as never)
+        .post('/os2forms/sp241')
+        .set('x-allowed', 'yes')
+        .set('x-webform-secret', SECRET)
+        .set('content-type', 'application/json')
+        .send(body)
+        .expect(202);
     });
 
     it('creates no route when httpNodeRoot is false, and says so in the status', async function () {
@@ -287,8 +345,14 @@ describe('webform in (push)', function () {
       await request(root).post('/os2forms/sp241').set('x-signature', hmacHex(big, SECRET)).set('content-type', 'application/json').send(big).expect(202);
       assert.equal(((await got).payload.data.pad as string).length, 3 * 1024 * 1024);
       await request(root).post('/OS2forms/sp241/').set('x-signature', hmacHex('{}', SECRET)).set('content-type', 'application/json').send('{}').expect(400);
-      await request(root).post('/os2forms/sp241').set('x-signature', hmacHex('{"a":1}', SECRET)).set('content-type', 'application/json').send('{"a": 1}').expect(401);
-      const hooks = () => (root as unknown as { _router: { stack: { handle: { name?: string } }[] } })._router.stack.filter((l) => l.handle.name === 'hook').length;
+      await request(root)
+        .post('/os2forms/sp241')
+        .set('x-signature', hmacHex('{"a":1}', SECRET))
+        .set('content-type', 'application/json')
+        .send('{"a": 1}')
+        .expect(401);
+      const hooks = () =>
+        (root as unknown as { _router: { stack: { handle: { name?: string } }[] } })._router.stack.filter((l) => l.handle.name === 'hook').length;
       assert.equal(hooks(), 1);
       await helper.setFlows(flow({ auth: 'hmac', hmacHeader: 'x-signature', name: 'again' }), 'full');
       assert.equal(hooks(), 1, 'a redeploy leaves one hook');

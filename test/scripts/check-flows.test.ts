@@ -23,7 +23,10 @@ describe('npm run check:flows', () => {
   });
 
   it('accepts ${ENV} references and refuses credentials, private keys, secrets and unknown types', () => {
-    const ok = write('ok.json', [{ id: 'a', type: 'os2-webform-in', url: '${OS2_URL}' }, { id: 'b', type: 'debug' }]);
+    const ok = write('ok.json', [
+      { id: 'a', type: 'os2-webform-in', url: '${OS2_URL}' },
+      { id: 'b', type: 'debug' },
+    ]);
     assert.equal(run(ok).status, 0, run(ok).stderr);
     const bad = write('bad.json', [
       { id: 'c', type: 'os2-certificate', credentials: { passphrase: 'hunter2' } },
@@ -34,7 +37,13 @@ describe('npm run check:flows', () => {
     ]);
     const r = run(bad);
     assert.equal(r.status, 1);
-    for (const needle of ['node c (os2-certificate) carries credentials', 'node d (function) holds a private key', 'holds a secret in "sharedSecret"', 'unknown type "no-such-node"', 'duplicate node id f']) {
+    for (const needle of [
+      'node c (os2-certificate) carries credentials',
+      'node d (function) holds a private key',
+      'holds a secret in "sharedSecret"',
+      'unknown type "no-such-node"',
+      'duplicate node id f',
+    ]) {
       assert.ok(r.stderr.includes(needle), `expected "${needle}" in:\n${r.stderr}`);
     }
   });

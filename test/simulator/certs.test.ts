@@ -53,7 +53,10 @@ describe('test certificates', function () {
       assert.ok(!fs.existsSync(path.join(c.dir, 'client-legacy.p12')));
       return;
     }
-    assert.throws(() => tls.createSecureContext({ pfx: fs.readFileSync(c.client.legacyP12Path!), passphrase: c.client.p12Passphrase }), /Unsupported PKCS12|mac verify|unsupported/i);
+    assert.throws(
+      () => tls.createSecureContext({ pfx: fs.readFileSync(c.client.legacyP12Path!), passphrase: c.client.p12Passphrase }),
+      /Unsupported PKCS12|mac verify|unsupported/i,
+    );
   });
 
   it('no private key is committed to the repository', () => {

@@ -23,7 +23,14 @@ describe('simulator cli', function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sim-cli-'));
     try {
       const o = parseArgs(['--port', '0', '--cert-dir', dir, '--contract-dir', path.join(os.tmpdir(), 'no-such-contract')], {});
-      await assert.rejects(startFromCli(o, () => undefined, () => undefined), /SF2900 contract was not found at .*no-such-contract.*DistributionServiceMsg\.xsd/);
+      await assert.rejects(
+        startFromCli(
+          o,
+          () => undefined,
+          () => undefined,
+        ),
+        /SF2900 contract was not found at .*no-such-contract.*DistributionServiceMsg\.xsd/,
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -35,15 +42,26 @@ describe('simulator cli', function () {
     try {
       const o = parseArgs(['--port', '0', '--cert-dir', dir, '--json'], { SF2900_CONTRACT_DIR: process.env.SF2900_CONTRACT_DIR });
       const events: string[] = [];
-      const sim = await startFromCli(o, (l) => lines.push(l), (l) => events.push(l));
+      const sim = await startFromCli(
+        o,
+        (l) => lines.push(l),
+        (l) => events.push(l),
+      );
       await sim.close();
       const info = JSON.parse(lines[0]);
       assert.match(info.url, /^https:\/\/127\.0\.0\.1:\d+\/service\/SP\/Distribution\/3$/);
       assert.ok(fs.existsSync(info.ca) && fs.existsSync(info.clientP12));
       assert.strictEqual(info.cvr, '12345678');
       const before = fs.readFileSync(info.clientCert, 'utf8');
-      const again = await startFromCli(o, (l) => lines.push(l), (l) => events.push(l));
-      assert.ok(events.some((l) => /sim: listening on https:/.test(l)), 'events go to the event printer, not stdout');
+      const again = await startFromCli(
+        o,
+        (l) => lines.push(l),
+        (l) => events.push(l),
+      );
+      assert.ok(
+        events.some((l) => /sim: listening on https:/.test(l)),
+        'events go to the event printer, not stdout',
+      );
       assert.strictEqual(lines.length, 2, 'stdout carries only the JSON lines');
       await again.close();
       assert.strictEqual(fs.readFileSync(info.clientCert, 'utf8'), before);

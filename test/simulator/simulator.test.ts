@@ -39,7 +39,10 @@ describe('simulator', function () {
   function post(envelope: string, o: PostOptions = {}): Promise<Reply> {
     const client = o.client === undefined ? { key: certs.client.key, cert: certs.client.cert } : o.client;
     return new Promise((resolve, reject) => {
-      const headers: Record<string, string | number> = { 'Content-Type': o.contentType ?? 'text/xml; charset=utf-8', 'Content-Length': Buffer.byteLength(envelope) };
+      const headers: Record<string, string | number> = {
+        'Content-Type': o.contentType ?? 'text/xml; charset=utf-8',
+        'Content-Length': Buffer.byteLength(envelope),
+      };
       if (o.action !== null) headers.SOAPAction = `"${o.action ?? SOAP_ACTIONS.afsend}"`;
       const req = https.request(sim.serviceUrl, { method: 'POST', headers, ca: sim.ca, agent: false, ...(client ?? {}) }, (res) => {
         const chunks: Buffer[] = [];
@@ -121,18 +124,30 @@ describe('simulator', function () {
       assert.strictEqual(r.distributionContext.transactionId, AFSEND_OPTS.transactionId);
       await waitFor(() => received.length >= 2);
       await sim.idle();
-      assert.deepStrictEqual(received.map((x) => [x.parsed.receipt.type, x.parsed.receipt.code]), [['Teknisk', 'MODTAGET'], ['Forretning', 'ACCEPTERET']]);
+      assert.deepStrictEqual(
+        received.map((x) => [x.parsed.receipt.type, x.parsed.receipt.code]),
+        [
+          ['Teknisk', 'MODTAGET'],
+          ['Forretning', 'ACCEPTERET'],
+        ],
+      );
       for (const x of received) {
         assert.strictEqual(x.parsed.transactionId, AFSEND_OPTS.transactionId);
         assert.strictEqual(x.parsed.distributionTransactionId, r.distributionTransactionId);
         assert.match(String(x.headers['content-type']), /^text\/xml/);
         assert.strictEqual(x.headers.soapaction, '""');
       }
-      assert.deepStrictEqual({ ...sim.stats }, { requests: 1, accepted: 1, distinctTransactions: 1, duplicates: 0, faults: 0, receiptsSent: 2, receiptsFailed: 0 });
+      assert.deepStrictEqual(
+        { ...sim.stats },
+        { requests: 1, accepted: 1, distinctTransactions: 1, duplicates: 0, faults: 0, receiptsSent: 2, receiptsFailed: 0 },
+      );
     });
 
     it('every receipt it sends validates against DistributionServiceMsgV2.xsd', async () => {
-      sim.receivers = [...DEFAULT_RECEIVERS, { authorityCvr: '11112222', kle: '*', systemUuid: '3f2504e0-4f89-41d3-9a0c-0305e82c3301', systemName: 'Refuser', outcome: 'FEJLET' }];
+      sim.receivers = [
+        ...DEFAULT_RECEIVERS,
+        { authorityCvr: '11112222', kle: '*', systemUuid: '3f2504e0-4f89-41d3-9a0c-0305e82c3301', systemName: 'Refuser', outcome: 'FEJLET' },
+      ];
       const fejlet = journalpost();
       fejlet.context.routing.receivingAuthorityCvr = '11112222';
       const orphan = journalpost();
@@ -267,7 +282,10 @@ describe('simulator', function () {
         }),
       );
       const reply = await post(env, { action: SOAP_ACTIONS.modtagerValider });
-      assert.deepStrictEqual(parseModtagerValiderResponse(reply.body).map((r) => r.canReceive), [true, false]);
+      assert.deepStrictEqual(
+        parseModtagerValiderResponse(reply.body).map((r) => r.canReceive),
+        [true, false],
+      );
     });
   });
 
@@ -311,7 +329,10 @@ describe('simulator', function () {
       await post(afsend());
       await waitFor(() => received.length >= 4);
       await sim.idle();
-      assert.deepStrictEqual(received.map((x) => x.parsed.receipt.code), ['MODTAGET', 'MODTAGET', 'ACCEPTERET', 'ACCEPTERET']);
+      assert.deepStrictEqual(
+        received.map((x) => x.parsed.receipt.code),
+        ['MODTAGET', 'MODTAGET', 'ACCEPTERET', 'ACCEPTERET'],
+      );
       assert.strictEqual(sim.stats.receiptsSent, 4);
     });
 
@@ -340,26 +361,47 @@ describe('simulator', function () {
       receiptStatus = 503;
       await post(afsend());
       await waitFor(() => sim.receiptsLog.length >= 2);
-      assert.deepStrictEqual(sim.receiptsLog.map((x) => [x.ok, x.status]), [[false, 503], [false, 503]]);
+      assert.deepStrictEqual(
+        sim.receiptsLog.map((x) => [x.ok, x.status]),
+        [
+          [false, 503],
+          [false, 503],
+        ],
+      );
       assert.strictEqual(sim.stats.receiptsFailed, 2);
       assert.strictEqual(sim.stats.receiptsSent, 0);
     });
 
     it('posts receipts to an https endpoint with a client certificate', async () => {
-      const tlsServer = https.createServer({ key: certs.server.key, cert: certs.server.cert, ca: [certs.ca.cert], requestCert: true, rejectUnauthorized: true }, (req, res) => {
-        const peer = (req.socket as import('tls').TLSSocket).getPeerCertificate();
-        req.resume();
-        req.on('end', () => {
-          received.push({ parsed: { transactionId: String(peer.subject?.CN), receipt: { code: '', type: '', errors: [] }, context: {} }, raw: '', headers: req.headers, at: Date.now() });
-          res.writeHead(200, { 'Content-Type': 'text/xml' }).end(buildReceiptResponse());
-        });
-      });
+      const tlsServer = https.createServer(
+        { key: certs.server.key, cert: certs.server.cert, ca: [certs.ca.cert], requestCert: true, rejectUnauthorized: true },
+        (req, res) => {
+          const peer = (req.socket as import('tls').TLSSocket).getPeerCertificate();
+          req.resume();
+          req.on('end', () => {
+            received.push({
+              parsed: { transactionId: String(peer.subject?.CN), receipt: { code: '', type: '', errors: [] }, context: {} },
+              raw: '',
+              headers: req.headers,
+              at: Date.now(),
+            });
+            res.writeHead(200, { 'Content-Type': 'text/xml' }).end(buildReceiptResponse());
+          });
+        },
+      );
       await new Promise<void>((r) => tlsServer.listen(0, '127.0.0.1', r));
       try {
-        sim.receipt = { url: `https://127.0.0.1:${(tlsServer.address() as AddressInfo).port}${SERVICE_PATH}`, ca: certs.ca.cert, clientCert: { key: certs.client.key, cert: certs.client.cert } };
+        sim.receipt = {
+          url: `https://127.0.0.1:${(tlsServer.address() as AddressInfo).port}${SERVICE_PATH}`,
+          ca: certs.ca.cert,
+          clientCert: { key: certs.client.key, cert: certs.client.cert },
+        };
         await post(afsend());
         await waitFor(() => sim.receiptsLog.length >= 2);
-        assert.deepStrictEqual(sim.receiptsLog.map((x) => x.ok), [true, true]);
+        assert.deepStrictEqual(
+          sim.receiptsLog.map((x) => x.ok),
+          [true, true],
+        );
         assert.match(received[0].parsed.transactionId, /OS2forms Fordeling/);
       } finally {
         await new Promise((r) => tlsServer.close(r));

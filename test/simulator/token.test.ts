@@ -31,15 +31,27 @@ describe('simulator: token model (STS and token endpoint)', function () {
   after(() => sim.close());
 
   const fetchToken = (key = client, over: { appliesTo?: string; cvr?: string } = {}): Promise<IssuedToken> =>
-    requestToken({ stsUrl: sim.stsUrl, appliesTo: over.appliesTo ?? FORDELING_ENTITY_ID, cvr: over.cvr ?? certs.client.cvr, key, stsPins: sim.stsCert, ca: [sim.ca], timeoutMs: 5000 });
+    requestToken({
+      stsUrl: sim.stsUrl,
+      appliesTo: over.appliesTo ?? FORDELING_ENTITY_ID,
+      cvr: over.cvr ?? certs.client.cvr,
+      key,
+      stsPins: sim.stsCert,
+      ca: [sim.ca],
+      timeoutMs: 5000,
+    });
 
   function post(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
-      const req = https.request(url, { method: 'POST', ca: sim.ca, agent: false, headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      });
+      const req = https.request(
+        url,
+        { method: 'POST', ca: sim.ca, agent: false, headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -80,7 +92,10 @@ describe('simulator: token model (STS and token endpoint)', function () {
 
     it('refuses an unknown certificate, unless it is in the configured list', async () => {
       const stranger = loadSigningKey({ keyPem: certs.otherClient.key, certPem: certs.otherClient.cert });
-      await assert.rejects(fetchToken(stranger), (e: Error) => e instanceof StsError && /The certificate is not registered/.test(e.message) && e.code === 'wst:FailedAuthentication');
+      await assert.rejects(
+        fetchToken(stranger),
+        (e: Error) => e instanceof StsError && /The certificate is not registered/.test(e.message) && e.code === 'wst:FailedAuthentication',
+      );
       sim.token.clients.push(certs.otherClient.cert);
       try {
         const t = await fetchToken(stranger);
@@ -90,11 +105,13 @@ describe('simulator: token model (STS and token endpoint)', function () {
       }
     });
 
-    it('refuses another service entityID, a CVR that is not the certificate\'s and a tampered request', async () => {
+    it("refuses another service entityID, a CVR that is not the certificate's and a tampered request", async () => {
       await assert.rejects(fetchToken(client, { appliesTo: 'http://sp.serviceplatformen.dk/service/other/1' }), /No service with entityID/);
       await assert.rejects(fetchToken(client, { cvr: '87654321' }), /may not act for CVR 87654321/);
       const signed = buildIssueRequest(client, { stsUrl: sim.stsUrl, appliesTo: FORDELING_ENTITY_ID, cvr: certs.client.cvr });
-      const reply = await post(sim.stsUrl, signed.replace(FORDELING_ENTITY_ID, 'http://sp.serviceplatformen.dk/service/fordeling/4'), { 'Content-Type': 'application/soap+xml; charset=utf-8' });
+      const reply = await post(sim.stsUrl, signed.replace(FORDELING_ENTITY_ID, 'http://sp.serviceplatformen.dk/service/fordeling/4'), {
+        'Content-Type': 'application/soap+xml; charset=utf-8',
+      });
       assert.strictEqual(reply.status, 500);
       assert.match(reply.body, /signature is not valid: .*digest/);
     });
@@ -109,14 +126,23 @@ describe('simulator: token model (STS and token endpoint)', function () {
       assert.ok(sim.shipments.has(AFSEND_OPTS.transactionId.toLowerCase()));
     });
 
-    it('refuses a request without a token, an assertion from another STS, a replay and a sender CVR other than the token\'s', async () => {
+    it("refuses a request without a token, an assertion from another STS, a replay and a sender CVR other than the token's", async () => {
       let f = platformFault(await send(soapEnvelope(afsendBody())));
       assert.match(f.faultString, /expected exactly one wsse:Security header/);
-      assert.deepStrictEqual(f.platformErrors?.map((e) => e.code), ['TOKEN']);
+      assert.deepStrictEqual(
+        f.platformErrors?.map((e) => e.code),
+        ['TOKEN'],
+      );
 
       const rogue = loadSigningKey({ keyPem: certs.otherCa.key, certPem: certs.otherCa.cert });
       const forged: IssuedToken = {
-        assertionXml: makeAssertion({ stsKey: rogue, holderCertBase64: client.certBase64, cvr: certs.client.cvr, audience: FORDELING_ENTITY_ID, notOnOrAfter: new Date(Date.now() + 3600_000) }),
+        assertionXml: makeAssertion({
+          stsKey: rogue,
+          holderCertBase64: client.certBase64,
+          cvr: certs.client.cvr,
+          audience: FORDELING_ENTITY_ID,
+          notOnOrAfter: new Date(Date.now() + 3600_000),
+        }),
         assertionId: 'x',
         notOnOrAfter: new Date(Date.now() + 3600_000),
       };
@@ -128,7 +154,10 @@ describe('simulator: token model (STS and token endpoint)', function () {
       assert.strictEqual((await send(envelope)).status, 200);
       f = platformFault(await send(envelope));
       assert.match(f.faultString, /Replayed request/);
-      assert.deepStrictEqual(f.platformErrors?.map((e) => e.code), ['REPLAY']);
+      assert.deepStrictEqual(
+        f.platformErrors?.map((e) => e.code),
+        ['REPLAY'],
+      );
 
       const other = buildAfsendRequest(journalpost(), { ...AFSEND_OPTS, senderCvr: '87654321' });
       const t = await fetchToken();
@@ -139,13 +168,20 @@ describe('simulator: token model (STS and token endpoint)', function () {
 
   describe('client side classification', () => {
     it('a token/signature refusal is renewable; a business refusal, an STS failure and a network error are not', () => {
-      const fault = (reason: string, code = 'SOAP_CLIENT', errors: Array<{ code: string; text: string }> = []) => new DeliveryError({ class: 'permanent', code, reason, errors });
-      assert.strictEqual(isTokenRejection(fault('SOAP Client fault: The security token or message signature was refused: the SAML assertion has expired')), true);
+      const fault = (reason: string, code = 'SOAP_CLIENT', errors: Array<{ code: string; text: string }> = []) =>
+        new DeliveryError({ class: 'permanent', code, reason, errors });
+      assert.strictEqual(
+        isTokenRejection(fault('SOAP Client fault: The security token or message signature was refused: the SAML assertion has expired')),
+        true,
+      );
       assert.strictEqual(isTokenRejection(fault('SOAP Client fault: x', 'SOAP_CLIENT', [{ code: 'TOKEN', text: 'x' }])), true);
       assert.strictEqual(isTokenRejection(new DeliveryError({ class: 'permanent', code: 'HTTP_401', reason: 'HTTP 401', errors: [], httpStatus: 401 })), true);
       assert.strictEqual(isTokenRejection(fault('Rejected by the Serviceplatform (TransportKvittering FEJL): already been received', 'FEJL')), false);
       assert.strictEqual(isTokenRejection(fault('No security token from the STS: refused', 'STS')), false);
-      assert.strictEqual(isTokenRejection(new DeliveryError({ class: 'transient', code: 'ECONNRESET', reason: 'Network error: socket hang up (token)', errors: [] })), false);
+      assert.strictEqual(
+        isTokenRejection(new DeliveryError({ class: 'transient', code: 'ECONNRESET', reason: 'Network error: socket hang up (token)', errors: [] })),
+        false,
+      );
       assert.strictEqual(stsDeliveryError(new StsError('the STS could not be reached: ECONNREFUSED')).class, 'transient');
       assert.strictEqual(stsDeliveryError(new StsError('the STS did not answer within 5000 ms')).class, 'transient');
       const refused = stsDeliveryError(new StsError('the STS refused the token request: unknown', 'wst:FailedAuthentication'));

@@ -34,7 +34,9 @@ let running: Promise<Running> | undefined;
 function findBin(): string | undefined {
   const root = '/usr/lib/postgresql';
   if (existsSync(root)) {
-    const versions = readdirSync(root).filter((v) => existsSync(path.join(root, v, 'bin', 'pg_ctl'))).sort((a, b) => Number(b) - Number(a));
+    const versions = readdirSync(root)
+      .filter((v) => existsSync(path.join(root, v, 'bin', 'pg_ctl')))
+      .sort((a, b) => Number(b) - Number(a));
     if (versions.length) return path.join(root, versions[0]!, 'bin');
   }
   const which = spawnSync('sh', ['-c', 'command -v pg_ctl'], { encoding: 'utf8' });
@@ -60,7 +62,18 @@ async function boot(durable: boolean): Promise<Running> {
   }
   await asPg(bin, 'initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-instructions']);
   const port = await freePort();
-  await asPg(bin, 'pg_ctl', ['-D', dataDir, '-l', path.join(base, 'log'), '-w', '-t', '60', '-o', `-k ${base} -p ${port} -h 127.0.0.1 ${durable ? '' : '-c fsync=off '}-c max_connections=100`, 'start']);
+  await asPg(bin, 'pg_ctl', [
+    '-D',
+    dataDir,
+    '-l',
+    path.join(base, 'log'),
+    '-w',
+    '-t',
+    '60',
+    '-o',
+    `-k ${base} -p ${port} -h 127.0.0.1 ${durable ? '' : '-c fsync=off '}-c max_connections=100`,
+    'start',
+  ]);
   await asPg(bin, 'createdb', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', 'os2test']);
   return { dataDir, base, bin, port, users: 0 };
 }

@@ -51,12 +51,20 @@ describe('lib/certificate', function () {
   });
 
   it('says "wrong passphrase" in one line for a wrong P12 passphrase', function () {
-    expectCertError(() => loadCertificate({ p12Base64: b64(certs.client.p12Path), p12Passphrase: 'nope' }), 'passphrase', /^Wrong passphrase for the P12 file$/);
+    expectCertError(
+      () => loadCertificate({ p12Base64: b64(certs.client.p12Path), p12Passphrase: 'nope' }),
+      'passphrase',
+      /^Wrong passphrase for the P12 file$/,
+    );
   });
 
   it('explains how to re-export a legacy (RC2/3DES) P12', function () {
     assert.ok(certs.client.legacyP12Path, 'the test OpenSSL must be able to make a legacy P12');
-    const e = expectCertError(() => loadCertificate({ p12Base64: b64(certs.client.legacyP12Path as string), p12Passphrase: certs.client.p12Passphrase }), 'legacy', /legacy encryption/);
+    const e = expectCertError(
+      () => loadCertificate({ p12Base64: b64(certs.client.legacyP12Path as string), p12Passphrase: certs.client.p12Passphrase }),
+      'legacy',
+      /legacy encryption/,
+    );
     assert.match(e.message, /openssl pkcs12 .* \| openssl pkcs12 -export -out new\.p12/);
     assert.match(e.message, /AES-256/);
   });

@@ -54,11 +54,24 @@ describe('lib/delivery prepareAfsend() + sendAfsend() over HTTP', function () {
     transport,
     ...over,
   });
-  const accepted = (code = 'ACCEPTERET'): Handler => (_req, body, res) => {
-    const tx = /AnvenderTransaktionsID>([^<]+)</.exec(body)?.[1] ?? '';
-    res.writeHead(200, { 'Content-Type': 'text/xml; charset=utf-8' });
-    res.end(buildAfsendResponse({ receipt: { code, type: 'Teknisk', errors: code === 'ACCEPTERET' ? [] : [{ code: 'X1', text: 'no receiver' }] }, context: { transactionId: tx, distributionTransactionId: '11111111-2222-4333-8444-555555555555', senderCvr: SENDER_CVR, routingCvr: KP_CVR, kle: '32.03.12' } }));
-  };
+  const accepted =
+    (code = 'ACCEPTERET'): Handler =>
+    (_req, body, res) => {
+      const tx = /AnvenderTransaktionsID>([^<]+)</.exec(body)?.[1] ?? '';
+      res.writeHead(200, { 'Content-Type': 'text/xml; charset=utf-8' });
+      res.end(
+        buildAfsendResponse({
+          receipt: { code, type: 'Teknisk', errors: code === 'ACCEPTERET' ? [] : [{ code: 'X1', text: 'no receiver' }] },
+          context: {
+            transactionId: tx,
+            distributionTransactionId: '11111111-2222-4333-8444-555555555555',
+            senderCvr: SENDER_CVR,
+            routingCvr: KP_CVR,
+            kle: '32.03.12',
+          },
+        }),
+      );
+    };
   const failure = async (p: Promise<unknown>): Promise<DeliveryError> => {
     try {
       await p;
@@ -101,21 +114,126 @@ describe('lib/delivery prepareAfsend() + sendAfsend() over HTTP', function () {
       'TransportKvittering FEJL',
       (_q, _b, res) => {
         res.writeHead(500, { 'Content-Type': 'text/xml' });
-        res.end(buildSoapFault({ faultCode: 'Client', faultString: 'Request does not conform', transportKvittering: { code: 'FEJL', reason: 'Skemafejl', errors: [{ code: 'SKEMA_VALIDERING', text: 'line 1: bad' }] } }));
+        res.end(
+          buildSoapFault({
+            faultCode: 'Client',
+            faultString: 'Request does not conform',
+            transportKvittering: { code: 'FEJL', reason: 'Skemafejl', errors: [{ code: 'SKEMA_VALIDERING', text: 'line 1: bad' }] },
+          }),
+        );
       },
-      'permanent', 'FEJL', /\(TransportKvittering FEJL\): Skemafejl/,
+      'permanent',
+      'FEJL',
+      /\(TransportKvittering FEJL\): Skemafejl/,
     ],
-    ['SOAP Client fault', (_q, _b, res) => { res.writeHead(500, { 'Content-Type': 'text/xml' }); res.end(buildSoapFault({ faultCode: 'Client', faultString: 'CVR mismatch', platformErrors: [{ code: 'AUTORISATION', text: 'no' }] })); }, 'permanent', 'SOAP_CLIENT', /Client fault: CVR mismatch/],
-    ['SOAP Server fault', (_q, _b, res) => { res.writeHead(500, { 'Content-Type': 'text/xml' }); res.end(buildSoapFault({ faultCode: 'Server', faultString: 'Backend down' })); }, 'transient', 'SOAP_SERVER', /Server fault: Backend down/],
-    ['HTTP 500 (not SOAP)', (_q, _b, res) => { res.writeHead(500); res.end('oops'); }, 'transient', 'HTTP_500', /HTTP 500/],
-    ['HTTP 503', (_q, _b, res) => { res.writeHead(503); res.end('busy'); }, 'transient', 'HTTP_503', /HTTP 503/],
-    ['HTTP 429', (_q, _b, res) => { res.writeHead(429); res.end(); }, 'transient', 'HTTP_429', /HTTP 429/],
-    ['HTTP 408', (_q, _b, res) => { res.writeHead(408); res.end(); }, 'transient', 'HTTP_408', /HTTP 408/],
-    ['HTTP 404', (_q, _b, res) => { res.writeHead(404); res.end(); }, 'permanent', 'HTTP_404', /HTTP 404/],
-    ['dropped connection', (req) => { req.socket.destroy(); }, 'transient', 'ECONNRESET', /Network error: socket hang up/],
-    ['timeout', () => { /* never answers */ }, 'transient', 'TIMEOUT', /within 300 ms/],
-    ['oversized response', (_q, _b, res) => { res.writeHead(200); res.end('x'.repeat(100 * 1024)); }, 'permanent', 'TOO_LARGE', /exceeds 65536 bytes/],
-    ['malformed 200', (_q, _b, res) => { res.writeHead(200); res.end('<not-soap/>'); }, 'permanent', 'BAD_RESPONSE', /cannot be read/],
+    [
+      'SOAP Client fault',
+      (_q, _b, res) => {
+        res.writeHead(500, { 'Content-Type': 'text/xml' });
+        res.end(buildSoapFault({ faultCode: 'Client', faultString: 'CVR mismatch', platformErrors: [{ code: 'AUTORISATION', text: 'no' }] }));
+      },
+      'permanent',
+      'SOAP_CLIENT',
+      /Client fault: CVR mismatch/,
+    ],
+    [
+      'SOAP Server fault',
+      (_q, _b, res) => {
+        res.writeHead(500, { 'Content-Type': 'text/xml' });
+        res.end(buildSoapFault({ faultCode: 'Server', faultString: 'Backend down' }));
+      },
+      'transient',
+      'SOAP_SERVER',
+      /Server fault: Backend down/,
+    ],
+    [
+      'HTTP 500 (not SOAP)',
+      (_q, _b, res) => {
+        res.writeHead(500);
+        res.end('oops');
+      },
+      'transient',
+      'HTTP_500',
+      /HTTP 500/,
+    ],
+    [
+      'HTTP 503',
+      (_q, _b, res) => {
+        res.writeHead(503);
+        res.end('busy');
+      },
+      'transient',
+      'HTTP_503',
+      /HTTP 503/,
+    ],
+    [
+      'HTTP 429',
+      (_q, _b, res) => {
+        res.writeHead(429);
+        res.end();
+      },
+      'transient',
+      'HTTP_429',
+      /HTTP 429/,
+    ],
+    [
+      'HTTP 408',
+      (_q, _b, res) => {
+        res.writeHead(408);
+        res.end();
+      },
+      'transient',
+      'HTTP_408',
+      /HTTP 408/,
+    ],
+    [
+      'HTTP 404',
+      (_q, _b, res) => {
+        res.writeHead(404);
+        res.end();
+      },
+      'permanent',
+      'HTTP_404',
+      /HTTP 404/,
+    ],
+    [
+      'dropped connection',
+      (req) => {
+        req.socket.destroy();
+      },
+      'transient',
+      'ECONNRESET',
+      /Network error: socket hang up/,
+    ],
+    [
+      'timeout',
+      () => {
+        /* never answers */
+      },
+      'transient',
+      'TIMEOUT',
+      /within 300 ms/,
+    ],
+    [
+      'oversized response',
+      (_q, _b, res) => {
+        res.writeHead(200);
+        res.end('x'.repeat(100 * 1024));
+      },
+      'permanent',
+      'TOO_LARGE',
+      /exceeds 65536 bytes/,
+    ],
+    [
+      'malformed 200',
+      (_q, _b, res) => {
+        res.writeHead(200);
+        res.end('<not-soap/>');
+      },
+      'permanent',
+      'BAD_RESPONSE',
+      /cannot be read/,
+    ],
     ['ForretningsKvittering AFVIST', accepted('AFVIST'), 'permanent', 'AFVIST', /answered AFVIST: X1: no receiver/],
   ];
   for (const [name, h, cls, code, reason] of cases) {
@@ -146,7 +264,15 @@ describe('lib/delivery prepareAfsend() + sendAfsend() over HTTP', function () {
   it('runs the prepareFiles hook before serialising', async function () {
     handler = accepted();
     const stages: string[] = [];
-    await deliver(journalpost(), ctx({ prepareFiles: async (o) => { stages.push('prepare'); return o; } }));
+    await deliver(
+      journalpost(),
+      ctx({
+        prepareFiles: async (o) => {
+          stages.push('prepare');
+          return o;
+        },
+      }),
+    );
     assert.deepEqual(stages, ['prepare']);
   });
 

@@ -45,7 +45,11 @@ describe('lib/delivery receipts', function () {
 
   describe('handleReceipt', function () {
     const tx = '0e2f0e7a-2d7e-5b1c-9f3a-1c2d3e4f5a6b';
-    const teknisk = { transactionId: tx, distributionTransactionId: 'dd000000-0000-4000-8000-000000000001', receipt: { code: 'MODTAGET', type: 'Teknisk', errors: [] } };
+    const teknisk = {
+      transactionId: tx,
+      distributionTransactionId: 'dd000000-0000-4000-8000-000000000001',
+      receipt: { code: 'MODTAGET', type: 'Teknisk', errors: [] },
+    };
     const accepted = { ...teknisk, receipt: { code: 'ACCEPTERET', type: 'Forretning', errors: [] } };
 
     it('correlates, stores, recognises an exact duplicate and moves the state forward only', async function () {
@@ -72,12 +76,20 @@ describe('lib/delivery receipts', function () {
       assert.equal(r.shipment?.state, 'rejected');
       const u = await handleReceipt(ledger, { ...teknisk, transactionId: '99999999-9999-4999-8999-999999999999', distributionTransactionId: undefined });
       assert.equal(u.outcome, 'unknown');
-      assert.equal((await handleReceipt(ledger, { ...teknisk, transactionId: '99999999-9999-4999-8999-999999999999', distributionTransactionId: undefined })).duplicate, true);
+      assert.equal(
+        (await handleReceipt(ledger, { ...teknisk, transactionId: '99999999-9999-4999-8999-999999999999', distributionTransactionId: undefined })).duplicate,
+        true,
+      );
     });
 
     it('falls back to the DistributionTransktionsID, and fingerprints differ for different receipts', async function () {
       const ledger = new MemoryLedger();
-      await ledger.createShipment({ transactionId: tx, submissionId: 'sub-1', state: 'sent', distributionTransactionId: 'dd000000-0000-4000-8000-000000000001' });
+      await ledger.createShipment({
+        transactionId: tx,
+        submissionId: 'sub-1',
+        state: 'sent',
+        distributionTransactionId: 'dd000000-0000-4000-8000-000000000001',
+      });
       const r = await handleReceipt(ledger, { ...teknisk, transactionId: 'ffffffff-ffff-4fff-8fff-ffffffffffff' });
       assert.equal(r.shipment?.transactionId, tx);
       assert.notEqual(receiptFingerprint(teknisk), receiptFingerprint(accepted));

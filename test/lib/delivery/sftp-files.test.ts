@@ -27,11 +27,19 @@ describe('lib/delivery/sftp-files', () => {
   });
 
   it('classifies: error receipt permanent, missing receipt transient, host key permanent, bad file permanent', () => {
-    const receipt = { kind: 'technical' as const, fileTransferUuid: 'x', success: false, errors: [{ code: 100, codeDescription: 'Invalid trigger', description: 'bad InfRef' }] };
+    const receipt = {
+      kind: 'technical' as const,
+      fileTransferUuid: 'x',
+      success: false,
+      errors: [{ code: 100, codeDescription: 'Invalid trigger', description: 'bad InfRef' }],
+    };
     const e1 = classifySftpError(new SftpReceiptError('failed', 'f.pdf', receipt), 'f.pdf');
     assert.deepEqual([e1.class, e1.code, e1.errors], ['permanent', 'SFTP_ERROR_RECEIPT', [{ code: '100', text: 'Invalid trigger: bad InfRef' }]]);
     assert.match(e1.reason, /refused f\.pdf .*100 Invalid trigger: bad InfRef/);
-    assert.deepEqual([classifySftpError(new SftpReceiptError('none', 'f.pdf'), 'f.pdf').class, classifySftpError(new SftpReceiptError('none', 'f.pdf'), 'f.pdf').code], ['transient', 'SFTP_NO_RECEIPT']);
+    assert.deepEqual(
+      [classifySftpError(new SftpReceiptError('none', 'f.pdf'), 'f.pdf').class, classifySftpError(new SftpReceiptError('none', 'f.pdf'), 'f.pdf').code],
+      ['transient', 'SFTP_NO_RECEIPT'],
+    );
     assert.equal(classifySftpError(new HostKeyMismatchError('SHA256:a', 'SHA256:b', 'h:22'), 'f').code, 'SFTP_HOST_KEY');
     assert.equal(classifySftpError(Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT' }), 'f').class, 'permanent');
     assert.equal(classifySftpError(new Error('ECONNRESET'), 'f').class, 'transient');
@@ -39,14 +47,22 @@ describe('lib/delivery/sftp-files', () => {
 
   it('refuses two files with one SFTP name before anything is recorded or uploaded', async () => {
     const ledger = new MemoryLedger();
-    const sftp = { connection: () => assert.fail('no connection expected'), folders: { out: 'OUT', in: 'IN' }, receipts: { intervalMs: 10, timeoutMs: 100, disposal: 'archive' as const }, username: 'u' };
+    const sftp = {
+      connection: () => assert.fail('no connection expected'),
+      folders: { out: 'OUT', in: 'IN' },
+      receipts: { intervalMs: 10, timeoutMs: 100, disposal: 'archive' as const },
+      username: 'u',
+    };
     const o = formular();
     o.fileSpecification = 'Bilag_1';
     o.files = [
       { name: 'a.pdf', content: Buffer.from('a'), sftpName: 'same.pdf' },
       { name: 'b.pdf', content: Buffer.from('b'), sftpName: 'same.pdf' },
     ];
-    await assert.rejects(sftpPrepareFiles({ sftp, ledger })(o, { transactionId: TX }), (e: DeliveryError) => e.code === 'INVALID' && /same SFTP name same\.pdf/.test(e.reason));
+    await assert.rejects(
+      sftpPrepareFiles({ sftp, ledger })(o, { transactionId: TX }),
+      (e: DeliveryError) => e.code === 'INVALID' && /same SFTP name same\.pdf/.test(e.reason),
+    );
     assert.equal(await ledger.getShipment(TX), undefined);
   });
 

@@ -41,7 +41,9 @@ describe('lib/delivery token model: sendAfsend() with tokenSecurity against the 
   });
 
   const context = (stsUrl = sim.stsUrl) => {
-    const cache = new TokenCache(() => requestToken({ stsUrl, appliesTo: FORDELING_ENTITY_ID, cvr: certs.client.cvr, key, stsPins: sim.stsCert, ca: [sim.ca], timeoutMs: 2000 }));
+    const cache = new TokenCache(() =>
+      requestToken({ stsUrl, appliesTo: FORDELING_ENTITY_ID, cvr: certs.client.cvr, key, stsPins: sim.stsCert, ca: [sim.ca], timeoutMs: 2000 }),
+    );
     const ctx: DeliveryContext = {
       endpoint: { baseUrl: sim.tokenUrl, senderCvr: certs.client.cvr, senderSystemUuid: SYSTEM_UUID, timeoutMs: 5000 },
       transport,
@@ -92,7 +94,10 @@ describe('lib/delivery token model: sendAfsend() with tokenSecurity against the 
     const { ctx } = context(`https://127.0.0.1:${closed}/sts`);
     const o = obj();
     const requests = sim.stats.requests;
-    await assert.rejects(deliver(o, ctx), (e: DeliveryError) => e.class === 'transient' && e.code === 'STS' && /No security token from the STS: the STS could not be reached/.test(e.reason));
+    await assert.rejects(
+      deliver(o, ctx),
+      (e: DeliveryError) => e.class === 'transient' && e.code === 'STS' && /No security token from the STS: the STS could not be reached/.test(e.reason),
+    );
     assert.equal(sim.stats.requests, requests);
   });
 });

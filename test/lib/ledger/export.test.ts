@@ -18,16 +18,29 @@ describe('ledger export, streamed', () => {
   /** The ledger, counting how many shipments one read asked for at most. */
   const counted = () => {
     const reads: ShipmentFilter[] = [];
-    return { reads, source: { listShipments: (f?: ShipmentFilter) => (reads.push(f ?? {}), ledger.listShipments(f)), listReceipts: ledger.listReceipts.bind(ledger) } };
+    return {
+      reads,
+      source: { listShipments: (f?: ShipmentFilter) => (reads.push(f ?? {}), ledger.listShipments(f)), listReceipts: ledger.listReceipts.bind(ledger) },
+    };
   };
 
   it('JSON: reads a page at a time and still gives one valid document with every shipment, CPR masked', async () => {
     const { reads, source } = counted();
     const chunks: string[] = [];
     for await (const c of exportChunks(source, 'json', {}, 3)) chunks.push(c);
-    assert.deepEqual(reads.map((r) => [r.limit, r.offset]), [[3, 0], [3, 3], [3, 6]]);
+    assert.deepEqual(
+      reads.map((r) => [r.limit, r.offset]),
+      [
+        [3, 0],
+        [3, 3],
+        [3, 6],
+      ],
+    );
     const doc = JSON.parse(chunks.join(''));
-    assert.deepEqual(doc.shipments.map((s: { transactionId: string }) => s.transactionId), ['t6', 't5', 't4', 't3', 't2', 't1', 't0']);
+    assert.deepEqual(
+      doc.shipments.map((s: { transactionId: string }) => s.transactionId),
+      ['t6', 't5', 't4', 't3', 't2', 't1', 't0'],
+    );
     assert.equal(doc.shipments[3].receipts[0].code, 'MODTAGET');
     assert.doesNotMatch(chunks.join(''), /1234|<big/);
   });

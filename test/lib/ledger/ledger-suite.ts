@@ -48,7 +48,10 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
     assert.equal(results.filter((r) => r.created).length, 1);
     const winner = results.find((r) => r.created)!.shipment.submissionId;
     for (const r of results) assert.equal(r.shipment.submissionId, winner);
-    assert.deepEqual((await ledger.listShipments()).map((s) => s.transactionId), ['t1']);
+    assert.deepEqual(
+      (await ledger.listShipments()).map((s) => s.transactionId),
+      ['t1'],
+    );
     await reopen();
     const again = await ledger.createShipment({ transactionId: 't1', submissionId: 'other', state: 'queued' });
     assert.equal(again.created, false);
@@ -66,10 +69,7 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
     assert.equal(normal.state, 'sent');
     // concurrent writers: whatever the order, the receipt's state wins over the send's result
     await ledger.createShipment({ transactionId: 'g3', submissionId: 's3', state: 'sending' });
-    await Promise.all([
-      ledger.updateShipment('g3', { state: 'accepted' }),
-      ledger.updateShipment('g3', { state: 'sent' }, { keepStateIf: RECEIPT_STATES }),
-    ]);
+    await Promise.all([ledger.updateShipment('g3', { state: 'accepted' }), ledger.updateShipment('g3', { state: 'sent' }, { keepStateIf: RECEIPT_STATES })]);
     await reopen();
     assert.equal((await ledger.getShipment('g1'))?.state, 'accepted');
     assert.equal((await ledger.getShipment('g2'))?.state, 'sent');
@@ -104,14 +104,14 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
     await ledger.createShipment({ transactionId: 'f1', submissionId: 's1', state: 'sending' });
     await ledger.createShipment({ transactionId: 'f2', submissionId: 's2', state: 'sending' });
     assert.deepEqual(await ledger.addFileKeys('f1', ['a.pdf', 'b.pdf', 'a.pdf']), []);
-    assert.deepEqual(await ledger.addFileKeys('f2', ['a.pdf', 'c.pdf', 'uuid-c']), ['a.pdf'], 'a.pdf is f1\'s');
+    assert.deepEqual(await ledger.addFileKeys('f2', ['a.pdf', 'c.pdf', 'uuid-c']), ['a.pdf'], "a.pdf is f1's");
     assert.deepEqual(await ledger.addFileKeys('f2', []), []);
     assert.deepEqual(await ledger.addFileKeys('f1', ['a.pdf']), [], 'its own key again');
     await reopen();
     assert.equal((await ledger.findByFileKey('a.pdf'))?.transactionId, 'f1');
     assert.equal((await ledger.findByFileKey('b.pdf'))?.transactionId, 'f1');
     assert.equal((await ledger.findByFileKey('uuid-c'))?.transactionId, 'f2');
-    assert.equal((await ledger.findByFileKey('nope')), undefined);
+    assert.equal(await ledger.findByFileKey('nope'), undefined);
     await ledger.updateShipment('f1', { state: 'accepted' });
     await new Promise((r) => setTimeout(r, 5));
     assert.equal((await ledger.purgeOlderThan(new Date())).shipments, 1);
@@ -129,13 +129,28 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
       await ledger.createShipment({ transactionId: `t${i}`, submissionId: `s${i}`, webformId: i % 2 ? 'odd' : 'even', state: i < 3 ? 'queued' : 'sent' });
       await new Promise((r) => setTimeout(r, 3));
     }
-    assert.deepEqual((await ledger.listShipments()).map((s) => s.transactionId), ['t4', 't3', 't2', 't1', 't0']);
-    assert.deepEqual((await ledger.listShipments({ state: 'sent' })).map((s) => s.transactionId), ['t4', 't3']);
-    assert.deepEqual((await ledger.listShipments({ webformId: 'odd' })).map((s) => s.transactionId), ['t3', 't1']);
+    assert.deepEqual(
+      (await ledger.listShipments()).map((s) => s.transactionId),
+      ['t4', 't3', 't2', 't1', 't0'],
+    );
+    assert.deepEqual(
+      (await ledger.listShipments({ state: 'sent' })).map((s) => s.transactionId),
+      ['t4', 't3'],
+    );
+    assert.deepEqual(
+      (await ledger.listShipments({ webformId: 'odd' })).map((s) => s.transactionId),
+      ['t3', 't1'],
+    );
     assert.equal((await ledger.listShipments({ limit: 2 })).length, 2);
     // paging in the store: offset + limit, and a count for the same filter
-    assert.deepEqual((await ledger.listShipments({ limit: 2, offset: 2 })).map((s) => s.transactionId), ['t2', 't1']);
-    assert.deepEqual((await ledger.listShipments({ state: 'queued', limit: 2, offset: 2 })).map((s) => s.transactionId), ['t0']);
+    assert.deepEqual(
+      (await ledger.listShipments({ limit: 2, offset: 2 })).map((s) => s.transactionId),
+      ['t2', 't1'],
+    );
+    assert.deepEqual(
+      (await ledger.listShipments({ state: 'queued', limit: 2, offset: 2 })).map((s) => s.transactionId),
+      ['t0'],
+    );
     assert.equal(await ledger.countShipments(), 5);
     assert.equal(await ledger.countShipments({ state: 'queued' }), 3);
     assert.equal(await ledger.countShipments({ webformId: 'odd', state: 'sent' }), 1);
@@ -156,7 +171,7 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
     assert.deepEqual([(await ledger.getShipment('b1'))!.request, (await ledger.getShipment('b1'))!.response], [undefined, '<resp/>']);
   });
 
-  it("writes a receipt and its effect on the shipment together; a duplicate has no effect; raw only when asked", async () => {
+  it('writes a receipt and its effect on the shipment together; a duplicate has no effect; raw only when asked', async () => {
     await ledger.createShipment({ transactionId: 'r1', submissionId: 's', state: 'sent' });
     const seen: string[] = [];
     const effect = (s: { state: string }) => {
@@ -172,9 +187,12 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
     assert.equal(again.shipment?.state, 'accepted', 'a duplicate changes nothing');
     assert.deepEqual(seen, ['sent']);
     // an effect that throws: the receipt is not stored either (so it is not taken for a duplicate later)
-    await assert.rejects(ledger.addReceipt(receipt('r1', 'fb'), () => {
-      throw new Error('effect failed');
-    }), /effect failed/);
+    await assert.rejects(
+      ledger.addReceipt(receipt('r1', 'fb'), () => {
+        throw new Error('effect failed');
+      }),
+      /effect failed/,
+    );
     const retried = await ledger.addReceipt(receipt('r1', 'fb'), () => ({ patch: { state: 'rejected' } }));
     assert.equal(retried.duplicate, false);
     assert.equal(retried.shipment?.state, 'rejected');
@@ -187,7 +205,10 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
     await reopen();
     assert.equal((await ledger.listReceipts('r1'))[0]!.raw, undefined);
     assert.equal((await ledger.listReceipts('r1', { raw: true }))[0]!.raw, '<k/>');
-    assert.deepEqual((await ledger.listReceipts('r1')).map((r) => r.fingerprint), ['fa', 'fb']);
+    assert.deepEqual(
+      (await ledger.listReceipts('r1')).map((r) => r.fingerprint),
+      ['fa', 'fb'],
+    );
   });
 
   it('keeps receipts once per (transaction, fingerprint)', async () => {
@@ -202,14 +223,19 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
     await ledger.addReceipt(receipt('t2', 'f1'));
     await reopen();
     const list = await ledger.listReceipts('t1');
-    assert.deepEqual(list.map((r) => r.code), ['MODTAGET', 'ACCEPTERET']);
+    assert.deepEqual(
+      list.map((r) => r.code),
+      ['MODTAGET', 'ACCEPTERET'],
+    );
     assert.deepEqual(list[1]!.errors, [{ code: 'E1', text: 'x' }]);
     assert.equal((await ledger.addReceipt(receipt('t1', 'f2'))).duplicate, true);
   });
 
   it('holds push-inbox entries until acknowledged, oldest first', async () => {
     assert.deepEqual(await ledger.putInbox({ id: 'b', payload: { sid: 2 }, receivedAt: '2026-11-22T08:00:02.000Z' }), { created: true });
-    assert.deepEqual(await ledger.putInbox({ id: 'a', webformId: 'w', payload: { sid: 1, data: { x: [1, 'æøå'] } }, receivedAt: '2026-11-22T08:00:01.000Z' }), { created: true });
+    assert.deepEqual(await ledger.putInbox({ id: 'a', webformId: 'w', payload: { sid: 1, data: { x: [1, 'æøå'] } }, receivedAt: '2026-11-22T08:00:01.000Z' }), {
+      created: true,
+    });
     assert.deepEqual(await ledger.putInbox({ id: 'a', payload: { sid: 'again' } }), { created: false });
     await reopen();
     const pending = await ledger.pendingInbox();
@@ -220,7 +246,10 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
     await ledger.ackInbox('a');
     await ledger.ackInbox('unknown');
     await reopen();
-    assert.deepEqual((await ledger.pendingInbox()).map((e) => e.id), ['b']);
+    assert.deepEqual(
+      (await ledger.pendingInbox()).map((e) => e.id),
+      ['b'],
+    );
   });
 
   it('claims due work with a lease; an expired lease is claimable again; release reschedules or completes', async () => {
@@ -229,22 +258,35 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
     await ledger.enqueue('a', at(0));
     await ledger.enqueue('b', at(1000));
     await ledger.enqueue('c', at(60_000));
-    assert.deepEqual((await ledger.claimDue('w1', 10, 5000, at(1000))).map((w) => w.transactionId), ['a', 'b']);
+    assert.deepEqual(
+      (await ledger.claimDue('w1', 10, 5000, at(1000))).map((w) => w.transactionId),
+      ['a', 'b'],
+    );
     assert.deepEqual(await ledger.claimDue('w2', 10, 5000, at(2000)), [], 'leased items are not claimed twice');
     assert.equal(await ledger.extendLease('a', 'w2', 5000, at(2000)), false);
     assert.equal(await ledger.extendLease('a', 'w1', 10_000, at(2000)), true);
     // b's lease (until 6000) expires; a's was extended to 12000.
     const stolen = await ledger.claimDue('w2', 10, 5000, at(7000));
-    assert.deepEqual(stolen.map((w) => [w.transactionId, w.owner]), [['b', 'w2']]);
+    assert.deepEqual(
+      stolen.map((w) => [w.transactionId, w.owner]),
+      [['b', 'w2']],
+    );
     assert.equal(await ledger.release('b', 'w1'), false, 'the old owner lost the lease');
     assert.equal(await ledger.release('a', 'w1', at(30_000)), true);
     assert.equal(await ledger.release('b', 'w2'), true);
     await reopen();
-    assert.deepEqual((await ledger.listQueue()).map((w) => [w.transactionId, w.notBefore]), [
-      ['a', at(30_000).toISOString()],
-      ['c', at(60_000).toISOString()],
-    ]);
-    assert.deepEqual((await ledger.claimDue('w3', 1, 5000, at(100_000))).map((w) => w.transactionId), ['a'], 'limit respected');
+    assert.deepEqual(
+      (await ledger.listQueue()).map((w) => [w.transactionId, w.notBefore]),
+      [
+        ['a', at(30_000).toISOString()],
+        ['c', at(60_000).toISOString()],
+      ],
+    );
+    assert.deepEqual(
+      (await ledger.claimDue('w3', 1, 5000, at(100_000))).map((w) => w.transactionId),
+      ['a'],
+      'limit respected',
+    );
     // a's lease (at 100 s + 5 s, long past in real time) expired: enqueue reschedules it and clears the lease
     const tomorrow = new Date(Date.now() + 86_400_000);
     await ledger.enqueue('a', tomorrow);
@@ -252,7 +294,10 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
     assert.equal(q.find((w) => w.transactionId === 'a')?.owner, undefined, 'enqueue clears an expired lease');
     assert.equal(q.find((w) => w.transactionId === 'a')?.notBefore, tomorrow.toISOString());
     // c leased for an hour from now: a second submit must not take it away from its holder
-    assert.deepEqual((await ledger.claimDue('w4', 10, 3600_000, new Date())).map((w) => w.transactionId), ['c']);
+    assert.deepEqual(
+      (await ledger.claimDue('w4', 10, 3600_000, new Date())).map((w) => w.transactionId),
+      ['c'],
+    );
     await ledger.enqueue('c', new Date());
     q = await ledger.listQueue();
     assert.equal(q.find((w) => w.transactionId === 'c')?.owner, 'w4', 'enqueue leaves a held lease alone');
@@ -263,12 +308,21 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
     const past = new Date('2020-01-01T00:00:00.000Z');
     await ledger.enqueue('x', past, 'node-a');
     await ledger.enqueue('y', past);
-    assert.deepEqual((await ledger.claimDue('w', 10, 1000, new Date())).map((w) => [w.transactionId, w.queue]), [['y', 'default']]);
+    assert.deepEqual(
+      (await ledger.claimDue('w', 10, 1000, new Date())).map((w) => [w.transactionId, w.queue]),
+      [['y', 'default']],
+    );
     const mine = await ledger.claimDue('w', 10, 1000, new Date(), 'node-a');
-    assert.deepEqual(mine.map((w) => [w.transactionId, w.queue]), [['x', 'node-a']]);
+    assert.deepEqual(
+      mine.map((w) => [w.transactionId, w.queue]),
+      [['x', 'node-a']],
+    );
     assert.equal(await ledger.release('x', 'w', past), true);
     await reopen();
-    assert.deepEqual((await ledger.listQueue()).map((w) => [w.transactionId, w.queue]).sort(), [['x', 'node-a'], ['y', 'default']]);
+    assert.deepEqual((await ledger.listQueue()).map((w) => [w.transactionId, w.queue]).sort(), [
+      ['x', 'node-a'],
+      ['y', 'default'],
+    ]);
     assert.deepEqual(await ledger.claimDue('v', 10, 1000, new Date(), 'node-b'), []);
   });
 
@@ -303,15 +357,27 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
   });
 
   it('exports shipments with receipts as JSON and CSV, CPR numbers masked, no bodies', async () => {
-    await ledger.createShipment({ transactionId: 't1', submissionId: 's1', webformId: 'w', state: 'queued', request: '<cpr>0101901234</cpr>', meta: { content: 'PDFDATA' } });
+    await ledger.createShipment({
+      transactionId: 't1',
+      submissionId: 's1',
+      webformId: 'w',
+      state: 'queued',
+      request: '<cpr>0101901234</cpr>',
+      meta: { content: 'PDFDATA' },
+    });
     await ledger.addAttempt('t1', { at: '2026-11-22T08:00:00.000Z', ok: false, errorClass: 'permanent', error: 'Invalid CPR 010190-1234' });
     await ledger.updateShipment('t1', { state: 'rejected', lastError: 'AFVIST for 0101901234' });
-    await ledger.addReceipt(receipt('t1', 'f', { type: 'Forretning', code: 'AFVIST', reason: 'cpr 0101901234, "quoted"', errors: [{ code: 'E', text: '=cmd 0101901234' }] }));
+    await ledger.addReceipt(
+      receipt('t1', 'f', { type: 'Forretning', code: 'AFVIST', reason: 'cpr 0101901234, "quoted"', errors: [{ code: 'E', text: '=cmd 0101901234' }] }),
+    );
     await ledger.createShipment({ transactionId: 't2', submissionId: 's2', webformId: 'other', state: 'sent' });
     const json = await ledger.exportJson({ webformId: 'w' });
     assert.doesNotMatch(json, /0101901234|1234|PDFDATA|<cpr>/);
     const parsed = JSON.parse(json) as { shipments: Array<{ transactionId: string; lastError: string; receipts: Array<{ reason: string }> }> };
-    assert.deepEqual(parsed.shipments.map((s) => s.transactionId), ['t1']);
+    assert.deepEqual(
+      parsed.shipments.map((s) => s.transactionId),
+      ['t1'],
+    );
     assert.equal(parsed.shipments[0]!.lastError, 'AFVIST for 010190-XXXX');
     assert.equal(parsed.shipments[0]!.receipts[0]!.reason, 'cpr 010190-XXXX, "quoted"');
     const csv = await ledger.exportCsv();

@@ -56,7 +56,14 @@ describe('PgLedger (several instances on one database)', function () {
     const schema = `migrate_${process.pid}`;
     const first = await PgLedger.open({ connectionString: server!.connectionString, schema });
     try {
-      const meta = { sftp: { files: [{ index: 0, sftpName: 'x.pdf', fileTransferUuid: 'ft-1' }, { index: 1, sftpName: 'y.pdf' }] } };
+      const meta = {
+        sftp: {
+          files: [
+            { index: 0, sftpName: 'x.pdf', fileTransferUuid: 'ft-1' },
+            { index: 1, sftpName: 'y.pdf' },
+          ],
+        },
+      };
       await first.createShipment({ transactionId: 't-sftp', submissionId: 's', state: 'sent', meta });
       await first.createShipment({ transactionId: 't-odd', submissionId: 's', state: 'sent', meta: { sftp: { files: 'no list' } } });
     } finally {
@@ -126,7 +133,12 @@ describe('PgLedger (several instances on one database)', function () {
       for (let i = 0; i < ids.length; i += 25) {
         await Promise.all(
           ids.slice(i, i + 25).flatMap((t) =>
-            ([[a, wa], [b, wb]] as const).map(async ([l, w]) => {
+            (
+              [
+                [a, wa],
+                [b, wb],
+              ] as const
+            ).map(async ([l, w]) => {
               await l.createShipment({ transactionId: t, submissionId: t, state: 'queued' });
               await w.submit(t);
             }),
@@ -137,7 +149,11 @@ describe('PgLedger (several instances on one database)', function () {
       // wait until every delivery is also recorded (state 'sent', out of the queue)
       while (recorded < 500 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       assert.equal(delivered.size, 500, 'lost');
-      assert.deepEqual([...delivered].filter(([, n]) => n > 1), [], 'duplicated');
+      assert.deepEqual(
+        [...delivered].filter(([, n]) => n > 1),
+        [],
+        'duplicated',
+      );
       assert.ok(failures > 10, `${failures} injected failures`);
       const states = new Set((await a.listShipments()).map((s) => s.state));
       assert.deepEqual([...states], ['sent']);

@@ -83,7 +83,15 @@ describe('Embedded ledger (SQLite)', () => {
         await ledger.close();
       }
       // An independent check of the file: SQLite's own integrity check, through the sqlite3 engine in a fresh process.
-      const check = spawnSync(process.execPath, ['-e', `const D=require('better-sqlite3');const d=new D(process.argv[1],{readonly:true});console.log(d.pragma('integrity_check',{simple:true}))`, path.join(dir, 'ledger.db')], { cwd: ROOT, encoding: 'utf8' });
+      const check = spawnSync(
+        process.execPath,
+        [
+          '-e',
+          `const D=require('better-sqlite3');const d=new D(process.argv[1],{readonly:true});console.log(d.pragma('integrity_check',{simple:true}))`,
+          path.join(dir, 'ledger.db'),
+        ],
+        { cwd: ROOT, encoding: 'utf8' },
+      );
       assert.equal(check.stdout.trim(), 'ok', check.stderr);
     }
   });
@@ -132,7 +140,10 @@ describe('Embedded ledger (SQLite)', () => {
       l.updateShipment('missing', { state: 'sent' }),
       l.createShipment({ transactionId: 'b', submissionId: 's', state: 'queued' }),
     ]);
-    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
     assert.match(String((results[1] as PromiseRejectedResult).reason), /No shipment with AnvenderTransaktionsID missing/);
     await l.close();
     const again = new SqliteLedger(dir);
@@ -145,7 +156,15 @@ describe('Embedded ledger (SQLite)', () => {
     const l = new SqliteLedger(dir);
     await l.createShipment({ transactionId: 't', submissionId: 's', state: 'queued', request: '<req/>' });
     await l.updateShipment('t', { response: '<resp/>' });
-    await l.addReceipt({ transactionId: 't', type: 'Teknisk', code: 'MODTAGET', errors: [], receivedAt: new Date().toISOString(), fingerprint: 'f', raw: '<raw/>' });
+    await l.addReceipt({
+      transactionId: 't',
+      type: 'Teknisk',
+      code: 'MODTAGET',
+      errors: [],
+      receivedAt: new Date().toISOString(),
+      fingerprint: 'f',
+      raw: '<raw/>',
+    });
     const [listed] = await l.listShipments();
     assert.equal(listed.request, undefined);
     assert.equal(listed.response, undefined);
@@ -184,12 +203,22 @@ describe('Embedded ledger (SQLite)', () => {
     await c.release();
   });
 
-  it("migrates a version-1 database: the SFTP names and FileTransferUUIDs already in shipments become file keys", async () => {
+  it('migrates a version-1 database: the SFTP names and FileTransferUUIDs already in shipments become file keys', async () => {
     const db = new Database(path.join(dir, 'ledger.db'));
     db.exec(SQLITE_MIGRATIONS[0]);
     db.pragma('user_version = 1');
-    const meta = { node: 'n1', sftp: { files: [{ index: 0, sftpName: 'x.pdf', fileTransferUuid: 'ft-1', status: 'acknowledged' }, { index: 1, sftpName: 'y.pdf', status: 'failed' }] } };
-    const add = db.prepare("INSERT INTO shipments (transaction_id, submission_id, state, created_at, updated_at, meta) VALUES (?, 's', 'sent', '2026-01-01', '2026-01-01', ?)");
+    const meta = {
+      node: 'n1',
+      sftp: {
+        files: [
+          { index: 0, sftpName: 'x.pdf', fileTransferUuid: 'ft-1', status: 'acknowledged' },
+          { index: 1, sftpName: 'y.pdf', status: 'failed' },
+        ],
+      },
+    };
+    const add = db.prepare(
+      "INSERT INTO shipments (transaction_id, submission_id, state, created_at, updated_at, meta) VALUES (?, 's', 'sent', '2026-01-01', '2026-01-01', ?)",
+    );
     add.run('t-sftp', JSON.stringify(meta));
     add.run('t-plain', JSON.stringify({ node: 'n1' }));
     add.run('t-odd', JSON.stringify({ sftp: { files: 'not a list' } }));
@@ -222,11 +251,20 @@ describe('Embedded ledger (SQLite)', () => {
       assert.equal((await l.getShipment('00000000-0000-4000-8000-000000000003'))?.attempts[0].error, 'HTTP 503');
       assert.equal((await l.findByDistributionId('d-2'))?.state, 'rejected');
       const receipts = await l.listReceipts('00000000-0000-4000-8000-000000000001', { raw: true });
-      assert.deepEqual(receipts.map((r) => [r.code, r.raw]), [['MODTAGET', '<Kvittering>1</Kvittering>']]);
+      assert.deepEqual(
+        receipts.map((r) => [r.code, r.raw]),
+        [['MODTAGET', '<Kvittering>1</Kvittering>']],
+      );
       assert.deepEqual((await l.listReceipts('00000000-0000-4000-8000-000000000002'))[0].errors, [{ code: 'E1', text: 'no receiver' }]);
-      assert.deepEqual((await l.pendingInbox()).map((e) => e.id), ['inbox-1']);
+      assert.deepEqual(
+        (await l.pendingInbox()).map((e) => e.id),
+        ['inbox-1'],
+      );
       assert.deepEqual((await l.pendingInbox())[0].payload, { webform: { id: 'ansoegning' }, submission: { uuid: 'u-1' }, data: { navn: 'A' } });
-      assert.deepEqual((await l.listQueue()).map((w) => [w.transactionId, w.queue, w.notBefore]), [['00000000-0000-4000-8000-000000000005', 'n1', '2026-11-01T10:00:00.000Z']]);
+      assert.deepEqual(
+        (await l.listQueue()).map((w) => [w.transactionId, w.queue, w.notBefore]),
+        [['00000000-0000-4000-8000-000000000005', 'n1', '2026-11-01T10:00:00.000Z']],
+      );
       assert.deepEqual(await l.listCursor('webform-in:site:ansoegning'), ['101', '102']);
     } finally {
       await opened.release();

@@ -1,7 +1,18 @@
 import { strict as assert } from 'node:assert';
 import {
-  cprUrn, cvrUrn, FormatError, normaliseCpr, normaliseCvr, normaliseHandlingFacet, normaliseKle, normaliseUuid, oneOf, DIRECTIONS,
-  toDate, toDateTime, toDecimal2,
+  cprUrn,
+  cvrUrn,
+  FormatError,
+  normaliseCpr,
+  normaliseCvr,
+  normaliseHandlingFacet,
+  normaliseKle,
+  normaliseUuid,
+  oneOf,
+  DIRECTIONS,
+  toDate,
+  toDateTime,
+  toDecimal2,
 } from '../../../lib/mapping/formats';
 
 describe('lib/mapping/formats', () => {
@@ -20,7 +31,10 @@ describe('lib/mapping/formats', () => {
     assert.equal(normaliseCpr('010203-1234'), '0102031234');
     assert.equal(cprUrn('010203 1234'), 'urn:oio:cpr:0102031234');
     assert.equal(cprUrn('urn:oio:cpr:0102031234').length, 22);
-    assert.throws(() => cprUrn('010203-123'), (e: Error) => /10 digits/.test(e.message) && !e.message.includes('010203'));
+    assert.throws(
+      () => cprUrn('010203-123'),
+      (e: Error) => /10 digits/.test(e.message) && !e.message.includes('010203'),
+    );
   });
 
   it('KLE: dd.dd.dd from several spellings', () => {
@@ -74,7 +88,13 @@ describe('lib/mapping/formats', () => {
 
 describe('lib/mapping/formats error messages', () => {
   it('never echo a CPR-shaped value, whatever field it was put in', () => {
-    for (const f of [() => normaliseCvr('010203-1234'), () => normaliseKle('0102031234'), () => normaliseUuid('0102031234'), () => toDate('x0102031234'), () => oneOf('0102031234', DIRECTIONS, 'direction')]) {
+    for (const f of [
+      () => normaliseCvr('010203-1234'),
+      () => normaliseKle('0102031234'),
+      () => normaliseUuid('0102031234'),
+      () => toDate('x0102031234'),
+      () => oneOf('0102031234', DIRECTIONS, 'direction'),
+    ]) {
       assert.throws(f, (e: Error) => !/0102031234|010203-1234/.test(e.message) && /<10 digits>/.test(e.message));
     }
   });

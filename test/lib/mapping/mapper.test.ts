@@ -23,32 +23,71 @@ describe('lib/mapping/mapper', () => {
   });
 
   it('DOKUMENT whose document element is not in the files list puts it first and numbers the SFTP names again', async () => {
-    const m = new Mapper({ objektType: 'DOKUMENT', routingMode: 'kle', xmlMode: 'template', fields: { ...routing, pdf: s('dokument', 'element') }, files: [{ element: 'bilag', role: 'Bilag' }] });
+    const m = new Mapper({
+      objektType: 'DOKUMENT',
+      routingMode: 'kle',
+      xmlMode: 'template',
+      fields: { ...routing, pdf: s('dokument', 'element') },
+      files: [{ element: 'bilag', role: 'Bilag' }],
+    });
     const { object } = await m.map({ payload: loadSubmission('dokument') }, evaluate);
-    assert.deepEqual(object.files.map((f) => f.sftpName!.replace(/^os2forms_[0-9a-f-]+_/, '')), ['0_laegeerklaering.pdf', '1_bilag_1.pdf']);
+    assert.deepEqual(
+      object.files.map((f) => f.sftpName!.replace(/^os2forms_[0-9a-f-]+_/, '')),
+      ['0_laegeerklaering.pdf', '1_bilag_1.pdf'],
+    );
     assert.equal(object.dokument!.file.name, 'lægeerklæring.pdf');
   });
 
   it('"*" takes every file not yet selected except the FORMULAR PDF', async () => {
     const cfg: MapConfig = {
-      objektType: 'FORMULAR', routingMode: 'kle', xmlMode: 'template', xmlTemplate: '<A>{{#each files}}<F r="{{role}}">{{sftpName}}</F>{{/each}}</A>',
+      objektType: 'FORMULAR',
+      routingMode: 'kle',
+      xmlMode: 'template',
+      xmlTemplate: '<A>{{#each files}}<F r="{{role}}">{{sftpName}}</F>{{/each}}</A>',
       fields: { ...routing, formType: s('X_1'), pdf: s('attachment_pdf', 'element') },
-      files: [{ element: 'dokumenter_bilag', role: 'Bilag' }, { element: '*', role: 'Andet' }],
+      files: [
+        { element: 'dokumenter_bilag', role: 'Bilag' },
+        { element: '*', role: 'Andet' },
+      ],
     };
     const { object, xml } = await new Mapper(cfg).map({ payload: loadSubmission('sp241') }, evaluate);
-    assert.deepEqual(object.files.map((f) => [f.element, f.role]), [['dokumenter_bilag', 'Bilag'], ['dokumenter_overslag', 'Andet'], ['dokumenter_faktura', 'Andet']]);
+    assert.deepEqual(
+      object.files.map((f) => [f.element, f.role]),
+      [
+        ['dokumenter_bilag', 'Bilag'],
+        ['dokumenter_overslag', 'Andet'],
+        ['dokumenter_faktura', 'Andet'],
+      ],
+    );
     assert.equal((xml!.match(/<F /g) ?? []).length, 3);
   });
 
   it('non-strict templates render a missing value as empty text', async () => {
-    const base: MapConfig = { objektType: 'FORMULAR', routingMode: 'kle', xmlMode: 'template', xmlTemplate: '<A><B>{{data.mangler}}</B></A>', fields: { ...routing, formType: s('X_1'), pdf: s('attachment_pdf', 'element') }, files: [] };
-    await assert.rejects(new Mapper(base).map({ payload: loadSubmission('sp241') }, evaluate), (e: Error) => e instanceof MappingError && e.field === 'xmlTemplate');
+    const base: MapConfig = {
+      objektType: 'FORMULAR',
+      routingMode: 'kle',
+      xmlMode: 'template',
+      xmlTemplate: '<A><B>{{data.mangler}}</B></A>',
+      fields: { ...routing, formType: s('X_1'), pdf: s('attachment_pdf', 'element') },
+      files: [],
+    };
+    await assert.rejects(
+      new Mapper(base).map({ payload: loadSubmission('sp241') }, evaluate),
+      (e: Error) => e instanceof MappingError && e.field === 'xmlTemplate',
+    );
     const { xml } = await new Mapper({ ...base, strict: false }).map({ payload: loadSubmission('sp241') }, evaluate);
     assert.equal(xml, '<A><B></B></A>');
   });
 
   it('collects every settings problem at once and refuses to map with them', async () => {
-    const m = new Mapper({ objektType: 'FORMULAR', routingMode: 'kle', xmlMode: 'table', xmlTable: [{ path: 'SP241/1x', value: 'a', type: 'str' }], fields: { routingCvr: s('12'), kle: s('1.2') }, files: [{ element: ' ' }] });
+    const m = new Mapper({
+      objektType: 'FORMULAR',
+      routingMode: 'kle',
+      xmlMode: 'table',
+      xmlTable: [{ path: 'SP241/1x', value: 'a', type: 'str' }],
+      fields: { routingCvr: s('12'), kle: s('1.2') },
+      files: [{ element: ' ' }],
+    });
     const text = m.problems.join('\n');
     for (const re of [/routingCvr/, /kle/, /formType/, /pdf/, /xmlTable row 1/, /files row 1/]) assert.match(text, re);
     await assert.rejects(m.map({ payload: loadSubmission('sp241') }, evaluate), ConfigError);
@@ -56,10 +95,22 @@ describe('lib/mapping/mapper', () => {
 
   it('normalises values that arrive at run time (msg) into contract form', async () => {
     const m = new Mapper({
-      objektType: 'JOURNALPOST', routingMode: 'system', xmlMode: 'template', files: [],
-      fields: { routingCvr: s('r.cvr', 'msg'), kle: s('r.kle', 'msg'), handlingFacet: s('r.facet', 'msg'), receivingSystemUuid: s('r.sys', 'msg'), noteText: s('payload.data.besked', 'msg') },
+      objektType: 'JOURNALPOST',
+      routingMode: 'system',
+      xmlMode: 'template',
+      files: [],
+      fields: {
+        routingCvr: s('r.cvr', 'msg'),
+        kle: s('r.kle', 'msg'),
+        handlingFacet: s('r.facet', 'msg'),
+        receivingSystemUuid: s('r.sys', 'msg'),
+        noteText: s('payload.data.besked', 'msg'),
+      },
     });
-    const { object } = await m.map({ payload: loadSubmission('journalpost'), r: { cvr: 'DK-14 81 48 33', kle: '320312', facet: 'g01', sys: '{A1B2C3D4-E5F6-4789-ABCD-EF0123456789}' } }, evaluate);
+    const { object } = await m.map(
+      { payload: loadSubmission('journalpost'), r: { cvr: 'DK-14 81 48 33', kle: '320312', facet: 'g01', sys: '{A1B2C3D4-E5F6-4789-ABCD-EF0123456789}' } },
+      evaluate,
+    );
     assert.deepEqual(object.context.routing, { receivingAuthorityCvr: '14814833', receivingSystemUuid: 'a1b2c3d4-e5f6-4789-abcd-ef0123456789' });
     assert.equal(object.kleProposal, '32.03.12');
     assert.equal(object.handlingFacetProposal, 'G01');

@@ -28,30 +28,43 @@ describe('lib/mapping/template', () => {
   });
 
   it('conditionals: #if/#unless with else, empty string, 0 and [] are false; helper conditions', () => {
-    const t = new Template('{{#if data.tom}}A{{else}}B{{/if}}{{#if data.nul}}C{{else}}D{{/if}}{{#unless data.liste}}E{{else}}F{{/unless}}{{#if eq data.cpr "010203-1234"}}G{{/if}}');
+    const t = new Template(
+      '{{#if data.tom}}A{{else}}B{{/if}}{{#if data.nul}}C{{else}}D{{/if}}{{#unless data.liste}}E{{else}}F{{/unless}}{{#if eq data.cpr "010203-1234"}}G{{/if}}',
+    );
     assert.equal(t.render(ctx), 'BDFG');
     assert.equal(new Template('{{#with data.obj}}{{a}}{{/with}}').render(ctx), '1');
   });
 
   it('contract helpers: cvrUrn, cprUrn, date, dateTime with offset, decimal, digits, truncate, default', () => {
-    const t = new Template('{{cvrUrn header.cvr}}|{{cprUrn data.cpr}}|{{date "2026-11-21T23:15:00Z"}}|{{dateTime "2026-07-01T10:00:00Z"}}|{{decimal data.beloeb}}|{{digits "+45 12 34"}}|{{truncate "æøåæøå" 3}}|{{default data.tom "ingen"}}');
+    const t = new Template(
+      '{{cvrUrn header.cvr}}|{{cprUrn data.cpr}}|{{date "2026-11-21T23:15:00Z"}}|{{dateTime "2026-07-01T10:00:00Z"}}|{{decimal data.beloeb}}|{{digits "+45 12 34"}}|{{truncate "æøåæøå" 3}}|{{default data.tom "ingen"}}',
+    );
     assert.equal(t.render(ctx), 'urn:oio:cvr-nr:14814833|urn:oio:cpr:0102031234|2026-11-22|2026-07-01T12:00:00+02:00|1234.50|451234|æøå|ingen');
   });
 
   it('strict mode names the missing placeholder and its line; non-strict renders empty', () => {
     const t = new Template('<a>\n<b>{{data.mangler}}</b>\n</a>');
-    assert.throws(() => t.render(ctx), (e: Error) => e instanceof TemplateError && /line 2/.test(e.message) && /data\.mangler/.test(e.message));
+    assert.throws(
+      () => t.render(ctx),
+      (e: Error) => e instanceof TemplateError && /line 2/.test(e.message) && /data\.mangler/.test(e.message),
+    );
     assert.equal(t.render(ctx, { strict: false }), '<a>\n<b></b>\n</a>');
   });
 
   it('refuses to print objects, lists and binary data (never file contents)', () => {
     assert.throws(() => new Template('{{data.obj}}').render(ctx), /an object/);
     assert.throws(() => new Template('{{data.liste}}').render(ctx), /a list/);
-    assert.throws(() => new Template('{{bin}}').render(ctx), (e: Error) => /binary/.test(e.message) && !e.message.includes('hemmeligt'));
+    assert.throws(
+      () => new Template('{{bin}}').render(ctx),
+      (e: Error) => /binary/.test(e.message) && !e.message.includes('hemmeligt'),
+    );
   });
 
   it('helper errors name the placeholder without echoing a CPR number', () => {
-    assert.throws(() => new Template('{{cprUrn data.navn}}').render(ctx), (e: Error) => /cprUrn data\.navn/.test(e.message) && /10 digits/.test(e.message));
+    assert.throws(
+      () => new Template('{{cprUrn data.navn}}').render(ctx),
+      (e: Error) => /cprUrn data\.navn/.test(e.message) && /10 digits/.test(e.message),
+    );
   });
 
   it('syntax errors are reported with the line: unclosed, mismatched, unknown helper/block, stray else', () => {
@@ -66,7 +79,10 @@ describe('lib/mapping/template', () => {
 
   it('is bounded: loop iterations, output size, template size and nesting depth', () => {
     const many = { xs: Array.from({ length: 50 }, (_, i) => i) };
-    assert.throws(() => new Template('{{#each xs}}{{#each xs}}.{{/each}}{{/each}}').render(many, { limits: { maxIterations: 1000 } }), /more than 1000 loop iterations/);
+    assert.throws(
+      () => new Template('{{#each xs}}{{#each xs}}.{{/each}}{{/each}}').render(many, { limits: { maxIterations: 1000 } }),
+      /more than 1000 loop iterations/,
+    );
     assert.throws(() => new Template('{{#each xs}}0123456789{{/each}}').render(many, { limits: { maxOutputChars: 100 } }), /larger than 100/);
     assert.throws(() => new Template('x'.repeat(101), { maxTemplateChars: 100 }), /longer than 100/);
     assert.throws(() => new Template('{{#if a}}'.repeat(5) + '{{/if}}'.repeat(5), { maxDepth: 4 }), /deeper than 4/);

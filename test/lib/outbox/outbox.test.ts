@@ -63,12 +63,23 @@ describe('lib/outbox: the one writer of shipment state', () => {
     const ledger = new MemoryLedger();
     const outbox = new Outbox(ledger);
     await outbox.open({ transactionId: 't', submissionId: 's', state: 'queued' });
-    const receipt = (fingerprint: string, type: string, code: string) => ({ transactionId: 't', type, code, errors: [], receivedAt: new Date().toISOString(), fingerprint });
+    const receipt = (fingerprint: string, type: string, code: string) => ({
+      transactionId: 't',
+      type,
+      code,
+      errors: [],
+      receivedAt: new Date().toISOString(),
+      fingerprint,
+    });
     const decide = (type: string, code: string) => () => ({ to: stateForReceipt({ type, code, errors: [] }) });
     assert.equal((await outbox.receipt(receipt('f1', 'Forretning', 'ACCEPTERET'), decide('Forretning', 'ACCEPTERET'))).shipment?.state, 'accepted');
     assert.equal((await outbox.receipt(receipt('f2', 'Teknisk', 'MODTAGET'), decide('Teknisk', 'MODTAGET'))).shipment?.state, 'accepted');
     assert.equal((await outbox.receipt(receipt('f3', 'Digital post', 'FEJLET'), decide('Digital post', 'FEJLET'))).shipment?.state, 'rejected');
-    assert.equal((await outbox.receipt(receipt('f4', 'Forretning', 'ACCEPTERET'), decide('Forretning', 'ACCEPTERET'))).shipment?.state, 'rejected', 'rejected is final');
+    assert.equal(
+      (await outbox.receipt(receipt('f4', 'Forretning', 'ACCEPTERET'), decide('Forretning', 'ACCEPTERET'))).shipment?.state,
+      'rejected',
+      'rejected is final',
+    );
     assert.equal((await ledger.listReceipts('t')).length, 4, 'every receipt is kept');
     await ledger.close();
   });

@@ -39,7 +39,9 @@ describe('DeliveryWorker', () => {
   it('sends a submitted shipment once and records the result', async () => {
     const sent: string[] = [];
     const delivered: ShipmentRecord[] = [];
-    const w = worker(async (s) => (sent.push(s.transactionId), { distributionTransactionId: `d-${s.transactionId}`, response: 'OK' }), { onDelivered: (s) => delivered.push(s) });
+    const w = worker(async (s) => (sent.push(s.transactionId), { distributionTransactionId: `d-${s.transactionId}`, response: 'OK' }), {
+      onDelivered: (s) => delivered.push(s),
+    });
     await ship(w, 't1');
     await ship(w, 't1'); // submitted twice: still one send
     await clock.advance(10);
@@ -76,20 +78,26 @@ describe('DeliveryWorker', () => {
     assert.equal(calls, 3);
     const s = await ledger.getShipment('t1');
     assert.equal(s?.state, 'sent');
-    assert.deepEqual(s?.attempts.map((a) => [a.ok, a.errorClass, a.error]), [
-      [false, 'transient', 'HTTP 503'],
-      [false, 'transient', 'HTTP 503'],
-      [true, undefined, undefined],
-    ]);
+    assert.deepEqual(
+      s?.attempts.map((a) => [a.ok, a.errorClass, a.error]),
+      [
+        [false, 'transient', 'HTTP 503'],
+        [false, 'transient', 'HTTP 503'],
+        [true, undefined, undefined],
+      ],
+    );
   });
 
   it('dead-letters a permanent failure at once, and resends it on request', async () => {
     let fail = true;
     const dead: ShipmentRecord[] = [];
-    const w = worker(async () => {
-      if (fail) throw http(400);
-      return {};
-    }, { onDeadLetter: (s) => dead.push(s) });
+    const w = worker(
+      async () => {
+        if (fail) throw http(400);
+        return {};
+      },
+      { onDeadLetter: (s) => dead.push(s) },
+    );
     await ship(w, 't1');
     await clock.advance(10);
     assert.equal(dead.length, 1);
@@ -102,16 +110,22 @@ describe('DeliveryWorker', () => {
     assert.equal((await ledger.getShipment('t1'))?.state, 'sent');
   });
 
-  it('dead-letters after the configured attempts, carrying every attempt\'s error', async () => {
+  it("dead-letters after the configured attempts, carrying every attempt's error", async () => {
     const dead: ShipmentRecord[] = [];
     let n = 0;
-    const w = worker(async () => {
-      throw Object.assign(new Error(`refused #${++n}`), { code: 'ECONNREFUSED' });
-    }, { attempts: 4, onDeadLetter: (s) => dead.push(s), breakers: new BreakerRegistry({ consecutiveFailures: 0, failureRate: 0, clock }) });
+    const w = worker(
+      async () => {
+        throw Object.assign(new Error(`refused #${++n}`), { code: 'ECONNREFUSED' });
+      },
+      { attempts: 4, onDeadLetter: (s) => dead.push(s), breakers: new BreakerRegistry({ consecutiveFailures: 0, failureRate: 0, clock }) },
+    );
     await ship(w, 't1');
     await clock.advance(120_000);
     assert.equal(dead.length, 1);
-    assert.deepEqual(dead[0]!.attempts.map((a) => a.error), ['refused #1 (ECONNREFUSED)', 'refused #2 (ECONNREFUSED)', 'refused #3 (ECONNREFUSED)', 'refused #4 (ECONNREFUSED)']);
+    assert.deepEqual(
+      dead[0]!.attempts.map((a) => a.error),
+      ['refused #1 (ECONNREFUSED)', 'refused #2 (ECONNREFUSED)', 'refused #3 (ECONNREFUSED)', 'refused #4 (ECONNREFUSED)'],
+    );
   });
 
   it('stops calling a platform that is down once the breaker opens (no storm), dead-letters nothing for it, and recovers', async () => {
@@ -169,7 +183,7 @@ describe('DeliveryWorker', () => {
       const first = new SqliteLedger(dir);
       const w1 = new DeliveryWorker({ ledger: first, send: async () => Promise.reject(http(503)), baseMs: 200, capMs: 200, random: () => 1, pollMs: 50 });
       await first.createShipment({ transactionId: 't1', submissionId: 's', state: 'queued' });
-      const retried = new Promise<void>((r) => (w1 as unknown as { o: DeliveryOptions }).o.onRetry = () => r());
+      const retried = new Promise<void>((r) => ((w1 as unknown as { o: DeliveryOptions }).o.onRetry = () => r()));
       w1.start();
       await w1.submit('t1');
       await retried;
@@ -183,7 +197,10 @@ describe('DeliveryWorker', () => {
       });
       const s = await delivered;
       assert.equal(s.state, 'sent');
-      assert.deepEqual(s.attempts.map((a) => a.ok), [false, true]);
+      assert.deepEqual(
+        s.attempts.map((a) => a.ok),
+        [false, true],
+      );
       for (const w of workers.splice(0)) await w.stop();
       await second.close();
     } finally {

@@ -12,7 +12,10 @@ const err = (props: Record<string, unknown>, message = 'boom') => Object.assign(
 describe('backoff (full jitter)', () => {
   it('stays within [0, min(cap, base·2^n)] and reaches both ends', () => {
     const o = { baseMs: 30_000, capMs: 3_600_000 };
-    assert.deepEqual([0, 1, 2, 6, 7, 50, 2000].map((n) => backoffCeiling(n, o)), [30_000, 60_000, 120_000, 1_920_000, 3_600_000, 3_600_000, 3_600_000]);
+    assert.deepEqual(
+      [0, 1, 2, 6, 7, 50, 2000].map((n) => backoffCeiling(n, o)),
+      [30_000, 60_000, 120_000, 1_920_000, 3_600_000, 3_600_000, 3_600_000],
+    );
     assert.equal(fullJitterDelay(3, { ...o, random: () => 0 }), 0);
     assert.equal(fullJitterDelay(3, { ...o, random: () => 0.999999 }), 239_999);
     for (let n = 0; n < 30; n++) {
@@ -31,13 +34,32 @@ describe('backoff (full jitter)', () => {
 
 describe('classifyError', () => {
   it('treats network errors, timeouts, 408/429/5xx and Server faults as transient; the rest as permanent', () => {
-    for (const e of [err({ code: 'ECONNREFUSED' }), err({ code: 'ECONNRESET' }), err({ code: 'UND_ERR_SOCKET' }), new TimeoutError(5), err({ statusCode: 503 }),
-      err({ status: 429 }), err({ statusCode: 408 }), err({ faultCode: 'soap:Server' }), err({ faultCode: 'Receiver' }), err({ cause: err({ code: 'EPIPE' }) }),
-      err({ transient: true, statusCode: 400 }), err({ class: 'transient', code: 'SOAP_SERVER' })]) {
+    for (const e of [
+      err({ code: 'ECONNREFUSED' }),
+      err({ code: 'ECONNRESET' }),
+      err({ code: 'UND_ERR_SOCKET' }),
+      new TimeoutError(5),
+      err({ statusCode: 503 }),
+      err({ status: 429 }),
+      err({ statusCode: 408 }),
+      err({ faultCode: 'soap:Server' }),
+      err({ faultCode: 'Receiver' }),
+      err({ cause: err({ code: 'EPIPE' }) }),
+      err({ transient: true, statusCode: 400 }),
+      err({ class: 'transient', code: 'SOAP_SERVER' }),
+    ]) {
       assert.equal(classifyError(e), 'transient', e.message + JSON.stringify(e));
     }
-    for (const e of [new Error('invalid document'), err({ statusCode: 400 }), err({ statusCode: 404 }), err({ faultCode: 'soap:Client' }),
-      err({ code: 'ECONNREFUSED', transient: false }), err({ class: 'permanent', code: 'ECONNRESET' }), 'a string', undefined]) {
+    for (const e of [
+      new Error('invalid document'),
+      err({ statusCode: 400 }),
+      err({ statusCode: 404 }),
+      err({ faultCode: 'soap:Client' }),
+      err({ code: 'ECONNREFUSED', transient: false }),
+      err({ class: 'permanent', code: 'ECONNRESET' }),
+      'a string',
+      undefined,
+    ]) {
       assert.equal(classifyError(e), 'permanent', JSON.stringify(e));
     }
   });
@@ -63,11 +85,14 @@ describe('retry', () => {
     assert.equal(calls, 2);
     await clock.advance(1000); // 0.5 · 2000
     assert.equal(await p, 'ok');
-    assert.deepEqual(seen.map((s) => [s.attempt, s.ok, s.errorClass, s.delayMs]), [
-      [1, false, 'transient', 500],
-      [2, false, 'transient', 1000],
-      [3, true, undefined, undefined],
-    ]);
+    assert.deepEqual(
+      seen.map((s) => [s.attempt, s.ok, s.errorClass, s.delayMs]),
+      [
+        [1, false, 'transient', 500],
+        [2, false, 'transient', 1000],
+        [3, true, undefined, undefined],
+      ],
+    );
   });
 
   it('does not retry a permanent failure', async () => {
@@ -82,7 +107,7 @@ describe('retry', () => {
     assert.equal(calls, 1);
   });
 
-  it('gives up after the configured attempts with every attempt\'s error', async () => {
+  it("gives up after the configured attempts with every attempt's error", async () => {
     const clock = new FakeClock();
     let calls = 0;
     const p = retry(
@@ -91,7 +116,10 @@ describe('retry', () => {
       },
       { attempts: 4, baseMs: 10, capMs: 100, clock },
     );
-    const check = assert.rejects(p, (e: RetryError) => e.attempts.length === 4 && e.attempts[3]!.error === 'refused 4 (ECONNREFUSED)' && /gave up after 4 attempts/.test(e.message));
+    const check = assert.rejects(
+      p,
+      (e: RetryError) => e.attempts.length === 4 && e.attempts[3]!.error === 'refused 4 (ECONNREFUSED)' && /gave up after 4 attempts/.test(e.message),
+    );
     await clock.advance(1000);
     await check;
     assert.equal(calls, 4);
@@ -122,7 +150,7 @@ describe('retry', () => {
     assert.ok(total > 12 * 3600_000 && total < 14 * 3600_000, String(total));
   });
 
-  it('as a policy wrapper, rethrows the caller\'s own last error', async () => {
+  it("as a policy wrapper, rethrows the caller's own last error", async () => {
     class MyError extends Error {
       readonly class = 'transient';
     }

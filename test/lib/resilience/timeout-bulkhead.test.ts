@@ -8,13 +8,17 @@ import { TimeoutError, withTimeout } from '../../../lib/resilience/timeout';
 import { FakeClock, flush } from './fake-clock';
 
 describe('withTimeout', () => {
-  it('aborts the call\'s own signal and rejects with TimeoutError at the deadline, even if the call ignores it', async () => {
+  it("aborts the call's own signal and rejects with TimeoutError at the deadline, even if the call ignores it", async () => {
     const clock = new FakeClock();
     let seen: AbortSignal | undefined;
-    const p = withTimeout(1000, (signal) => {
-      seen = signal;
-      return new Promise(() => undefined);
-    }, { clock });
+    const p = withTimeout(
+      1000,
+      (signal) => {
+        seen = signal;
+        return new Promise(() => undefined);
+      },
+      { clock },
+    );
     const check = assert.rejects(p, (e: unknown) => e instanceof TimeoutError && e.timeoutMs === 1000);
     await clock.advance(999);
     assert.equal(seen!.aborted, false);
@@ -31,7 +35,10 @@ describe('withTimeout', () => {
     assert.equal(await fast, 'fast');
     await clock.advance(100);
     assert.ok((await slow) instanceof TimeoutError);
-    assert.deepEqual(signals.map((s) => s.aborted), [true, false]);
+    assert.deepEqual(
+      signals.map((s) => s.aborted),
+      [true, false],
+    );
     assert.equal(clock.pending, 0);
   });
 
@@ -41,7 +48,10 @@ describe('withTimeout', () => {
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
       const started = Date.now();
-      await assert.rejects(withTimeout(150, (signal) => fetch(url, { signal })), TimeoutError);
+      await assert.rejects(
+        withTimeout(150, (signal) => fetch(url, { signal })),
+        TimeoutError,
+      );
       assert.ok(Date.now() - started < 2000);
     } finally {
       server.closeAllConnections();

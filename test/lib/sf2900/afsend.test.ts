@@ -37,7 +37,11 @@ describe('lib/sf2900 afsend', () => {
   });
 
   describe('conformance with the official contract', () => {
-    for (const [name, make] of [['JOURNALPOST', journalpost], ['DOKUMENT', dokument], ['FORMULAR', formular]] as const) {
+    for (const [name, make] of [
+      ['JOURNALPOST', journalpost],
+      ['DOKUMENT', dokument],
+      ['FORMULAR', formular],
+    ] as const) {
       it(`a ${name} request validates against DistributionServiceMsg.xsd`, () => {
         assertValid(schema, buildAfsendRequest(make(), AFSEND_OPTS));
       });
@@ -113,7 +117,10 @@ describe('lib/sf2900 afsend', () => {
     it('DOKUMENT without an SFTP file name is refused', () => {
       const obj = dokument();
       delete obj.dokument!.file.sftpName;
-      assert.throws(() => buildAfsendRequest(obj, AFSEND_OPTS), (e: Error) => e instanceof AfsendInputError && /SFTP file name/.test(e.message));
+      assert.throws(
+        () => buildAfsendRequest(obj, AFSEND_OPTS),
+        (e: Error) => e instanceof AfsendInputError && /SFTP file name/.test(e.message),
+      );
     });
 
     it('puts the form root into FormularXML without declaration, with xmlns="" and its content intact', () => {
@@ -126,7 +133,10 @@ describe('lib/sf2900 afsend', () => {
       assert.strictEqual(kids[0].namespaceURI, null);
       assert.match(xml, /<v2:FormularXML><SP241 xmlns=""/);
       assert.strictEqual(kids[0].getElementsByTagName('Personnummer')[0].textContent, 'urn:oio:cpr:0000000000');
-      assert.strictEqual(Buffer.from(one(xml, NS.v2, 'FormularIndhold').textContent!, 'base64').toString('latin1'), Buffer.from(PDF_BASE64, 'base64').toString('latin1'));
+      assert.strictEqual(
+        Buffer.from(one(xml, NS.v2, 'FormularIndhold').textContent!, 'base64').toString('latin1'),
+        Buffer.from(PDF_BASE64, 'base64').toString('latin1'),
+      );
       assert.strictEqual(one(xml, NS.v2, 'FormularType').textContent, 'HelbredstillægAnsøgningFormular_1');
     });
 
@@ -155,7 +165,11 @@ describe('lib/sf2900 afsend', () => {
       for (const [mutate, re] of cases) {
         const o = journalpost();
         mutate(o);
-        assert.throws(() => buildAfsendRequest(o, AFSEND_OPTS), (e: Error) => e instanceof AfsendInputError && re.test(e.message), String(re));
+        assert.throws(
+          () => buildAfsendRequest(o, AFSEND_OPTS),
+          (e: Error) => e instanceof AfsendInputError && re.test(e.message),
+          String(re),
+        );
       }
       const f = formular();
       f.formular!.pdfBase64 = 'not base64!';

@@ -23,7 +23,10 @@ describe('file contents removed from a delivered request', () => {
 
   it('any prefix or none; a request without file contents is left alone (undefined)', () => {
     assert.equal(withoutFileContents(buildAfsendRequest(journalpost(), AFSEND_OPTS)), undefined);
-    assert.match(withoutFileContents('<a><FormularIndhold>QUJD</FormularIndhold></a>')!, /<FormularIndhold><!-- .*: 3 bytes, sha256 [0-9a-f]{64} --><\/FormularIndhold>/);
+    assert.match(
+      withoutFileContents('<a><FormularIndhold>QUJD</FormularIndhold></a>')!,
+      /<FormularIndhold><!-- .*: 3 bytes, sha256 [0-9a-f]{64} --><\/FormularIndhold>/,
+    );
     assert.match(withoutFileContents('<x:FormularIndhold a="1">QQ==</x:FormularIndhold>')!, /^<x:FormularIndhold a="1"><!-- .*: 1 bytes/);
   });
 });

@@ -1,11 +1,6 @@
 import * as assert from 'assert';
 import { XMLSerializer } from '@xmldom/xmldom';
-import {
-  buildModtagerListRequest,
-  buildModtagerListResponse,
-  parseModtagerListRequest,
-  parseModtagerListResponse,
-} from '../../../lib/sf2900/modtager-list';
+import { buildModtagerListRequest, buildModtagerListResponse, parseModtagerListRequest, parseModtagerListResponse } from '../../../lib/sf2900/modtager-list';
 import {
   buildModtagerValiderRequest,
   buildModtagerValiderResponse,
@@ -29,7 +24,11 @@ describe('lib/sf2900 modtager-list / modtager-valider', () => {
     const xml = buildModtagerListRequest({ senderCvr: SENDER_CVR, routingCvr: KP_CVR, kle: '32.03.12', handlingFacet: 'G01' });
     assert.ok(schema.validate(xml).valid, JSON.stringify(schema.validate(xml).errors));
     assert.deepStrictEqual(parseModtagerListRequest(parseSoapBody(soapEnvelope(xml))), {
-      authorityCvr: SENDER_CVR, senderCvr: SENDER_CVR, routingCvr: KP_CVR, kle: '32.03.12', handlingFacet: 'G01',
+      authorityCvr: SENDER_CVR,
+      senderCvr: SENDER_CVR,
+      routingCvr: KP_CVR,
+      kle: '32.03.12',
+      handlingFacet: 'G01',
     });
     assert.throws(() => buildModtagerListRequest({ senderCvr: SENDER_CVR, routingCvr: KP_CVR, kle: '32' }), /KLE subject "32"/);
   });
@@ -37,7 +36,9 @@ describe('lib/sf2900 modtager-list / modtager-valider', () => {
   it('FordelingsmodtagerList response validates and parses', () => {
     const env = buildModtagerListResponse([{ authorityCvr: KP_CVR, systemUuid: SYSTEM_UUID, systemName: 'KP & co', kle: '32.03.12', handlingFacet: 'G01' }]);
     assert.ok(schema.validate(bodyOf(env)).valid);
-    assert.deepStrictEqual(parseModtagerListResponse(env), [{ authorityCvr: KP_CVR, systemUuid: SYSTEM_UUID, systemName: 'KP & co', kle: '32.03.12', handlingFacet: 'G01' }]);
+    assert.deepStrictEqual(parseModtagerListResponse(env), [
+      { authorityCvr: KP_CVR, systemUuid: SYSTEM_UUID, systemName: 'KP & co', kle: '32.03.12', handlingFacet: 'G01' },
+    ]);
     assert.deepStrictEqual(parseModtagerListResponse(buildModtagerListResponse([])), []);
   });
 

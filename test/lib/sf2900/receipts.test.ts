@@ -29,7 +29,14 @@ describe('lib/sf2900 receipts', () => {
     assert.strictEqual(parsed.transactionId, TX_ID);
     assert.strictEqual(parsed.distributionTransactionId, SYSTEM_UUID);
     assert.deepStrictEqual(parsed.receipt, data.receipt);
-    assert.deepStrictEqual(parsed.context, { transactionId: TX_ID, distributionTransactionId: SYSTEM_UUID, senderCvr: SENDER_CVR, routingCvr: KP_CVR, kle: '32.03.12', handlingFacet: 'G01' });
+    assert.deepStrictEqual(parsed.context, {
+      transactionId: TX_ID,
+      distributionTransactionId: SYSTEM_UUID,
+      senderCvr: SENDER_CVR,
+      routingCvr: KP_CVR,
+      kle: '32.03.12',
+      handlingFacet: 'G01',
+    });
   });
 
   it('a minimal Teknisk receipt routed by IT-system validates', () => {
@@ -52,7 +59,10 @@ describe('lib/sf2900 receipts', () => {
 
   it('rejects receipts without transaction ID, without code, of another element, or with a DTD', () => {
     const noTx = soapEnvelope(buildReceiptRequest(data).replace(/<v2:AnvenderTransaktionsID>[^<]*<\/v2:AnvenderTransaktionsID>/, ''));
-    assert.throws(() => parseReceiptRequest(noTx), (e: Error) => e instanceof XmlError && /AnvenderTransaktionsID/.test(e.message));
+    assert.throws(
+      () => parseReceiptRequest(noTx),
+      (e: Error) => e instanceof XmlError && /AnvenderTransaktionsID/.test(e.message),
+    );
     const noCode = soapEnvelope(buildReceiptRequest(data).replace(/<v2:ForretningsValideringsKode>[^<]*<\/v2:ForretningsValideringsKode>/, ''));
     assert.throws(() => parseReceiptRequest(noCode), /ForretningsValideringsKode/);
     assert.throws(() => parseReceiptRequest(soapEnvelope('<x xmlns="urn:x"/>')), /Expected FordelingskvitteringModtagAnvenderRequest/);

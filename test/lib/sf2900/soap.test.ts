@@ -18,7 +18,10 @@ function faultOf(xml: string): SoapFaultError {
 describe('lib/sf2900 soap', () => {
   it('wraps a body element in a SOAP 1.1 envelope and reads it back', () => {
     const env = soapEnvelope('<a:X xmlns:a="urn:a">1</a:X>', '<h:H xmlns:h="urn:h"/>');
-    assert.match(env, /^<\?xml version="1.0" encoding="UTF-8"\?><soapenv:Envelope xmlns:soapenv="http:\/\/schemas.xmlsoap.org\/soap\/envelope\/"><soapenv:Header>/);
+    assert.match(
+      env,
+      /^<\?xml version="1.0" encoding="UTF-8"\?><soapenv:Envelope xmlns:soapenv="http:\/\/schemas.xmlsoap.org\/soap\/envelope\/"><soapenv:Header>/,
+    );
     const el = parseSoapBody(env);
     assert.strictEqual(el.localName, 'X');
     assert.strictEqual(el.namespaceURI, 'urn:a');
@@ -28,12 +31,26 @@ describe('lib/sf2900 soap', () => {
     const xml = buildSoapFault({
       faultCode: 'Client',
       faultString: 'Validering fejlede',
-      transportKvittering: { code: 'FEJL', reason: 'Skemafejl', errors: [{ code: 'E1', text: 'Mangler <Notat> & mere' }, { code: 'E2', text: 'x' }] },
+      transportKvittering: {
+        code: 'FEJL',
+        reason: 'Skemafejl',
+        errors: [
+          { code: 'E1', text: 'Mangler <Notat> & mere' },
+          { code: 'E2', text: 'x' },
+        ],
+      },
     });
     const f = faultOf(xml);
     assert.strictEqual(f.faultCode, 'soapenv:Client');
     assert.strictEqual(f.faultString, 'Validering fejlede');
-    assert.deepStrictEqual(f.transportKvittering, { code: 'FEJL', reason: 'Skemafejl', errors: [{ code: 'E1', text: 'Mangler <Notat> & mere' }, { code: 'E2', text: 'x' }] });
+    assert.deepStrictEqual(f.transportKvittering, {
+      code: 'FEJL',
+      reason: 'Skemafejl',
+      errors: [
+        { code: 'E1', text: 'Mangler <Notat> & mere' },
+        { code: 'E2', text: 'x' },
+      ],
+    });
     assert.match(f.message, /Validering fejlede.*E1: Mangler <Notat> & mere; E2: x/);
     assert.ok(isSoapFault(f));
   });
@@ -74,7 +91,9 @@ describe('lib/sf2900 soap', () => {
   });
 
   it('treats a bare TransportKvittering FEJL in the body as a fault', () => {
-    const xml = soapEnvelope(`<t:TransportKvittering xmlns:t="${NS.v3}"><t:TransportValideringsKode>FEJL</t:TransportValideringsKode><t:Begrundelse>nej</t:Begrundelse></t:TransportKvittering>`);
+    const xml = soapEnvelope(
+      `<t:TransportKvittering xmlns:t="${NS.v3}"><t:TransportValideringsKode>FEJL</t:TransportValideringsKode><t:Begrundelse>nej</t:Begrundelse></t:TransportKvittering>`,
+    );
     assert.strictEqual(faultOf(xml).transportKvittering?.reason, 'nej');
   });
 

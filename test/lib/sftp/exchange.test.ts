@@ -96,7 +96,14 @@ describe('lib/sftp exchange against a real sshd', function () {
       refuseInfRef: (i) => (refused.has(i) ? `InfRef ${i} er ikke kendt for afsender` : undefined),
     });
     await watcher.start();
-    conn = new SftpConnection({ host: sshd.host, port: sshd.port, username: sshd.username, privateKey: sshd.privateKeyPem, hostKeyFingerprint: sshd.hostKeyFingerprint, retryDelayMs: 50 });
+    conn = new SftpConnection({
+      host: sshd.host,
+      port: sshd.port,
+      username: sshd.username,
+      privateKey: sshd.privateKeyPem,
+      hostKeyFingerprint: sshd.hostKeyFingerprint,
+      retryDelayMs: 50,
+    });
   });
   afterEach(async () => {
     await conn.close();
@@ -106,7 +113,12 @@ describe('lib/sftp exchange against a real sshd', function () {
 
   it('uploads a 20 MB file, triggers it, and gets a SUCCESS receipt (archived, not left in IN)', async () => {
     const local = path.join(tmp, 'big.bin');
-    await new Promise<void>((resolve, reject) => generated(20 * 1024 * 1024, 1).pipe(fs.createWriteStream(local)).on('finish', resolve).on('error', reject));
+    await new Promise<void>((resolve, reject) =>
+      generated(20 * 1024 * 1024, 1)
+        .pipe(fs.createWriteStream(local))
+        .on('finish', resolve)
+        .on('error', reject),
+    );
     const sftpName = safeSftpName(SUB, 0, 'Stort bilag æøå.pdf');
     const r = await uploadWithTrigger(conn, folders, { source: { path: local }, sftpName, sendersFileId: 'file-42' }, routing(), fast);
     assert.strictEqual(r.sizeInBytes, 20 * 1024 * 1024);
@@ -127,7 +139,10 @@ describe('lib/sftp exchange against a real sshd', function () {
     for (const [i, n] of names.entries()) {
       results.push(await uploadWithTrigger(conn, folders, { source: Buffer.from(`content ${i}`), sftpName: safeSftpName(SUB, i, n) }, routing(), fast));
     }
-    assert.deepStrictEqual(results.map((r) => r.receipt.success), [true, true, true]);
+    assert.deepStrictEqual(
+      results.map((r) => r.receipt.success),
+      [true, true, true],
+    );
     assert.strictEqual(new Set(results.map((r) => r.sftpName)).size, 3);
     assert.deepStrictEqual(watcher.events.map((e) => e.fileName).sort(), results.map((r) => r.sftpName).sort());
     assert.strictEqual(conn.connects, 1, 'the connection is reused');
@@ -145,20 +160,17 @@ describe('lib/sftp exchange against a real sshd', function () {
     for (const e of watcher.events) assert.deepStrictEqual(schema.validate(e.triggerXml).errors, []);
   });
 
-  it('an error receipt fails the upload with the platform\'s reason', async () => {
+  it("an error receipt fails the upload with the platform's reason", async () => {
     refused.add('UkendtBilag_1');
     const sftpName = safeSftpName(SUB, 0, 'bilag.pdf');
-    await assert.rejects(
-      uploadWithTrigger(conn, folders, { source: Buffer.from('x'), sftpName }, routing('UkendtBilag_1'), fast),
-      (err: unknown) => {
-        assert.ok(err instanceof SftpReceiptError);
-        assert.match(err.message, /104 Unknown file specification: InfRef UkendtBilag_1 er ikke kendt for afsender/);
-        assert.strictEqual(err.sftpName, sftpName);
-        assert.strictEqual(err.receipt?.success, false);
-        assert.strictEqual(err.reason, 'error-receipt');
-        return true;
-      },
-    );
+    await assert.rejects(uploadWithTrigger(conn, folders, { source: Buffer.from('x'), sftpName }, routing('UkendtBilag_1'), fast), (err: unknown) => {
+      assert.ok(err instanceof SftpReceiptError);
+      assert.match(err.message, /104 Unknown file specification: InfRef UkendtBilag_1 er ikke kendt for afsender/);
+      assert.strictEqual(err.sftpName, sftpName);
+      assert.strictEqual(err.receipt?.success, false);
+      assert.strictEqual(err.reason, 'error-receipt');
+      return true;
+    });
   });
 
   it('a schema-invalid trigger gets an ErrorMessage receipt', async () => {
@@ -248,7 +260,8 @@ describe('lib/sftp exchange against a real sshd', function () {
     const sftpName = safeSftpName(SUB, 0, 'stille.pdf');
     await assert.rejects(
       uploadWithTrigger(conn, folders, { source: Buffer.from('x'), sftpName }, routing(), { intervalMs: 50, timeoutMs: 400 }),
-      (err: unknown) => err instanceof SftpReceiptError && /no SFTP receipt for .* within 0\.4 s/.test(err.message) && !err.receipt && err.reason === 'no-receipt',
+      (err: unknown) =>
+        err instanceof SftpReceiptError && /no SFTP receipt for .* within 0\.4 s/.test(err.message) && !err.receipt && err.reason === 'no-receipt',
     );
     assert.ok(fs.existsSync(path.join(sshd.outDir, `${sftpName}.trigger`)), 'file and trigger are in OUT');
   });
@@ -259,7 +272,10 @@ describe('lib/sftp exchange against a real sshd', function () {
     await new Promise((r) => setTimeout(r, 200));
     fs.writeFileSync(path.join(sshd.inDir, 'x.sftpreceipt'), '<x/>');
     const files = await listReceiptFiles(conn, folders);
-    assert.deepStrictEqual(files.map((f) => f.name), ['x.sftpreceipt']);
+    assert.deepStrictEqual(
+      files.map((f) => f.name),
+      ['x.sftpreceipt'],
+    );
     assert.strictEqual(conn.connects, 2);
   });
 
@@ -267,7 +283,10 @@ describe('lib/sftp exchange against a real sshd', function () {
     const ns = 'http://serviceplatformen.dk/xml/wsdl/soap11/SFTP/1/types';
     const a = safeSftpName(SUB, 0, 'a.pdf');
     fs.writeFileSync(path.join(sshd.inDir, `${a}.sftpreceipt`), buildTechnicalReceipt({ fileTransferUuid: 'ft-a' }));
-    fs.writeFileSync(path.join(sshd.inDir, 'br-1.xml'), `<BusinessReceipt xmlns="${ns}"><FileTransferUUID>ft-a</FileTransferUUID><Filename>${a}</Filename><Recipient>KP</Recipient><FileAcceptance>ACCEPTED</FileAcceptance></BusinessReceipt>`);
+    fs.writeFileSync(
+      path.join(sshd.inDir, 'br-1.xml'),
+      `<BusinessReceipt xmlns="${ns}"><FileTransferUUID>ft-a</FileTransferUUID><Filename>${a}</Filename><Recipient>KP</Recipient><FileAcceptance>ACCEPTED</FileAcceptance></BusinessReceipt>`,
+    );
     fs.writeFileSync(path.join(sshd.inDir, '.os2tmp-x.part'), 'partial');
     const files = await listReceiptFiles(conn, folders);
     assert.deepStrictEqual(files.map((f) => f.name).sort(), [`${a}.sftpreceipt`, 'br-1.xml'].sort());
@@ -279,7 +298,10 @@ describe('lib/sftp exchange against a real sshd', function () {
     assert.strictEqual(br.receipt.kind, 'business');
     await disposeReceipt(conn, folders, tech.name, 'archive');
     await disposeReceipt(conn, folders, 'br-1.xml', 'delete');
-    assert.deepStrictEqual((await listReceiptFiles(conn, folders)).map((f) => f.name), []);
+    assert.deepStrictEqual(
+      (await listReceiptFiles(conn, folders)).map((f) => f.name),
+      [],
+    );
     assert.ok(fs.existsSync(path.join(sshd.inDir, 'archive', tech.name)));
   });
 
@@ -319,13 +341,19 @@ describe('lib/sftp exchange against a real sshd', function () {
       process.removeListener('warning', onWarning);
     }
     assert.strictEqual(maxActive, 1);
-    assert.deepStrictEqual(warnings.map((w) => w.name), []);
+    assert.deepStrictEqual(
+      warnings.map((w) => w.name),
+      [],
+    );
     for (let i = 0; i < 20; i++) assert.strictEqual(fs.readFileSync(path.join(sshd.outDir, `p${i}.txt`), 'utf8'), `file ${i}`);
   });
 
   it('a closed connection refuses further work', async () => {
     await conn.run((c) => c.list('OUT'));
     await conn.close();
-    await assert.rejects(conn.run((c) => c.list('OUT')), /SFTP connection is closed/);
+    await assert.rejects(
+      conn.run((c) => c.list('OUT')),
+      /SFTP connection is closed/,
+    );
   });
 });

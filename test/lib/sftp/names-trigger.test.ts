@@ -81,9 +81,24 @@ describe('lib/sftp names, trigger, receipts', () => {
       const r = schema.validate(xml);
       assert.deepStrictEqual(r.errors, []);
       assert.ok(r.valid);
-      const order = ['FileName', 'SizeInBytes', 'Sender', 'SendersFileId', 'Recipients', 'InfRef', 'SenderIt-system', 'SenderAuthority', 'TransactionId', 'SenderTimestamp', 'RecipientAuthority'];
+      const order = [
+        'FileName',
+        'SizeInBytes',
+        'Sender',
+        'SendersFileId',
+        'Recipients',
+        'InfRef',
+        'SenderIt-system',
+        'SenderAuthority',
+        'TransactionId',
+        'SenderTimestamp',
+        'RecipientAuthority',
+      ];
       const positions = order.map((e) => xml.indexOf(`<${e}>`));
-      assert.ok(positions.every((p, i) => p > 0 && (i === 0 || p > positions[i - 1])), positions.join(','));
+      assert.ok(
+        positions.every((p, i) => p > 0 && (i === 0 || p > positions[i - 1])),
+        positions.join(','),
+      );
       assert.match(xml, /<Recipients>ROUTING_V1_0_0<\/Recipients>/);
       assert.match(xml, /<SenderIt-system>a1b2c3d4-0000-4000-8000-000000000001<\/SenderIt-system>/, 'UUID lower-cased');
       assert.match(xml, /<SenderAuthority>urn:oio:cvr-nr:29189846<\/SenderAuthority>/);
@@ -113,8 +128,18 @@ describe('lib/sftp names, trigger, receipts', () => {
     it('parses SUCCESS and error TechnicalReceipts (which validate against the contract)', () => {
       const ok = buildTechnicalReceipt({ fileTransferUuid: 'ft-1', sendersFileId: 's-1' });
       assert.ok(schema.validate(ok).valid);
-      assert.deepStrictEqual(parseSftpReceipt(ok), { kind: 'technical', fileTransferUuid: 'ft-1', sendersFileId: 's-1', success: true, message: 'SUCCESS', errors: [] });
-      const bad = buildTechnicalReceipt({ fileTransferUuid: 'ft-2', errors: [{ code: 17, codeDescription: 'Invalid trigger', description: 'InfRef unknown' }] });
+      assert.deepStrictEqual(parseSftpReceipt(ok), {
+        kind: 'technical',
+        fileTransferUuid: 'ft-1',
+        sendersFileId: 's-1',
+        success: true,
+        message: 'SUCCESS',
+        errors: [],
+      });
+      const bad = buildTechnicalReceipt({
+        fileTransferUuid: 'ft-2',
+        errors: [{ code: 17, codeDescription: 'Invalid trigger', description: 'InfRef unknown' }],
+      });
       assert.ok(schema.validate(bad).valid);
       const r = parseSftpReceipt(bad);
       assert.strictEqual(r.success, false);

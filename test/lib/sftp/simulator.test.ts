@@ -24,7 +24,14 @@ describe('simulator/sftp startSftpSimulator', function () {
         conn,
         { out: s.outDir, in: s.inDir },
         { source: Buffer.from('pdf'), sftpName: safeSftpName('5c1e0d2a-8f7b-4c3e-9a1d-2b3c4d5e6f70', 0, 'ansøgning.pdf') },
-        { sender: s.username, infRef: 'Bilag_1', senderSystemUuid: 'a1b2c3d4-0000-4000-8000-000000000001', senderCvr: '29189846', transactionId: '0f6c5a3e-1111-4222-8333-444455556666', recipientCvr: '14814833' },
+        {
+          sender: s.username,
+          infRef: 'Bilag_1',
+          senderSystemUuid: 'a1b2c3d4-0000-4000-8000-000000000001',
+          senderCvr: '29189846',
+          transactionId: '0f6c5a3e-1111-4222-8333-444455556666',
+          recipientCvr: '14814833',
+        },
         { intervalMs: 50, timeoutMs: 10_000 },
       );
       assert.strictEqual(r.receipt.success, true);

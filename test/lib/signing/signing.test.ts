@@ -115,8 +115,14 @@ describe('lib/signing: sign and verify', function () {
       const security = securities[0];
       assert.strictEqual((security.parentNode as unknown as { localName: string }).localName, 'Header');
       assert.strictEqual(security.getAttributeNS(NS.soap11, 'mustUnderstand'), '1');
-      const kids = Array.from({ length: security.childNodes.length }, (_, i) => security.childNodes[i]).filter((n) => n.nodeType === 1) as unknown as { localName: string }[];
-      assert.deepStrictEqual(kids.map((k) => k.localName), ['Timestamp', 'BinarySecurityToken', 'Signature'], 'strict layout');
+      const kids = Array.from({ length: security.childNodes.length }, (_, i) => security.childNodes[i]).filter((n) => n.nodeType === 1) as unknown as {
+        localName: string;
+      }[];
+      assert.deepStrictEqual(
+        kids.map((k) => k.localName),
+        ['Timestamp', 'BinarySecurityToken', 'Signature'],
+        'strict layout',
+      );
 
       const ts = doc.getElementsByTagNameNS(NS.wsu, 'Timestamp')[0];
       const created = Date.parse(ts.getElementsByTagNameNS(NS.wsu, 'Created')[0].textContent!);
@@ -131,7 +137,14 @@ describe('lib/signing: sign and verify', function () {
 
       const refUris = Array.from(doc.getElementsByTagNameNS(NS.ds, 'Reference')).map((r) => r.getAttribute('URI'));
       const idOf = (ns: string, name: string) => '#' + doc.getElementsByTagNameNS(ns, name)[0].getAttributeNS(NS.wsu, 'Id');
-      for (const [ns, name] of [[NS.soap11, 'Body'], [NS.wsu, 'Timestamp'], [NS.wsa, 'Action'], [NS.wsa, 'MessageID'], [NS.wsa, 'To'], [NS.liberty, 'Framework']]) {
+      for (const [ns, name] of [
+        [NS.soap11, 'Body'],
+        [NS.wsu, 'Timestamp'],
+        [NS.wsa, 'Action'],
+        [NS.wsa, 'MessageID'],
+        [NS.wsa, 'To'],
+        [NS.liberty, 'Framework'],
+      ]) {
         assert.ok(refUris.includes(idOf(ns, name)), `${name} is signed`);
       }
       assert.strictEqual(refUris.length, 6);

@@ -20,11 +20,26 @@ export function makeTestKey(cn = 'OS2 test signer', days = 2): TestKey {
   made.push(dir);
   const keyFile = join(dir, 'key.pem');
   const certFile = join(dir, 'cert.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', String(days),
-    '-subj', `/C=DK/O=OS2 test/CN=${cn}/serialNumber=CVR:12345678-UID:test`,
-    '-keyout', keyFile, '-out', certFile,
-  ], { stdio: 'pipe' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-sha256',
+      '-days',
+      String(days),
+      '-subj',
+      `/C=DK/O=OS2 test/CN=${cn}/serialNumber=CVR:12345678-UID:test`,
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+    ],
+    { stdio: 'pipe' },
+  );
   return { keyPem: readFileSync(keyFile, 'utf8'), certPem: readFileSync(certFile, 'utf8'), chainPem: [], dir, keyFile, certFile };
 }
 

@@ -70,9 +70,10 @@ describe('lib/signing: interoperability with xmlsec1', function () {
   it('a WS-Security envelope signed here verifies with xmlsec1 (wsu:Id registered as ID)', () => {
     const signed = signer.signSync({ mode: 'wssecurity', xml: ENVELOPE, extraHeaders: ['Framework'] });
     const file = writeTemp(key.dir, 'wss.xml', signed);
-    const ids = [
-      `${NS.soap11}:Body`, `${NS.wsu}:Timestamp`, `${NS.wsa}:Action`, `${NS.wsa}:MessageID`, `${NS.liberty}:Framework`,
-    ].flatMap((n) => ['--id-attr:Id', n]);
+    const ids = [`${NS.soap11}:Body`, `${NS.wsu}:Timestamp`, `${NS.wsa}:Action`, `${NS.wsa}:MessageID`, `${NS.liberty}:Framework`].flatMap((n) => [
+      '--id-attr:Id',
+      n,
+    ]);
     const r = xmlsec1(['--verify', '--pubkey-cert-pem', key.certFile, ...ids, file]);
     assert.ok(r.ok, r.out);
     assert.match(r.out, /SignedInfo References \(ok\/all\): 5\/5/);
@@ -100,7 +101,9 @@ describe('lib/signing: interoperability with xmlsec1', function () {
     const xml = `<r xmlns="urn:x"><head>h</head><data Id="d1"><v>1</v>${TEMPLATE_SIGNATURE('#d1')}</data></r>`;
     const template = writeTemp(key.dir, 'tmpl-id.xml', xml);
     const out = `${key.dir}/xmlsec-signed-id.xml`;
-    execFileSync('xmlsec1', ['--sign', '--privkey-pem', `${key.keyFile},${key.certFile}`, '--id-attr:Id', 'urn:x:data', '--output', out, template], { stdio: 'pipe' });
+    execFileSync('xmlsec1', ['--sign', '--privkey-pem', `${key.keyFile},${key.certFile}`, '--id-attr:Id', 'urn:x:data', '--output', out, template], {
+      stdio: 'pipe',
+    });
     const signed = require('fs').readFileSync(out, 'utf8') as string;
     const r = verifyXmlSignature(signed, { pins: key.certPem, id: 'd1' });
     assert.strictEqual(r.valid, true, r.reason);
@@ -118,13 +121,26 @@ describe('lib/signing: interoperability with xmlsec1', function () {
 
     const stsKey = loadSigningKey(other);
     const expires = new Date(Date.now() + 3600_000);
-    const token = parseIssueResponse(rstr(makeAssertion({ stsKey, holderCertBase64: clientKey.certBase64, cvr: '12345678', audience: FORDELING_ENTITY_ID, notOnOrAfter: expires }), expires));
+    const token = parseIssueResponse(
+      rstr(makeAssertion({ stsKey, holderCertBase64: clientKey.certBase64, cvr: '12345678', audience: FORDELING_ENTITY_ID, notOnOrAfter: expires }), expires),
+    );
     const envelope = buildTokenEnvelope(clientKey, { bodyXml: '<v:Req xmlns:v="urn:v">1</v:Req>', action: 'urn:action', to: 'https://sp.local/x', token });
     // xmlsec1 checks the first Signature in document order (the STS's, inside the assertion) unless told which one.
     const securitySignature = "/*[local-name()='Envelope']/*[local-name()='Header']/*[local-name()='Security']/*[local-name()='Signature']";
     const r2 = xmlsec1([
-      '--verify', '--pubkey-cert-pem', key.certFile, '--node-xpath', securitySignature, ...common, '--id-attr:Id', `${NS.soap11}:Body`,
-      '--id-attr:Id', `${NS.liberty}:Framework`, '--id-attr:ID', `${NS.saml2}:Assertion`, writeTemp(key.dir, 'token.xml', envelope),
+      '--verify',
+      '--pubkey-cert-pem',
+      key.certFile,
+      '--node-xpath',
+      securitySignature,
+      ...common,
+      '--id-attr:Id',
+      `${NS.soap11}:Body`,
+      '--id-attr:Id',
+      `${NS.liberty}:Framework`,
+      '--id-attr:ID',
+      `${NS.saml2}:Assertion`,
+      writeTemp(key.dir, 'token.xml', envelope),
     ]);
     assert.ok(r2.ok, r2.out);
     assert.match(r2.out, /SignedInfo References \(ok\/all\): 8\/8/);

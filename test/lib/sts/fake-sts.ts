@@ -61,7 +61,12 @@ export interface FakeSts {
   close(): Promise<void>;
 }
 
-export async function startFakeSts(opts: { stsKey: SigningKey; clientPins: string; tokenLifetimeMs: number; tls?: { key: string; cert: string } }): Promise<FakeSts> {
+export async function startFakeSts(opts: {
+  stsKey: SigningKey;
+  clientPins: string;
+  tokenLifetimeMs: number;
+  tls?: { key: string; cert: string };
+}): Promise<FakeSts> {
   const state = { requests: 0 };
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const chunks: Buffer[] = [];

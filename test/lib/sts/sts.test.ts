@@ -5,8 +5,18 @@ import { verifyXmlSignature } from '../../../lib/signing/verify';
 import { NS, WSS } from '../../../lib/signing/constants';
 import { serialize } from '../../../lib/signing/dom';
 import {
-  buildIssueRequest, buildTokenEnvelope, FORDELING_ENTITY_ID, parseIssueResponse, requestToken, StsError, STS_NS, STS_URLS,
-  TokenCache, verifyTokenRequest, WST, type IssuedToken,
+  buildIssueRequest,
+  buildTokenEnvelope,
+  FORDELING_ENTITY_ID,
+  parseIssueResponse,
+  requestToken,
+  StsError,
+  STS_NS,
+  STS_URLS,
+  TokenCache,
+  verifyTokenRequest,
+  WST,
+  type IssuedToken,
 } from '../../../lib/sts';
 import { makeTestKey, removeTestKeys, type TestKey } from '../signing/test-keys';
 import { fault12, makeAssertion, rstr, startFakeSts } from './fake-sts';
@@ -32,7 +42,13 @@ describe('lib/sts: WS-Trust token request, response, cache and token-model envel
 
   function token(lifetimeMs = 8 * 3600_000): IssuedToken {
     const xml = rstr(
-      makeAssertion({ stsKey, holderCertBase64: clientKey.certBase64, cvr: '12345678', audience: FORDELING_ENTITY_ID, notOnOrAfter: new Date(Date.now() + lifetimeMs) }),
+      makeAssertion({
+        stsKey,
+        holderCertBase64: clientKey.certBase64,
+        cvr: '12345678',
+        audience: FORDELING_ENTITY_ID,
+        notOnOrAfter: new Date(Date.now() + lifetimeMs),
+      }),
       new Date(Date.now() + lifetimeMs),
     );
     return parseIssueResponse(xml, { stsPins: sts.certPem });
@@ -86,13 +102,31 @@ describe('lib/sts: WS-Trust token request, response, cache and token-model envel
     });
 
     it('rejects a tampered assertion, one signed by another STS, an expired token and a fault', () => {
-      const assertion = makeAssertion({ stsKey, holderCertBase64: clientKey.certBase64, cvr: '12345678', audience: FORDELING_ENTITY_ID, notOnOrAfter: new Date(Date.now() + 3600_000) });
+      const assertion = makeAssertion({
+        stsKey,
+        holderCertBase64: clientKey.certBase64,
+        cvr: '12345678',
+        audience: FORDELING_ENTITY_ID,
+        notOnOrAfter: new Date(Date.now() + 3600_000),
+      });
       const tampered = rstr(assertion.replace('12345678', '87654321'), new Date(Date.now() + 3600_000));
-      assert.throws(() => parseIssueResponse(tampered, { stsPins: sts.certPem }), (e: Error) => e instanceof StsError && /signature is not valid.*digest/.test(e.message));
+      assert.throws(
+        () => parseIssueResponse(tampered, { stsPins: sts.certPem }),
+        (e: Error) => e instanceof StsError && /signature is not valid.*digest/.test(e.message),
+      );
       assert.throws(() => parseIssueResponse(rstr(assertion, new Date()), { stsPins: client.certPem }), /not one of the pinned/);
-      const expired = makeAssertion({ stsKey, holderCertBase64: clientKey.certBase64, cvr: '12345678', audience: FORDELING_ENTITY_ID, notOnOrAfter: new Date(Date.now() - 1000) });
+      const expired = makeAssertion({
+        stsKey,
+        holderCertBase64: clientKey.certBase64,
+        cvr: '12345678',
+        audience: FORDELING_ENTITY_ID,
+        notOnOrAfter: new Date(Date.now() - 1000),
+      });
       assert.throws(() => parseIssueResponse(rstr(expired, new Date(Date.now() - 1000))), /already expired/);
-      assert.throws(() => parseIssueResponse(fault12('The certificate is not registered')), (e: Error) => e instanceof StsError && /The certificate is not registered/.test(e.message) && (e as StsError).code === 'wst:FailedAuthentication');
+      assert.throws(
+        () => parseIssueResponse(fault12('The certificate is not registered')),
+        (e: Error) => e instanceof StsError && /The certificate is not registered/.test(e.message) && (e as StsError).code === 'wst:FailedAuthentication',
+      );
       assert.throws(() => parseIssueResponse('<x/>'), /not a SOAP envelope/);
     });
   });
@@ -101,7 +135,14 @@ describe('lib/sts: WS-Trust token request, response, cache and token-model envel
     it('fetches a token over HTTP with the signed request, and reports an STS refusal clearly', async () => {
       const fake = await startFakeSts({ stsKey, clientPins: client.certPem, tokenLifetimeMs: 3600_000 });
       try {
-        const t = await requestToken({ stsUrl: fake.url, appliesTo: FORDELING_ENTITY_ID, cvr: '12345678', key: clientKey, stsPins: sts.certPem, timeoutMs: 5000 });
+        const t = await requestToken({
+          stsUrl: fake.url,
+          appliesTo: FORDELING_ENTITY_ID,
+          cvr: '12345678',
+          key: clientKey,
+          stsPins: sts.certPem,
+          timeoutMs: 5000,
+        });
         assert.match(t.assertionXml, /<saml:AttributeValue>12345678<\/saml:AttributeValue>/);
         assert.match(t.assertionXml, new RegExp(`<saml:Audience>${FORDELING_ENTITY_ID}</saml:Audience>`));
         // A client the STS does not know: the STS's fault reason comes back as the error.
@@ -122,7 +163,12 @@ describe('lib/sts: WS-Trust token request, response, cache and token-model envel
     it('over HTTPS with the test CA, using the shared test client certificate', async () => {
       const certs = await testCerts();
       const key = loadSigningKey({ keyPem: certs.client.key, certPem: certs.client.cert });
-      const fake = await startFakeSts({ stsKey, clientPins: certs.client.cert, tokenLifetimeMs: 3600_000, tls: { key: certs.server.key, cert: certs.server.cert } });
+      const fake = await startFakeSts({
+        stsKey,
+        clientPins: certs.client.cert,
+        tokenLifetimeMs: 3600_000,
+        tls: { key: certs.server.key, cert: certs.server.cert },
+      });
       try {
         const base = { stsUrl: fake.url.replace('127.0.0.1', 'localhost'), appliesTo: FORDELING_ENTITY_ID, cvr: certs.client.cvr, key, stsPins: sts.certPem };
         const t = await requestToken({ ...base, ca: [certs.ca.cert] });
@@ -181,12 +227,20 @@ describe('lib/sts: WS-Trust token request, response, cache and token-model envel
   describe('token-model envelope', () => {
     it('carries the assertion in wsse:Security and one holder-of-key signature over Body, Timestamp, WS-Addressing, Framework and the assertion', () => {
       const t = token();
-      const body = '<v3:FordelingsobjektAfsendRequest xmlns:v3="http://serviceplatformen.dk/xml/wsdl/soap11/DistributionService/3/types"><x>1</x></v3:FordelingsobjektAfsendRequest>';
-      const xml = buildTokenEnvelope(clientKey, { bodyXml: body, action: AFSEND_ACTION, to: 'https://exttest.serviceplatformen.dk/service/SP/Distribution/3', token: t });
+      const body =
+        '<v3:FordelingsobjektAfsendRequest xmlns:v3="http://serviceplatformen.dk/xml/wsdl/soap11/DistributionService/3/types"><x>1</x></v3:FordelingsobjektAfsendRequest>';
+      const xml = buildTokenEnvelope(clientKey, {
+        bodyXml: body,
+        action: AFSEND_ACTION,
+        to: 'https://exttest.serviceplatformen.dk/service/SP/Distribution/3',
+        token: t,
+      });
       const doc = parse(xml);
       assert.strictEqual(doc.documentElement!.namespaceURI, NS.soap11);
       const security = doc.getElementsByTagNameNS(NS.wsse, 'Security')[0];
-      const kids = Array.from(security.childNodes).filter((n) => n.nodeType === 1).map((n) => (n as unknown as { localName: string }).localName);
+      const kids = Array.from(security.childNodes)
+        .filter((n) => n.nodeType === 1)
+        .map((n) => (n as unknown as { localName: string }).localName);
       assert.deepStrictEqual(kids, ['Timestamp', 'Assertion', 'Signature']);
       assert.strictEqual(doc.getElementsByTagNameNS(NS.wsse, 'BinarySecurityToken').length, 0, 'no X.509 token: the key is named by the assertion');
       const keyId = doc.getElementsByTagNameNS(NS.wsse, 'KeyIdentifier')[0];
@@ -224,9 +278,15 @@ describe('lib/sts: WS-Trust token request, response, cache and token-model envel
       const thief = loadSigningKey(makeTestKey('Thief'));
       const stolen = buildTokenEnvelope(thief, opts);
       assert.match(verifyTokenRequest(stolen, { stsPins: sts.certPem, audience: FORDELING_ENTITY_ID }).reason!, /signature value is incorrect/);
-      assert.match(verifyTokenRequest(xml, { stsPins: client.certPem, audience: FORDELING_ENTITY_ID }).reason!, /SAML assertion: the signing certificate is not one of the pinned/);
+      assert.match(
+        verifyTokenRequest(xml, { stsPins: client.certPem, audience: FORDELING_ENTITY_ID }).reason!,
+        /SAML assertion: the signing certificate is not one of the pinned/,
+      );
       assert.match(verifyTokenRequest(xml, { stsPins: sts.certPem, audience: 'http://other/service' }).reason!, /not for http:\/\/other\/service/);
-      assert.match(verifyTokenRequest(xml, { stsPins: sts.certPem, audience: FORDELING_ENTITY_ID, now: new Date(Date.now() + 2 * 3600_000) }).reason!, /expired/);
+      assert.match(
+        verifyTokenRequest(xml, { stsPins: sts.certPem, audience: FORDELING_ENTITY_ID, now: new Date(Date.now() + 2 * 3600_000) }).reason!,
+        /expired/,
+      );
       assert.match(verifyTokenRequest(xml.replace('<x>1</x>', '<x>2</x>'), { stsPins: sts.certPem, audience: FORDELING_ENTITY_ID }).reason!, /digest/);
       assert.match(verifyTokenRequest('<a><!DOCTYPE', { stsPins: sts.certPem, audience: FORDELING_ENTITY_ID }).reason!, /DTD|well-formed/);
     });

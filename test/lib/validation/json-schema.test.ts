@@ -9,14 +9,20 @@ import { pathText, pointerSegments } from '../../../lib/validation/paths';
 describe('lib/validation', () => {
   describe('compileSchema', () => {
     it('keeps strict mode: unknown keywords and unknown formats are schema errors', () => {
-      assert.throws(() => compileSchema({ type: 'object', propertis: {} }), (e: Error) => e instanceof SchemaError && /unknown keyword: "propertis"/.test(e.message));
+      assert.throws(
+        () => compileSchema({ type: 'object', propertis: {} }),
+        (e: Error) => e instanceof SchemaError && /unknown keyword: "propertis"/.test(e.message),
+      );
       assert.throws(() => compileSchema({ type: 'string', format: 'no-such-format' }), /unknown format "no-such-format"/);
       assert.throws(() => compileSchema('{not json'), /not valid JSON/);
       assert.throws(() => compileSchema([1]), /must be an object/);
     });
 
     it('does not enable $data', () => {
-      assert.throws(() => compileSchema({ type: 'object', properties: { a: { type: 'number' }, b: { type: 'number', maximum: { $data: '1/a' } } } }), /maximum value must be number|schema is invalid/);
+      assert.throws(
+        () => compileSchema({ type: 'object', properties: { a: { type: 'number' }, b: { type: 'number', maximum: { $data: '1/a' } } } }),
+        /maximum value must be number|schema is invalid/,
+      );
     });
 
     it('does not fetch remote $refs', () => {
@@ -26,7 +32,12 @@ describe('lib/validation', () => {
     it('knows the formats of ajv-formats and the Danish cpr, cvr and kle', () => {
       const c = compileSchema({
         type: 'object',
-        properties: { d: { type: 'string', format: 'date' }, cpr: { type: 'string', format: 'cpr' }, cvr: { type: 'string', format: 'cvr' }, kle: { type: 'string', format: 'kle' } },
+        properties: {
+          d: { type: 'string', format: 'date' },
+          cpr: { type: 'string', format: 'cpr' },
+          cvr: { type: 'string', format: 'cvr' },
+          kle: { type: 'string', format: 'kle' },
+        },
       });
       assert.equal(validateValue(c, { d: '2026-04-24', cpr: '240426-1234', cvr: '12345678', kle: '29.09.04' }, 'en', DEFAULT_LIMITS).valid, true);
       const bad = validateValue(c, { d: '2026-13-01', cpr: '3201901234', cvr: '1234567', kle: '29.9.4' }, 'en', DEFAULT_LIMITS);
@@ -44,7 +55,10 @@ describe('lib/validation', () => {
       assert.equal(validateValue(c, ['a', 1, 2], 'en', DEFAULT_LIMITS).valid, false);
       const d = compileSchema({ $schema: 'https://json-schema.org/draft/2019-09/schema', type: 'object', properties: { a: {} }, unevaluatedProperties: false });
       const r = validateValue(d, { a: 1, b: 2 }, 'da', DEFAULT_LIMITS);
-      assert.deepEqual(r.errors.map((e) => [e.path, e.keyword, e.message]), [['b', 'unevaluatedProperties', 'er ikke tilladt her']]);
+      assert.deepEqual(
+        r.errors.map((e) => [e.path, e.keyword, e.message]),
+        [['b', 'unevaluatedProperties', 'er ikke tilladt her']],
+      );
     });
 
     it('two schemas with the same $id do not clash', () => {
@@ -114,7 +128,10 @@ describe('lib/validation', () => {
     });
 
     it('points required/additionalProperties errors at the field itself', () => {
-      const out = toValidationErrors([e('required', { missingProperty: 'fornavn' }, '/data'), e('additionalProperties', { additionalProperty: 'x y' }, '/data/items/2')], 'da');
+      const out = toValidationErrors(
+        [e('required', { missingProperty: 'fornavn' }, '/data'), e('additionalProperties', { additionalProperty: 'x y' }, '/data/items/2')],
+        'da',
+      );
       assert.deepEqual(out, [
         { path: 'data.fornavn', pointer: '/data/fornavn', message: 'skal udfyldes', keyword: 'required' },
         { path: 'data.items[2]["x y"]', pointer: '/data/items/2/x y', message: 'er ikke tilladt her', keyword: 'additionalProperties' },
@@ -123,7 +140,12 @@ describe('lib/validation', () => {
 
     it('caps the number of reported errors', () => {
       const c = compileSchema({ type: 'array', items: { type: 'string' } });
-      const r = validateValue(c, Array.from({ length: 500 }, (_, i) => i), 'en', DEFAULT_LIMITS);
+      const r = validateValue(
+        c,
+        Array.from({ length: 500 }, (_, i) => i),
+        'en',
+        DEFAULT_LIMITS,
+      );
       assert.equal(r.errors.length, 100);
     });
   });
@@ -148,7 +170,21 @@ describe('lib/validation', () => {
       assert.equal(checkLimits({ a: ['123456'] }, l, 'da')?.message, 'er længere end 5 tegn og blev ikke valideret');
       assert.equal(checkLimits({ a: [1, 2, 3] }, l, 'en')?.path, 'a');
       assert.match(checkLimits({ a: 1, b: 2, c: 3 }, l, 'en')!.message, /more than 2 fields/);
-      assert.match(checkLimits([[1, 1], [1, 1], [[1, 1], [1, 1]]].flat(), resolveLimits({ maxNodes: 3 }), 'en')!.message, /more than 3 values/);
+      assert.match(
+        checkLimits(
+          [
+            [1, 1],
+            [1, 1],
+            [
+              [1, 1],
+              [1, 1],
+            ],
+          ].flat(),
+          resolveLimits({ maxNodes: 3 }),
+          'en',
+        )!.message,
+        /more than 3 values/,
+      );
       assert.match(checkLimits({ aa: 'xxxxx', bb: 'xxxxx' }, l, 'en')!.message, /more than 12 characters in total/);
     });
 

@@ -15,7 +15,10 @@ describe('lib/webform/cursor-store', function () {
     assert.equal(a.has('sid:1'), false);
     await Promise.all([a.add('sid:1'), a.add('sid:2'), a.add('sid:3')]);
     const b = await FileCursorStore.open(file);
-    assert.deepEqual(['sid:1', 'sid:2', 'sid:3'].map((k) => b.has(k)), [true, true, true]);
+    assert.deepEqual(
+      ['sid:1', 'sid:2', 'sid:3'].map((k) => b.has(k)),
+      [true, true, true],
+    );
     assert.equal(b.size, 3);
     assert.deepEqual(fs.readdirSync(path.dirname(file)), ['webform-in-n1.json']);
   });

@@ -3,7 +3,8 @@ import { decodeForm, FormDecodeError } from '../../../lib/webform/form-decode';
 
 describe('lib/webform/form-decode', function () {
   it('decodes PHP http_build_query output into nested objects and arrays', function () {
-    const q = 'sid=7&navn=%C3%85se+S%C3%B8rensen&_bilag%5B0%5D%5Bname%5D=a.pdf&_bilag%5B0%5D%5Bid%5D=1&_bilag%5B1%5D%5Bname%5D=b.pdf&adr%5Bby%5D=K%C3%B8ge&tom=';
+    const q =
+      'sid=7&navn=%C3%85se+S%C3%B8rensen&_bilag%5B0%5D%5Bname%5D=a.pdf&_bilag%5B0%5D%5Bid%5D=1&_bilag%5B1%5D%5Bname%5D=b.pdf&adr%5Bby%5D=K%C3%B8ge&tom=';
     assert.deepEqual(decodeForm(q), {
       sid: '7',
       navn: 'Åse Sørensen',

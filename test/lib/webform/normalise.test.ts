@@ -14,18 +14,35 @@ describe('lib/webform/normalise', function () {
 
   it('remote post: base fields out of data, file elements (object or array) into files', function () {
     const s = normaliseRemotePost({
-      uuid: UUID, sid: 3, serial: 2, token: 't', webform_id: 'f', in_draft: 0, uid: 0, langcode: 'da', remote_addr: '1.2.3.4',
-      navn: 'Åse', bilag: '5', _bilag: { id: 5, name: 'x.pdf', uri: 'private://x.pdf', mime: 'application/pdf', uuid: 'u5' },
-      flere: ['6', '7'], _flere: [{ id: '6', name: 'a.png', uri: 'private://a.png', mime: 'image/png' }, { id: '7', name: 'b.png', uri: 'https://site/b.png', mime: 'image/png', data: 'aGVq' }],
+      uuid: UUID,
+      sid: 3,
+      serial: 2,
+      token: 't',
+      webform_id: 'f',
+      in_draft: 0,
+      uid: 0,
+      langcode: 'da',
+      remote_addr: '1.2.3.4',
+      navn: 'Åse',
+      bilag: '5',
+      _bilag: { id: 5, name: 'x.pdf', uri: 'private://x.pdf', mime: 'application/pdf', uuid: 'u5' },
+      flere: ['6', '7'],
+      _flere: [
+        { id: '6', name: 'a.png', uri: 'private://a.png', mime: 'image/png' },
+        { id: '7', name: 'b.png', uri: 'https://site/b.png', mime: 'image/png', data: 'aGVq' },
+      ],
       _not_a_file: 'underscore values that are not files stay data',
     });
     assert.deepEqual(s.submission, { uuid: UUID, sid: '3', langcode: 'da' });
     assert.deepEqual(s.data, { navn: 'Åse', bilag: '5', flere: ['6', '7'], _not_a_file: 'underscore values that are not files stay data' });
-    assert.deepEqual(s.files.map((f) => [f.element, f.name, f.id, f.size, f.url]), [
-      ['bilag', 'x.pdf', '5', undefined, undefined],
-      ['flere', 'a.png', '6', undefined, undefined],
-      ['flere', 'b.png', '7', 3, 'https://site/b.png'],
-    ]);
+    assert.deepEqual(
+      s.files.map((f) => [f.element, f.name, f.id, f.size, f.url]),
+      [
+        ['bilag', 'x.pdf', '5', undefined, undefined],
+        ['flere', 'a.png', '6', undefined, undefined],
+        ['flere', 'b.png', '7', 3, 'https://site/b.png'],
+      ],
+    );
     assert.equal(s.files[2]!.content!.toString(), 'hej');
   });
 
@@ -40,15 +57,25 @@ describe('lib/webform/normalise', function () {
   it('REST: entity field arrays, linked files with url, mime and size', function () {
     const s = normaliseRestSubmission({
       entity: {
-        uuid: [{ value: UUID.toUpperCase() }], sid: [{ value: 9 }], webform_id: [{ target_id: 'f' }],
-        created: [{ value: '2025-11-22T08:00:00+00:00' }], completed: [{ value: '1763798460' }], langcode: [{ value: 'da' }],
+        uuid: [{ value: UUID.toUpperCase() }],
+        sid: [{ value: 9 }],
+        webform_id: [{ target_id: 'f' }],
+        created: [{ value: '2025-11-22T08:00:00+00:00' }],
+        completed: [{ value: '1763798460' }],
+        langcode: [{ value: 'da' }],
       },
-      data: { navn: 'Ø', dokumenter: ['42'], linked: { dokumenter: { 42: { id: '42', url: 'https://s/system/files/b%C3%A6r.pdf', mime_type: 'application/pdf', size: '1234' } } } },
+      data: {
+        navn: 'Ø',
+        dokumenter: ['42'],
+        linked: { dokumenter: { 42: { id: '42', url: 'https://s/system/files/b%C3%A6r.pdf', mime_type: 'application/pdf', size: '1234' } } },
+      },
     });
     assert.deepEqual(s.webform, { id: 'f' });
     assert.deepEqual(s.submission, { uuid: UUID, sid: '9', created: '2025-11-22T08:00:00.000Z', completed: '2025-11-22T08:01:00.000Z', langcode: 'da' });
     assert.deepEqual(s.data, { navn: 'Ø', dokumenter: ['42'] });
-    assert.deepEqual(s.files, [{ element: 'dokumenter', name: 'bær.pdf', id: '42', mime: 'application/pdf', size: 1234, url: 'https://s/system/files/b%C3%A6r.pdf' }]);
+    assert.deepEqual(s.files, [
+      { element: 'dokumenter', name: 'bær.pdf', id: '42', mime: 'application/pdf', size: 1234, url: 'https://s/system/files/b%C3%A6r.pdf' },
+    ]);
     assert.throws(() => normaliseRestSubmission({ entity: {}, data: {} }, 'f'), /no valid uuid/);
   });
 });

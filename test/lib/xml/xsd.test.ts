@@ -68,17 +68,29 @@ describe('lib/xml/xsd', () => {
   it('refuses relative includes escaping the schema directory tree and non-file locations; allows absolute ones', async () => {
     const inner = path.join(tmp, 'inner');
     fs.mkdirSync(inner, { recursive: true });
-    fs.writeFileSync(path.join(tmp, 'outside.xsd'), '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="o" type="xs:string"/></xs:schema>');
-    fs.writeFileSync(path.join(inner, 'escape.xsd'), '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:include schemaLocation="../outside.xsd"/></xs:schema>');
-    fs.writeFileSync(path.join(inner, 'net.xsd'), '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:include schemaLocation="http://example.invalid/x.xsd"/></xs:schema>');
+    fs.writeFileSync(
+      path.join(tmp, 'outside.xsd'),
+      '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="o" type="xs:string"/></xs:schema>',
+    );
+    fs.writeFileSync(
+      path.join(inner, 'escape.xsd'),
+      '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:include schemaLocation="../outside.xsd"/></xs:schema>',
+    );
+    fs.writeFileSync(
+      path.join(inner, 'net.xsd'),
+      '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:include schemaLocation="http://example.invalid/x.xsd"/></xs:schema>',
+    );
     await assert.rejects(loadXsd(path.join(inner, 'escape.xsd')), /outside the schema directory/);
     await assert.rejects(loadXsd(path.join(inner, 'net.xsd')), /cannot be compiled/);
     // an absolute schemaLocation may point outside the tree (written by whoever configured the schema)
-    fs.writeFileSync(path.join(inner, 'abs.xsd'), `<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:include schemaLocation="${path.join(tmp, 'outside.xsd')}"/></xs:schema>`);
+    fs.writeFileSync(
+      path.join(inner, 'abs.xsd'),
+      `<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:include schemaLocation="${path.join(tmp, 'outside.xsd')}"/></xs:schema>`,
+    );
     assert.equal((await loadXsd(path.join(inner, 'abs.xsd'))).validate('<o>x</o>').valid, true);
     // ... but that permission does not leak into a later compile of a relative escape
     await assert.rejects(loadXsd(path.join(inner, 'escape.xsd')), /outside the schema directory/);
-        // the same schema is accepted when the included file lies within its tree
+    // the same schema is accepted when the included file lies within its tree
     fs.writeFileSync(path.join(tmp, 'ok.xsd'), '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:include schemaLocation="outside.xsd"/></xs:schema>');
     assert.equal((await loadXsd(path.join(tmp, 'ok.xsd'))).validate('<o>x</o>').valid, true);
   });
