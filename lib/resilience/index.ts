@@ -13,7 +13,6 @@ export * from './bulkhead';
 export * from './clock';
 export * from './errors';
 export * from './retry';
-export * from './status';
 export * from './timeout';
 
 export interface GuardOptions {

@@ -31,8 +31,7 @@ export const ENDPOINTS = {
   production: 'https://prod.serviceplatformen.dk',
 } as const;
 
-/** Service UUID and entityID from the contract's sp/service.properties. */
-export const SERVICE_UUID = '74d3c5f5-1b3c-4c6d-8366-1241f055d332';
+/** The service's entityID from the contract's sp/service.properties. */
 export const SERVICE_ENTITY_ID = 'http://sp.serviceplatformen.dk/service/fordeling/3';
 
 /** Content type of SOAP 1.1 messages. */

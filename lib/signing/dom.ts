@@ -66,10 +66,6 @@ export function allElements(root: Element): Element[] {
   return out;
 }
 
-export function descendantsNS(root: Element, ns: string, localName: string): Element[] {
-  return allElements(root).filter((e) => isElement(e, ns, localName));
-}
-
 /** The XPath xml-crypto can use to find exactly this element again after re-parsing: /*[i]/*[j]/… */
 export function positionalXPath(el: Element): string {
   const steps: string[] = [];

@@ -4,8 +4,6 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
-export type AuthMode = 'header' | 'hmac';
-
 function sha256(v: string | Buffer): Buffer {
   return createHash('sha256').update(v).digest();
 }

@@ -14,19 +14,6 @@ export interface CursorStore {
   readonly size: number;
 }
 
-export class MemoryCursorStore implements CursorStore {
-  private readonly seen = new Set<string>();
-  has(key: string): boolean {
-    return this.seen.has(key);
-  }
-  async add(key: string): Promise<void> {
-    this.seen.add(key);
-  }
-  get size(): number {
-    return this.seen.size;
-  }
-}
-
 interface CursorFile {
   version: 1;
   updated: string;

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { backoffCeiling, fullJitterDelay } from '../../../lib/resilience/backoff';
 import { classifyError } from '../../../lib/resilience/errors';
 import { RETRY_DEFAULTS, RetryError, nextRetryAt, retry, retryPolicy } from '../../../lib/resilience/retry';
-import { breakerStatus } from '../../../lib/resilience/status';
 import type { AttemptInfo } from '../../../lib/resilience/retry';
 import { TimeoutError } from '../../../lib/resilience/timeout';
 import { FakeClock, flush } from './fake-clock';
@@ -165,13 +164,5 @@ describe('retry', () => {
     await clock.advance(100);
     await check;
     assert.deepEqual(seen, [1, 2]);
-  });
-});
-
-describe('breakerStatus', () => {
-  it('maps breaker states to status dots', () => {
-    assert.deepEqual(breakerStatus('closed'), { fill: 'green', shape: 'dot', text: 'connected' });
-    assert.equal(breakerStatus('half-open').fill, 'yellow');
-    assert.deepEqual(breakerStatus('open', 31_000, 1_000), { fill: 'red', shape: 'ring', text: 'platform unavailable, retry in 30 s' });
   });
 });
