@@ -1,0 +1,184 @@
+/**
+ * webform in, push mode: the route OS2forms' remote-post handler POSTs to, as named receive stages (after Node-RED's
+ * http in node, 21-httpin.js): authenticate → check the content type → read the raw body (bounded) → verify the HMAC →
+ * parse → normalise → store in the inbox (durable before 202) → emit → answer 202. And the inbox's other half: what
+ * was accepted but whose shipment fordeling out never recorded is put back into the flow when the flows start.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Ledger } from '../ledger/types';
+import type { Submission } from '../sf2900/model';
+import { transactionIdFor } from '../sf2900/transaction-id';
+import { verifyHmac, verifySharedSecret } from '../webform/auth';
+import { HttpError, charset, mediaType, readRawBody } from '../webform/body';
+import { FormDecodeError, decodeForm } from '../webform/form-decode';
+import { SubmissionError, normaliseRemotePost } from '../webform/normalise';
+import type { RawBodyRequest } from './raw-body-hook';
+
+export type Res = ServerResponse & { status(code: number): Res; type(t: string): Res; send(body: string): Res; headersSent: boolean };
+export type Handler = (req: IncomingMessage, res: Res, next: (err?: unknown) => void) => void;
+
+const DEFAULT_MAX_MB = 25;
+
+/** The inbox id of a submission: its AnvenderTransaktionsID, so fordeling out can acknowledge it even from a rebuilt msg. */
+export function inboxIdOf(s: Submission): string {
+  return transactionIdFor(s.submission.uuid, s.webform?.id);
+}
+
+/** A submission as stored in the inbox: file contents as base64 (JSON-safe). */
+export function toInbox(s: Submission): unknown {
+  return { ...s, files: s.files.map((f) => (Buffer.isBuffer(f.content) ? { ...f, content: undefined, contentBase64: f.content.toString('base64') } : f)) };
+}
+
+export function fromInbox(payload: unknown): Submission {
+  const s = payload as Omit<Submission, 'files'> & { files?: Array<Record<string, unknown>> };
+  return {
+    ...s,
+    files: (s.files ?? []).map((f) => {
+      const { contentBase64, ...rest } = f as Record<string, unknown>;
+      const content = rest.content as { type?: string; data?: number[] } | undefined;
+      if (typeof contentBase64 === 'string') return { ...rest, content: Buffer.from(contentBase64, 'base64') };
+      if (content && content.type === 'Buffer' && Array.isArray(content.data)) return { ...rest, content: Buffer.from(content.data) };
+      return rest;
+    }),
+  } as unknown as Submission;
+}
+
+export function fail(res: Res, status: number, error: string): void {
+  if (res.headersSent) return;
+  res
+    .status(status)
+    .type('application/json')
+    .send(`${JSON.stringify({ error })}\n`);
+}
+
+export interface PushSettings {
+  auth: 'header' | 'hmac';
+  /** Lower-case header carrying the shared secret or the signature. */
+  headerName: string;
+  limitBytes: number;
+  webformIdHint?: string;
+}
+
+/** The push settings from the node's configuration. */
+export function pushSettings(c: { auth?: string; authHeader?: string; hmacHeader?: string; maxBodyMb?: unknown; webformId?: string }): PushSettings {
+  const auth = c.auth === 'hmac' ? 'hmac' : 'header';
+  const header = (auth === 'hmac' ? c.hmacHeader : c.authHeader) || (auth === 'hmac' ? 'x-webform-signature' : 'x-webform-secret');
+  const mb = Number(c.maxBodyMb);
+  return {
+    auth,
+    headerName: header.trim().toLowerCase(),
+    limitBytes: Math.round((Number.isFinite(mb) && mb > 0 ? mb : DEFAULT_MAX_MB) * 1024 * 1024),
+    webformIdHint: (c.webformId ?? '').trim() || undefined,
+  };
+}
+
+export interface PushReceiverOptions {
+  settings: PushSettings;
+  secret: string;
+  /** Where accepted submissions are kept until fordeling out acknowledges them; undefined: not kept. */
+  inbox?: Ledger;
+  /** True when the flows deliver (an inbox is needed): without one, answer 503 rather than accept without keeping it. */
+  needsInbox: boolean;
+  emit: (submission: Submission, inboxId?: string) => void;
+  /** After a 202. */
+  accepted: () => void;
+  storeFailed: (err: Error) => void;
+  error: (text: string) => void;
+}
+
+/** The express handler of the push route. */
+export function pushHandler(o: PushReceiverOptions): Handler {
+  return (req, res) => {
+    receive(o, req, res).catch((err: unknown) => {
+      if (err instanceof HttpError) return fail(res, err.status, err.message);
+      if (err instanceof FormDecodeError || err instanceof SubmissionError) return fail(res, 400, err.message);
+      o.error(`webform in: ${(err as Error).message}`);
+      fail(res, 500, 'internal error');
+    });
+  };
+}
+
+async function receive(o: PushReceiverOptions, req: IncomingMessage, res: Res): Promise<void> {
+  const { auth, headerName, limitBytes, webformIdHint } = o.settings;
+  // 1. authenticate (a shared secret before reading anything; an HMAC once the raw body is read)
+  if (!o.secret) {
+    req.resume();
+    return fail(res, 503, 'webform in has no secret configured');
+  }
+  const presented = req.headers[headerName];
+  const value = Array.isArray(presented) ? presented[0] : presented;
+  if (auth === 'header' && !verifySharedSecret(value, o.secret)) {
+    req.resume();
+    return fail(res, 401, value ? `wrong secret in header ${headerName}` : `missing header ${headerName}`);
+  }
+  // 2. content type
+  const type = mediaType(req.headers['content-type']);
+  if (type !== 'application/json' && type !== 'application/x-www-form-urlencoded') {
+    req.resume();
+    return fail(res, 415, `content type must be application/json or application/x-www-form-urlencoded, not ${type || 'none'}`);
+  }
+  if (!['utf-8', 'utf8'].includes(charset(req.headers['content-type']))) {
+    req.resume();
+    return fail(res, 415, 'only charset utf-8 is supported');
+  }
+  // 3. the raw body, bounded (a body consumed by a parser we did not install cannot be checked byte for byte)
+  const r = req as RawBodyRequest;
+  if (r._body && !r.os2BodyClaimed) return fail(res, 500, 'the request body was consumed by another middleware before webform in');
+  const raw = await readRawBody(req, limitBytes);
+  if (auth === 'hmac' && !verifyHmac(raw, value, o.secret)) {
+    return fail(res, 401, value ? `wrong HMAC-SHA256 signature in header ${headerName}` : `missing header ${headerName}`);
+  }
+  // 4. parse and normalise
+  const text = raw.toString('utf8');
+  let body: unknown;
+  if (type === 'application/json') {
+    try {
+      body = JSON.parse(text);
+    } catch (err) {
+      return fail(res, 400, `malformed JSON: ${(err as Error).message}`);
+    }
+  } else body = decodeForm(text);
+  const submission = normaliseRemotePost(body, { webformId: webformIdHint });
+  // 5. durable before 202: a submission the poster was told we have is never lost (put back into the flow on start)
+  if (o.needsInbox && !o.inbox) return fail(res, 503, 'webform in: the ledger is not available');
+  const inboxId = o.inbox ? inboxIdOf(submission) : undefined;
+  if (o.inbox && inboxId) {
+    try {
+      await o.inbox.putInbox({ id: inboxId, webformId: submission.webform?.id, payload: toInbox(submission) });
+    } catch (err) {
+      // not stored, so not accepted: the poster (OS2forms' remote post) is told to try again later
+      o.storeFailed(err as Error);
+      return fail(res, 503, 'the submission could not be stored; try again later');
+    }
+  }
+  // 6. emit and answer
+  o.emit(submission, inboxId);
+  o.accepted();
+  res
+    .status(202)
+    .type('application/json')
+    .send(`${JSON.stringify({ uuid: submission.submission.uuid })}\n`);
+}
+
+/**
+ * Puts back into the flow what was accepted (202) but not acknowledged, oldest first, once the flows have started (so
+ * the wires exist; after 3 s at the latest). Returns a function that cancels it.
+ */
+export function replayInboxOnStart(
+  events: { once(e: string, f: () => void): void; off?(e: string, f: () => void): void } | undefined,
+  run: () => Promise<void>,
+): () => void {
+  let done = false;
+  const once = () => {
+    if (done) return;
+    done = true;
+    void run();
+  };
+  events?.once('flows:started', once);
+  const fallback = setTimeout(once, 3000);
+  return () => {
+    done = true;
+    clearTimeout(fallback);
+    events?.off?.('flows:started', once);
+  };
+}
