@@ -254,9 +254,13 @@ export class DurableDelivery<W> {
             // a fresh try: a failed / dead-lettered shipment, or the SFTP stage's record (no request yet)
             const fresh = RESENDABLE.includes(shipment.state);
             const meta = { ...shipment.meta, node: this.o.queue, ...(fresh ? { attemptBase: shipment.attempts.length } : {}) };
-            const { moved } = await this.outbox.move(t, 'queued', { request, meta });
-            if (!moved)
-              throw new DeliveryError({ class: 'permanent', code: 'STATE', reason: `Shipment ${t} cannot be queued again from its state`, errors: [] });
+            const { moved, shipment: now } = await this.outbox.move(t, 'queued', { request, meta }, { onlyIfMoved: true });
+            if (!moved && DELIVERED_STATES.includes(now.state)) {
+              // delivered meanwhile (another instance took the same submission): this arrival is the repeat
+              await this.ack([...inboxIds, t]);
+              this.o.callbacks.duplicate(now, this.take(t));
+              return;
+            }
           }
         }
       }

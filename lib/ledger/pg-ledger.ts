@@ -263,6 +263,10 @@ export class PgLedger implements Ledger {
     guard?: StateGuard,
   ): Promise<void> {
     const s = this.s;
+    if (guard?.onlyIfMoved && guard.keepStateIf?.length) {
+      const { rows } = await c.query(`SELECT state FROM ${s}.shipments WHERE transaction_id = $1 FOR UPDATE`, [transactionId]);
+      if (rows.length && guard.keepStateIf.includes(rows[0].state)) return;
+    }
     const sets: string[] = ['updated_at = clock_timestamp()'];
     const values: unknown[] = [transactionId];
     for (const [key, column] of Object.entries(SHIPMENT_COLUMNS)) {

@@ -230,6 +230,7 @@ export class SqliteLedger implements Ledger {
   private patchSync(transactionId: string, patch: Patch, guard?: StateGuard): void {
     const current = this.db.prepare('SELECT state FROM shipments WHERE transaction_id = ?').get(transactionId) as { state: string } | undefined;
     if (!current) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
+    if (guard?.onlyIfMoved && guard.keepStateIf?.includes(current.state as ShipmentRecord['state'])) return;
     const sets = ['updated_at = ?'];
     const values: unknown[] = [this.iso()];
     for (const [key, column] of Object.entries(COLUMNS)) {

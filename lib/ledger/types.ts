@@ -71,6 +71,8 @@ export const RECEIPT_STATES: readonly ShipmentState[] = ['technically-received',
 /** See Ledger.updateShipment. */
 export interface StateGuard {
   keepStateIf?: readonly ShipmentState[];
+  /** With keepStateIf: when the state is kept, nothing else of the patch is written either. */
+  onlyIfMoved?: boolean;
 }
 
 export interface ShipmentFilter {

@@ -39,10 +39,20 @@ export class Outbox {
 
   /**
    * Moves the shipment to `to` when the state machine allows it from the state it is in at that moment (decided in
-   * the write itself); `patch` applies either way. `moved` says whether the state is now `to`.
+   * the write itself); `patch` applies either way, or with `onlyIfMoved` only together with the move (a fresh try
+   * must not overwrite a shipment that meanwhile was delivered). `moved` says whether the state is now `to`.
    */
-  async move(transactionId: string, to: ShipmentState, patch: ShipmentPatch = {}): Promise<{ shipment: ShipmentRecord; moved: boolean }> {
-    const shipment = await this.ledger.updateShipment(transactionId, { ...patch, state: to }, { keepStateIf: statesBlocking(to) });
+  async move(
+    transactionId: string,
+    to: ShipmentState,
+    patch: ShipmentPatch = {},
+    options: { onlyIfMoved?: boolean } = {},
+  ): Promise<{ shipment: ShipmentRecord; moved: boolean }> {
+    const shipment = await this.ledger.updateShipment(
+      transactionId,
+      { ...patch, state: to },
+      { keepStateIf: statesBlocking(to), onlyIfMoved: options.onlyIfMoved },
+    );
     return { shipment, moved: shipment.state === to };
   }
 

@@ -151,7 +151,7 @@ export class DeliveryWorker {
   async resend(transactionId: string): Promise<void> {
     const s = await this.o.ledger.getShipment(transactionId, { bodies: false });
     if (!s) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
-    const { moved, shipment } = await this.outbox.move(transactionId, 'queued', { meta: { ...s.meta, attemptBase: s.attempts.length } });
+    const { moved, shipment } = await this.outbox.move(transactionId, 'queued', { meta: { ...s.meta, attemptBase: s.attempts.length } }, { onlyIfMoved: true });
     if (!moved) throw new Error(`Shipment ${transactionId} is ${shipment.state}; it cannot be queued again`);
     await this.submit(transactionId);
   }

@@ -10,12 +10,10 @@
  */
 import { txFor } from '../support/shipment-id';
 import { strict as assert } from 'node:assert';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { freePort } from '../support/net';
+import { NpmStart } from '../support/node-red';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -52,25 +50,13 @@ const CASES: FieldCase[] = [
 
 describe('editor tour in a real browser (chromium, npm start)', function () {
   this.timeout(180_000);
-  let child: ChildProcess | undefined;
-  let userDir: string;
+  const npmStart = new NpmStart();
   let base: string;
   let browser: Browser;
   let context: BrowserContext;
   let editor: Page;
-  let out = '';
   const pageErrors: string[] = [];
-
-  async function waitForOutput(re: RegExp, ms: number): Promise<RegExpMatchArray> {
-    const until = Date.now() + ms;
-    for (;;) {
-      const m = out.match(re);
-      if (m) return m;
-      if (child!.exitCode !== null) throw new Error(`npm start exited (${child!.exitCode}):\n${out.slice(-3000)}`);
-      if (Date.now() > until) throw new Error(`timed out waiting for ${re}:\n${out.slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+  const waitForOutput = (re: RegExp, ms: number) => npmStart.waitForOutput(re, ms);
 
   async function openEditor(ctx: BrowserContext): Promise<Page> {
     const page = await ctx.newPage();
@@ -108,17 +94,8 @@ describe('editor tour in a real browser (chromium, npm start)', function () {
     if (!fs.existsSync(path.join(ROOT, 'dist', 'nodes', 'overview', 'overview.js')))
       throw new Error('dist/ is missing or stale: run `npm run build` (npm test does) first');
     fs.mkdirSync(OUT, { recursive: true });
-    userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'os2-browser-'));
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}/`;
-    child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'start.js')], {
-      cwd: ROOT,
-      env: { ...process.env, PORT: String(port), SF2900_SIM_PORT: '0', OS2_USER_DIR: userDir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
-    await waitForOutput(/Node-RED editor:/, 90_000);
+    await npmStart.start();
+    base = `${npmStart.url}/`;
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -139,12 +116,7 @@ describe('editor tour in a real browser (chromium, npm start)', function () {
 
   after(async () => {
     await browser?.close();
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child!.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
-    if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
+    await npmStart.dispose();
   });
 
   it('shows the six nodes in the OS2 palette category, with their short names', async () => {
@@ -336,7 +308,7 @@ describe('editor tour in a real browser (chromium, npm start)', function () {
   });
 
   it('the DOKUMENT tab sends its file by SFTP and the shipment gets both receipts (when npm start found an sshd)', async function () {
-    if (!/SFTP \(sim, attachments\)/.test(out)) {
+    if (!/SFTP \(sim, attachments\)/.test(npmStart.out)) {
       if (process.env.CI === 'true') throw new Error('npm start found no sshd: run bash scripts/sshd-fetch.sh (CI must test the DOKUMENT demo)');
       console.log('    (skipped: npm start found no sshd; bash scripts/sshd-fetch.sh)');
       this.skip();

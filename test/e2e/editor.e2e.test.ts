@@ -1,20 +1,20 @@
 // The editor side of certificate, serviceplatform, fordeling out and receipt in, in a real browser
 // (Debian chromium + playwright-core) against a real Node-RED that loads this package from dist/.
 import { strict as assert } from 'assert';
-import { spawn, execFileSync, type ChildProcess } from 'child_process';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { testCerts, type SimulatorCerts } from '../support/certs';
-import { freePort } from '../support/net';
+import { RedProcess } from '../support/node-red';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 describe('editor: os2 config nodes and fordeling out / receipt in in the browser', function () {
   this.timeout(120000);
-  let nr: ChildProcess;
+  let red: RedProcess;
   let url: string;
   let browser: Browser;
   let page: Page;
@@ -28,28 +28,9 @@ describe('editor: os2 config nodes and fordeling out / receipt in in the browser
       execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build.js')], { stdio: 'ignore' });
     }
     userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'os2-editor-'));
-    const port = await freePort();
-    fs.writeFileSync(
-      path.join(userDir, 'settings.js'),
-      `module.exports = { uiHost: '127.0.0.1', uiPort: ${port}, nodesDir: [${JSON.stringify(ROOT)}], flowFile: 'flows.json', credentialSecret: 'editor-test', logging: { console: { level: 'warn' } }, editorTheme: { tours: false } };\n`,
-    );
-    nr = spawn(process.execPath, [require.resolve('node-red/red.js'), '-u', userDir, '-s', path.join(userDir, 'settings.js')], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    nr.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
-    url = `http://127.0.0.1:${port}/`;
-    const end = Date.now() + 90000;
-    for (;;) {
-      try {
-        const r = await fetch(url + 'settings');
-        if (r.ok) break;
-      } catch {
-        /* not yet */
-      }
-      if (nr.exitCode !== null || Date.now() > end) throw new Error(`Node-RED did not start: ${stderr.trim().split('\n').pop() ?? ''}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    red = new RedProcess({ userDir, flows: [], credentials: {}, settings: { editorTheme: { tours: false } } });
+    await red.start(90_000);
+    url = `${red.url}/`;
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     page = await browser.newPage({ locale: 'en-US' });
     page.on('pageerror', (e) => pageErrors.push(String(e.message)));
@@ -63,13 +44,7 @@ describe('editor: os2 config nodes and fordeling out / receipt in in the browser
 
   after(async () => {
     await browser?.close();
-    if (nr && nr.exitCode === null && nr.signalCode === null) {
-      const exited = new Promise((r) => nr.once('exit', r));
-      nr.kill('SIGTERM');
-      const force = setTimeout(() => nr.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(force);
-    }
+    await red?.stop();
     if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
   });
 

@@ -6,14 +6,10 @@
  * must still reach webform in.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../support/net';
-
-const root = path.resolve(__dirname, '..', '..');
+import { NpmStart } from '../support/node-red';
 
 function sample(extra: Record<string, unknown> = {}) {
   const now = Math.floor(Date.now() / 1000);
@@ -42,48 +38,15 @@ function sample(extra: Record<string, unknown> = {}) {
 
 describe('npm start (real Node-RED + simulator + demo flow)', function () {
   this.timeout(120_000);
-  let child: ChildProcess;
-  let userDir: string;
+  const demo = new NpmStart();
+  const waitForOutput = (re: RegExp, ms: number) => demo.waitForOutput(re, ms);
   let port: number;
-  let out = '';
-
-  async function start(): Promise<void> {
-    out = '';
-    child = spawn(process.execPath, [path.join(root, 'scripts', 'start.js')], {
-      cwd: root,
-      env: { ...process.env, PORT: String(port), SF2900_SIM_PORT: '0', OS2_USER_DIR: userDir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
-    await waitForOutput(/Node-RED editor:/, 90_000);
-  }
 
   before(async () => {
-    if (!fs.existsSync(path.join(root, 'dist', 'simulator', 'cli.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does) first');
-    userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'os2-start-'));
-    port = await freePort();
-    await start();
+    await demo.start();
+    port = demo.port;
   });
-
-  after(async () => {
-    if (child && child.exitCode === null) {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    }
-    fs.rmSync(userDir, { recursive: true, force: true });
-  });
-
-  async function waitForOutput(re: RegExp, ms: number): Promise<RegExpMatchArray> {
-    const until = Date.now() + ms;
-    for (;;) {
-      const m = out.match(re);
-      if (m) return m;
-      if (child.exitCode !== null) throw new Error(`npm start exited (${child.exitCode}):\n${out.slice(-3000)}`);
-      if (Date.now() > until) throw new Error(`timed out waiting for ${re}:\n${out.slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+  after(() => demo.dispose());
 
   async function post(body: unknown, secret?: string): Promise<{ status: number; text: string }> {
     const cfg = (await (await fetch(`http://127.0.0.1:${port}/demo/config.json`)).json()) as { postUrl: string; secretHeader: string; secret: string };
@@ -117,10 +80,9 @@ describe('npm start (real Node-RED + simulator + demo flow)', function () {
   let delivered: string | undefined;
   it("keeps the OS2 sidebar's shipments through a restart (the default embedded ledger, no ledger node)", async () => {
     assert.ok(delivered, 'the delivery test ran first');
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-    assert.ok(fs.existsSync(path.join(userDir, 'os2-ledger', 'ledger.db')), 'the default ledger lives in the user directory');
-    await start();
+    await demo.stop();
+    assert.ok(fs.existsSync(path.join(demo.userDir, 'os2-ledger', 'ledger.db')), 'the default ledger lives in the user directory');
+    await demo.start();
     const res = await fetch(`http://127.0.0.1:${port}/os2-overview/shipments?limit=50`);
     assert.equal(res.status, 200);
     const body = (await res.json()) as { shipments: Array<{ transactionId: string; state: string; receipts: Array<{ code: string }> }> };

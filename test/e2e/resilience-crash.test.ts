@@ -13,7 +13,7 @@ import { createSimulator, type Simulator } from '../../simulator';
 import { testCerts, type SimulatorCerts } from '../support/certs';
 import { journalpost } from '../lib/sf2900/fixtures';
 import { SqliteLedger } from '../../lib/ledger/sqlite-ledger';
-import { RedProcess, buildJournalpostCode } from './red-process';
+import { RedProcess, buildJournalpostCode } from '../support/node-red';
 
 const SYSTEM = 'a0b1c2d3-0000-4000-8000-000000000001';
 const SECRET = 'crash-test-secret';

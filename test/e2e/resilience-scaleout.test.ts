@@ -14,7 +14,7 @@ import { testCerts, type SimulatorCerts } from '../support/certs';
 import { startPostgres, type PostgresServer } from '../support/postgres';
 import { journalpost } from '../lib/sf2900/fixtures';
 import { PgLedger } from '../../lib/ledger/pg-ledger';
-import { RedProcess, buildJournalpostCode } from './red-process';
+import { RedProcess, buildJournalpostCode } from '../support/node-red';
 
 const SYSTEM = 'a0b1c2d3-0000-4000-8000-000000000001';
 const SECRET = 'scaleout-secret';
@@ -63,9 +63,9 @@ describe('resilience: two Node-RED instances on one PostgreSQL ledger (500 submi
 
   it('0 lost, 0 duplicated, output 1 once per shipment, receipts correlated on either instance', async function () {
     // what the instances emit on output 1 (through an http request node) and on output 2
-    const outputs: Array<{ instance: string; out: number; t: string }> = [];
+    const outputs: Array<{ instance: string; out: number; t: string; repeat?: boolean }> = [];
     const collector = await listen(async (req, res) => {
-      const m = JSON.parse((await body(req)).toString('utf8')) as { instance: string; out: number; t: string };
+      const m = JSON.parse((await body(req)).toString('utf8')) as { instance: string; out: number; t: string; repeat?: boolean };
       outputs.push(m);
       res.end('ok');
     });
@@ -95,7 +95,7 @@ describe('resilience: two Node-RED instances on one PostgreSQL ledger (500 submi
     const template = journalpost();
     template.context.routing = { receivingAuthorityCvr: '12345678', kle: '32.03.12' };
     const report = (out: number) =>
-      `msg.payload = JSON.stringify({ instance: env.get('INSTANCE'), out: ${out}, t: msg.transactionId }); msg.headers = { 'content-type': 'application/json' }; return msg;`;
+      `msg.payload = JSON.stringify({ instance: env.get('INSTANCE'), out: ${out}, t: msg.transactionId, repeat: !!msg.duplicate }); msg.headers = { 'content-type': 'application/json' }; return msg;`;
     for (const name of ['A', 'B']) {
       reds.push(
         new RedProcess({
@@ -181,7 +181,7 @@ describe('resilience: two Node-RED instances on one PostgreSQL ledger (500 submi
     });
     await Promise.all(workers);
 
-    const done = () => new Set(outputs.filter((o) => o.out === 1).map((o) => o.t)).size;
+    const done = () => new Set(outputs.filter((o) => o.out === 1 && !o.repeat).map((o) => o.t)).size;
     const deadline = Date.now() + 120_000;
     while (done() < COUNT && Date.now() < deadline) await sleep(100);
     const seconds = (Date.now() - started) / 1000;
@@ -197,7 +197,14 @@ describe('resilience: two Node-RED instances on one PostgreSQL ledger (500 submi
         if (states.every((s) => s === 'accepted') || Date.now() > until) break;
         await sleep(250);
       }
-      const out1 = outputs.filter((o) => o.out === 1);
+      const out1 = outputs.filter((o) => o.out === 1 && !o.repeat);
+      // a submission posted to both instances: the later arrival says it is a repeat (msg.duplicate), never a second delivery
+      const repeats = outputs.filter((o) => o.out === 1 && o.repeat);
+      assert.ok(repeats.length <= BOTH, `${repeats.length} repeats for ${BOTH} submissions posted twice`);
+      assert.ok(
+        repeats.every((r) => uuids.slice(0, BOTH).some((u) => txOf(u) === r.t)),
+        'repeats only for submissions posted twice',
+      );
       const byInstance = { A: out1.filter((o) => o.instance === 'A').length, B: out1.filter((o) => o.instance === 'B').length };
       console.log(
         `      ${COUNT} submissions (${BOTH} posted to both) on 2 instances: delivered in ${seconds.toFixed(1)} s (${Math.round(COUNT / seconds)}/s); ` +

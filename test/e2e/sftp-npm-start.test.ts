@@ -3,15 +3,10 @@
  * go by SFTP (upload, trigger, SUCCESS receipt) before FordelingsobjektAfsend — in a real Node-RED, not the test helper.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import { sshdUnavailableReason } from '../support/sshd';
-import { freePort } from '../support/net';
+import { NpmStart } from '../support/node-red';
 
-const root = path.resolve(__dirname, '..', '..');
 const skipReason = sshdUnavailableReason();
 
 function post(url: string): Promise<number> {
@@ -25,41 +20,20 @@ function post(url: string): Promise<number> {
   });
 }
 
-/** Runs scripts/start.js on free ports; `output()` is everything it printed so far. */
+/** `npm start` for this suite (the shared harness), started before and disposed of after it. */
 function startDemo(env: Record<string, string> = {}) {
-  const state = { child: undefined as ChildProcess | undefined, userDir: '', port: 0, out: '' };
-  const waitForOutput = async (re: RegExp, ms: number) => {
-    const end = Date.now() + ms;
-    while (!re.test(state.out)) {
-      if (Date.now() > end) throw new Error(`no ${re} in npm start's output within ${ms} ms:\n${state.out.slice(-3000)}`);
-      if (state.child!.exitCode !== null) throw new Error(`npm start exited (${state.child!.exitCode}):\n${state.out.slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  const demo = new NpmStart({ env, ready: /Stop with Ctrl\+C/ });
+  before(() => demo.start());
+  after(() => demo.dispose());
+  const state = {
+    get out() {
+      return demo.out;
+    },
+    get port() {
+      return demo.port;
+    },
   };
-  before(async () => {
-    if (!fs.existsSync(path.join(root, 'dist', 'simulator', 'sftp', 'index.js')))
-      throw new Error('dist/ is missing: run `npm run build` (npm test does) first');
-    state.userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'os2-start-sftp-'));
-    state.port = await freePort();
-    state.child = spawn(process.execPath, [path.join(root, 'scripts', 'start.js')], {
-      cwd: root,
-      env: { ...process.env, PORT: String(state.port), SF2900_SIM_PORT: '0', OS2_USER_DIR: state.userDir, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    state.child.stdout!.on('data', (d) => (state.out += d));
-    state.child.stderr!.on('data', (d) => (state.out += d));
-    await waitForOutput(/Stop with Ctrl\+C/, 90_000);
-  });
-  after(async () => {
-    const child = state.child;
-    if (child && child.exitCode === null) {
-      const gone = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await gone;
-    }
-    if (state.userDir) fs.rmSync(state.userDir, { recursive: true, force: true });
-  });
-  return { state, waitForOutput, inject: (id: string) => post(`http://127.0.0.1:${state.port}/inject/${id}`) };
+  return { state, waitForOutput: (re: RegExp, ms: number) => demo.waitForOutput(re, ms), inject: (id: string) => post(`${demo.url}/inject/${id}`) };
 }
 
 describe('npm start with SFTP (real Node-RED + simulator + sshd)', function () {

@@ -1,12 +1,12 @@
 // Palette install: the packed tarball installs into a fresh Node-RED user directory, every node type of
 // package.json's "node-red".nodes registers without error, and the examples are listed. Slow (build, pack, npm install).
 import { strict as assert } from 'node:assert';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from '../support/net';
+import { RedProcess } from '../support/node-red';
 
 const run = promisify(execFile);
 const root = path.resolve(__dirname, '..', '..');
@@ -47,8 +47,7 @@ describe('palette install of the packed package', function () {
   this.timeout(600_000);
   let tmp: string;
   let userDir: string;
-  let child: ChildProcess | undefined;
-  let log = '';
+  let red: RedProcess | undefined;
   let base = '';
 
   before(async function () {
@@ -67,39 +66,14 @@ describe('palette install of the packed package', function () {
     const headers = fs.existsSync(path.join(nodeDir, 'include', 'node', 'node_api.h')) ? [`--nodedir=${nodeDir}`] : [];
     await sh(npm, ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--omit=dev', ...headers], userDir, 'npm install <tarball>');
 
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    fs.writeFileSync(
-      path.join(userDir, 'settings.js'),
-      `module.exports = ${JSON.stringify({ uiHost: '127.0.0.1', uiPort: port, flowFile: 'flows.json', credentialSecret: 'palette-install-test', logging: { console: { level: 'info' } } })};\n`,
-    );
-    // This repository's Node-RED (devDependency), not a global one.
-    const redJs = require.resolve('node-red/red.js', { paths: [root] });
-    child = spawn(process.execPath, [redJs, '-u', userDir, '-p', String(port)], { cwd: userDir, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`node-red exited with ${child.exitCode}:\n${log.slice(-4000)}`);
-      try {
-        const res = await fetch(`${base}/nodes`, { headers: { accept: 'application/json' } });
-        if (res.ok) break;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error(`node-red did not start listening within 90 s:\n${log.slice(-4000)}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    // This repository's Node-RED (devDependency), not a global one, with the package from the user directory only.
+    red = new RedProcess({ userDir, flows: [], credentials: {}, nodesDir: [] });
+    await red.start(90_000);
+    base = red.url;
   });
 
   after(async function () {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child!.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    }
+    await red?.stop();
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 

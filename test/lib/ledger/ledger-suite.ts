@@ -70,6 +70,13 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
     // concurrent writers: whatever the order, the receipt's state wins over the send's result
     await ledger.createShipment({ transactionId: 'g3', submissionId: 's3', state: 'sending' });
     await Promise.all([ledger.updateShipment('g3', { state: 'accepted' }), ledger.updateShipment('g3', { state: 'sent' }, { keepStateIf: RECEIPT_STATES })]);
+    // onlyIfMoved: a kept state keeps everything else too (a fresh try must not overwrite a delivered shipment)
+    await ledger.createShipment({ transactionId: 'g4', submissionId: 's4', state: 'sent', request: '<slim/>', meta: { node: 'a' } });
+    const kept = await ledger.updateShipment('g4', { state: 'queued', request: '<full/>', meta: { node: 'b' } }, { keepStateIf: ['sent'], onlyIfMoved: true });
+    assert.deepEqual([kept.state, kept.meta], ['sent', { node: 'a' }]);
+    assert.equal((await ledger.getShipment('g4'))?.request, '<slim/>');
+    const moved = await ledger.updateShipment('g4', { state: 'accepted', meta: { node: 'c' } }, { keepStateIf: ['rejected'], onlyIfMoved: true });
+    assert.deepEqual([moved.state, moved.meta], ['accepted', { node: 'c' }]);
     await reopen();
     assert.equal((await ledger.getShipment('g1'))?.state, 'accepted');
     assert.equal((await ledger.getShipment('g2'))?.state, 'sent');
