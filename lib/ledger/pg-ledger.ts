@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient, PoolConfig } from 'pg';
 import { ACTIVE_STATES } from './types';
 import { exportCsv, exportJson } from './export';
+import { SHIPMENT_COLUMNS, receiptFromRow, shipmentFromRow, shipmentWhere, strip, workFromRow, type RowCodec } from './rows';
 import type {
   AttemptRecord,
   ExportFilter,
@@ -47,16 +48,6 @@ function loadPg(): PgModule {
 
 /** The schema version this code writes and reads (see migrate). */
 export const PG_SCHEMA_VERSION = 3;
-
-const SHIPMENT_COLUMNS: Record<string, string> = {
-  distributionTransactionId: 'distribution_transaction_id',
-  submissionId: 'submission_id',
-  webformId: 'webform_id',
-  objektType: 'objekt_type',
-  state: 'state',
-  lastError: 'last_error',
-  meta: 'meta',
-};
 
 export class PgLedger implements Ledger {
   private closed = false;
@@ -342,7 +333,7 @@ export class PgLedger implements Ledger {
   }
 
   async listShipments(filter: ShipmentFilter = {}): Promise<ShipmentRecord[]> {
-    const { where, values } = whereOf(filter);
+    const { where, values } = pgWhere(filter);
     let sql = `${where} ORDER BY created_at DESC, transaction_id`;
     if (filter.limit !== undefined) {
       values.push(filter.limit);
@@ -356,7 +347,7 @@ export class PgLedger implements Ledger {
   }
 
   async countShipments(filter: Omit<ShipmentFilter, 'limit' | 'offset' | 'includeBodies'> = {}): Promise<number> {
-    const { where, values } = whereOf(filter);
+    const { where, values } = pgWhere(filter);
     const { rows } = await this.q(`SELECT count(*)::int AS n FROM ${this.s}.shipments ${where}`, values);
     return rows[0].n as number;
   }
@@ -398,21 +389,7 @@ export class PgLedger implements Ledger {
   }
 
   private toShipment(r: Record<string, any>, attempts: AttemptRecord[]): ShipmentRecord {
-    return strip({
-      transactionId: r.transaction_id,
-      distributionTransactionId: r.distribution_transaction_id ?? undefined,
-      submissionId: r.submission_id,
-      webformId: r.webform_id ?? undefined,
-      objektType: r.objekt_type ?? undefined,
-      state: r.state,
-      attempts,
-      createdAt: iso(r.created_at),
-      updatedAt: iso(r.updated_at),
-      request: r.request ?? undefined,
-      response: r.response ?? undefined,
-      lastError: r.last_error ?? undefined,
-      meta: r.meta ?? undefined,
-    });
+    return shipmentFromRow(r, attempts, { request: r.request, response: r.response }, PG_ROWS);
   }
 
   async addReceipt(receipt: ReceiptRecord, effect?: ReceiptEffect): Promise<{ duplicate: boolean; receipt: ReceiptRecord; shipment?: ShipmentRecord }> {
@@ -452,7 +429,7 @@ export class PgLedger implements Ledger {
       [receipt.transactionId, receipt.fingerprint],
     );
     const shipment = (await this.selectShipments('WHERE transaction_id = $1', [receipt.transactionId]))[0];
-    return { duplicate, receipt: toReceipt(rows[0]), ...(shipment ? { shipment } : {}) };
+    return { duplicate, receipt: toReceiptRow(rows[0]), ...(shipment ? { shipment } : {}) };
   }
 
   async listReceipts(transactionId: string, options: { raw?: boolean } = {}): Promise<ReceiptRecord[]> {
@@ -463,7 +440,7 @@ export class PgLedger implements Ledger {
         : `SELECT * FROM ${s}.receipts WHERE transaction_id = $1 ORDER BY seq`,
       [transactionId],
     );
-    return rows.map(toReceipt);
+    return rows.map(toReceiptRow);
   }
 
   async putInbox(entry: Omit<InboxEntry, 'receivedAt'> & { receivedAt?: string }): Promise<{ created: boolean }> {
@@ -508,7 +485,7 @@ export class PgLedger implements Ledger {
        RETURNING q.*`,
       [owner, limit, leaseMs, now ?? null, queue],
     );
-    return rows.map(toWork).sort((a, b) => (a.notBefore < b.notBefore ? -1 : a.notBefore > b.notBefore ? 1 : 0));
+    return rows.map(toWorkRow).sort((a, b) => (a.notBefore < b.notBefore ? -1 : a.notBefore > b.notBefore ? 1 : 0));
   }
 
   async extendLease(transactionId: string, owner: string, leaseMs: number, now?: Date): Promise<boolean> {
@@ -533,7 +510,7 @@ export class PgLedger implements Ledger {
 
   async listQueue(): Promise<WorkItem[]> {
     const { rows } = await this.q(`SELECT * FROM ${this.s}.work_queue ORDER BY not_before, transaction_id`);
-    return rows.map(toWork);
+    return rows.map(toWorkRow);
   }
 
   async addCursor(scope: string, key: string): Promise<{ created: boolean }> {
@@ -591,51 +568,12 @@ export class PgLedger implements Ledger {
   }
 }
 
-function whereOf(filter: Omit<ShipmentFilter, 'limit' | 'offset' | 'includeBodies'>): { where: string; values: unknown[] } {
-  const where: string[] = [];
-  const values: unknown[] = [];
-  const add = (sql: string, v: unknown) => {
-    values.push(v);
-    where.push(sql.replace('?', `$${values.length}`));
-  };
-  if (filter.state) add('state = ?', filter.state);
-  if (filter.webformId) add('webform_id = ?', filter.webformId);
-  if (filter.since) add('created_at >= ?', filter.since);
-  if (filter.until) add('created_at <= ?', filter.until);
-  return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', values };
-}
-
 function iso(v: unknown): string {
   return v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString();
 }
 
-/** Drops undefined properties so records compare equal across backends. */
-function strip<T extends object>(o: T): T {
-  for (const k of Object.keys(o) as Array<keyof T>) if (o[k] === undefined) delete o[k];
-  return o;
-}
-
-function toReceipt(r: Record<string, unknown>): ReceiptRecord {
-  return strip({
-    id: r.id as string,
-    transactionId: r.transaction_id as string,
-    distributionTransactionId: (r.distribution_transaction_id as string | null) ?? undefined,
-    type: r.type as string,
-    code: r.code as string,
-    reason: (r.reason as string | null) ?? undefined,
-    errors: r.errors as ReceiptRecord['errors'],
-    receivedAt: iso(r.received_at),
-    fingerprint: r.fingerprint as string,
-    raw: (r.raw as string | null) ?? undefined,
-  });
-}
-
-function toWork(r: Record<string, unknown>): WorkItem {
-  return strip({
-    transactionId: r.transaction_id as string,
-    queue: r.queue as string,
-    notBefore: iso(r.not_before),
-    owner: (r.owner as string | null) ?? undefined,
-    leaseUntil: r.lease_until ? iso(r.lease_until) : undefined,
-  });
-}
+/** PostgreSQL rows: timestamptz come as Date, jsonb already parsed. */
+const PG_ROWS: RowCodec = { time: iso, json: <T>(v: unknown) => v as T };
+const toReceiptRow = (r: Record<string, unknown>) => receiptFromRow(r, PG_ROWS);
+const toWorkRow = (r: Record<string, unknown>) => workFromRow(r, PG_ROWS);
+const pgWhere = (filter: Omit<ShipmentFilter, 'limit' | 'offset' | 'includeBodies'>) => shipmentWhere(filter, (n) => `$${n}`);

@@ -17,6 +17,7 @@ import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { exportCsv, exportJson } from './export';
+import { SHIPMENT_COLUMNS as COLUMNS, receiptFromRow, shipmentFromRow, shipmentWhere, strip, workFromRow, type RowCodec } from './rows';
 import { migrateSqlite, SQLITE_FILE_KEYS_BACKFILL } from './sqlite-schema';
 import { ACTIVE_STATES } from './types';
 import type {
@@ -50,15 +51,6 @@ type Row = Record<string, unknown>;
 type Patch = Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>;
 
 /** Columns of `shipments` a patch may set, by record field. */
-const COLUMNS: Record<string, string> = {
-  distributionTransactionId: 'distribution_transaction_id',
-  submissionId: 'submission_id',
-  webformId: 'webform_id',
-  objektType: 'objekt_type',
-  state: 'state',
-  lastError: 'last_error',
-  meta: 'meta',
-};
 
 interface Pending {
   fn: () => unknown;
@@ -314,7 +306,7 @@ export class SqliteLedger implements Ledger {
 
   listShipments(filter: ShipmentFilter = {}): Promise<ShipmentRecord[]> {
     return this.read(() => {
-      const { where, values } = whereOf(filter);
+      const { where, values } = sqliteWhere(filter);
       const rows = this.db
         .prepare(`SELECT * FROM shipments ${where} ORDER BY created_at DESC, transaction_id LIMIT ? OFFSET ?`)
         .all(...values, filter.limit ?? -1, filter.offset ?? 0) as Row[];
@@ -324,7 +316,7 @@ export class SqliteLedger implements Ledger {
 
   countShipments(filter: Omit<ShipmentFilter, 'limit' | 'offset' | 'includeBodies'> = {}): Promise<number> {
     return this.read(() => {
-      const { where, values } = whereOf(filter);
+      const { where, values } = sqliteWhere(filter);
       return (this.db.prepare(`SELECT count(*) AS n FROM shipments ${where}`).get(...values) as { n: number }).n;
     });
   }
@@ -363,24 +355,7 @@ export class SqliteLedger implements Ledger {
         }
       }
     }
-    return rows.map((r) => {
-      const b = bodyOf.get(r.transaction_id as string);
-      return strip({
-        transactionId: r.transaction_id as string,
-        distributionTransactionId: (r.distribution_transaction_id ?? undefined) as string | undefined,
-        submissionId: r.submission_id as string,
-        webformId: (r.webform_id ?? undefined) as string | undefined,
-        objektType: (r.objekt_type ?? undefined) as string | undefined,
-        state: r.state as ShipmentRecord['state'],
-        attempts: attempts.get(r.transaction_id as string) ?? [],
-        createdAt: r.created_at as string,
-        updatedAt: r.updated_at as string,
-        request: b?.request,
-        response: b?.response,
-        lastError: (r.last_error ?? undefined) as string | undefined,
-        meta: r.meta === null || r.meta === undefined ? undefined : (JSON.parse(r.meta as string) as Record<string, unknown>),
-      });
-    });
+    return rows.map((r) => shipmentFromRow(r, attempts.get(r.transaction_id as string) ?? [], bodyOf.get(r.transaction_id as string), SQLITE_ROWS));
   }
 
   // ---------- receipts ----------
@@ -417,7 +392,7 @@ export class SqliteLedger implements Ledger {
       const row = this.db
         .prepare('SELECT r.*, x.raw FROM receipts r LEFT JOIN receipt_raw x ON x.receipt_id = r.id WHERE r.transaction_id = ? AND r.fingerprint = ?')
         .get(receipt.transactionId, receipt.fingerprint) as Row;
-      return { duplicate, receipt: toReceipt(row), ...(shipment ? { shipment } : {}) };
+      return { duplicate, receipt: toReceiptRow(row), ...(shipment ? { shipment } : {}) };
     }, sizeOf(receipt.raw));
   }
 
@@ -426,7 +401,7 @@ export class SqliteLedger implements Ledger {
       const sql = options.raw
         ? 'SELECT r.*, x.raw FROM receipts r LEFT JOIN receipt_raw x ON x.receipt_id = r.id WHERE r.transaction_id = ? ORDER BY r.seq'
         : 'SELECT * FROM receipts WHERE transaction_id = ? ORDER BY seq';
-      return (this.db.prepare(sql).all(transactionId) as Row[]).map(toReceipt);
+      return (this.db.prepare(sql).all(transactionId) as Row[]).map(toReceiptRow);
     });
   }
 
@@ -490,7 +465,7 @@ export class SqliteLedger implements Ledger {
       const claim = this.db.prepare('UPDATE work_queue SET owner = ?, lease_until = ? WHERE transaction_id = ?');
       for (const d of due) claim.run(owner, leaseUntil, d.transaction_id);
       const get = this.db.prepare('SELECT * FROM work_queue WHERE transaction_id = ?');
-      return due.map((d) => toWork(get.get(d.transaction_id) as Row));
+      return due.map((d) => toWorkRow(get.get(d.transaction_id) as Row));
     });
   }
 
@@ -513,7 +488,7 @@ export class SqliteLedger implements Ledger {
   }
 
   listQueue(): Promise<WorkItem[]> {
-    return this.read(() => (this.db.prepare('SELECT * FROM work_queue ORDER BY not_before, transaction_id').all() as Row[]).map(toWork));
+    return this.read(() => (this.db.prepare('SELECT * FROM work_queue ORDER BY not_before, transaction_id').all() as Row[]).map(toWorkRow));
   }
 
   // ---------- fetch cursor ----------
@@ -692,16 +667,6 @@ function openDatabase(dir: string): { db: Database.Database; file: string } {
   return { db, file };
 }
 
-function whereOf(filter: Omit<ShipmentFilter, 'limit' | 'offset' | 'includeBodies'>): { where: string; values: unknown[] } {
-  const parts: string[] = [];
-  const values: unknown[] = [];
-  if (filter.state) parts.push('state = ?'), values.push(filter.state);
-  if (filter.webformId) parts.push('webform_id = ?'), values.push(filter.webformId);
-  if (filter.since) parts.push('created_at >= ?'), values.push(iso(filter.since));
-  if (filter.until) parts.push('created_at <= ?'), values.push(iso(filter.until));
-  return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', values };
-}
-
 /** Timestamps are stored as ISO 8601 UTC strings, so they compare as text; a filter's bound is brought to that form. */
 function iso(v: string): string {
   const t = Date.parse(v);
@@ -714,36 +679,6 @@ function sizeOf(v: string | undefined): number {
 
 function json(v: unknown): string | null {
   return v === undefined || v === null ? null : JSON.stringify(v);
-}
-
-function strip<T extends object>(o: T): T {
-  for (const k of Object.keys(o) as Array<keyof T>) if (o[k] === undefined) delete o[k];
-  return o;
-}
-
-function toReceipt(r: Row): ReceiptRecord {
-  return strip({
-    id: r.id as string,
-    transactionId: r.transaction_id as string,
-    distributionTransactionId: (r.distribution_transaction_id ?? undefined) as string | undefined,
-    type: r.type as string,
-    code: r.code as string,
-    reason: (r.reason ?? undefined) as string | undefined,
-    errors: JSON.parse(r.errors as string) as ReceiptRecord['errors'],
-    receivedAt: r.received_at as string,
-    fingerprint: r.fingerprint as string,
-    raw: (r.raw ?? undefined) as string | undefined,
-  });
-}
-
-function toWork(r: Row): WorkItem {
-  return strip({
-    transactionId: r.transaction_id as string,
-    queue: r.queue as string,
-    notBefore: r.not_before as string,
-    owner: (r.owner ?? undefined) as string | undefined,
-    leaseUntil: (r.lease_until ?? undefined) as string | undefined,
-  });
 }
 
 /** Errors that mean the store itself failed (not this one change): the whole batch is refused. */
@@ -770,3 +705,9 @@ export function storeError(err: unknown, file: string, doing: 'open' | 'read' | 
   out.cause = err;
   return out;
 }
+
+/** SQLite rows: times are ISO 8601 text, JSON is text. */
+const SQLITE_ROWS: RowCodec = { time: (v) => v as string, json: <T>(v: unknown) => JSON.parse(v as string) as T };
+const toReceiptRow = (r: Row) => receiptFromRow(r, SQLITE_ROWS);
+const toWorkRow = (r: Row) => workFromRow(r, SQLITE_ROWS);
+const sqliteWhere = (filter: Omit<ShipmentFilter, 'limit' | 'offset' | 'includeBodies'>) => shipmentWhere(filter, () => '?', iso);
