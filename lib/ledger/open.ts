@@ -58,8 +58,6 @@ const METHODS = [
   'addCursor',
   'listCursor',
   'purgeOlderThan',
-  'exportJson',
-  'exportCsv',
 ] as const satisfies ReadonlyArray<Exclude<keyof Ledger, 'close'>>;
 
 async function openBackend(settings: LedgerSettings, options: OpenLedgerOptions): Promise<{ ledger: Ledger; close: () => Promise<void> }> {

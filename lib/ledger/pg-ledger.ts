@@ -9,11 +9,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient, PoolConfig } from 'pg';
 import { ACTIVE_STATES } from './types';
-import { exportCsv, exportJson } from './export';
-import { SHIPMENT_COLUMNS, receiptFromRow, shipmentFromRow, shipmentWhere, strip, workFromRow, type RowCodec } from './rows';
+import * as Rows from './rows';
 import type {
   AttemptRecord,
-  ExportFilter,
   InboxEntry,
   Ledger,
   PurgeResult,
@@ -210,16 +208,7 @@ export class PgLedger implements Ledger {
            created_at, updated_at, last_error, meta)
          VALUES ($1,$2,$3,$4,$5,$6, clock_timestamp(), clock_timestamp(), $7,$8)
          ON CONFLICT (transaction_id) DO NOTHING`,
-        [
-          init.transactionId,
-          init.distributionTransactionId ?? null,
-          init.submissionId,
-          init.webformId ?? null,
-          init.objektType ?? null,
-          init.state,
-          init.lastError ?? null,
-          init.meta === undefined ? null : JSON.stringify(init.meta),
-        ],
+        [...Rows.shipmentIdentityValues(init), init.lastError ?? null, init.meta === undefined ? null : JSON.stringify(init.meta)],
       );
       if (r.rowCount !== 1) return false;
       if (init.request !== undefined || init.response !== undefined) {
@@ -260,7 +249,7 @@ export class PgLedger implements Ledger {
     }
     const sets: string[] = ['updated_at = clock_timestamp()'];
     const values: unknown[] = [transactionId];
-    for (const [key, column] of Object.entries(SHIPMENT_COLUMNS)) {
+    for (const [key, column] of Object.entries(Rows.SHIPMENT_COLUMNS)) {
       if (!(key in patch)) continue;
       const v = (patch as Record<string, unknown>)[key];
       values.push(v === undefined ? null : key === 'meta' ? JSON.stringify(v) : v);
@@ -381,7 +370,7 @@ export class PgLedger implements Ledger {
     for (const a of att.rows) {
       const list = byTx.get(a.transaction_id) ?? [];
       list.push(
-        strip({ at: iso(a.at), ok: a.ok, errorClass: a.error_class ?? undefined, error: a.error ?? undefined, durationMs: a.duration_ms ?? undefined }),
+        Rows.strip({ at: iso(a.at), ok: a.ok, errorClass: a.error_class ?? undefined, error: a.error ?? undefined, durationMs: a.duration_ms ?? undefined }),
       );
       byTx.set(a.transaction_id, list);
     }
@@ -389,7 +378,7 @@ export class PgLedger implements Ledger {
   }
 
   private toShipment(r: Record<string, any>, attempts: AttemptRecord[]): ShipmentRecord {
-    return shipmentFromRow(r, attempts, { request: r.request, response: r.response }, PG_ROWS);
+    return Rows.shipmentFromRow(r, attempts, { request: r.request, response: r.response }, PG_ROWS);
   }
 
   async addReceipt(receipt: ReceiptRecord, effect?: ReceiptEffect): Promise<{ duplicate: boolean; receipt: ReceiptRecord; shipment?: ShipmentRecord }> {
@@ -397,19 +386,9 @@ export class PgLedger implements Ledger {
     const id = receipt.id ?? randomUUID();
     const { duplicate, changed } = await this.tx(async (c) => {
       const r = await c.query(
-        `INSERT INTO ${s}.receipts (id, transaction_id, distribution_transaction_id, type, code, reason, errors, received_at, fingerprint)
+        `INSERT INTO ${s}.receipts (${Rows.RECEIPT_INSERT_COLUMNS})
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (transaction_id, fingerprint) DO NOTHING`,
-        [
-          id,
-          receipt.transactionId,
-          receipt.distributionTransactionId ?? null,
-          receipt.type,
-          receipt.code,
-          receipt.reason ?? null,
-          JSON.stringify(receipt.errors ?? []),
-          receipt.receivedAt,
-          receipt.fingerprint,
-        ],
+        Rows.receiptRowValues(id, receipt),
       );
       if (r.rowCount !== 1) return { duplicate: true, changed: false };
       if (receipt.raw !== undefined) await c.query(`INSERT INTO ${s}.receipt_raw (receipt_id, raw) VALUES ($1,$2)`, [id, receipt.raw]);
@@ -458,7 +437,7 @@ export class PgLedger implements Ledger {
 
   async pendingInbox(): Promise<InboxEntry[]> {
     const { rows } = await this.q(`SELECT * FROM ${this.s}.inbox ORDER BY received_at, id`);
-    return rows.map((r) => strip({ id: r.id, webformId: r.webform_id ?? undefined, payload: r.payload, receivedAt: iso(r.received_at) }));
+    return rows.map((r) => Rows.strip({ id: r.id, webformId: r.webform_id ?? undefined, payload: r.payload, receivedAt: iso(r.received_at) }));
   }
 
   async enqueue(transactionId: string, notBefore?: Date, queue = 'default'): Promise<void> {
@@ -553,14 +532,6 @@ export class PgLedger implements Ledger {
     return result;
   }
 
-  exportJson(filter?: ExportFilter): Promise<string> {
-    return exportJson(this, filter);
-  }
-
-  exportCsv(filter?: ExportFilter): Promise<string> {
-    return exportCsv(this, filter);
-  }
-
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -573,7 +544,7 @@ function iso(v: unknown): string {
 }
 
 /** PostgreSQL rows: timestamptz come as Date, jsonb already parsed. */
-const PG_ROWS: RowCodec = { time: iso, json: <T>(v: unknown) => v as T };
-const toReceiptRow = (r: Record<string, unknown>) => receiptFromRow(r, PG_ROWS);
-const toWorkRow = (r: Record<string, unknown>) => workFromRow(r, PG_ROWS);
-const pgWhere = (filter: Omit<ShipmentFilter, 'limit' | 'offset' | 'includeBodies'>) => shipmentWhere(filter, (n) => `$${n}`);
+const PG_ROWS: Rows.RowCodec = { time: iso, json: <T>(v: unknown) => v as T };
+const toReceiptRow = (r: Record<string, unknown>) => Rows.receiptFromRow(r, PG_ROWS);
+const toWorkRow = (r: Record<string, unknown>) => Rows.workFromRow(r, PG_ROWS);
+const pgWhere = (filter: Omit<ShipmentFilter, 'limit' | 'offset' | 'includeBodies'>) => Rows.shipmentWhere(filter, (n) => `$${n}`);

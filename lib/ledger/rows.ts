@@ -92,3 +92,26 @@ export function workFromRow(r: Row, c: RowCodec): WorkItem {
     leaseUntil: r.lease_until ? c.time(r.lease_until) : undefined,
   });
 }
+
+/** The values of a receipt row, in the column order `RECEIPT_INSERT_COLUMNS`. */
+export const RECEIPT_INSERT_COLUMNS = 'id, transaction_id, distribution_transaction_id, type, code, reason, errors, received_at, fingerprint';
+export function receiptRowValues(id: string, r: ReceiptRecord): unknown[] {
+  return [
+    id,
+    r.transactionId,
+    r.distributionTransactionId ?? null,
+    r.type,
+    r.code,
+    r.reason ?? null,
+    JSON.stringify(r.errors ?? []),
+    r.receivedAt,
+    r.fingerprint,
+  ];
+}
+
+/** The values of a new shipment's identity columns: transaction, distribution, submission, webform, objekt type, state. */
+export function shipmentIdentityValues(
+  init: Pick<ShipmentRecord, 'transactionId' | 'distributionTransactionId' | 'submissionId' | 'webformId' | 'objektType' | 'state'>,
+): unknown[] {
+  return [init.transactionId, init.distributionTransactionId ?? null, init.submissionId, init.webformId ?? null, init.objektType ?? null, init.state];
+}

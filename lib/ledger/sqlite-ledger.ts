@@ -16,23 +16,22 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { exportCsv, exportJson } from './export';
-import { SHIPMENT_COLUMNS as COLUMNS, receiptFromRow, shipmentFromRow, shipmentWhere, strip, workFromRow, type RowCodec } from './rows';
+import {
+  RECEIPT_INSERT_COLUMNS,
+  SHIPMENT_COLUMNS as COLUMNS,
+  receiptFromRow,
+  receiptRowValues,
+  shipmentIdentityValues,
+  shipmentFromRow,
+  shipmentWhere,
+  strip,
+  workFromRow,
+  type RowCodec,
+} from './rows';
 import { migrateSqlite, SQLITE_FILE_KEYS_BACKFILL } from './sqlite-schema';
 import { ACTIVE_STATES } from './types';
-import type {
-  AttemptRecord,
-  ExportFilter,
-  InboxEntry,
-  Ledger,
-  PurgeResult,
-  ReceiptEffect,
-  ReceiptRecord,
-  ShipmentFilter,
-  ShipmentRecord,
-  StateGuard,
-  WorkItem,
-} from './types';
+import type { AttemptRecord, InboxEntry, ReceiptRecord, ShipmentRecord, WorkItem } from './types';
+import type { Ledger, PurgeResult, ReceiptEffect, ShipmentFilter, StateGuard } from './types';
 
 export interface SqliteLedgerOptions {
   /** The clock (tests inject a fake one). */
@@ -188,18 +187,7 @@ export class SqliteLedger implements Ledger {
           `INSERT INTO shipments (transaction_id, distribution_transaction_id, submission_id, webform_id, objekt_type, state, created_at, updated_at, last_error, meta)
            VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (transaction_id) DO NOTHING`,
         )
-        .run(
-          init.transactionId,
-          init.distributionTransactionId ?? null,
-          init.submissionId,
-          init.webformId ?? null,
-          init.objektType ?? null,
-          init.state,
-          now,
-          now,
-          init.lastError ?? null,
-          json(init.meta),
-        );
+        .run(...shipmentIdentityValues(init), now, now, init.lastError ?? null, json(init.meta));
       const created = r.changes === 1;
       if (created) {
         if (init.request !== undefined || init.response !== undefined) this.setBodies(init.transactionId, { request: init.request, response: init.response });
@@ -364,21 +352,8 @@ export class SqliteLedger implements Ledger {
     return this.write(() => {
       const id = receipt.id ?? randomUUID();
       const r = this.db
-        .prepare(
-          `INSERT INTO receipts (id, transaction_id, distribution_transaction_id, type, code, reason, errors, received_at, fingerprint)
-           VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (transaction_id, fingerprint) DO NOTHING`,
-        )
-        .run(
-          id,
-          receipt.transactionId,
-          receipt.distributionTransactionId ?? null,
-          receipt.type,
-          receipt.code,
-          receipt.reason ?? null,
-          JSON.stringify(receipt.errors ?? []),
-          receipt.receivedAt,
-          receipt.fingerprint,
-        );
+        .prepare(`INSERT INTO receipts (${RECEIPT_INSERT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (transaction_id, fingerprint) DO NOTHING`)
+        .run(...receiptRowValues(id, receipt));
       const duplicate = r.changes !== 1;
       if (!duplicate && receipt.raw !== undefined) this.db.prepare('INSERT INTO receipt_raw (receipt_id, raw) VALUES (?,?)').run(id, receipt.raw);
       let shipment = this.shipmentSync(receipt.transactionId, false);
@@ -525,40 +500,16 @@ export class SqliteLedger implements Ledger {
       );
       let n = 0;
       for (const s of content.shipments) {
-        const r = ship.run(
-          s.transactionId,
-          s.distributionTransactionId ?? null,
-          s.submissionId,
-          s.webformId ?? null,
-          s.objektType ?? null,
-          s.state,
-          s.createdAt,
-          s.updatedAt,
-          s.lastError ?? null,
-          json(s.meta),
-        );
+        const r = ship.run(...shipmentIdentityValues(s), s.createdAt, s.updatedAt, s.lastError ?? null, json(s.meta));
         if (r.changes !== 1) continue;
         n++;
         if (s.request !== undefined || s.response !== undefined) this.setBodies(s.transactionId, { request: s.request, response: s.response });
         for (const a of s.attempts ?? []) this.insertAttempt(s.transactionId, a);
       }
-      const rec = this.db.prepare(
-        `INSERT INTO receipts (id, transaction_id, distribution_transaction_id, type, code, reason, errors, received_at, fingerprint)
-         VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`,
-      );
+      const rec = this.db.prepare(`INSERT INTO receipts (${RECEIPT_INSERT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`);
       for (const r of content.receipts) {
         const id = r.id ?? randomUUID();
-        const added = rec.run(
-          id,
-          r.transactionId,
-          r.distributionTransactionId ?? null,
-          r.type,
-          r.code,
-          r.reason ?? null,
-          JSON.stringify(r.errors ?? []),
-          r.receivedAt,
-          r.fingerprint,
-        );
+        const added = rec.run(...receiptRowValues(id, r));
         if (added.changes === 1 && r.raw !== undefined) this.db.prepare('INSERT INTO receipt_raw (receipt_id, raw) VALUES (?,?)').run(id, r.raw);
       }
       for (const e of content.inbox)
@@ -620,14 +571,6 @@ export class SqliteLedger implements Ledger {
       if (n < batch) return total;
       batch = ms > 40 ? Math.max(1, Math.floor(batch / 2)) : ms < 10 ? Math.min(this.purgeBatch, batch * 2) : batch;
     }
-  }
-
-  exportJson(filter?: ExportFilter): Promise<string> {
-    return exportJson(this, filter);
-  }
-
-  exportCsv(filter?: ExportFilter): Promise<string> {
-    return exportCsv(this, filter);
   }
 
   /** Waits for changes already asked for, then closes the database. */

@@ -210,10 +210,5 @@ export interface Ledger {
   purgeOlderThan(cutoff: Date): Promise<PurgeResult>;
   /** How many shipments match (the overview's paging). */
   countShipments(filter?: Omit<ShipmentFilter, 'limit' | 'offset' | 'includeBodies'>): Promise<number>;
-  /** Shipments with their receipts for audit, as JSON. CPR numbers masked; no request/response bodies or file contents. */
-  exportJson(filter?: ExportFilter): Promise<string>;
-  /** The same as CSV: one row per receipt (or one per shipment without receipts). */
-  exportCsv(filter?: ExportFilter): Promise<string>;
-
   close(): Promise<void>;
 }
