@@ -133,20 +133,23 @@ function journalpostXml(obj: FordelingsObject, c: Common): string {
     v2('Indeks', '1') +
     attrs +
     wrap('JournalnotatAttributter', v2('Titel', jp.noteTitle, true) + v2('Notat', note));
+  const sag = optional(jp.caseProposal, 'journalpost.caseProposal', UUID_PATTERN, 'UUID');
+  return registeredObject('DistributionJournalPost', c, sag, part, wrap('RelationListe', wrap('JournalPost', post)));
+}
+
+/**
+ * A JOURNALPOST or DOKUMENT: ID, the KLE/facet/case proposals, what comes before the registration, and one
+ * registration (created now by the sending IT-system) holding `registered`.
+ */
+function registeredObject(element: string, c: Common, caseProposal: string | undefined, before: string, registered: string): string {
   return wrap(
-    'DistributionJournalPost',
+    element,
     v2('ID', c.id) +
       v2('KLEEmneForslag', c.kle) +
       v2('HandlingFacetForslag', c.facet, true) +
-      v2('SagForslag', optional(jp.caseProposal, 'journalpost.caseProposal', UUID_PATTERN, 'UUID'), true) +
-      part +
-      wrap(
-        'Registrering',
-        v2('FraTidsPunkt', c.from) +
-          v2('LivscyklusKode', 'Oprettet') +
-          wrap('RegistreringItSystem', v2('UUID', c.system)) +
-          wrap('RelationListe', wrap('JournalPost', post)),
-      ),
+      v2('SagForslag', caseProposal, true) +
+      before +
+      wrap('Registrering', v2('FraTidsPunkt', c.from) + v2('LivscyklusKode', 'Oprettet') + wrap('RegistreringItSystem', v2('UUID', c.system)) + registered),
   );
 }
 
@@ -173,24 +176,15 @@ function dokumentXml(obj: FordelingsObject, c: Common, now: Date): string {
     v2('Retning', oneOf(d.direction, 'dokument.direction (Retning)', RETNINGER, 'Udgaaende')) +
     v2('Brevdato', brevdato) +
     virkning(c.from, c.system);
-  return wrap(
+  const fremdrift = oneOf(d.progress, 'dokument.progress (Fremdrift)', FREMDRIFTER, 'Endeligt');
+  return registeredObject(
     'DistributionDokument',
-    v2('ID', c.id) +
-      v2('KLEEmneForslag', c.kle) +
-      v2('HandlingFacetForslag', c.facet, true) +
-      v2('SagForslag', optional(d.caseProposal, 'dokument.caseProposal', UUID_PATTERN, 'UUID'), true) +
-      wrap(
-        'Registrering',
-        v2('FraTidsPunkt', c.from) +
-          v2('LivscyklusKode', 'Oprettet') +
-          wrap('RegistreringItSystem', v2('UUID', c.system)) +
-          wrap('RelationListe', wrap('VariantListe', wrap('Variant', variant))) +
-          wrap(
-            'TilstandsListe',
-            wrap('Tilstand', v2('Fremdrift', oneOf(d.progress, 'dokument.progress (Fremdrift)', FREMDRIFTER, 'Endeligt')) + virkning(c.from, c.system)),
-          ) +
-          wrap('AttributListe', wrap('Attributter', attributter)),
-      ),
+    c,
+    optional(d.caseProposal, 'dokument.caseProposal', UUID_PATTERN, 'UUID'),
+    '',
+    wrap('RelationListe', wrap('VariantListe', wrap('Variant', variant))) +
+      wrap('TilstandsListe', wrap('Tilstand', v2('Fremdrift', fremdrift) + virkning(c.from, c.system))) +
+      wrap('AttributListe', wrap('Attributter', attributter)),
   );
 }
 
