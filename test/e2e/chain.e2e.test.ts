@@ -11,8 +11,8 @@ import { testCerts, type SimulatorCerts } from '../support/certs';
 import { loadSubmission, readTemplate } from '../fixtures/submissions';
 import { defaultLedger } from '../../lib/ledger/default-ledger';
 import { NODES, collect, httpNode, serveHttpNode, until } from './harness';
+import { serviceplatformNode } from '../support/platform';
 
-const SYSTEM = 'a0b1c2d3-0000-4000-8000-000000000001';
 const PATH = '/os2/fordeling/kvittering';
 const SECRET = 'webform-secret';
 
@@ -37,16 +37,7 @@ describe('e2e: webform in → map → fordeling out → simulator → receipt in
   const common = () => [
     { id: 't', type: 'tab' },
     { id: 'c1', type: 'os2-certificate' },
-    {
-      id: 'sp',
-      type: 'os2-serviceplatform',
-      environment: 'custom',
-      baseUrl: sim.url,
-      certificate: 'c1',
-      senderCvr: certs.client.cvr,
-      senderSystemUuid: SYSTEM,
-      timeout: '5',
-    },
+    serviceplatformNode(sim, certs),
     { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', wires: [['sent'], ['failed']] },
     { id: 'ri', z: 't', type: 'os2-receipt-in', path: PATH, allow: '127.0.0.1', wires: [['ok'], ['rejected'], ['unknown']] },
     ...['sent', 'failed', 'ok', 'rejected', 'unknown'].map((id) => ({ id, z: 't', type: 'helper' })),

@@ -9,8 +9,8 @@ import { createSimulator, type Simulator } from '../../simulator';
 import { testCerts, type SimulatorCerts } from '../support/certs';
 import { formular, journalpost } from '../lib/sf2900/fixtures';
 import { NODES, collect, serveHttpNode, sleep, until } from './harness';
+import { serviceplatformNode } from '../support/platform';
 
-const SYSTEM = 'a0b1c2d3-0000-4000-8000-000000000001';
 const PATH = '/os2/outbox/kvittering';
 type Msg = Record<string, any>;
 
@@ -46,16 +46,7 @@ describe('e2e: the outbox — several targets, repeats, duplicate refusals', fun
       [
         { id: 't', type: 'tab' },
         { id: 'c1', type: 'os2-certificate' },
-        {
-          id: 'sp',
-          type: 'os2-serviceplatform',
-          environment: 'custom',
-          baseUrl: sim.url,
-          certificate: 'c1',
-          senderCvr: certs.client.cvr,
-          senderSystemUuid: SYSTEM,
-          timeout: '5',
-        },
+        serviceplatformNode(sim, certs),
         { id: 'fo1', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', ...fast, wires: [['sent1'], ['failed'], ['unconfirmed']] },
         { id: 'fo2', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', ...fast, ...fo2, wires: [['sent2'], ['failed'], ['unconfirmed']] },
         { id: 'ri', z: 't', type: 'os2-receipt-in', path: PATH, allow: '127.0.0.1', wires: [['ok'], ['rejected'], ['unknown']] },

@@ -14,8 +14,8 @@ import { testCerts, type SimulatorCerts } from '../support/certs';
 import { journalpost } from '../lib/sf2900/fixtures';
 import { SqliteLedger } from '../../lib/ledger/sqlite-ledger';
 import { RedProcess, buildJournalpostCode } from '../support/node-red';
+import { serviceplatformNode } from '../support/platform';
 
-const SYSTEM = 'a0b1c2d3-0000-4000-8000-000000000001';
 const SECRET = 'crash-test-secret';
 const FORM = 'crash_test';
 const COUNT = 200;
@@ -52,16 +52,7 @@ for (const withLedgerNode of [true, false])
         flows: [
           { id: 't', type: 'tab', label: 'crash' },
           { id: 'c1', type: 'os2-certificate', name: 'client' },
-          {
-            id: 'sp',
-            type: 'os2-serviceplatform',
-            environment: 'custom',
-            baseUrl: sim.url,
-            certificate: 'c1',
-            senderCvr: certs.client.cvr,
-            senderSystemUuid: SYSTEM,
-            timeout: '2',
-          },
+          serviceplatformNode(sim, certs, { timeout: '2' }),
           ...(withLedgerNode ? [{ id: 'L', type: 'os2-ledger', backend: 'embedded', path: ledgerDir, retentionDays: '0' }] : []),
           { id: 'w1', z: 't', type: 'os2-webform-in', mode: 'push', path: '/crash/in', auth: 'header', authHeader: 'X-Webform-Secret', ...L, wires: [['f1']] },
           { id: 'f1', z: 't', type: 'function', func: buildJournalpostCode(template), outputs: 1, wires: [['fo']] },

@@ -15,8 +15,8 @@ import { startPostgres, type PostgresServer } from '../support/postgres';
 import { journalpost } from '../lib/sf2900/fixtures';
 import { PgLedger } from '../../lib/ledger/pg-ledger';
 import { RedProcess, buildJournalpostCode } from '../support/node-red';
+import { serviceplatformNode } from '../support/platform';
 
-const SYSTEM = 'a0b1c2d3-0000-4000-8000-000000000001';
 const SECRET = 'scaleout-secret';
 const FORM = 'scaleout_test';
 const COUNT = 500;
@@ -105,16 +105,7 @@ describe('resilience: two Node-RED instances on one PostgreSQL ledger (500 submi
           flows: [
             { id: 't', type: 'tab', label: 'scale-out' },
             { id: 'c1', type: 'os2-certificate', name: 'client' },
-            {
-              id: 'sp',
-              type: 'os2-serviceplatform',
-              environment: 'custom',
-              baseUrl: sim.url,
-              certificate: 'c1',
-              senderCvr: certs.client.cvr,
-              senderSystemUuid: SYSTEM,
-              timeout: '5',
-            },
+            serviceplatformNode(sim, certs),
             { id: 'L', type: 'os2-ledger', backend: 'postgresql', retentionDays: '0' },
             {
               id: 'w1',

@@ -22,8 +22,8 @@ import siteNode from '../../nodes/os2forms-site/os2forms-site';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
 import { NODES, collect, nextMessage, until } from './harness';
+import { serviceplatformNode } from '../support/platform';
 
-const SYSTEM = 'a0b1c2d3-0000-4000-8000-000000000002';
 const skipReason = sshdUnavailableReason();
 const REFUSED_SPEC = 'UkendtFilspecifikation_9';
 type Node = { id: string; type: string; [k: string]: unknown };
@@ -77,16 +77,7 @@ describe('fordeling out with files over SFTP (real sshd)', function () {
     const flow: Node[] = [
       { id: 't', type: 'tab' },
       { id: 'c1', type: 'os2-certificate' },
-      {
-        id: 'sp',
-        type: 'os2-serviceplatform',
-        environment: 'custom',
-        baseUrl: sim.url,
-        certificate: 'c1',
-        senderCvr: certs.client.cvr,
-        senderSystemUuid: SYSTEM,
-        timeout: '10',
-      },
+      serviceplatformNode(sim, certs, { timeout: '10' }),
       {
         id: 'sf',
         type: 'os2-sftp',

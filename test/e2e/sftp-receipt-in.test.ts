@@ -16,10 +16,10 @@ import { sendersFileIdFor, sftpMetaOf, type SftpFileRecord } from '../../lib/del
 import { safeSftpName } from '../../lib/sftp';
 import sftpNode from '../../nodes/sftp/sftp';
 import { NODES, collect, sleep, until } from './harness';
+import { serviceplatformNode } from '../support/platform';
 
 type Node = { id: string; type: string; [k: string]: unknown };
 const skipReason = sshdUnavailableReason();
-const SYSTEM = 'a0b1c2d3-0000-4000-8000-000000000003';
 
 describe('receipt in, SFTP mode (real sshd)', function () {
   this.timeout(60_000);
@@ -199,16 +199,7 @@ describe('receipt in, SFTP mode (real sshd)', function () {
   it('with fordeling out sharing IN and no grace period, fordeling out still gets every receipt it waits for', async () => {
     const fo: Node[] = [
       { id: 'c1', type: 'os2-certificate' },
-      {
-        id: 'sp',
-        type: 'os2-serviceplatform',
-        environment: 'custom',
-        baseUrl: sim.url,
-        certificate: 'c1',
-        senderCvr: certs.client.cvr,
-        senderSystemUuid: SYSTEM,
-        timeout: '10',
-      },
+      serviceplatformNode(sim, certs, { timeout: '10' }),
       { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', sftp: 'sf', wires: [['ok'], ['failed']] },
       { id: 'ok', z: 't', type: 'helper' },
       { id: 'failed', z: 't', type: 'helper' },

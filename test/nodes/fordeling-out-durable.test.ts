@@ -18,8 +18,8 @@ import ledgerNode from '../../nodes/ledger/ledger';
 import { SqliteLedger } from '../../lib/ledger/sqlite-ledger';
 import webformInNode from '../../nodes/webform-in/webform-in';
 import { NODES, collect, nextMessage, sleep, until } from '../e2e/harness';
+import { serviceplatformNode } from '../support/platform';
 
-const SYSTEM = 'a0b1c2d3-0000-4000-8000-000000000001';
 const SECRET = 'durable-secret';
 
 let RED: NodeAPI;
@@ -77,16 +77,7 @@ describe('fordeling out: durable delivery; webform in: push inbox', function () 
     const flow: Array<Record<string, unknown>> = [
       { id: 't', type: 'tab' },
       { id: 'c1', type: 'os2-certificate' },
-      {
-        id: 'sp',
-        type: 'os2-serviceplatform',
-        environment: 'custom',
-        baseUrl: sim.url,
-        certificate: 'c1',
-        senderCvr: certs.client.cvr,
-        senderSystemUuid: SYSTEM,
-        timeout: opts.timeout ?? '5',
-      },
+      serviceplatformNode(sim, certs, { timeout: opts.timeout ?? '5' }),
       {
         id: 'fo',
         z: 't',

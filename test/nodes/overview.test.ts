@@ -21,6 +21,7 @@ import { NODES, until } from '../e2e/harness';
 import { buildAfsendRequest } from '../../lib/sf2900/afsend';
 import certificateNode from '../../nodes/certificate/certificate';
 import serviceplatformNode from '../../nodes/serviceplatform/serviceplatform';
+import { serviceplatformNode as spNode } from '../support/platform';
 
 const SYSTEM = 'a0b1c2d3-0000-4000-8000-000000000001';
 
@@ -89,16 +90,7 @@ describe('overview: admin endpoints', function () {
     [
       { id: 't', type: 'tab' },
       { id: 'c1', type: 'os2-certificate' },
-      {
-        id: 'sp',
-        type: 'os2-serviceplatform',
-        environment: 'custom',
-        baseUrl: sim.url,
-        certificate: 'c1',
-        senderCvr: certs.client.cvr,
-        senderSystemUuid: SYSTEM,
-        timeout: '5',
-      },
+      spNode(sim, certs),
       { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', wires: [[], []] },
       ...extra,
     ] as Parameters<typeof helper.load>[1];

@@ -1,0 +1,24 @@
+/** The serviceplatform configuration node of a test flow, pointing at the simulator with its test certificates. */
+import type { Simulator } from '../../simulator';
+import type { SimulatorCerts } from './certs';
+
+/** The sending IT-system every test flow uses. */
+export const SYSTEM = 'a0b1c2d3-0000-4000-8000-000000000001';
+
+/** An `os2-serviceplatform` node (id `sp`) using certificate node `certificate` (default `c1`) against `sim`. */
+export function serviceplatformNode(
+  sim: Pick<Simulator, 'url'>,
+  certs: SimulatorCerts,
+  o: { timeout?: string; certificate?: string; id?: string } = {},
+): { id: string; type: string } & Record<string, unknown> {
+  return {
+    id: o.id ?? 'sp',
+    type: 'os2-serviceplatform',
+    environment: 'custom',
+    baseUrl: sim.url,
+    certificate: o.certificate ?? 'c1',
+    senderCvr: certs.client.cvr,
+    senderSystemUuid: SYSTEM,
+    timeout: o.timeout ?? '5',
+  };
+}
