@@ -8,6 +8,7 @@ import { createSimulator, type Simulator } from '../../simulator';
 import { testCerts, type SimulatorCerts } from '../support/certs';
 import { journalpost } from '../lib/sf2900/fixtures';
 import { NODES, collect, serveHttpNode, until } from './harness';
+import { serviceplatformNode } from '../support/platform';
 
 const PATH = '/os2/ledger/kvittering';
 
@@ -30,16 +31,7 @@ describe('e2e: fordeling out and receipt in with an os2-ledger config node', fun
         { id: 't', type: 'tab' },
         { id: 'L', type: 'os2-ledger', backend: 'memory' },
         { id: 'c1', type: 'os2-certificate' },
-        {
-          id: 'sp',
-          type: 'os2-serviceplatform',
-          environment: 'custom',
-          baseUrl: sim.url,
-          certificate: 'c1',
-          senderCvr: certs.client.cvr,
-          senderSystemUuid: 'a0b1c2d3-0000-4000-8000-000000000001',
-          timeout: '5',
-        },
+        serviceplatformNode(sim, certs),
         { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', ledger: 'L', wires: [['sent'], ['failed']] },
         { id: 'ri', z: 't', type: 'os2-receipt-in', path: PATH, allow: '127.0.0.1', ledger: 'L', wires: [['ok'], ['rejected'], ['unknown']] },
         ...['sent', 'failed', 'ok', 'rejected', 'unknown'].map((id) => ({ id, z: 't', type: 'helper' })),
@@ -72,15 +64,7 @@ describe('e2e: fordeling out and receipt in with an os2-ledger config node', fun
       [
         { id: 't', type: 'tab' },
         { id: 'c1', type: 'os2-certificate' },
-        {
-          id: 'sp',
-          type: 'os2-serviceplatform',
-          environment: 'custom',
-          baseUrl: sim.url,
-          certificate: 'c1',
-          senderCvr: certs.client.cvr,
-          senderSystemUuid: 'a0b1c2d3-0000-4000-8000-000000000001',
-        },
+        serviceplatformNode(sim, certs),
         { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', ledger: 'gone', wires: [[], ['failed']] },
         { id: 'failed', z: 't', type: 'helper' },
       ] as never,

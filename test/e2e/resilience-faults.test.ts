@@ -11,8 +11,7 @@ import { testCerts, type SimulatorCerts } from '../support/certs';
 import { journalpost } from '../lib/sf2900/fixtures';
 import ledgerNode from '../../nodes/ledger/ledger';
 import { NODES, collect, until } from './harness';
-
-const SYSTEM = 'a0b1c2d3-0000-4000-8000-000000000001';
+import { serviceplatformNode } from '../support/platform';
 
 describe('resilience: fault injection against the simulator (fordeling out, embedded ledger)', function () {
   this.timeout(180_000);
@@ -38,16 +37,7 @@ describe('resilience: fault injection against the simulator (fordeling out, embe
     const flow = [
       { id: 't', type: 'tab' },
       { id: 'c1', type: 'os2-certificate' },
-      {
-        id: 'sp',
-        type: 'os2-serviceplatform',
-        environment: 'custom',
-        baseUrl: sim.url,
-        certificate: 'c1',
-        senderCvr: certs.client.cvr,
-        senderSystemUuid: SYSTEM,
-        timeout,
-      },
+      serviceplatformNode(sim, certs, { timeout }),
       { id: 'L', type: 'os2-ledger', backend: 'embedded', path: dir, retentionDays: '0' },
       { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', ledger: 'L', wires: [['ok'], ['failed']], ...fo },
       { id: 'ok', z: 't', type: 'helper' },

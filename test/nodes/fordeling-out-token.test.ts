@@ -14,8 +14,8 @@ import { loadSigningKey } from '../../lib/signing/keys';
 import type { SecurityModel } from '../../lib/delivery/deliver';
 import type { ServiceplatformConfig } from '../../lib/delivery/serviceplatform';
 import { NODES, collect, nextMessage, sleep, until } from '../e2e/harness';
+import { serviceplatformNode } from '../support/platform';
 
-const SYSTEM = 'a0b1c2d3-0000-4000-8000-000000000001';
 type Any = Record<string, any>;
 
 describe('os2-fordeling-out in the token model (simulator STS + token endpoint)', function () {
@@ -60,19 +60,7 @@ describe('os2-fordeling-out in the token model (simulator STS + token endpoint)'
     const flow = [
       { id: 't', type: 'tab' },
       { id: 'c1', type: 'os2-certificate' },
-      {
-        id: 'sp',
-        type: 'os2-serviceplatform',
-        environment: 'custom',
-        baseUrl: sim.tokenUrl,
-        certificate: 'c1',
-        senderCvr: certs.client.cvr,
-        senderSystemUuid: SYSTEM,
-        timeout: '5',
-        securityModel: 'token',
-        stsUrl: sim.stsUrl,
-        ...over,
-      },
+      serviceplatformNode(sim, certs, { baseUrl: sim.tokenUrl, securityModel: 'token', stsUrl: sim.stsUrl, ...over }),
       { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', wires: [['ok'], ['failed']] },
       { id: 'ok', z: 't', type: 'helper' },
       { id: 'failed', z: 't', type: 'helper' },

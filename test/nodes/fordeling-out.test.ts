@@ -8,6 +8,7 @@ import { defaultLedger } from '../../lib/ledger/default-ledger';
 import { anmodningContentXml } from '../../lib/sf2900/afsend';
 import { NS } from '../../lib/sf2900/namespaces';
 import { NODES, collect, nextMessage, until } from '../e2e/harness';
+import { serviceplatformNode } from '../support/platform';
 
 const SYSTEM = 'a0b1c2d3-0000-4000-8000-000000000001';
 
@@ -38,16 +39,7 @@ describe('os2-fordeling-out against the simulator', function () {
     flow: [
       { id: 't', type: 'tab' },
       { id: 'c1', type: 'os2-certificate' },
-      {
-        id: 'sp',
-        type: 'os2-serviceplatform',
-        environment: 'custom',
-        baseUrl: sim.url,
-        certificate: 'c1',
-        senderCvr: certs.client.cvr,
-        senderSystemUuid: SYSTEM,
-        timeout,
-      },
+      serviceplatformNode(sim, certs, { timeout }),
       { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', wires: [['ok'], ['failed']], ...extra },
       { id: 'ok', z: 't', type: 'helper' },
       { id: 'failed', z: 't', type: 'helper' },

@@ -5,6 +5,7 @@ import serviceplatformNode from '../../nodes/serviceplatform/serviceplatform';
 import type { ServiceplatformConfig } from '../../lib/delivery/serviceplatform';
 import { createSimulator, type Simulator } from '../../simulator';
 import { testCerts, type SimulatorCerts } from '../support/certs';
+import { serviceplatformNode as spNode } from '../support/platform';
 
 describe('os2-serviceplatform config node', function () {
   let certs: SimulatorCerts;
@@ -20,17 +21,8 @@ describe('os2-serviceplatform config node', function () {
   const nodes = [certificateNode, serviceplatformNode];
   const flow = (over: Record<string, unknown> = {}) => [
     { id: 'c1', type: 'os2-certificate' },
-    {
-      id: 'sp',
-      type: 'os2-serviceplatform',
-      environment: 'custom',
-      baseUrl: sim.url,
-      certificate: 'c1',
-      senderCvr: certs.client.cvr,
-      senderSystemUuid: 'A0B1C2D3-0000-4000-8000-000000000001',
-      timeout: '5',
-      ...over,
-    },
+    // upper case on purpose: the node normalises the sender system's UUID
+    spNode(sim, certs, { senderSystemUuid: 'A0B1C2D3-0000-4000-8000-000000000001', ...over }),
   ];
   const creds = () => ({ c1: { keyPem: certs.client.key, certPem: certs.client.cert }, sp: { ca: certs.ca.cert } });
 

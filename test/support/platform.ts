@@ -5,20 +5,21 @@ import type { SimulatorCerts } from './certs';
 /** The sending IT-system every test flow uses. */
 export const SYSTEM = 'a0b1c2d3-0000-4000-8000-000000000001';
 
-/** An `os2-serviceplatform` node (id `sp`) using certificate node `certificate` (default `c1`) against `sim`. */
+/** An `os2-serviceplatform` node (id `sp`, certificate node `c1`, timeout 5 s) against `sim`; `over` changes any setting. */
 export function serviceplatformNode(
   sim: Pick<Simulator, 'url'>,
   certs: SimulatorCerts,
-  o: { timeout?: string; certificate?: string; id?: string } = {},
+  over: Record<string, unknown> = {},
 ): { id: string; type: string } & Record<string, unknown> {
   return {
-    id: o.id ?? 'sp',
+    id: 'sp',
     type: 'os2-serviceplatform',
     environment: 'custom',
     baseUrl: sim.url,
-    certificate: o.certificate ?? 'c1',
+    certificate: 'c1',
     senderCvr: certs.client.cvr,
     senderSystemUuid: SYSTEM,
-    timeout: o.timeout ?? '5',
+    timeout: '5',
+    ...over,
   };
 }
