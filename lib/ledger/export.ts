@@ -17,15 +17,27 @@ export interface ExportedReceipt {
   receivedAt: string;
 }
 
-export interface ExportedShipment {
-  transactionId: string;
-  distributionTransactionId?: string;
-  submissionId: string;
-  webformId?: string;
-  objektType?: string;
-  state: string;
-  createdAt: string;
-  updatedAt: string;
+/** What identifies a shipment to a person (export, the OS2 sidebar): ids, form, type, state and times. */
+export type ShipmentIdentity = Pick<
+  ShipmentRecord,
+  'transactionId' | 'distributionTransactionId' | 'submissionId' | 'webformId' | 'objektType' | 'state' | 'createdAt' | 'updatedAt'
+>;
+
+/** A shipment's identity, with anything shaped like a CPR number in the submission id masked by `mask`. */
+export function shipmentIdentity(s: ShipmentRecord, mask: (text: string) => string): ShipmentIdentity {
+  return {
+    transactionId: s.transactionId,
+    distributionTransactionId: s.distributionTransactionId,
+    submissionId: mask(s.submissionId),
+    webformId: s.webformId,
+    objektType: s.objektType,
+    state: s.state,
+    createdAt: s.createdAt,
+    updatedAt: s.updatedAt,
+  };
+}
+
+export interface ExportedShipment extends ShipmentIdentity {
   attempts: Array<{ at: string; ok: boolean; errorClass?: string; error?: string; durationMs?: number }>;
   lastError?: string;
   receipts: ExportedReceipt[];
@@ -54,14 +66,7 @@ export async function collectExport(ledger: Source, filter: ExportFilter = {}): 
 export function exportShipment(s: ShipmentRecord, receipts: ReceiptRecord[]): ExportedShipment {
   const m = (v: string | undefined) => (v === undefined ? undefined : maskCpr(v));
   return {
-    transactionId: s.transactionId,
-    distributionTransactionId: s.distributionTransactionId,
-    submissionId: maskCpr(s.submissionId),
-    webformId: s.webformId,
-    objektType: s.objektType,
-    state: s.state,
-    createdAt: s.createdAt,
-    updatedAt: s.updatedAt,
+    ...shipmentIdentity(s, maskCpr),
     attempts: s.attempts.map((a) => ({ at: a.at, ok: a.ok, errorClass: a.errorClass, error: m(a.error), durationMs: a.durationMs })),
     lastError: m(s.lastError),
     receipts: receipts.map((r) => ({

@@ -5,6 +5,7 @@
 import type { ReceiptRecord, ShipmentFilter, ShipmentRecord, ShipmentState } from '../../lib/ledger/types';
 import { maskCpr, maskCprDeep as maskDeep } from '../../lib/privacy/cpr';
 import { ALL_STATES, RESENDABLE } from '../../lib/outbox/states';
+import { shipmentIdentity, type ShipmentIdentity } from '../../lib/ledger/export';
 
 export { maskCpr };
 
@@ -47,16 +48,8 @@ export interface ReceiptView {
   receivedAt: string;
 }
 
-export interface ShipmentSummary {
-  transactionId: string;
-  distributionTransactionId?: string;
-  submissionId: string;
-  webformId?: string;
-  objektType?: string;
-  state: ShipmentState;
+export interface ShipmentSummary extends ShipmentIdentity {
   attempts: number;
-  createdAt: string;
-  updatedAt: string;
   lastError?: string;
   ledger: { id: string; name: string };
   receipts: ReceiptView[];
@@ -68,15 +61,8 @@ export function receiptView(r: ReceiptRecord): ReceiptView {
 
 export function summary(s: ShipmentRecord, receipts: ReceiptRecord[], ledger: { id: string; name: string }): ShipmentSummary {
   return {
-    transactionId: s.transactionId,
-    distributionTransactionId: s.distributionTransactionId,
-    submissionId: maskCpr(s.submissionId),
-    webformId: s.webformId,
-    objektType: s.objektType,
-    state: s.state,
+    ...shipmentIdentity(s, maskCpr),
     attempts: s.attempts.length,
-    createdAt: s.createdAt,
-    updatedAt: s.updatedAt,
     lastError: s.lastError === undefined ? undefined : maskCpr(s.lastError),
     ledger,
     receipts: receipts.map(receiptView),
