@@ -6,12 +6,12 @@ import helper from 'node-red-node-test-helper';
 import request from 'supertest';
 import webformInNode from '../../nodes/webform-in/webform-in';
 import mapNode from '../../nodes/map/map';
-import { createSimulator, type Simulator } from '../../simulator';
-import { testCerts, type SimulatorCerts } from '../support/certs';
+import { type Simulator } from '../../simulator';
+import { type SimulatorCerts } from '../support/certs';
 import { loadSubmission, readTemplate } from '../fixtures/submissions';
 import { defaultLedger } from '../../lib/ledger/default-ledger';
 import { NODES, collect, httpNode, serveHttpNode, until } from './harness';
-import { serviceplatformNode } from '../support/platform';
+import { serviceplatformNode, useSimulator } from '../support/platform';
 
 const PATH = '/os2/fordeling/kvittering';
 const SECRET = 'webform-secret';
@@ -22,12 +22,7 @@ describe('e2e: webform in → map → fordeling out → simulator → receipt in
   let sim: Simulator;
   let srv: Awaited<ReturnType<typeof serveHttpNode>>;
 
-  before(async function () {
-    this.timeout(60000);
-    certs = await testCerts();
-    sim = await createSimulator({ certs, technicalReceiptDelayMs: 5, businessReceiptDelayMs: 30 });
-  });
-  after(() => sim.close());
+  useSimulator((p) => ({ certs, sim } = p), { technicalReceiptDelayMs: 5, businessReceiptDelayMs: 30 });
   afterEach(async () => {
     await sim.idle();
     await helper.unload();

@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto';
 // End to end: fordeling out → simulator (HTTPS, mutual TLS, contract validation) → receipt in.
 import { strict as assert } from 'assert';
 import helper from 'node-red-node-test-helper';
-import { createSimulator, type Simulator } from '../../simulator';
-import { testCerts, type SimulatorCerts } from '../support/certs';
+import { type Simulator } from '../../simulator';
+import { type SimulatorCerts } from '../support/certs';
 import { formular, journalpost, msgXsd, msgV2Xsd } from '../lib/sf2900/fixtures';
 import type { FordelingsObject } from '../../lib/sf2900/model';
 import { defaultLedger } from '../../lib/ledger/default-ledger';
 import { NODES, collect, serveHttpNode, sleep, until } from './harness';
-import { serviceplatformNode } from '../support/platform';
+import { serviceplatformNode, useSimulator } from '../support/platform';
 
 const PATH = '/os2/fordeling/kvittering';
 
@@ -20,12 +20,7 @@ describe('e2e: fordeling out → simulator → receipt in', function () {
   let out: ReturnType<typeof collect>;
   let n = 0;
 
-  before(async function () {
-    this.timeout(60000);
-    certs = await testCerts();
-    sim = await createSimulator({ certs, technicalReceiptDelayMs: 5, businessReceiptDelayMs: 30 });
-  });
-  after(() => sim.close());
+  useSimulator((p) => ({ certs, sim } = p), { technicalReceiptDelayMs: 5, businessReceiptDelayMs: 30 });
   beforeEach(async function () {
     sim.faults = {};
     sim.receivers = sim.receivers.filter((r) => r.systemName !== 'Rejecting receiver');

@@ -4,11 +4,11 @@ import helper from 'node-red-node-test-helper';
 import ledgerNode from '../../nodes/ledger/ledger';
 import type { Ledger } from '../../lib/ledger/types';
 import { defaultLedger } from '../../lib/ledger/default-ledger';
-import { createSimulator, type Simulator } from '../../simulator';
-import { testCerts, type SimulatorCerts } from '../support/certs';
+import { type Simulator } from '../../simulator';
+import { type SimulatorCerts } from '../support/certs';
 import { journalpost } from '../lib/sf2900/fixtures';
 import { NODES, collect, serveHttpNode, until } from './harness';
-import { serviceplatformNode } from '../support/platform';
+import { serviceplatformNode, useSimulator } from '../support/platform';
 
 const PATH = '/os2/ledger/kvittering';
 
@@ -16,12 +16,7 @@ describe('e2e: fordeling out and receipt in with an os2-ledger config node', fun
   this.timeout(30000);
   let certs: SimulatorCerts;
   let sim: Simulator;
-  before(async function () {
-    this.timeout(60000);
-    certs = await testCerts();
-    sim = await createSimulator({ certs, technicalReceiptDelayMs: 5, businessReceiptDelayMs: 20 });
-  });
-  after(() => sim.close());
+  useSimulator((p) => ({ certs, sim } = p), { technicalReceiptDelayMs: 5, businessReceiptDelayMs: 20 });
   afterEach(() => helper.unload());
 
   it('records the shipment in the configured ledger and correlates receipts through it', async function () {

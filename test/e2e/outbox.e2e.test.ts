@@ -5,11 +5,11 @@ import helper from 'node-red-node-test-helper';
 import { handleReceipt } from '../../lib/delivery/receipts';
 import { defaultLedger } from '../../lib/ledger/default-ledger';
 import type { FordelingsObject } from '../../lib/sf2900/model';
-import { createSimulator, type Simulator } from '../../simulator';
-import { testCerts, type SimulatorCerts } from '../support/certs';
+import { type Simulator } from '../../simulator';
+import { type SimulatorCerts } from '../support/certs';
 import { formular, journalpost } from '../lib/sf2900/fixtures';
 import { NODES, collect, serveHttpNode, sleep, until } from './harness';
-import { serviceplatformNode } from '../support/platform';
+import { serviceplatformNode, useSimulator } from '../support/platform';
 
 const PATH = '/os2/outbox/kvittering';
 type Msg = Record<string, any>;
@@ -22,13 +22,8 @@ describe('e2e: the outbox — several targets, repeats, duplicate refusals', fun
   let out: Record<string, Msg[]>;
   let n = 0;
 
-  before(async function () {
-    this.timeout(60000);
-    certs = await testCerts();
-    // receipts come after a retry has had time to happen (the duplicate-refusal cases depend on that order)
-    sim = await createSimulator({ certs, technicalReceiptDelayMs: 400, businessReceiptDelayMs: 200 });
-  });
-  after(() => sim.close());
+  // receipts come after a retry has had time to happen (the duplicate-refusal cases depend on that order)
+  useSimulator((p) => ({ certs, sim } = p), { technicalReceiptDelayMs: 400, businessReceiptDelayMs: 200 });
   afterEach(async () => {
     sim.faults = {};
     sim.duplicatePolicy = 'accept';

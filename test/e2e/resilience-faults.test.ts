@@ -6,12 +6,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import helper from 'node-red-node-test-helper';
-import { createSimulator, type Simulator } from '../../simulator';
-import { testCerts, type SimulatorCerts } from '../support/certs';
+import { type Simulator } from '../../simulator';
+import { type SimulatorCerts } from '../support/certs';
 import { journalpost } from '../lib/sf2900/fixtures';
 import ledgerNode from '../../nodes/ledger/ledger';
 import { NODES, collect, until } from './harness';
-import { serviceplatformNode } from '../support/platform';
+import { serviceplatformNode, useSimulator } from '../support/platform';
 
 describe('resilience: fault injection against the simulator (fordeling out, embedded ledger)', function () {
   this.timeout(180_000);
@@ -19,11 +19,7 @@ describe('resilience: fault injection against the simulator (fordeling out, embe
   let sim: Simulator;
   let dir: string;
   let run = 0;
-  before(async function () {
-    certs = await testCerts();
-    sim = await createSimulator({ certs });
-  });
-  after(() => sim.close());
+  useSimulator((p) => ({ certs, sim } = p));
   beforeEach(() => {
     sim.faults = {};
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'os2-resilience-'));

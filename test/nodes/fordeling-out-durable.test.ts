@@ -7,8 +7,8 @@ import * as path from 'node:path';
 import helper from 'node-red-node-test-helper';
 import request from 'supertest';
 import type { Node, NodeAPI } from 'node-red';
-import { createSimulator, type Simulator } from '../../simulator';
-import { testCerts, type SimulatorCerts } from '../support/certs';
+import { type Simulator } from '../../simulator';
+import { type SimulatorCerts } from '../support/certs';
 import { journalpost } from '../lib/sf2900/fixtures';
 import { transactionIdFor } from '../../lib/sf2900/transaction-id';
 import { defaultLedger } from '../../lib/ledger/default-ledger';
@@ -18,7 +18,7 @@ import ledgerNode from '../../nodes/ledger/ledger';
 import { SqliteLedger } from '../../lib/ledger/sqlite-ledger';
 import webformInNode from '../../nodes/webform-in/webform-in';
 import { NODES, collect, nextMessage, sleep, until } from '../e2e/harness';
-import { serviceplatformNode } from '../support/platform';
+import { serviceplatformNode, useSimulator } from '../support/platform';
 
 const SECRET = 'durable-secret';
 
@@ -51,11 +51,7 @@ describe('fordeling out: durable delivery; webform in: push inbox', function () 
   let sim: Simulator;
   let dir: string;
   let n = 0;
-  before(async function () {
-    certs = await testCerts();
-    sim = await createSimulator({ certs });
-  });
-  after(() => sim.close());
+  useSimulator((p) => ({ certs, sim } = p));
   beforeEach(() => {
     sim.faults = {};
     sim.duplicatePolicy = 'accept';

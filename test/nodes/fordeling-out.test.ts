@@ -1,14 +1,14 @@
 import { shipmentIdOf } from '../../lib/delivery/plan';
 import { strict as assert } from 'assert';
 import helper from 'node-red-node-test-helper';
-import { createSimulator, type Simulator } from '../../simulator';
-import { testCerts, type SimulatorCerts } from '../support/certs';
+import { type Simulator } from '../../simulator';
+import { type SimulatorCerts } from '../support/certs';
 import { journalpost } from '../lib/sf2900/fixtures';
 import { defaultLedger } from '../../lib/ledger/default-ledger';
 import { anmodningContentXml } from '../../lib/sf2900/afsend';
 import { NS } from '../../lib/sf2900/namespaces';
 import { NODES, collect, nextMessage, until } from '../e2e/harness';
-import { serviceplatformNode } from '../support/platform';
+import { serviceplatformNode, useSimulator } from '../support/platform';
 
 const SYSTEM = 'a0b1c2d3-0000-4000-8000-000000000001';
 
@@ -16,12 +16,7 @@ describe('os2-fordeling-out against the simulator', function () {
   let certs: SimulatorCerts;
   let sim: Simulator;
   let n = 0;
-  before(async function () {
-    this.timeout(60000);
-    certs = await testCerts();
-    sim = await createSimulator({ certs });
-  });
-  after(() => sim.close());
+  useSimulator((p) => ({ certs, sim } = p));
   beforeEach(() => {
     sim.faults = {};
     sim.duplicatePolicy = 'accept';

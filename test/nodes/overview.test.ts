@@ -13,15 +13,15 @@ import overviewPlugin from '../../nodes/overview/overview';
 import ledgerNode from '../../nodes/ledger/ledger';
 import type { Ledger } from '../../lib/ledger/types';
 import { maskCpr, parseFilter, requestView } from '../../nodes/overview/shipments';
-import { createSimulator, type Simulator } from '../../simulator';
-import { testCerts, type SimulatorCerts } from '../support/certs';
+import { type Simulator } from '../../simulator';
+import { type SimulatorCerts } from '../support/certs';
 import { journalpost } from '../lib/sf2900/fixtures';
 import { defaultLedger } from '../../lib/ledger/default-ledger';
 import { NODES, until } from '../e2e/harness';
 import { buildAfsendRequest } from '../../lib/sf2900/afsend';
 import certificateNode from '../../nodes/certificate/certificate';
 import serviceplatformNode from '../../nodes/serviceplatform/serviceplatform';
-import { serviceplatformNode as spNode } from '../support/platform';
+import { serviceplatformNode as spNode, useSimulator } from '../support/platform';
 
 const SYSTEM = 'a0b1c2d3-0000-4000-8000-000000000001';
 
@@ -65,12 +65,7 @@ describe('overview: admin endpoints', function () {
   let certs: SimulatorCerts;
   let sim: Simulator;
   let n = 0;
-  before(async function () {
-    this.timeout(60000);
-    certs = await testCerts();
-    sim = await createSimulator({ certs });
-  });
-  after(() => sim.close());
+  useSimulator((p) => ({ certs, sim } = p));
   beforeEach(() => {
     sim.faults = {};
   });

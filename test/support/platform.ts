@@ -1,6 +1,6 @@
 /** The serviceplatform configuration node of a test flow, pointing at the simulator with its test certificates. */
-import type { Simulator } from '../../simulator';
-import type { SimulatorCerts } from './certs';
+import { createSimulator, type Simulator, type SimulatorOptions } from '../../simulator';
+import { testCerts, type SimulatorCerts } from './certs';
 
 /** The sending IT-system every test flow uses. */
 export const SYSTEM = 'a0b1c2d3-0000-4000-8000-000000000001';
@@ -22,4 +22,31 @@ export function serviceplatformNode(
     timeout: '5',
     ...over,
   };
+}
+
+/**
+ * Registers the suite's hooks for a simulator with test certificates: made once before the suite (`opts` as for
+ * createSimulator), closed after it, and — unless `keepState` — its fault switches and duplicate policy reset before
+ * each test. `use` receives both once they exist.
+ */
+export function useSimulator(
+  use: (p: { certs: SimulatorCerts; sim: Simulator }) => void,
+  opts: Partial<SimulatorOptions> & { keepState?: boolean } = {},
+): void {
+  let sim: Simulator | undefined;
+  const { keepState, ...simOpts } = opts;
+  before(async function () {
+    this.timeout(60_000);
+    const certs = await testCerts();
+    sim = await createSimulator({ certs, ...simOpts });
+    use({ certs, sim });
+  });
+  after(() => sim?.close());
+  if (!keepState) {
+    beforeEach(() => {
+      if (!sim) return;
+      sim.faults = {};
+      sim.duplicatePolicy = 'accept';
+    });
+  }
 }
