@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 // End to end: fordeling out → simulator (HTTPS, mutual TLS, contract validation) → receipt in.
 import { strict as assert } from 'assert';
 import helper from 'node-red-node-test-helper';
-import { type Simulator } from '../../simulator';
-import { type SimulatorCerts } from '../support/certs';
+import type { Simulator } from '../../simulator';
+import type { SimulatorCerts } from '../support/certs';
 import { formular, journalpost, msgXsd, msgV2Xsd } from '../lib/sf2900/fixtures';
 import type { FordelingsObject } from '../../lib/sf2900/model';
 import { defaultLedger } from '../../lib/ledger/default-ledger';

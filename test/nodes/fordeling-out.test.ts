@@ -1,8 +1,8 @@
 import { shipmentIdOf } from '../../lib/delivery/plan';
 import { strict as assert } from 'assert';
 import helper from 'node-red-node-test-helper';
-import { type Simulator } from '../../simulator';
-import { type SimulatorCerts } from '../support/certs';
+import type { Simulator } from '../../simulator';
+import type { SimulatorCerts } from '../support/certs';
 import { journalpost } from '../lib/sf2900/fixtures';
 import { defaultLedger } from '../../lib/ledger/default-ledger';
 import { anmodningContentXml } from '../../lib/sf2900/afsend';
