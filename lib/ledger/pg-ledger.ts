@@ -341,40 +341,26 @@ export class PgLedger implements Ledger {
     return rows[0].n as number;
   }
 
-  private async selectShipments(tail: string, values: unknown[], bodies = false): Promise<ShipmentRecord[]> {
-    const { rows } = await this.q(
-      bodies
-        ? `SELECT sh.*, b.request, b.response FROM ${this.s}.shipments sh LEFT JOIN ${this.s}.bodies b USING (transaction_id) ${tail}`
-        : `SELECT * FROM ${this.s}.shipments ${tail}`,
-      values,
+  /**
+   * Shipments with their attempts in one round trip (the attempts aggregated per row) and, with `bodies`, their
+   * request and response. `tail` is the WHERE/ORDER/LIMIT part; `c` a transaction's client.
+   */
+  private async selectShipments(tail: string, values: unknown[], bodies = false, c?: PoolClient): Promise<ShipmentRecord[]> {
+    const s = this.s;
+    const attempts = `COALESCE((SELECT json_agg(json_build_object('at', a.at, 'ok', a.ok, 'error_class', a.error_class, 'error', a.error,
+      'duration_ms', a.duration_ms) ORDER BY a.id) FROM ${s}.attempts a WHERE a.transaction_id = sh.transaction_id), '[]'::json) AS attempt_list`;
+    const sql = bodies
+      ? `SELECT sh.*, ${attempts}, b.request, b.response FROM ${s}.shipments sh LEFT JOIN ${s}.bodies b USING (transaction_id) ${tail}`
+      : `SELECT sh.*, ${attempts} FROM ${s}.shipments sh ${tail}`;
+    const { rows } = await (c ?? this.pool).query(sql, values);
+    return rows.map((r) =>
+      this.toShipment(
+        r,
+        (r.attempt_list as Array<Record<string, any>>).map((a) =>
+          Rows.strip({ at: iso(a.at), ok: a.ok, errorClass: a.error_class ?? undefined, error: a.error ?? undefined, durationMs: a.duration_ms ?? undefined }),
+        ),
+      ),
     );
-    if (!rows.length) return [];
-    const byTx = await this.attemptsByTx(rows.map((r) => r.transaction_id as string));
-    return rows.map((r) => this.toShipment(r, byTx.get(r.transaction_id) ?? []));
-  }
-
-  /** The same as selectShipments, inside a transaction (without bodies). */
-  private async selectShipmentsIn(c: PoolClient, tail: string, values: unknown[]): Promise<ShipmentRecord[]> {
-    const { rows } = await c.query(`SELECT * FROM ${this.s}.shipments ${tail}`, values);
-    if (!rows.length) return [];
-    const byTx = await this.attemptsByTx(
-      rows.map((r) => r.transaction_id as string),
-      c,
-    );
-    return rows.map((r) => this.toShipment(r, byTx.get(r.transaction_id) ?? []));
-  }
-
-  private async attemptsByTx(ids: string[], c?: PoolClient): Promise<Map<string, AttemptRecord[]>> {
-    const att = await (c ?? this.pool).query(`SELECT * FROM ${this.s}.attempts WHERE transaction_id = ANY($1) ORDER BY id`, [ids]);
-    const byTx = new Map<string, AttemptRecord[]>();
-    for (const a of att.rows) {
-      const list = byTx.get(a.transaction_id) ?? [];
-      list.push(
-        Rows.strip({ at: iso(a.at), ok: a.ok, errorClass: a.error_class ?? undefined, error: a.error ?? undefined, durationMs: a.duration_ms ?? undefined }),
-      );
-      byTx.set(a.transaction_id, list);
-    }
-    return byTx;
   }
 
   private toShipment(r: Record<string, any>, attempts: AttemptRecord[]): ShipmentRecord {
@@ -385,30 +371,36 @@ export class PgLedger implements Ledger {
     const s = this.s;
     const id = receipt.id ?? randomUUID();
     const { duplicate, changed } = await this.tx(async (c) => {
+      // the receipt and its raw text in one statement: the raw row only when the receipt is new
       const r = await c.query(
-        `INSERT INTO ${s}.receipts (${Rows.RECEIPT_INSERT_COLUMNS})
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (transaction_id, fingerprint) DO NOTHING`,
-        Rows.receiptRowValues(id, receipt),
+        `WITH r AS (INSERT INTO ${s}.receipts (${Rows.RECEIPT_INSERT_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
+           ON CONFLICT (transaction_id, fingerprint) DO NOTHING RETURNING id),
+         x AS (INSERT INTO ${s}.receipt_raw (receipt_id, raw) SELECT id, $10::text FROM r WHERE $10::text IS NOT NULL)
+         SELECT count(*)::int AS n FROM r`,
+        [...Rows.receiptRowValues(id, receipt), receipt.raw ?? null],
       );
-      if (r.rowCount !== 1) return { duplicate: true, changed: false };
-      if (receipt.raw !== undefined) await c.query(`INSERT INTO ${s}.receipt_raw (receipt_id, raw) VALUES ($1,$2)`, [id, receipt.raw]);
+      if (r.rows[0].n !== 1) return { duplicate: true, changed: false };
       if (!effect) return { duplicate: false, changed: false };
       // The shipment as it is now, locked until the receipt and its effect commit together.
-      const locked = await c.query(`SELECT transaction_id FROM ${s}.shipments WHERE transaction_id = $1 FOR UPDATE`, [receipt.transactionId]);
-      if (!locked.rowCount) return { duplicate: false, changed: false };
-      const current = (await this.selectShipmentsIn(c, 'WHERE transaction_id = $1', [receipt.transactionId]))[0]!;
+      const current = (await this.selectShipments('WHERE transaction_id = $1 FOR UPDATE OF sh', [receipt.transactionId], false, c))[0];
+      if (!current) return { duplicate: false, changed: false };
       const change = effect(current);
       if (!change || !Object.keys(change.patch).length) return { duplicate: false, changed: false };
       await this.patchIn(c, receipt.transactionId, change.patch, change.guard);
       return { duplicate: false, changed: true };
     });
     void changed;
-    const { rows } = await this.q(
-      `SELECT r.*, x.raw FROM ${s}.receipts r LEFT JOIN ${s}.receipt_raw x ON x.receipt_id = r.id WHERE r.transaction_id = $1 AND r.fingerprint = $2`,
-      [receipt.transactionId, receipt.fingerprint],
-    );
+    // a new receipt is what was stored; a duplicate is answered with the one stored first
+    let stored: ReceiptRecord = Rows.strip({ ...receipt, id, errors: receipt.errors ?? [], receivedAt: iso(receipt.receivedAt) });
+    if (duplicate) {
+      const { rows } = await this.q(
+        `SELECT r.*, x.raw FROM ${s}.receipts r LEFT JOIN ${s}.receipt_raw x ON x.receipt_id = r.id WHERE r.transaction_id = $1 AND r.fingerprint = $2`,
+        [receipt.transactionId, receipt.fingerprint],
+      );
+      stored = toReceiptRow(rows[0]);
+    }
     const shipment = (await this.selectShipments('WHERE transaction_id = $1', [receipt.transactionId]))[0];
-    return { duplicate, receipt: toReceiptRow(rows[0]), ...(shipment ? { shipment } : {}) };
+    return { duplicate, receipt: stored, ...(shipment ? { shipment } : {}) };
   }
 
   async listReceipts(transactionId: string, options: { raw?: boolean } = {}): Promise<ReceiptRecord[]> {

@@ -33,7 +33,19 @@ function startDemo(env: Record<string, string> = {}) {
       return demo.port;
     },
   };
-  return { state, waitForOutput: (re: RegExp, ms: number) => demo.waitForOutput(re, ms), inject: (id: string) => post(`${demo.url}/inject/${id}`) };
+  return {
+    state,
+    waitForOutput: (re: RegExp, ms: number) => demo.waitForOutput(re, ms),
+    inject: async (id: string) => {
+      // npm start says it is ready when Node-RED listens; the flows (and their inject nodes) start right after
+      let status = await post(`${demo.url}/inject/${id}`);
+      for (let i = 0; status === 404 && i < 50; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        status = await post(`${demo.url}/inject/${id}`);
+      }
+      return status;
+    },
+  };
 }
 
 describe('npm start with SFTP (real Node-RED + simulator + sshd)', function () {
