@@ -13,7 +13,7 @@ async function deliver(obj: Parameters<typeof prepareAfsend>[0], ctx: DeliveryCo
   const { request } = await prepareAfsend(obj, ctx);
   return sendAfsend(request, ctx);
 }
-import { handleReceipt } from '../lib/delivery/receipts';
+import { handleReceipt } from '../lib/delivery/receipt-handling';
 import { SoapTransport } from '../lib/delivery/soap-transport';
 import { MemoryLedger } from '../lib/ledger/memory-ledger';
 import type { FordelingsObject } from '../lib/sf2900/model';

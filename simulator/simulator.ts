@@ -27,7 +27,7 @@ import { createHash, randomUUID } from 'crypto';
 import type { PeerCertificate, TLSSocket } from 'tls';
 import { XMLSerializer, type Element } from '@xmldom/xmldom';
 import { buildAfsendResponse, parseAfsendRequest } from '../lib/sf2900/afsend';
-import { child, childElements } from '../lib/sf2900/dom';
+import { child, childElements } from '../lib/xml/dom';
 import {
   buildModtagerListResponse,
   buildModtagerValiderResponse,

@@ -13,7 +13,7 @@ import { randomUUID, X509Certificate } from 'crypto';
 import { signEnveloped } from '../lib/signing/sign';
 import { verifyXmlSignature } from '../lib/signing/verify';
 import { fingerprintOf, loadSigningKey, parsePins, type Pins, type SigningKey } from '../lib/signing/keys';
-import { childrenNS, allElements, isElement } from '../lib/signing/dom';
+import { allElements, childrenNS, isElement } from '../lib/xml/dom';
 import { NS } from '../lib/signing/constants';
 import { FORDELING_ENTITY_ID, STS_NS, WST } from '../lib/sts/constants';
 import { verifyTokenRequest } from '../lib/sts/verify-token';

@@ -5,7 +5,7 @@
  */
 import type { Request, Response } from 'express';
 import type { TLSSocket } from 'node:tls';
-import { handleReceipt, type AuthResult, type CallerInfo } from '../delivery/receipts';
+import { handleReceipt, type AuthResult, type CallerInfo } from '../delivery/receipt-handling';
 import type { Ledger, ShipmentRecord } from '../ledger/types';
 import { buildReceiptResponse, parseReceiptRequest } from '../sf2900/receipts';
 import { buildSoapFault, isSoapFault } from '../sf2900/soap';

@@ -4,7 +4,7 @@
  */
 import { XMLSerializer, type Element } from '@xmldom/xmldom';
 import { parseXmlSafely, XmlError } from '../xml/safe-xml';
-import { child, childOf, childElements, childText, descendant } from './dom';
+import { child, childOf, childElements, childText, descendant } from '../xml/dom';
 import { CVR_PATTERN, HANDLING_FACET_PATTERN, KLE_PATTERN, UUID_PATTERN, type FordelingsObject, type ObjektType } from './model';
 import { NS } from './namespaces';
 import {

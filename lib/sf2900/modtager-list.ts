@@ -1,7 +1,7 @@
 /** FordelingsmodtagerList (who can receive for an authority + KLE subject) and FordelingsmodtagerValider. */
 import type { Element } from '@xmldom/xmldom';
 import { XmlError } from '../xml/safe-xml';
-import { child, childText, children } from './dom';
+import { child, childText, children } from '../xml/dom';
 import { CVR_PATTERN, HANDLING_FACET_PATTERN, KLE_PATTERN, UUID_PATTERN } from './model';
 import { NS } from './namespaces';
 import { el } from './parts';

@@ -1,4 +1,5 @@
 /** Namespaces, SOAP actions and paths of SF2900 (Fordelingskomponenten) as published in the service contract. */
+import { XML_NS } from '../xml/namespaces';
 
 export const NS = {
   /** v3 wrapper types (the Serviceplatform's DistributionService/3 port). */
@@ -8,8 +9,8 @@ export const NS = {
   authorityContext: 'http://serviceplatformen.dk/xml/schemas/AuthorityContext/1/',
   callContext: 'http://serviceplatformen.dk/xml/schemas/CallContext/1/',
   serviceplatformFault: 'http://serviceplatformen.dk/xml/schemas/ServiceplatformFault/1/',
-  soap11: 'http://schemas.xmlsoap.org/soap/envelope/',
-  soap12: 'http://www.w3.org/2003/05/soap-envelope',
+  soap11: XML_NS.soap11,
+  soap12: XML_NS.soap12,
 } as const;
 
 const PORT = 'http://serviceplatformen.dk/xml/wsdl/soap11/DistributionService/3/port';

@@ -5,7 +5,7 @@
  */
 import type { Element } from '@xmldom/xmldom';
 import { escapeXml } from '../xml/safe-xml';
-import { child, childText, children, text } from './dom';
+import { child, childText, children, text } from '../xml/dom';
 
 export interface FejlEntry {
   code: string;

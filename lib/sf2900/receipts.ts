@@ -3,7 +3,7 @@
  * (SF2900_EP_MS1-2/DistributionServiceAnvenderV2.wsdl, v2 namespace, soapAction "").
  */
 import { XmlError } from '../xml/safe-xml';
-import { child, childOf } from './dom';
+import { child, childOf } from '../xml/dom';
 import type { Routing } from './model';
 import { NS } from './namespaces';
 import {

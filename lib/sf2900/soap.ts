@@ -1,7 +1,7 @@
 /** SOAP 1.1 envelopes and faults as the Serviceplatform uses them (document/literal). */
 import type { Element } from '@xmldom/xmldom';
 import { escapeXml, parseXmlSafely, XmlError } from '../xml/safe-xml';
-import { child, childElements, childText, children, descendant } from './dom';
+import { child, childElements, childText, children, descendant } from '../xml/dom';
 import { NS } from './namespaces';
 import { el, fejlListeXml, parseFejlListe, type FejlEntry } from './parts';
 

@@ -11,7 +11,7 @@ import type SftpClient from 'ssh2-sftp-client';
 import type { SftpConnection } from './connection';
 import type { FileRef } from '../sf2900/model';
 import { assertSafeSftpName, remotePath, safeSftpName } from './names';
-import { parseSftpReceipt, receiptErrorText, type SftpReceipt, type TechnicalReceipt } from './receipts';
+import { parseSftpReceipt, receiptErrorText, type SftpReceipt, type TechnicalReceipt } from './receipt-files';
 import { buildTrigger, type DynamicRouting } from './trigger';
 
 export interface SftpFolders {

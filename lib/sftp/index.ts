@@ -28,7 +28,7 @@ export {
   type BusinessReceipt,
   type BusinessResponse,
   type SftpErrorMessage,
-} from './receipts';
+} from './receipt-files';
 export {
   uploadAtomically,
   writeTrigger,

@@ -1,16 +1,7 @@
 /** Namespaces and algorithm identifiers used by the signing code (public W3C / OASIS identifiers). */
-export const NS = {
-  ds: 'http://www.w3.org/2000/09/xmldsig#',
-  wsse: 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd',
-  wsu: 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd',
-  wsse11: 'http://docs.oasis-open.org/wss/oasis-wss-wssecurity-secext-1.1.xsd',
-  soap11: 'http://schemas.xmlsoap.org/soap/envelope/',
-  soap12: 'http://www.w3.org/2003/05/soap-envelope',
-  wsa: 'http://www.w3.org/2005/08/addressing',
-  liberty: 'urn:liberty:sb:2006-08',
-  saml2: 'urn:oasis:names:tc:SAML:2.0:assertion',
-  xmlns: 'http://www.w3.org/2000/xmlns/',
-} as const;
+import { XML_NS } from '../xml/namespaces';
+/** One table of W3C/OASIS namespaces for the whole project (lib/xml/namespaces.ts). */
+export const NS = XML_NS;
 
 export const ALG = {
   rsaSha256: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',

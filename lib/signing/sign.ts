@@ -3,7 +3,8 @@ import { SignedXml } from 'xml-crypto';
 import type { Document, Element } from '@xmldom/xmldom';
 import { parseXmlSafely } from '../xml/safe-xml';
 import { ALG, NS, WSA_HEADERS, WSS } from './constants';
-import { childElements, childrenNS, headerMatcher, idOf, positionalXPath, selectElements, serialize, stripBom } from './dom';
+import { childElements, childrenNS } from '../xml/dom';
+import { headerMatcher, idOf, positionalXPath, selectElements, serialize, stripBom } from './xpath';
 import { loadSigningKey, SigningError, type KeyMaterial, type SigningKey } from './keys';
 
 export interface EnvelopedOptions {

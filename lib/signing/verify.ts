@@ -3,7 +3,8 @@ import { SignedXml } from 'xml-crypto';
 import type { Document, Element, Node } from '@xmldom/xmldom';
 import { parseXmlSafely } from '../xml/safe-xml';
 import { ALG, NS, WSA_HEADERS, WSS } from './constants';
-import { allElements, childElements, childrenNS, headerMatcher, isElement, selectElements, stripBom } from './dom';
+import { allElements, childElements, childrenNS, isElement } from '../xml/dom';
+import { headerMatcher, selectElements, stripBom } from './xpath';
 import { base64ToPem, fingerprintOf, parsePins, type Pins } from './keys';
 
 export interface VerifyOptions {

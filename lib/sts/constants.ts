@@ -1,11 +1,12 @@
 /** KOMBIT STS (SF1514) and the token model: public endpoints and identifiers (sf2900.md §4). */
+import { SERVICE_ENTITY_ID } from '../sf2900/namespaces';
 export const STS_URLS = {
   test: 'https://n2adgangsstyring.eksterntest-stoettesystemerne.dk/runtime/services/kombittrust/14/certificatemixed',
   production: 'https://n2adgangsstyring.stoettesystemerne.dk/runtime/services/kombittrust/14/certificatemixed',
 } as const;
 
 /** entityID of the Fordelingskomponent (SF2900 v3), the AppliesTo of its token. */
-export const FORDELING_ENTITY_ID = 'http://sp.serviceplatformen.dk/service/fordeling/3';
+export const FORDELING_ENTITY_ID = SERVICE_ENTITY_ID;
 
 export const STS_NS = {
   wst: 'http://docs.oasis-open.org/ws-sx/ws-trust/200512',

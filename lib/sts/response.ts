@@ -1,7 +1,8 @@
 import type { Element } from '@xmldom/xmldom';
 import { parseXmlSafely } from '../xml/safe-xml';
 import { NS } from '../signing/constants';
-import { allElements, childElements, childrenNS, isElement, serialize } from '../signing/dom';
+import { serialize } from '../signing/xpath';
+import { allElements, childElements, childrenNS, isElement } from '../xml/dom';
 import type { Pins } from '../signing/keys';
 import { verifyXmlSignature } from '../signing/verify';
 import { STS_NS } from './constants';

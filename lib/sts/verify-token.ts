@@ -1,7 +1,8 @@
 import { X509Certificate } from 'crypto';
 import { parseXmlSafely } from '../xml/safe-xml';
 import { NS } from '../signing/constants';
-import { allElements, childrenNS, isElement, serialize } from '../signing/dom';
+import { serialize } from '../signing/xpath';
+import { allElements, childrenNS, isElement } from '../xml/dom';
 import { base64ToPem, parsePins, type Pins } from '../signing/keys';
 import { verifyXmlSignature } from '../signing/verify';
 

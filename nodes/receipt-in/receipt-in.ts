@@ -7,7 +7,7 @@
  */
 import type { NextFunction, Request, Response } from 'express';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { receiptAuthenticator, splitList } from '../../lib/delivery/receipts';
+import { receiptAuthenticator, splitList } from '../../lib/delivery/receipt-handling';
 import { SftpReceiptPoller, type SftpReceiptEvent } from '../../lib/delivery/sftp-receipts';
 import type { Ledger } from '../../lib/ledger/types';
 import { ledgerFor } from '../../lib/node-red/ledger';

@@ -9,7 +9,7 @@ import { EventEmitter } from 'events';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Element } from '@xmldom/xmldom';
-import { buildTechnicalReceipt, type SftpErrorMessage } from '../../lib/sftp/receipts';
+import { buildTechnicalReceipt, type SftpErrorMessage } from '../../lib/sftp/receipt-files';
 import { parseXmlSafely } from '../../lib/xml/safe-xml';
 import { loadXsd, type XsdSchema } from '../../lib/xml/xsd';
 

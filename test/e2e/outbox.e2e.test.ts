@@ -2,7 +2,7 @@
 // fordeling out → simulator (HTTPS, mutual TLS, contract validation, both duplicate policies) → receipt in.
 import { strict as assert } from 'assert';
 import helper from 'node-red-node-test-helper';
-import { handleReceipt } from '../../lib/delivery/receipts';
+import { handleReceipt } from '../../lib/delivery/receipt-handling';
 import { defaultLedger } from '../../lib/ledger/default-ledger';
 import type { FordelingsObject } from '../../lib/sf2900/model';
 import type { Simulator } from '../../simulator';

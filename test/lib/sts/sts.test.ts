@@ -3,7 +3,7 @@ import { DOMParser } from '@xmldom/xmldom';
 import { loadSigningKey, type SigningKey } from '../../../lib/signing/keys';
 import { verifyXmlSignature } from '../../../lib/signing/verify';
 import { NS, WSS } from '../../../lib/signing/constants';
-import { serialize } from '../../../lib/signing/dom';
+import { serialize } from '../../../lib/signing/xpath';
 import {
   buildIssueRequest,
   buildTokenEnvelope,

@@ -1,13 +1,15 @@
 /**
- * Small namespace-tolerant DOM helpers for reading Serviceplatform messages.
- * Elements are matched by local name: SP is known to deviate from its own schemas (sf2900.md §7.3),
- * so a reader looks for the element it needs wherever its namespace puts it.
+ * Element helpers over xmldom, the one place for them. Two kinds:
+ *   - by local name (child, children, childText, descendant): for reading Serviceplatform messages, which are known to
+ *     deviate from their own schemas (sf2900.md §7.3), so a reader finds an element wherever its namespace puts it;
+ *   - by namespace and local name (isElement, childrenNS): for signatures and tokens, where a foreign namespace must
+ *     never pass for the real element.
  */
-import type { Element, Node } from '@xmldom/xmldom';
+import type { Document, Element, Node } from '@xmldom/xmldom';
 
 const ELEMENT_NODE = 1;
 
-export function childElements(parent: Element | null | undefined): Element[] {
+export function childElements(parent: Element | Document | null | undefined): Element[] {
   const out: Element[] = [];
   if (!parent) return out;
   for (let n: Node | null = parent.firstChild; n; n = n.nextSibling) {
@@ -54,4 +56,23 @@ export function descendant(root: Element | null | undefined, localName: string):
     if (d) return d;
   }
   return undefined;
+}
+
+export function isElement(node: Node | null | undefined, ns: string, localName: string): node is Element {
+  return !!node && node.nodeType === ELEMENT_NODE && (node as Element).namespaceURI === ns && (node as Element).localName === localName;
+}
+
+export function childrenNS(parent: Element | null | undefined, ns: string, localName: string): Element[] {
+  return childElements(parent).filter((e) => isElement(e, ns, localName));
+}
+
+/** Every element in document order. */
+export function allElements(root: Element): Element[] {
+  const out: Element[] = [];
+  const walk = (el: Element) => {
+    out.push(el);
+    for (const c of childElements(el)) walk(c);
+  };
+  walk(root);
+  return out;
 }

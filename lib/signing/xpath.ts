@@ -1,6 +1,8 @@
+/** XPath selection and serialisation for the signing code (the XPath engine xml-crypto itself uses). */
 import { createRequire } from 'module';
 import { XMLSerializer, type Document, type Element, type Node } from '@xmldom/xmldom';
 import { NS } from './constants';
+import { childElements } from '../xml/dom';
 
 const ELEMENT_NODE = 1;
 
@@ -36,34 +38,6 @@ export function selectElements(doc: Document, expression: string, extra: Record<
   }
   if (!Array.isArray(result)) throw new Error(`XPath "${expression}" does not select elements`);
   return (result as Node[]).filter((n) => n.nodeType === ELEMENT_NODE) as Element[];
-}
-
-export function childElements(parent: Element | Document | null | undefined): Element[] {
-  const out: Element[] = [];
-  if (!parent) return out;
-  for (let n: Node | null = parent.firstChild; n; n = n.nextSibling) {
-    if (n.nodeType === ELEMENT_NODE) out.push(n as Element);
-  }
-  return out;
-}
-
-export function isElement(node: Node | null | undefined, ns: string, localName: string): node is Element {
-  return !!node && node.nodeType === ELEMENT_NODE && (node as Element).namespaceURI === ns && (node as Element).localName === localName;
-}
-
-export function childrenNS(parent: Element | null | undefined, ns: string, localName: string): Element[] {
-  return childElements(parent).filter((e) => isElement(e, ns, localName));
-}
-
-/** Every element in document order. */
-export function allElements(root: Element): Element[] {
-  const out: Element[] = [];
-  const walk = (el: Element) => {
-    out.push(el);
-    for (const c of childElements(el)) walk(c);
-  };
-  walk(root);
-  return out;
 }
 
 /** The XPath xml-crypto can use to find exactly this element again after re-parsing: /*[i]/*[j]/… */

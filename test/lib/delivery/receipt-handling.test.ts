@@ -1,5 +1,5 @@
 import { strict as assert } from 'assert';
-import { handleReceipt, receiptAuthenticator, receiptFingerprint } from '../../../lib/delivery/receipts';
+import { handleReceipt, receiptAuthenticator, receiptFingerprint } from '../../../lib/delivery/receipt-handling';
 import { stateForReceipt } from '../../../lib/outbox/outbox';
 import { MemoryLedger } from '../../../lib/ledger/memory-ledger';
 
