@@ -278,12 +278,17 @@ export class DurableDelivery<W> {
    * The id to use for a shipment: `transactionId`, unless nothing is recorded under it and this queue recorded the
    * submission under `legacyId` (its id before shipment keys), so an upgrade neither resends nor forgets it.
    */
-  async idFor(transactionId: string, legacyId?: string): Promise<string> {
-    if (!legacyId || legacyId === transactionId) return transactionId;
+  async idFor(transactionId: string, legacy?: { id: string; sameTarget(old: ShipmentRecord): boolean }): Promise<string> {
+    if (!legacy || legacy.id === transactionId) return transactionId;
     const { ledger } = this.o;
     if (await ledger.getShipment(transactionId, { bodies: false })) return transactionId;
-    const old = await ledger.getShipment(legacyId, { bodies: false });
-    return old && old.meta?.node === this.o.queue ? legacyId : transactionId;
+    // Only one this node sent or is sending to this target (delivered, or waiting with its request): it is then a repeat
+    // or joins the queue, and nothing is prepared again. Anything else (failed, dead letter, another target) is a new
+    // shipment under the new id.
+    const old = await ledger.getShipment(legacy.id);
+    const live = old && (DELIVERED_STATES.includes(old.state) || (ACTIVE.includes(old.state) && !!old.request));
+    const repeat = old && live && old.meta?.node === this.o.queue && legacy.sameTarget(old);
+    return repeat ? legacy.id : transactionId;
   }
 
   /** Puts a dead-lettered (or failed) shipment back in the queue with a fresh budget; `waiter` gets its outcome. */
@@ -309,11 +314,11 @@ export class DurableDelivery<W> {
       this.o.callbacks.queued?.(t);
       return (await this.o.ledger.getShipment(t)) ?? s;
     } catch (err) {
-      if (waiter)
-        this.waiters.set(
-          t,
-          (this.waiters.get(t) ?? []).filter((w) => w !== waiter),
-        );
+      if (waiter) {
+        const left = (this.waiters.get(t) ?? []).filter((w) => w !== waiter);
+        if (left.length) this.waiters.set(t, left);
+        else this.waiters.delete(t); // an empty list would make a later accept() join nothing
+      }
       throw asDeliveryError(err);
     } finally {
       this.leave(t);

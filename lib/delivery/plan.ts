@@ -11,6 +11,7 @@
  *   - 'custom': a text the builder sets (e.g. "sag" and "journal" for two nodes that send the same object twice);
  *   - 'submission': no key — one shipment per submission whichever node sends it (how versions before it worked).
  */
+import type { ShipmentRecord } from '../ledger/types';
 import type { FordelingsObject } from '../sf2900/model';
 import { UUID_PATTERN } from '../sf2900/model';
 import { buildAfsendRequestFromAnmodning } from '../sf2900/afsend';
@@ -85,8 +86,8 @@ export function invalid(reason: string): DeliveryError {
 
 export interface PlannedShipment {
   transactionId: string;
-  /** The id this submission had before shipment keys, to recognise what this node sent under it. */
-  legacyId?: string;
+  /** The id this submission had before shipment keys, to recognise what this node already sent to this target under it. */
+  legacy?: { id: string; sameTarget(old: ShipmentRecord): boolean };
   prepare: () => Promise<{ request: string; ids: ShipmentIds }>;
 }
 
@@ -115,8 +116,16 @@ export function planShipment(
   } catch (err) {
     throw invalid((err as Error).message);
   }
-  const legacyId = key ? transactionIdFor(obj.submissionId, obj.webformId) : undefined;
-  return { transactionId, legacyId, prepare: () => prepareAfsend(obj, ctx, key) };
+  const legacy = key ? { id: transactionIdFor(obj.submissionId, obj.webformId), sameTarget: (old: ShipmentRecord) => sameTarget(obj, old) } : undefined;
+  return { transactionId, legacy, prepare: () => prepareAfsend(obj, ctx, key) };
+}
+
+/** Whether a shipment recorded before shipment keys went where `obj` goes: the same objekt type and routing in its request. */
+function sameTarget(obj: FordelingsObject, old: ShipmentRecord): boolean {
+  const r = obj.context.routing ?? ({} as FordelingsObject['context']['routing']);
+  const wanted = [r.receivingAuthorityCvr, r.receivingSystemUuid ?? r.kle, r.receivingSystemUuid ? undefined : r.handlingFacet].filter(Boolean) as string[];
+  const req = (old.request ?? '').toLowerCase();
+  return old.objektType === obj.objektType && wanted.every((v) => req.includes(`>${v.toLowerCase()}<`));
 }
 
 function planXml(xml: string, msg: { transactionId?: unknown; submissionId?: unknown }, ctx: DeliveryContext): PlannedShipment {

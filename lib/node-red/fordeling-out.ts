@@ -174,7 +174,7 @@ export class FordelingOutRuntime {
         return;
       }
       const p = planShipment(msg, ctx, { settings: this.settings, sftp: !!this.p.sftpNode });
-      msg.transactionId = await this.durable.idFor(p.transactionId, p.legacyId);
+      msg.transactionId = await this.durable.idFor(p.transactionId, p.legacy);
       await this.durable.accept(msg.transactionId as string, p.prepare, w, typeof msg._os2InboxId === 'string' ? [msg._os2InboxId] : []);
     } catch (err) {
       this.fail(w, asDeliveryError(err));

@@ -221,8 +221,9 @@ export class DeliveryWorker {
       }
       if (!shipment || DELIVERED.includes(shipment.state)) {
         await ledger.release(transactionId, this.owner); // nothing (more) to send
-        // a receipt proved it arrived while it waited for a retry: that is its outcome
-        if (shipment) this.o.onDelivered?.(shipment);
+        // a receipt proved it arrived while it waited for a retry: that is its outcome (a duplicate refusal was
+        // reported as delivered already)
+        if (shipment && !duplicateRefusalOf(shipment)) this.o.onDelivered?.(shipment);
         return;
       }
       await this.attempt(shipment);
@@ -237,16 +238,29 @@ export class DeliveryWorker {
     const t = shipment.transactionId;
     const breaker = this.breakers.get(this.o.breakerKey?.(shipment) ?? 'default');
     const started = this.clock.now();
-    await this.outbox.move(t, 'sending');
+    const claimed = await this.outbox.move(t, 'sending');
+    if (!claimed.moved) {
+      // delivered meanwhile (e.g. by another worker after this lease's predecessor expired): nothing to send
+      await ledger.release(t, this.owner);
+      return;
+    }
     const probing = breaker.state === 'half-open';
+    let result: SendResult;
     try {
-      const result = await guardedCall((signal) => this.o.send(shipment, signal), {
+      result = await guardedCall((signal) => this.o.send(shipment, signal), {
         breaker,
         bulkhead: this.bulkhead,
         timeoutMs: this.o.timeoutMs ?? 60_000,
         signal: this.stopController.signal,
         clock: this.clock,
       });
+    } catch (err) {
+      return this.failed(shipment, breaker, probing, started, err);
+    }
+    // The platform has it. A ledger failure from here on must not turn that into a failure: the item stays leased,
+    // is claimed again when the lease expires, and its send repeated under the same AnvenderTransaktionsID.
+    let done: ShipmentRecord;
+    try {
       await this.outbox.attempt(t, { at: new Date(started).toISOString(), ok: true, durationMs: this.clock.now() - started });
       const patch: ShipmentPatch = { lastError: undefined };
       if (result.distributionTransactionId) patch.distributionTransactionId = result.distributionTransactionId;
@@ -254,10 +268,20 @@ export class DeliveryWorker {
       if (result.request !== undefined) patch.request = result.request;
       if (result.meta) patch.meta = { ...shipment.meta, ...result.meta };
       // a receipt (maybe on another instance) may have moved the shipment on meanwhile: the table never moves it back
-      const { shipment: done } = await this.outbox.move(t, 'sent', patch);
+      done = (await this.outbox.move(t, 'sent', patch)).shipment;
       await ledger.release(t, this.owner);
-      this.o.onDelivered?.(done);
     } catch (err) {
+      this.o.onError?.(err as Error);
+      return;
+    }
+    this.o.onDelivered?.(done);
+  }
+
+  /** A send that failed: retried later, dead-lettered, or (a duplicate refusal) counted as sent. */
+  private async failed(shipment: ShipmentRecord, breaker: ReturnType<BreakerRegistry['get']>, probing: boolean, started: number, err: unknown): Promise<void> {
+    const { ledger } = this.o;
+    const t = shipment.transactionId;
+    {
       if (err instanceof BreakerOpenError || this.stopped) {
         // Not the shipment's fault: no attempt spent. Due again when the breaker lets a probe through.
         // Spread the waiting shipments out so they do not all rush in when it half-opens.

@@ -5,12 +5,11 @@ import type { Simulator } from '../../simulator';
 import type { SimulatorCerts } from '../support/certs';
 import { journalpost } from '../lib/sf2900/fixtures';
 import { defaultLedger } from '../../lib/ledger/default-ledger';
-import { anmodningContentXml } from '../../lib/sf2900/afsend';
+import { anmodningContentXml, buildAfsendRequest } from '../../lib/sf2900/afsend';
+import { transactionIdFor } from '../../lib/sf2900/transaction-id';
 import { NS } from '../../lib/sf2900/namespaces';
 import { NODES, collect, nextMessage, until } from '../e2e/harness';
-import { serviceplatformNode, useSimulator } from '../support/platform';
-
-const SYSTEM = 'a0b1c2d3-0000-4000-8000-000000000001';
+import { SYSTEM, serviceplatformNode, useSimulator } from '../support/platform';
 
 describe('os2-fordeling-out against the simulator', function () {
   let certs: SimulatorCerts;
@@ -61,6 +60,38 @@ describe('os2-fordeling-out against the simulator', function () {
     assert.equal(s?.distributionTransactionId, msg.distributionTransactionId);
     assert.ok(s && ['sent', 'technically-received', 'accepted'].includes(s.state));
     assert.equal(sim.shipments.get(msg.transactionId)?.context.senderCvr, certs.client.cvr, 'sender CVR from the config');
+  });
+
+  it('an upgrade: a submission this node delivered under the old one-id-per-submission scheme is a repeat for its target only', async function () {
+    await load();
+    const o = obj();
+    const legacy = transactionIdFor(o.submissionId, o.webformId);
+    const request = buildAfsendRequest(o, { transactionId: legacy, senderCvr: certs.client.cvr, senderSystemUuid: SYSTEM });
+    await defaultLedger().createShipment({
+      transactionId: legacy,
+      submissionId: o.submissionId,
+      webformId: o.webformId,
+      objektType: 'JOURNALPOST',
+      state: 'queued',
+      request,
+      meta: { node: 'fo' },
+    });
+    await defaultLedger().updateShipment(legacy, { state: 'accepted' });
+    const out = collect(['ok', 'failed']);
+    const before = sim.stats.requests;
+    helper.getNode('fo').receive({ payload: o } as never);
+    await until(() => out.ok.length === 1);
+    assert.equal(out.ok[0].transactionId, legacy, 'recognised under its old id');
+    assert.equal((out.ok[0] as Record<string, any>).duplicate.reason, 'already-sent');
+    assert.equal(sim.stats.requests, before, 'nothing sent again');
+    // the same submission to another target is a shipment of its own
+    const other = structuredClone(o);
+    other.context.routing = { receivingAuthorityCvr: '12345678', kle: '32.03.14' };
+    helper.getNode('fo').receive({ payload: other } as never);
+    await until(() => out.ok.length === 2);
+    assert.notEqual(out.ok[1].transactionId, legacy);
+    assert.equal((out.ok[1] as Record<string, any>).duplicate, undefined);
+    assert.equal(sim.shipments.get(out.ok[1].transactionId as string)?.count, 1);
   });
 
   it('the same submission posted again is one shipment: sent once; the repeat comes out on output 1 saying so', async function () {

@@ -55,6 +55,27 @@ describe('DeliveryWorker', () => {
     assert.deepEqual(await ledger.listQueue(), []);
   });
 
+  it('a ledger failure after the platform accepted is never a failure of the send: no dead letter, the item stays leased', async () => {
+    const dead: ShipmentRecord[] = [];
+    const errors: Error[] = [];
+    const w = worker(async () => ({ distributionTransactionId: 'd-x' }), { onDeadLetter: (s) => dead.push(s), onError: (e) => errors.push(e) });
+    const addAttempt = ledger.addAttempt.bind(ledger);
+    let failOnce = true;
+    ledger.addAttempt = async (t, a) => {
+      if (a.ok && failOnce) {
+        failOnce = false;
+        throw new Error('disk I/O error');
+      }
+      return addAttempt(t, a);
+    };
+    await ship(w, 'x1');
+    await clock.advance(10);
+    assert.deepEqual(dead, [], 'not dead-lettered');
+    assert.match(errors[0]?.message ?? '', /disk I\/O error/);
+    assert.equal((await ledger.getShipment('x1'))?.state, 'sending', 'left for the lease to expire and the send to be repeated');
+    assert.equal((await ledger.listQueue())[0]?.owner, w.owner, 'still leased');
+  });
+
   it('retries transient failures with backoff kept in the queue, then delivers', async () => {
     let calls = 0;
     const retries: number[] = [];
