@@ -249,10 +249,12 @@ export class DurableDelivery<W> {
             this.o.callbacks.duplicate(shipment, this.take(t));
             return;
           }
-          const usable = ACTIVE.includes(shipment.state) && shipment.request && existing?.request;
+          // A fresh try of a failed / dead-lettered shipment, decided on its state before prepare(): the SFTP stage has
+          // moved it to 'sending' since.
+          const fresh = RESENDABLE.includes(existing?.state ?? shipment.state);
+          const usable = !fresh && ACTIVE.includes(shipment.state) && shipment.request && existing?.request;
           if (!usable) {
-            // a fresh try: a failed / dead-lettered shipment, or the SFTP stage's record (no request yet)
-            const fresh = RESENDABLE.includes(shipment.state);
+            // a fresh try, or the SFTP stage's record (no request yet)
             const meta = { ...shipment.meta, node: this.o.queue, ...(fresh ? { attemptBase: shipment.attempts.length } : {}) };
             const { moved, shipment: now } = await this.outbox.move(t, 'queued', { request, meta }, { onlyIfMoved: true });
             if (!moved && DELIVERED_STATES.includes(now.state)) {

@@ -240,8 +240,9 @@ export class DeliveryWorker {
     const started = this.clock.now();
     const claimed = await this.outbox.move(t, 'sending');
     if (!claimed.moved) {
-      // delivered meanwhile (e.g. by another worker after this lease's predecessor expired): nothing to send
+      // delivered meanwhile (a receipt, or another worker after an expired lease): nothing to send; that is its outcome
       await ledger.release(t, this.owner);
+      if (!duplicateRefusalOf(claimed.shipment)) this.o.onDelivered?.(claimed.shipment);
       return;
     }
     const probing = breaker.state === 'half-open';
