@@ -21,8 +21,6 @@ import { fileContentsRemoved, withoutFileContents } from '../sf2900/file-content
 import { sendAfsend, type DeliveryContext, type ShipmentIds } from './deliver';
 import { DeliveryError } from './errors';
 
-export const DELIVERED_STATES = DELIVERED;
-
 /** Defaults fit for a platform that may be down for hours (≈ 13 h of ceilings, see lib/ledger/README.md). */
 export const DURABLE_DEFAULTS = {
   attempts: 20,
@@ -235,7 +233,7 @@ export class DurableDelivery<W> {
     const { ledger } = this.o;
     try {
       const existing = await ledger.getShipment(t);
-      if (existing && DELIVERED_STATES.includes(existing.state)) {
+      if (existing && DELIVERED.includes(existing.state)) {
         await this.ack([...inboxIds, t]);
         this.o.callbacks.duplicate(existing, this.take(t));
         return;
@@ -244,7 +242,7 @@ export class DurableDelivery<W> {
         const { request, ids } = await prepare();
         const { created, shipment } = await this.outbox.open({ ...ids, state: 'queued', request, meta: { node: this.o.queue } });
         if (!created) {
-          if (DELIVERED_STATES.includes(shipment.state)) {
+          if (DELIVERED.includes(shipment.state)) {
             await this.ack([...inboxIds, t]);
             this.o.callbacks.duplicate(shipment, this.take(t));
             return;
@@ -257,7 +255,7 @@ export class DurableDelivery<W> {
             // a fresh try, or the SFTP stage's record (no request yet)
             const meta = { ...shipment.meta, node: this.o.queue, ...(fresh ? { attemptBase: shipment.attempts.length } : {}) };
             const { moved, shipment: now } = await this.outbox.move(t, 'queued', { request, meta }, { onlyIfMoved: true });
-            if (!moved && DELIVERED_STATES.includes(now.state)) {
+            if (!moved && DELIVERED.includes(now.state)) {
               // delivered meanwhile (another instance took the same submission): this arrival is the repeat
               await this.ack([...inboxIds, t]);
               this.o.callbacks.duplicate(now, this.take(t));
@@ -283,14 +281,13 @@ export class DurableDelivery<W> {
   async idFor(transactionId: string, legacy?: { id: string; sameTarget(old: ShipmentRecord): boolean }): Promise<string> {
     if (!legacy || legacy.id === transactionId) return transactionId;
     const { ledger } = this.o;
-    if (await ledger.getShipment(transactionId, { bodies: false })) return transactionId;
     // Only one this node sent or is sending to this target (delivered, or waiting with its request): it is then a repeat
     // or joins the queue, and nothing is prepared again. Anything else (failed, dead letter, another target) is a new
-    // shipment under the new id.
+    // shipment under the new id. The legacy row is read first: it is almost always absent, so a message costs one read.
     const old = await ledger.getShipment(legacy.id);
-    const live = old && (DELIVERED_STATES.includes(old.state) || (ACTIVE.includes(old.state) && !!old.request));
-    const repeat = old && live && old.meta?.node === this.o.queue && legacy.sameTarget(old);
-    return repeat ? legacy.id : transactionId;
+    const live = old && (DELIVERED.includes(old.state) || (ACTIVE.includes(old.state) && !!old.request));
+    if (!(old && live && old.meta?.node === this.o.queue && legacy.sameTarget(old))) return transactionId;
+    return (await ledger.getShipment(transactionId, { bodies: false })) ? transactionId : legacy.id;
   }
 
   /** Puts a dead-lettered (or failed) shipment back in the queue with a fresh budget; `waiter` gets its outcome. */
@@ -396,7 +393,7 @@ export class DurableDelivery<W> {
         const gen = this.generation.get(t);
         const s = await this.o.ledger.getShipment(t);
         if (!s || this.busy.has(t) || this.sendingHere.has(t) || this.generation.get(t) !== gen) continue;
-        if (DELIVERED_STATES.includes(s.state) || s.state === 'dead-letter') this.o.callbacks.settledElsewhere(s, this.take(t));
+        if (DELIVERED.includes(s.state) || s.state === 'dead-letter') this.o.callbacks.settledElsewhere(s, this.take(t));
       }
     } catch (err) {
       this.o.callbacks.error?.(err as Error);
