@@ -250,7 +250,8 @@ export class DurableDelivery<W> {
           // A fresh try of a failed / dead-lettered shipment, decided on its state before prepare(): the SFTP stage has
           // moved it to 'sending' since.
           const fresh = RESENDABLE.includes(existing?.state ?? shipment.state);
-          const usable = !fresh && ACTIVE.includes(shipment.state) && shipment.request && existing?.request;
+          // otherwise an active record with a request is another arrival's (maybe on another instance): join it
+          const usable = !fresh && ACTIVE.includes(shipment.state) && shipment.request;
           if (!usable) {
             // a fresh try, or the SFTP stage's record (no request yet)
             const meta = { ...shipment.meta, node: this.o.queue, ...(fresh ? { attemptBase: shipment.attempts.length } : {}) };

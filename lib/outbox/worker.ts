@@ -96,6 +96,14 @@ export function duplicateRefusalOf(s: ShipmentRecord | undefined): DuplicateRefu
   return d && typeof d.at === 'string' ? d : undefined;
 }
 
+/**
+ * Whether a worker already reported this shipment as delivered: a send the platform accepted (an ok attempt) or refused
+ * as a duplicate. Only a shipment a receipt moved on while it waited has not been reported yet.
+ */
+function reportedDelivered(s: ShipmentRecord): boolean {
+  return !!duplicateRefusalOf(s) || s.attempts.some((a) => a.ok);
+}
+
 export class DeliveryWorker {
   readonly owner: string;
   readonly breakers: BreakerRegistry;
@@ -221,9 +229,9 @@ export class DeliveryWorker {
       }
       if (!shipment || DELIVERED.includes(shipment.state)) {
         await ledger.release(transactionId, this.owner); // nothing (more) to send
-        // a receipt proved it arrived while it waited for a retry: that is its outcome (a duplicate refusal was
-        // reported as delivered already)
-        if (shipment && !duplicateRefusalOf(shipment)) this.o.onDelivered?.(shipment);
+        // a receipt proved it arrived while it waited for a retry: that is its outcome — unless a send already reported
+        // it (queued again by a second arrival of the same submission, perhaps on another instance)
+        if (shipment && !reportedDelivered(shipment)) this.o.onDelivered?.(shipment);
         return;
       }
       await this.attempt(shipment);
@@ -242,7 +250,7 @@ export class DeliveryWorker {
     if (!claimed.moved) {
       // delivered meanwhile (a receipt, or another worker after an expired lease): nothing to send; that is its outcome
       await ledger.release(t, this.owner);
-      if (!duplicateRefusalOf(claimed.shipment)) this.o.onDelivered?.(claimed.shipment);
+      if (!reportedDelivered(claimed.shipment)) this.o.onDelivered?.(claimed.shipment);
       return;
     }
     const probing = breaker.state === 'half-open';

@@ -55,6 +55,43 @@ describe('DeliveryWorker', () => {
     assert.deepEqual(await ledger.listQueue(), []);
   });
 
+  it('reports a delivery once: queued again after it was sent (a second arrival of the submission), it is neither sent nor reported again', async () => {
+    const sent: string[] = [];
+    const delivered: ShipmentRecord[] = [];
+    const w = worker(async (s) => (sent.push(s.transactionId), { distributionTransactionId: 'd-t2' }), { onDelivered: (s) => delivered.push(s) });
+    await ship(w, 't2');
+    await clock.advance(10);
+    assert.equal(delivered.length, 1);
+    await w.submit('t2'); // e.g. the same submission posted to another instance, which joined the shipment late
+    await clock.advance(10);
+    await clock.advance(2000);
+    assert.deepEqual(sent, ['t2']);
+    assert.equal(delivered.length, 1, 'output 1 once');
+    assert.deepEqual(await ledger.listQueue(), []);
+  });
+
+  it('reports a shipment a receipt moved on while it waited for a retry (nothing reported it yet)', async () => {
+    const delivered: ShipmentRecord[] = [];
+    let calls = 0;
+    const w = worker(
+      async () => {
+        calls++;
+        throw http(503);
+      },
+      { onDelivered: (s) => delivered.push(s) },
+    );
+    await ship(w, 't3');
+    await clock.advance(10);
+    assert.equal(calls, 1);
+    await ledger.updateShipment('t3', { state: 'accepted' }); // a Forretning receipt arrived meanwhile
+    await clock.advance(60_000);
+    assert.equal(calls, 1, 'not sent again');
+    assert.deepEqual(
+      delivered.map((s) => s.state),
+      ['accepted'],
+    );
+  });
+
   it('a ledger failure after the platform accepted is never a failure of the send: no dead letter, the item stays leased', async () => {
     const dead: ShipmentRecord[] = [];
     const errors: Error[] = [];
