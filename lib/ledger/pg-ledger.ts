@@ -20,6 +20,7 @@ import type {
   ShipmentFilter,
   ShipmentRecord,
   StateGuard,
+  StoredRecord,
   WorkItem,
 } from './types';
 
@@ -45,7 +46,7 @@ function loadPg(): PgModule {
 }
 
 /** The schema version this code writes and reads (see migrate). */
-export const PG_SCHEMA_VERSION = 3;
+export const PG_SCHEMA_VERSION = 4;
 
 export class PgLedger implements Ledger {
   private closed = false;
@@ -168,6 +169,19 @@ export class PgLedger implements Ledger {
             WHERE jsonb_typeof(f.value -> '${field}') = 'string'
             ON CONFLICT (key) DO NOTHING`);
         }
+      }
+      if (version < 4) {
+        // 4: records written with compare-and-set and leases (as the embedded schema's migration 3)
+        await c.query(`CREATE TABLE IF NOT EXISTS ${s}.records (
+          key text PRIMARY KEY,
+          value jsonb NOT NULL,
+          version integer NOT NULL,
+          updated_at timestamptz NOT NULL DEFAULT clock_timestamp())`);
+        await c.query(`CREATE INDEX IF NOT EXISTS records_updated_idx ON ${s}.records (updated_at)`);
+        await c.query(`CREATE TABLE IF NOT EXISTS ${s}.leases (
+          name text PRIMARY KEY,
+          owner text NOT NULL,
+          lease_until timestamptz NOT NULL)`);
       }
       await c.query(`INSERT INTO ${s}.ledger_info (name, value) VALUES ('schema_version', $1) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`, [
         String(PG_SCHEMA_VERSION),
@@ -494,6 +508,40 @@ export class PgLedger implements Ledger {
     return rows.map((r) => r.key as string);
   }
 
+  async getRecord(key: string): Promise<StoredRecord | undefined> {
+    const { rows } = await this.q(`SELECT value, version, updated_at FROM ${this.s}.records WHERE key = $1`, [key]);
+    const r = rows[0];
+    return r ? { value: r.value, version: Number(r.version), updatedAt: iso(r.updated_at) } : undefined;
+  }
+
+  async putRecord(key: string, value: unknown, expectVersion: number): Promise<boolean> {
+    const text = JSON.stringify(value);
+    const r =
+      expectVersion === 0
+        ? await this.q(`INSERT INTO ${this.s}.records (key, value, version) VALUES ($1, $2::jsonb, 1) ON CONFLICT DO NOTHING`, [key, text])
+        : await this.q(
+            `UPDATE ${this.s}.records SET value = $2::jsonb, version = version + 1, updated_at = clock_timestamp() WHERE key = $1 AND version = $3`,
+            [key, text, expectVersion],
+          );
+    return r.rowCount === 1;
+  }
+
+  async takeLease(name: string, owner: string, ms: number, now?: Date): Promise<boolean> {
+    const r = await this.q(
+      `WITH clock AS (SELECT COALESCE($4::timestamptz, clock_timestamp()) AS now)
+       INSERT INTO ${this.s}.leases (name, owner, lease_until)
+         SELECT $1, $2, clock.now + ($3::double precision * interval '1 millisecond') FROM clock
+       ON CONFLICT (name) DO UPDATE SET owner = EXCLUDED.owner, lease_until = EXCLUDED.lease_until
+         WHERE ${this.s}.leases.owner = EXCLUDED.owner OR ${this.s}.leases.lease_until < COALESCE($4::timestamptz, clock_timestamp())`,
+      [name, owner, ms, now ?? null],
+    );
+    return r.rowCount === 1;
+  }
+
+  async releaseLease(name: string, owner: string): Promise<void> {
+    await this.q(`DELETE FROM ${this.s}.leases WHERE name = $1 AND owner = $2`, [name, owner]);
+  }
+
   /** In batches (each its own short transaction), so retention never holds locks on many rows at once. */
   async purgeOlderThan(cutoff: Date): Promise<PurgeResult> {
     const s = this.s;
@@ -520,6 +568,13 @@ export class PgLedger implements Ledger {
       );
       result.receipts += b.rowCount ?? 0;
       if ((b.rowCount ?? 0) < batch) break;
+    }
+    for (;;) {
+      const c = await this.q(`DELETE FROM ${s}.records WHERE key IN (SELECT key FROM ${s}.records WHERE updated_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, [
+        cutoff,
+        batch,
+      ]);
+      if ((c.rowCount ?? 0) < batch) break;
     }
     return result;
   }

@@ -31,7 +31,7 @@ import {
 import { migrateSqlite, SQLITE_FILE_KEYS_BACKFILL } from './sqlite-schema';
 import { ACTIVE_STATES } from './types';
 import type { AttemptRecord, InboxEntry, ReceiptRecord, ShipmentRecord, WorkItem } from './types';
-import type { Ledger, PurgeResult, ReceiptEffect, ShipmentFilter, StateGuard } from './types';
+import type { Ledger, PurgeResult, ReceiptEffect, ShipmentFilter, StateGuard, StoredRecord } from './types';
 
 export interface SqliteLedgerOptions {
   /** The clock (tests inject a fake one). */
@@ -478,6 +478,48 @@ export class SqliteLedger implements Ledger {
     return this.read(() => (this.db.prepare('SELECT key FROM cursor WHERE scope = ? ORDER BY seq').all(scope) as Row[]).map((r) => r.key as string));
   }
 
+  // ---------- records and leases ----------
+
+  getRecord(key: string): Promise<StoredRecord | undefined> {
+    return this.read(() => {
+      const r = this.db.prepare('SELECT value, version, updated_at FROM records WHERE key = ?').get(key) as Row | undefined;
+      return r ? { value: JSON.parse(r.value as string), version: Number(r.version), updatedAt: r.updated_at as string } : undefined;
+    });
+  }
+
+  putRecord(key: string, value: unknown, expectVersion: number): Promise<boolean> {
+    const text = JSON.stringify(value);
+    return this.write(() => {
+      const at = this.iso();
+      const r =
+        expectVersion === 0
+          ? this.db.prepare('INSERT INTO records (key, value, version, updated_at) VALUES (?,?,1,?) ON CONFLICT DO NOTHING').run(key, text, at)
+          : this.db
+              .prepare('UPDATE records SET value = ?, version = version + 1, updated_at = ? WHERE key = ? AND version = ?')
+              .run(text, at, key, expectVersion);
+      return r.changes === 1;
+    }, text.length);
+  }
+
+  takeLease(name: string, owner: string, ms: number, now?: Date): Promise<boolean> {
+    return this.write(() => {
+      const at = now ?? this.now();
+      const until = new Date(at.getTime() + ms).toISOString();
+      const r = this.db
+        .prepare(
+          `INSERT INTO leases (name, owner, lease_until) VALUES (?,?,?)
+           ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until
+           WHERE leases.owner = excluded.owner OR leases.lease_until < ?`,
+        )
+        .run(name, owner, until, at.toISOString());
+      return r.changes === 1;
+    });
+  }
+
+  releaseLease(name: string, owner: string): Promise<void> {
+    return this.write(() => void this.db.prepare('DELETE FROM leases WHERE name = ? AND owner = ?').run(name, owner));
+  }
+
   // ---------- import of an older store ----------
 
   /** Whether `name` was recorded in ledger_info (e.g. an import done). */
@@ -548,6 +590,7 @@ export class SqliteLedger implements Ledger {
            AND NOT EXISTS (SELECT 1 FROM shipments s WHERE s.transaction_id = r.transaction_id) LIMIT ?)`,
       [at],
     );
+    await this.deleteInBatches('DELETE FROM records WHERE key IN (SELECT key FROM records WHERE updated_at < ? LIMIT ?)', [at]);
     return { shipments, receipts };
   }
 

@@ -86,6 +86,18 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
      key TEXT PRIMARY KEY,
      transaction_id TEXT NOT NULL REFERENCES shipments (transaction_id) ON DELETE CASCADE);
    CREATE INDEX file_keys_tx_idx ON file_keys (transaction_id);`,
+  // 3: records written with compare-and-set (what webform in passed on per submission, its fetch cursor) and leases
+  // (one poller per site and form among instances)
+  `CREATE TABLE records (
+     key TEXT PRIMARY KEY,
+     value TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     updated_at TEXT NOT NULL);
+   CREATE INDEX records_updated_idx ON records (updated_at);
+   CREATE TABLE leases (
+     name TEXT PRIMARY KEY,
+     owner TEXT NOT NULL,
+     lease_until TEXT NOT NULL);`,
 ];
 
 /**

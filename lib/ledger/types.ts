@@ -121,6 +121,13 @@ export interface WorkItem {
   leaseUntil?: string;
 }
 
+/** A record (getRecord): its value and the version of its last write (1 for the first). */
+export interface StoredRecord {
+  value: unknown;
+  version: number;
+  updatedAt: string;
+}
+
 /** What `purgeOlderThan` removed. */
 export interface PurgeResult {
   shipments: number;
@@ -202,10 +209,29 @@ export interface Ledger {
   /** Every key recorded in `scope`. */
   listCursor(scope: string): Promise<string[]>;
 
+  // ---- records: small JSON values under a key, written with compare-and-set (webform in: what was passed on per
+  // submission, the fetch cursor) ----
+  /** The record under `key`, with the version its last write gave it. */
+  getRecord(key: string): Promise<StoredRecord | undefined>;
+  /**
+   * Writes `value` under `key` if the record is still at `expectVersion` (0: it must not exist yet), as version
+   * `expectVersion + 1`. False, and nothing written, when another writer got there first. Resolve = durable.
+   */
+  putRecord(key: string, value: unknown, expectVersion: number): Promise<boolean>;
+
+  // ---- leases: one holder at a time among instances sharing the ledger (webform in's poller per site and form) ----
+  /**
+   * Takes the lease `name` for `owner` until `now + ms`, or renews it when `owner` holds it already. False when another
+   * owner holds it and its time has not run out (judged by the ledger's clock).
+   */
+  takeLease(name: string, owner: string, ms: number, now?: Date): Promise<boolean>;
+  /** Gives the lease up (a closing node), so another instance takes it without waiting for it to run out. */
+  releaseLease(name: string, owner: string): Promise<void>;
+
   // ---- retention and audit ----
   /**
    * Deletes shipments last updated before `cutoff` that are finished (not received/queued/sending, not in the queue),
-   * and receipts received before `cutoff` whose shipment no longer exists.
+   * receipts received before `cutoff` whose shipment no longer exists, and records last written before `cutoff`.
    */
   purgeOlderThan(cutoff: Date): Promise<PurgeResult>;
   /** How many shipments match (the overview's paging). */

@@ -345,6 +345,43 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
     assert.deepEqual(await ledger.listCursor('none'), []);
   });
 
+  it('writes records with compare-and-set: of two writers at one version only one succeeds; purge removes old ones', async () => {
+    assert.equal(await ledger.getRecord('intake:a'), undefined);
+    assert.equal(await ledger.putRecord('intake:a', { revision: 0, fields: { navn: 'x' } }, 0), true);
+    assert.equal(await ledger.putRecord('intake:a', { other: true }, 0), false, 'created once');
+    const both = await Promise.all([ledger.putRecord('intake:a', { by: 1 }, 1), ledger.putRecord('intake:a', { by: 2 }, 1)]);
+    assert.deepEqual(both.filter(Boolean).length, 1, 'one of two concurrent writers at version 1');
+    await reopen();
+    const r = await ledger.getRecord('intake:a');
+    assert.equal(r?.version, 2);
+    assert.deepEqual(r?.value, both[0] ? { by: 1 } : { by: 2 });
+    assert.equal(await ledger.putRecord('intake:a', { by: 3 }, 1), false, 'a stale version is refused');
+    await new Promise((res) => setTimeout(res, 5));
+    const cutoff = new Date();
+    await new Promise((res) => setTimeout(res, 5));
+    await ledger.putRecord('intake:b', { fresh: true }, 0);
+    await ledger.purgeOlderThan(cutoff);
+    assert.equal(await ledger.getRecord('intake:a'), undefined, 'purged');
+    assert.deepEqual((await ledger.getRecord('intake:b'))?.value, { fresh: true });
+  });
+
+  it('holds a lease for one owner at a time; another takes it once it ran out or was released', async () => {
+    const t0 = new Date('2026-01-01T00:00:00Z');
+    const at = (ms: number) => new Date(t0.getTime() + ms);
+    assert.equal(await ledger.takeLease('poll:site:form', 'A', 10_000, t0), true);
+    assert.equal(await ledger.takeLease('poll:site:form', 'B', 10_000, at(1000)), false, 'held by A');
+    assert.equal(await ledger.takeLease('poll:site:form', 'A', 10_000, at(5000)), true, 'A renews');
+    assert.equal(await ledger.takeLease('poll:site:form', 'B', 10_000, at(12_000)), false, 'renewed until 15 s');
+    assert.equal(await ledger.takeLease('other', 'B', 10_000, at(12_000)), true, 'leases are per name');
+    await reopen();
+    assert.equal(await ledger.takeLease('poll:site:form', 'B', 10_000, at(15_001)), true, 'ran out: B takes over');
+    assert.equal(await ledger.takeLease('poll:site:form', 'A', 10_000, at(16_000)), false);
+    await ledger.releaseLease('poll:site:form', 'A'); // not A's any more: no effect
+    assert.equal(await ledger.takeLease('poll:site:form', 'A', 10_000, at(16_000)), false);
+    await ledger.releaseLease('poll:site:form', 'B');
+    assert.equal(await ledger.takeLease('poll:site:form', 'A', 10_000, at(16_000)), true, 'released: taken at once');
+  });
+
   it('purges finished shipments and orphaned receipts older than the cutoff, never active ones', async () => {
     await ledger.createShipment({ transactionId: 'old-done', submissionId: 's', state: 'accepted' });
     await ledger.createShipment({ transactionId: 'old-queued', submissionId: 's', state: 'queued' });
