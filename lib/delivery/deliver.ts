@@ -97,7 +97,7 @@ export async function prepareAfsend(
     });
   }
   if (!input.submissionId) throw new DeliveryError({ class: 'permanent', code: 'INVALID', reason: 'The FordelingsObject has no submissionId', errors: [] });
-  const transactionId = transactionIdFor(input.submissionId, input.webformId, shipmentKey);
+  const transactionId = transactionIdFor(input.submissionId, input.webformId, shipmentKey, input.revision);
   let obj = withSender(input, ctx.endpoint);
   if (ctx.prepareFiles) {
     ctx.onStage?.('prepare');

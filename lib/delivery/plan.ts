@@ -112,11 +112,12 @@ export function planShipment(
   const key = shipmentKeyOf(obj, o.settings);
   let transactionId: string;
   try {
-    transactionId = transactionIdFor(obj.submissionId, obj.webformId, key);
+    transactionId = transactionIdFor(obj.submissionId, obj.webformId, key, obj.revision);
   } catch (err) {
     throw invalid((err as Error).message);
   }
-  const legacy = key ? { id: transactionIdFor(obj.submissionId, obj.webformId), sameTarget: (old: ShipmentRecord) => sameTarget(obj, old) } : undefined;
+  const legacy =
+    key && !obj.revision ? { id: transactionIdFor(obj.submissionId, obj.webformId), sameTarget: (old: ShipmentRecord) => sameTarget(obj, old) } : undefined;
   return { transactionId, legacy, prepare: () => prepareAfsend(obj, ctx, key) };
 }
 
@@ -147,8 +148,8 @@ function planXml(xml: string, msg: { transactionId?: unknown; submissionId?: unk
 
 /** The AnvenderTransaktionsID fordeling out gives a FordelingsObject under a shipment-key setting (default: by target). */
 export function shipmentIdOf(
-  obj: Pick<FordelingsObject, 'submissionId' | 'webformId' | 'objektType' | 'context'>,
+  obj: Pick<FordelingsObject, 'submissionId' | 'webformId' | 'objektType' | 'context' | 'revision'>,
   s: Pick<FordelingOutSettings, 'keyMode' | 'keyText'> = { keyMode: 'target', keyText: '' },
 ): string {
-  return transactionIdFor(obj.submissionId, obj.webformId, shipmentKeyOf(obj as FordelingsObject, s));
+  return transactionIdFor(obj.submissionId, obj.webformId, shipmentKeyOf(obj as FordelingsObject, s), obj.revision);
 }

@@ -28,6 +28,7 @@ import {
   type SftpConfig,
   type UploadSource,
 } from '../sftp';
+import { revisionKey } from '../sf2900/transaction-id';
 import { DeliveryError } from './errors';
 import type { PrepareFiles } from './deliver';
 
@@ -187,7 +188,7 @@ export function sftpPrepareFiles(opts: SftpStageOptions): PrepareFiles {
     if (!files.length) return obj;
     let names: string[];
     try {
-      names = files.map((f, i) => sftpNameOf(obj.submissionId, i, f));
+      names = files.map((f, i) => sftpNameOf(revisionKey(obj.submissionId, obj.revision), i, f));
     } catch (err) {
       throw permanent('INVALID', `A file of the object cannot be sent: ${(err as Error).message}`);
     }

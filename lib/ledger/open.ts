@@ -57,8 +57,16 @@ const METHODS = [
   'listQueue',
   'addCursor',
   'listCursor',
+  'getRecord',
+  'putRecord',
+  'takeLease',
+  'releaseLease',
   'purgeOlderThan',
 ] as const satisfies ReadonlyArray<Exclude<keyof Ledger, 'close'>>;
+// every method of the Ledger is forwarded: a method added to the interface and not here fails to compile
+type Unforwarded = Exclude<Exclude<keyof Ledger, 'close'>, (typeof METHODS)[number]>;
+const everyMethod: [Unforwarded] extends [never] ? true : Unforwarded = true;
+void everyMethod;
 
 async function openBackend(settings: LedgerSettings, options: OpenLedgerOptions): Promise<{ ledger: Ledger; close: () => Promise<void> }> {
   const own = (ledger: Ledger) => ({ ledger, close: () => ledger.close() });

@@ -21,6 +21,7 @@ import {
   toInstant,
   truncate,
 } from './formats';
+import { revisionKey } from '../sf2900/transaction-id';
 import { sftpFileName } from './sftp-name';
 import { checkXmlTemplate, Template, TemplateError, toFormXml } from './template';
 import { buildXmlFromTable, checkXmlPath } from './xml-table';
@@ -256,6 +257,8 @@ export class Mapper {
     const now = options.now ?? new Date();
     const sub = checkSubmission(msg.payload);
     const uuid = normaliseUuid(sub.submission.uuid, 'submission uuid');
+    const revision = Number(sub.submission.revision) > 0 ? Math.floor(Number(sub.submission.revision)) : undefined;
+    const fileKey = revisionKey(uuid, revision); // a later revision sends its files under names of its own
     const strict = c.strict !== false;
 
     // Files first: templates can refer to them (with their SFTP names).
@@ -263,7 +266,7 @@ export class Mapper {
     const files: FileRef[] = [];
     const pdfElement = c.fields.pdf?.type === 'element' ? c.fields.pdf.value.trim() : undefined;
     const toRef = (f: SubmissionFile, rule?: FileRule): FileRef => {
-      const ref: FileRef = { element: f.element, name: baseName(f.name), sftpName: sftpFileName(uuid, files.length, f.name) };
+      const ref: FileRef = { element: f.element, name: baseName(f.name), sftpName: sftpFileName(fileKey, files.length, f.name) };
       if (f.mime) ref.mime = f.mime;
       if (f.size !== undefined) ref.size = f.size;
       if (f.content) ref.content = f.content;
@@ -328,6 +331,7 @@ export class Mapper {
       objektType: c.objektType,
       submissionId: uuid,
       webformId: sub.webform.id,
+      ...(revision ? { revision } : {}),
       context: { routing: { receivingAuthorityCvr: routingCvr } },
       registeredAt: formatDateTime(now),
       files,
@@ -365,7 +369,7 @@ export class Mapper {
           file = { ...pdf, sftpName: '' };
           files.unshift(file);
           files.forEach((f, i) => {
-            f.sftpName = sftpFileName(uuid, i, f.name);
+            f.sftpName = sftpFileName(fileKey, i, f.name);
           });
           refreshFileIndex();
         }

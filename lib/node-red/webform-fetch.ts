@@ -1,17 +1,20 @@
 /**
- * webform in, fetch mode: polls the OS2forms REST API through an os2forms site every interval, emits what is new and
- * keeps the cursor (in the ledger when one is chosen, else a file under the user directory), with the outcome of each
- * poll on the status dot and failures logged without personal data.
+ * webform in, fetch mode: polls the OS2forms REST API through an os2forms site every interval (lib/webform/poller.ts),
+ * with the outcome of each poll on the status dot and failures logged without personal data. Its cursor is a record
+ * in the ledger (the chosen ledger, else the default embedded one), read at the start of every poll and written at
+ * its end. Instances sharing a ledger poll a site + form one at a time: a lease in the ledger, renewed as it polls;
+ * when its holder stops, another instance takes over once the lease has run out.
  */
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { NodeStatus } from 'node-red';
-import { LedgerCursorStore } from '../ledger/cursor-store';
 import type { Ledger } from '../ledger/types';
-import type { Submission } from '../sf2900/model';
-import { type CursorStore, FileCursorStore } from '../webform/cursor-store';
+import { FileCursorStore } from '../webform/cursor-store';
+import { Intake, type IntakeSettings } from '../webform/intake';
 import type { Os2formsSite } from '../webform/os2forms-client';
-import { pollOnce } from '../webform/poller';
+import { type FetchCursor, emptyCursor, pollOnce } from '../webform/poller';
 import type { StatusText } from './status-text';
+import type { IntakeCounts, IntakeOutputs } from './webform-intake';
 
 export interface FetchLoopOptions {
   site: Os2formsSite;
@@ -20,9 +23,13 @@ export interface FetchLoopOptions {
   nodeId: string;
   intervalMs: number;
   fetchFiles: boolean;
-  ledger?: Ledger;
+  draftMaxAgeMs: number;
+  overlapMs: number;
+  ledger: () => Ledger;
   userDir?: string;
-  emit: (s: Submission) => void;
+  intake: IntakeSettings;
+  counts: IntakeCounts;
+  out: IntakeOutputs;
   status: (s: NodeStatus) => void;
   warn: (text: string) => void;
   t: StatusText;
@@ -30,26 +37,64 @@ export interface FetchLoopOptions {
 
 const time = () => new Date().toISOString().slice(11, 19);
 
+/** The lease time of a poller: three intervals, at least 10 s. */
+export const leaseMsFor = (intervalMs: number) => Math.max(3 * intervalMs, 10_000);
+
+/**
+ * A cursor from before this one (a set of `sid:N` keys in the ledger's cursor table, or a file under the user
+ * directory): its sids count as handled, so an upgrade passes nothing on again.
+ */
+async function legacyCursor(ledger: Ledger, o: FetchLoopOptions): Promise<FetchCursor> {
+  const keys = new Set(await ledger.listCursor(`webform-in:${o.siteId}:${o.webformId}`));
+  if (o.userDir) {
+    const file = path.join(o.userDir, 'os2-state', `webform-in-${o.nodeId.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`);
+    const store = await FileCursorStore.open(file);
+    for (const k of store.keys()) keys.add(k);
+  }
+  const cursor = emptyCursor();
+  for (const k of keys) if (k.startsWith('sid:')) cursor.recent[k.slice(4)] = 0;
+  return cursor;
+}
+
 /** Starts polling at once; the returned function stops it and resolves when the poll in progress has ended. */
 export function startFetchLoop(o: FetchLoopOptions): () => Promise<void> {
   const { t, webformId } = o;
+  const owner = `${os.hostname()}:${process.pid}:${o.nodeId}`;
+  const leaseName = `webform-in:poll:${o.siteId}:${webformId}`;
+  const cursorKey = `webform-in:cursor:${o.siteId}:${webformId}`;
+  const leaseMs = leaseMsFor(o.intervalMs);
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
-  let store: CursorStore | undefined;
 
   const tick = async () => {
     try {
-      if (!store) {
-        if (!o.userDir && !o.ledger) throw new Error('Node-RED has no userDir; cannot keep the fetch cursor');
-        store = o.ledger
-          ? await LedgerCursorStore.open(o.ledger, `webform-in:${o.siteId}:${webformId}`)
-          : await FileCursorStore.open(path.join(o.userDir!, 'os2-state', `webform-in-${o.nodeId.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`));
+      const ledger = o.ledger();
+      if (!(await ledger.takeLease(leaseName, owner, leaseMs))) {
+        o.status({ fill: 'grey', shape: 'ring', text: t('standby', { webform: webformId }, `standby: another instance polls ${webformId}`) });
+        return;
       }
       o.status({ fill: 'blue', shape: 'dot', text: t('pollingNow', { webform: webformId }, `polling ${webformId}…`) });
-      const r = await pollOnce({ client: o.site.client(), webformId, store, fetchFiles: o.fetchFiles, emit: o.emit, stopped: () => closed });
+      const stored = await ledger.getRecord(cursorKey);
+      const cursor = stored ? (stored.value as FetchCursor) : await legacyCursor(ledger, o);
+      const r = await pollOnce({
+        client: o.site.client(),
+        webformId,
+        cursor,
+        intake: new Intake(ledger, o.intake),
+        fetchFiles: o.fetchFiles,
+        overlapMs: o.overlapMs,
+        draftMaxAgeMs: o.draftMaxAgeMs,
+        handle: (d, s) => o.counts.apply(d, s, o.out),
+        log: o.out.log,
+        keepGoing: async () => !closed && (await ledger.takeLease(leaseName, owner, leaseMs)),
+      });
+      if (!(await ledger.putRecord(cursorKey, r.cursor, stored?.version ?? 0))) {
+        o.warn(`webform in: the fetch cursor of ${webformId} was changed by another instance; read again next poll`);
+      }
       if (closed) return;
       const now = time();
+      const counts = o.counts.text(t);
       if (r.failed.length > 0) {
         const first = r.failed[0]!;
         const vars = { time: now, count: r.failed.length, sid: first.sid, error: first.error };
@@ -62,11 +107,8 @@ export function startFetchLoop(o: FetchLoopOptions): () => Promise<void> {
           `webform in: ${r.failed.length} submission(s) of ${webformId} not fetched, retried next poll: ${r.failed.map((f) => `sid ${f.sid}: ${f.error}`).join('; ')}`,
         );
       } else {
-        o.status({
-          fill: 'green',
-          shape: 'dot',
-          text: t('polling', { webform: webformId, time: now, count: r.emitted }, `polling ${webformId}; last poll ${now} (${r.emitted} new)`),
-        });
+        const vars = { webform: webformId, time: now, count: r.passed, drafts: r.drafts };
+        o.status({ fill: 'green', shape: 'dot', text: t('polling', vars, `polling ${webformId}; last poll ${now} (${r.passed} new)`) + counts });
       }
     } catch (err) {
       if (closed) return;
@@ -84,9 +126,13 @@ export function startFetchLoop(o: FetchLoopOptions): () => Promise<void> {
     }, delay);
   };
   schedule(0);
-  return () => {
+  return async () => {
     closed = true;
     if (timer) clearTimeout(timer);
-    return running;
+    await running;
+    // handed over at once: another instance need not wait for the lease to run out
+    await Promise.resolve()
+      .then(() => o.ledger().releaseLease(leaseName, owner))
+      .catch(() => undefined);
   };
 }

@@ -11,7 +11,9 @@ import { transactionIdFor } from '../sf2900/transaction-id';
 import { verifyHmac, verifySharedSecret } from '../webform/auth';
 import { HttpError, charset, mediaType, readRawBody } from '../webform/body';
 import { FormDecodeError, decodeForm } from '../webform/form-decode';
+import { type Decision, type Intake, type SubmissionState, operationOf, stateOf } from '../webform/intake';
 import { SubmissionError, normaliseRemotePost } from '../webform/normalise';
+import type { IntakeCounts, IntakeOutputs } from './webform-intake';
 import type { RawBodyRequest } from './raw-body-hook';
 
 export type Res = ServerResponse & { status(code: number): Res; type(t: string): Res; send(body: string): Res; headersSent: boolean };
@@ -21,7 +23,7 @@ const DEFAULT_MAX_MB = 25;
 
 /** The inbox id of a submission: its AnvenderTransaktionsID, so fordeling out can acknowledge it even from a rebuilt msg. */
 export function inboxIdOf(s: Submission): string {
-  return transactionIdFor(s.submission.uuid, s.webform?.id);
+  return transactionIdFor(s.submission.uuid, s.webform?.id, undefined, s.submission.revision);
 }
 
 /** A submission as stored in the inbox: file contents as base64 (JSON-safe). */
@@ -79,7 +81,10 @@ export interface PushReceiverOptions {
   inbox?: Ledger;
   /** True when the flows deliver (an inbox is needed): without one, answer 503 rather than accept without keeping it. */
   needsInbox: boolean;
-  emit: (submission: Submission, inboxId?: string) => void;
+  /** What was passed on before, per submission (undefined: the ledger is not available, answer 503). */
+  intake?: Intake;
+  counts: IntakeCounts;
+  out: IntakeOutputs;
   /** After a 202. */
   accepted: () => void;
   storeFailed: (err: Error) => void;
@@ -139,25 +144,41 @@ async function receive(o: PushReceiverOptions, req: IncomingMessage, res: Res): 
     }
   } else body = decodeForm(text);
   const submission = normaliseRemotePost(body, { webformId: webformIdHint });
-  // 5. durable before 202: a submission the poster was told we have is never lost (put back into the flow on start)
-  if (o.needsInbox && !o.inbox) return fail(res, 503, 'webform in: the ledger is not available');
-  const inboxId = o.inbox ? inboxIdOf(submission) : undefined;
-  if (o.inbox && inboxId) {
-    try {
-      await o.inbox.putInbox({ id: inboxId, webformId: submission.webform?.id, payload: toInbox(submission) });
-    } catch (err) {
-      // not stored, so not accepted: the poster (OS2forms' remote post) is told to try again later
-      o.storeFailed(err as Error);
-      return fail(res, 503, 'the submission could not be stored; try again later');
-    }
+  // 5. the state: the operation the builder put in this handler URL (?operation=…), checked against in_draft
+  const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
+  let state: SubmissionState;
+  try {
+    state = stateOf(operationOf(query.get('operation') ?? undefined), submission.submission.inDraft);
+  } catch (err) {
+    return fail(res, 400, (err as Error).message);
   }
-  // 6. emit and answer
-  o.emit(submission, inboxId);
+  // 6. decided and durable before 202: a submission passed on is in the inbox first (put back into the flow on start)
+  const { inbox, intake } = o;
+  if ((o.needsInbox && !inbox) || !intake) return fail(res, 503, 'webform in: the ledger is not available');
+  let inboxId: string | undefined;
+  let decision: Decision;
+  try {
+    decision = await intake.take(submission, state, async (d) => {
+      if (d.revision > 0) submission.submission.revision = d.revision;
+      if (!inbox) return undefined;
+      const id = inboxIdOf(submission);
+      await inbox.putInbox({ id, webformId: submission.webform?.id, payload: toInbox(submission) });
+      inboxId = id;
+      return () => inbox.ackInbox(id);
+    });
+  } catch (err) {
+    // not stored, so not accepted: the poster (OS2forms' remote post) is told it failed
+    o.storeFailed(err as Error);
+    return fail(res, 503, 'the submission could not be stored; try again later');
+  }
+  // 7. output and answer
+  o.counts.apply(decision, submission, o.out, inboxId);
   o.accepted();
+  const outcome = decision.action === 'skip' ? `skipped: ${decision.reason}` : decision.action === 'pass' ? 'passed on' : 'changed after delivery';
   res
     .status(202)
     .type('application/json')
-    .send(`${JSON.stringify({ uuid: submission.submission.uuid })}\n`);
+    .send(`${JSON.stringify({ uuid: submission.submission.uuid, state, outcome })}\n`);
 }
 
 /**

@@ -239,7 +239,7 @@ export function anmodningContentXml(obj: FordelingsObject, opts: AfsendOptions):
   if (type === 'DOKUMENT') check(!!ctx.documentFileName, 'DOKUMENT needs the SFTP file name (context.documentFileName or dokument.file.sftpName)');
   const kleRaw = obj.kleProposal || obj.context.routing.kle;
   const common: Common = {
-    id: obj.id ? need(obj.id, 'id', UUID_PATTERN, 'UUID').toLowerCase() : objectIdFor(need(obj.submissionId, 'submissionId'), obj.webformId),
+    id: obj.id ? need(obj.id, 'id', UUID_PATTERN, 'UUID').toLowerCase() : objectIdFor(need(obj.submissionId, 'submissionId'), obj.webformId, obj.revision),
     kle: need(kleRaw, 'kleProposal (KLEEmneForslag)', KLE_PATTERN, 'dd.dd.dd'),
     facet: optional(
       obj.handlingFacetProposal || obj.context.routing.handlingFacet,

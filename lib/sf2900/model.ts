@@ -118,6 +118,8 @@ export interface FordelingsObject {
   submissionId: string;
   /** The webform id (for the ledger and the overview). */
   webformId?: string;
+  /** The submission's revision when a changed submission is sent again as a new shipment (Submission.submission.revision). */
+  revision?: number;
   /** Object ID (DistributionJournalPost/ID etc.); fordeling out derives one from the submission when absent. */
   id?: string;
   context: DistributionContextModel;
@@ -146,6 +148,13 @@ export interface Submission {
     completed?: string;
     changed?: string;
     langcode?: string;
+    /** True when OS2forms says it is a draft (its `in_draft`). */
+    inDraft?: boolean;
+    /**
+     * Which version of the submission this is when webform in passes a changed submission on as a new shipment (1, 2,
+     * …); absent for the first. fordeling out gives each revision its own AnvenderTransaktionsID.
+     */
+    revision?: number;
   };
   data: Record<string, unknown>;
   files: SubmissionFile[];

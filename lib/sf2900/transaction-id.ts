@@ -28,19 +28,27 @@ function requireKey(submissionUuid: string): string {
 }
 
 /**
+ * The submission uuid, or for a later revision of a submission sent again (webform in, "pass updates on") the uuid
+ * with the revision: `<uuid>-<n>`. Revision 0 (or none) is the uuid itself, so ids made before revisions stay the same.
+ */
+export function revisionKey(submissionUuid: string, revision?: number): string {
+  return revision && revision > 0 ? `${submissionUuid}-${Math.floor(revision)}` : submissionUuid;
+}
+
+/**
  * The AnvenderTransaktionsID of one shipment of a submission: deterministic, so the same submission sent again to
  * the same target (same uuid, webform and `shipmentKey`) reuses it, and two targets of one submission (two shipment
  * keys) get two. Without a shipment key: one id per submission (what versions before the shipment key used).
  * Lower-case UUID.
  */
-export function transactionIdFor(submissionUuid: string, webformId?: string, shipmentKey?: string): string {
-  const key = requireKey(submissionUuid);
+export function transactionIdFor(submissionUuid: string, webformId?: string, shipmentKey?: string, revision?: number): string {
+  const key = revisionKey(requireKey(submissionUuid), revision);
   const base = webformId ? `transaction:${webformId}:${key}` : `transaction:${key}`;
   return nameBasedUuid(shipmentKey ? `${base}:target:${shipmentKey}` : base);
 }
 
 /** Default object ID (DistributionJournalPost/ID etc.) of a submission's FordelingsObject. */
-export function objectIdFor(submissionUuid: string, webformId?: string): string {
-  const key = requireKey(submissionUuid);
+export function objectIdFor(submissionUuid: string, webformId?: string, revision?: number): string {
+  const key = revisionKey(requireKey(submissionUuid), revision);
   return nameBasedUuid(webformId ? `object:${webformId}:${key}` : `object:${key}`);
 }

@@ -65,6 +65,11 @@ export class FileCursorStore implements CursorStore {
     return this.seen.size;
   }
 
+  /** Every recorded key. */
+  keys(): string[] {
+    return [...this.seen];
+  }
+
   add(key: string): Promise<void> {
     this.seen.add(key);
     const next = this.chain.then(() => this.write());

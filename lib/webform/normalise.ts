@@ -63,6 +63,14 @@ export function toIsoTimestamp(v: unknown): string | undefined {
   return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
 }
 
+/** Drupal's boolean as posted (1/0, "1"/"0", true/false, "true"/"false"); undefined when absent or unreadable. */
+export function toBool(v: unknown): boolean | undefined {
+  if (typeof v === 'boolean') return v;
+  if (v === 1 || v === '1' || v === 'true') return true;
+  if (v === 0 || v === '0' || v === 'false' || v === '') return false;
+  return undefined;
+}
+
 const BASE64_RE = /^[A-Za-z0-9+/\s]*={0,2}\s*$/;
 
 /** A remote-post file object: {id, name, uri, mime, uuid, data?}. */
@@ -120,6 +128,8 @@ export function normaliseRemotePost(body: unknown, options: PushOptions = {}): S
   }
   const langcode = str(body.langcode);
   if (langcode) submission.langcode = langcode;
+  const inDraft = toBool(body.in_draft);
+  if (inDraft !== undefined) submission.inDraft = inDraft;
 
   const data: Record<string, unknown> = {};
   const files: SubmissionFile[] = [];
@@ -167,6 +177,8 @@ export function normaliseRestSubmission(json: unknown, webformIdHint?: string): 
   }
   const langcode = str(get('langcode'));
   if (langcode) submission.langcode = langcode;
+  const inDraft = toBool(get('in_draft'));
+  if (inDraft !== undefined) submission.inDraft = inDraft;
 
   const data: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(rawData)) {

@@ -12,7 +12,7 @@ import webformInNode from '../../nodes/webform-in/webform-in';
 import fordelingOutNode from '../../nodes/fordeling-out/fordeling-out';
 import serviceplatformNode from '../../nodes/serviceplatform/serviceplatform';
 import certificateNode from '../../nodes/certificate/certificate';
-import { closeDefaultLedger, defaultLedgerDir, useDefaultLedgerDir } from '../../lib/ledger/default-ledger';
+import { closeDefaultLedger, defaultLedger, defaultLedgerDir, useDefaultLedgerDir } from '../../lib/ledger/default-ledger';
 import { openEmbedded } from '../../lib/ledger/embedded';
 
 const SECRET = 'default-ledger-secret';
@@ -113,11 +113,14 @@ describe('webform in (push) without a ledger node: the default embedded ledger',
     }
   });
 
-  it('keeps nothing for a flow that only receives (no fordeling out deployed)', async () => {
+  it('keeps no inbox for a flow that only receives (no fordeling out deployed), only what was passed on', async () => {
     await load(false);
     await post('0d6c2b9e-1111-4222-8333-000000000004').expect(202);
+    await post('0d6c2b9e-1111-4222-8333-000000000004').expect(202); // a repeat: passed on once
     await settle();
     assert.equal(received.length, 1);
-    assert.equal(fs.existsSync(path.join(userDir, 'os2-ledger')), false);
+    const ledger = defaultLedger(userDir);
+    assert.deepEqual(await ledger.pendingInbox(), [], 'no inbox entry');
+    assert.ok(await ledger.getRecord('intake:default_ledger_form:0d6c2b9e-1111-4222-8333-000000000004'), 'the submission is known as passed on');
   });
 });

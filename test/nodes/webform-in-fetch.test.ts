@@ -8,6 +8,8 @@ import webformInNode from '../../nodes/webform-in/webform-in';
 import siteNode from '../../nodes/os2forms-site/os2forms-site';
 import type { Submission } from '../../lib/sf2900/model';
 import { FakeOs2formsApi, type FakeSubmission } from '../support/os2forms-api';
+import { freshDefaultLedgerPerTest } from '../support/default-ledger';
+import { defaultLedger } from '../../lib/ledger/default-ledger';
 
 const API_KEY = 'nøgle-0123456789abcdef'.replace('ø', 'o');
 const WEBFORM = 'helbredstillaeg_sp241';
@@ -35,6 +37,7 @@ async function waitFor(what: string, cond: () => boolean, ms = 5000): Promise<vo
 }
 
 describe('webform in (fetch)', function () {
+  freshDefaultLedgerPerTest();
   let api: FakeOs2formsApi;
   let userDir: string;
   let received: { payload: Submission; submissionId: string }[];
@@ -96,6 +99,7 @@ describe('webform in (fetch)', function () {
       completed: '2025-11-22T08:01:02.000Z',
       changed: '2025-11-22T08:01:02.000Z',
       langcode: 'da',
+      inDraft: false,
     });
     assert.deepEqual(m.payload.data, { ansoeger_fornavn: 'Søren', ansoeger_efternavn: 'Ærø 2', beloeb: '1002', overslag: ['42'] });
     assert.equal(m.payload.files.length, 1);
@@ -117,8 +121,37 @@ describe('webform in (fetch)', function () {
     assert.equal(received.length, 3);
     assert.equal(received[2]!.payload.submission.sid, '3');
     assert.match(lastStatus().text ?? '', /last poll \d\d:\d\d:\d\d/);
-    const cursor = JSON.parse(fs.readFileSync(path.join(userDir, 'os2-state', 'webform-in-w1.json'), 'utf8'));
-    assert.deepEqual(cursor.seen.sort(), ['sid:1', 'sid:2', 'sid:3']);
+    // the cursor, in the ledger: the newest created time seen, and the sids inside the overlap window
+    const cursor = (await defaultLedger().getRecord(`webform-in:cursor:s1:${WEBFORM}`))?.value as { hwm: number; recent: Record<string, number> };
+    assert.equal(cursor.hwm, 1763798400 + 3);
+    assert.deepEqual(Object.keys(cursor.recent).sort(), ['1', '2', '3']);
+    const listed = api.requests.filter((r) => r.path.endsWith('/submissions'));
+    assert.match(listed[listed.length - 1]!.query ?? '', /^starttime=2025-11-22T07%3A00%3A03%2B00%3A00$/, 'bounded: from the newest created − 60 min');
+  });
+
+  it('a draft is not passed on; completed later — when it is no longer listed — it is passed on once, with the completed data', async function () {
+    api.add(WEBFORM, sub(1, { inDraft: true, completed: undefined, data: { navn: 'Kladde' } }));
+    await load();
+    await polls(3);
+    assert.equal(received.length, 0, 'a draft is not passed on');
+    assert.match(lastStatus().text ?? '', /0 passed, 1 drafts/);
+    // a newer submission two days later moves the window on: the draft is no longer listed
+    api.add(WEBFORM, sub(2, { created: 1763798400 + 2 * 86400 }));
+    await waitFor('the newer submission', () => received.length >= 1);
+    await polls(2);
+    const listed = api.requests.filter((r) => r.path.endsWith('/submissions')).at(-1)!;
+    assert.match(listed.query ?? '', /^starttime=2025-11-24T07/, 'the window starts after the draft was created');
+    api.complete(WEBFORM, 1, { navn: 'Færdig' });
+    await waitFor('the completed draft', () => received.length >= 2);
+    await polls(3);
+    assert.deepEqual(
+      received.map((m) => [m.payload.submission.sid, m.payload.data.navn ?? m.payload.data.ansoeger_efternavn]),
+      [
+        ['2', 'Ærø 2'],
+        ['1', 'Færdig'],
+      ],
+    );
+    assert.equal(received.filter((m) => m.payload.submission.sid === '1').length, 1, 'once');
   });
 
   it('does not re-emit after a restart with the same userDir, and picks up what arrived meanwhile', async function () {

@@ -8,6 +8,7 @@ import webformInNode from '../../nodes/webform-in/webform-in';
 import siteNode from '../../nodes/os2forms-site/os2forms-site';
 import ledgerNode from '../../nodes/ledger/ledger';
 import type { Ledger } from '../../lib/ledger/types';
+import { openEmbedded } from '../../lib/ledger/embedded';
 import { FakeOs2formsApi } from '../support/os2forms-api';
 
 const API_KEY = 'ledger-test-key-0123456789';
@@ -64,7 +65,8 @@ describe('webform in (fetch) with a ledger', function () {
     await load();
     await wait(() => received.length === 2);
     const ledger = (helper.getNode('L') as unknown as { ledger(): Ledger }).ledger();
-    assert.equal((await ledger.listCursor(`webform-in:s1:${WEBFORM}`)).length, 2);
+    const cursor = (await ledger.getRecord(`webform-in:cursor:s1:${WEBFORM}`))?.value as { recent: Record<string, number> };
+    assert.deepEqual(Object.keys(cursor.recent).sort(), ['1', '2']);
     assert.equal(fs.existsSync(path.join(userDir, 'os2-state')), false, 'no cursor file');
     await helper.unload();
     received = [];
@@ -75,6 +77,22 @@ describe('webform in (fetch) with a ledger', function () {
     assert.deepEqual(
       received.map((m) => m.submissionId),
       [sub(3).uuid],
+    );
+  });
+
+  it('an upgrade passes on nothing the cursor of an earlier version recorded (a set of sids in the ledger)', async function () {
+    api.add(WEBFORM, sub(1) as never);
+    api.add(WEBFORM, sub(2) as never);
+    // as the earlier version left it: sid 1 emitted, recorded in the cursor table; no cursor record, no intake record
+    const old = await openEmbedded(path.join(userDir, 'ledger'));
+    await old.ledger.addCursor(`webform-in:s1:${WEBFORM}`, 'sid:1');
+    await old.release();
+    await load();
+    await wait(() => received.length >= 1);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(
+      received.map((m) => m.submissionId),
+      [sub(2).uuid],
     );
   });
 });

@@ -6,6 +6,8 @@ import type { NodeAPI } from 'node-red';
 import webformInNode from '../../nodes/webform-in/webform-in';
 import { hmacHex } from '../../lib/webform/auth';
 import type { Submission } from '../../lib/sf2900/model';
+import { freshDefaultLedgerPerTest } from '../support/default-ledger';
+import { transactionIdFor } from '../../lib/sf2900/transaction-id';
 
 let RED: NodeAPI;
 const wrapper = (r: NodeAPI) => {
@@ -75,10 +77,11 @@ function flow(extra: Record<string, unknown> = {}) {
       path: '/os2forms/sp241',
       auth: 'header',
       authHeader: 'X-Webform-Secret',
-      wires: [['out']],
+      wires: [['out'], ['changed']],
       ...extra,
     },
     { id: 'out', type: 'helper' },
+    { id: 'changed', type: 'helper' },
   ];
 }
 
@@ -93,6 +96,7 @@ function layersFor(path: string): number {
 
 describe('webform in (push)', function () {
   afterEach(() => helper.unload());
+  freshDefaultLedgerPerTest();
 
   it('accepts a JSON SP241-like submission with Danish letters and two files, emits the normalised submission, answers 202', async function () {
     await helper.load(wrapper, flow(), { w1: { secret: SECRET } });
@@ -103,7 +107,7 @@ describe('webform in (push)', function () {
       .set('Content-Type', 'application/json; charset=utf-8')
       .send(JSON.stringify(sp241Body()))
       .expect(202);
-    assert.deepEqual(res.body, { uuid: '5c1e8a34-7f0b-4d7a-9a40-1d2b3c4d5e6f' });
+    assert.deepEqual(res.body, { uuid: '5c1e8a34-7f0b-4d7a-9a40-1d2b3c4d5e6f', state: 'completed', outcome: 'passed on' });
     const msg = await got;
     assert.equal(msg.submissionId, '5c1e8a34-7f0b-4d7a-9a40-1d2b3c4d5e6f');
     const p = msg.payload;
@@ -115,6 +119,7 @@ describe('webform in (push)', function () {
       completed: '2025-11-22T08:01:00.000Z',
       changed: '2025-11-22T08:01:01.000Z',
       langcode: 'da',
+      inDraft: false,
     });
     assert.deepEqual(p.data, {
       ansoeger_fornavn: 'Åse',
@@ -162,7 +167,7 @@ describe('webform in (push)', function () {
       .set('x-webform-secret', SECRET)
       .set('Content-Type', 'application/x-www-form-urlencoded')
       .send(form.toString())
-      .expect(202, { uuid: '0f8fad5b-d9cb-469f-a165-70867728950e' });
+      .expect(202, { uuid: '0f8fad5b-d9cb-469f-a165-70867728950e', state: 'completed', outcome: 'passed on' });
     const { payload } = await got;
     assert.deepEqual(payload.data, { navn: 'Bjørn Ågård', emner: ['æbler', 'pærer'], adresse: { by: 'Køge' } });
     assert.equal(payload.submission.created, '2023-11-14T22:13:20.000Z');
@@ -222,6 +227,94 @@ describe('webform in (push)', function () {
       await post().set('x-webform-secret', 'wrong').set('content-type', 'application/json').send('{}').expect(401);
       await post().set('x-webform-secret', SECRET).set('content-type', 'application/json').send('{}').expect(400);
       assert.equal(emitted, 0);
+    });
+  });
+
+  describe('drafts, completions, updates and deletions (Drupal remote post, one URL per operation)', function () {
+    const uuid = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
+    type Out = { payload: Submission; topic?: string; changes?: { state: string; fields: string[]; passedAt: string; revision: number } };
+    let passed: Out[];
+    let changed: Out[];
+    const post = (operation: string | undefined, body: Record<string, unknown>) =>
+      request(RED.httpNode as never)
+        .post(`/os2forms/sp241${operation ? `?operation=${operation}` : ''}`)
+        .set('X-Webform-Secret', SECRET)
+        .set('content-type', 'application/json')
+        .send(JSON.stringify({ uuid, webform_id: 'ansoegning', sid: '7', ...body }));
+    const settle = () => new Promise((r) => setTimeout(r, 60));
+    async function load(extra: Record<string, unknown> = {}): Promise<void> {
+      await helper.load(wrapper, flow(extra), { w1: { secret: SECRET } });
+      passed = [];
+      changed = [];
+      (helper.getNode('out') as unknown as NodeJS.EventEmitter).on('input', (m: Out) => passed.push(m));
+      (helper.getNode('changed') as unknown as NodeJS.EventEmitter).on('input', (m: Out) => changed.push(m));
+    }
+
+    it('a draft is not passed on; completed, it is passed on once with the completed data; an update comes out on output 2 with field names only', async function () {
+      await load();
+      const draft = await post('draft_created', { in_draft: '1', cpr: '0101701234', navn: 'Kladde' }).expect(202);
+      assert.equal(draft.body.outcome, 'skipped: draft');
+      await post('draft_updated', { in_draft: '1', cpr: '0101701234', navn: 'Kladde 2' }).expect(202);
+      await settle();
+      assert.equal(passed.length + changed.length, 0, 'a draft goes nowhere');
+
+      const done = await post('completed', { in_draft: '0', cpr: '0101701234', navn: 'Færdig' }).expect(202);
+      assert.equal(done.body.outcome, 'passed on');
+      await post('completed', { in_draft: '0', cpr: '0101701234', navn: 'Færdig' }).expect(202); // posted again: a repeat
+      await settle();
+      assert.equal(passed.length, 1, 'passed on once');
+      assert.equal(passed[0]!.payload.data.navn, 'Færdig', 'with the completed data');
+
+      const upd = await post('updated', { in_draft: '0', cpr: '0101701235', navn: 'Færdig' }).expect(202);
+      assert.equal(upd.body.outcome, 'changed after delivery');
+      await post('updated', { in_draft: '0', cpr: '0101701235', navn: 'Færdig' }).expect(202); // saved again unchanged
+      await settle();
+      assert.equal(passed.length, 1, 'an update is not a second delivery');
+      assert.equal(changed.length, 1);
+      assert.equal(changed[0]!.topic, 'updated');
+      assert.deepEqual(changed[0]!.changes?.fields, ['cpr'], 'which field changed, by name');
+      assert.equal(changed[0]!.changes?.revision, 0);
+      assert.ok(!JSON.stringify(changed[0]!.changes).includes('0101701'), 'no values in msg.changes');
+
+      await post('deleted', { in_draft: '0', cpr: '0101701235', navn: 'Færdig' }).expect(202);
+      await settle();
+      assert.equal(changed.length, 2);
+      assert.equal(changed[1]!.topic, 'deleted');
+      const status = (helper.getNode('w1') as unknown as { status: { args: [{ text?: string }][] } }).status.args.at(-1)![0].text ?? '';
+      assert.match(status, /1 passed, 2 drafts, 2 changed, 2 skipped/);
+    });
+
+    it('in_draft wins over a URL that says completed; no operation means completed; an unknown one is refused', async function () {
+      await load();
+      assert.equal((await post('completed', { in_draft: '1', navn: 'x' }).expect(202)).body.outcome, 'skipped: draft');
+      assert.match((await post('finished', { navn: 'x' }).expect(400)).body.error, /unknown operation "finished"/);
+      assert.equal((await post(undefined, { in_draft: '0', navn: 'x' }).expect(202)).body.outcome, 'passed on');
+      await settle();
+      assert.equal(passed.length, 1);
+    });
+
+    it('updates set to pass on: a changed submission is passed on as revision 1, with an AnvenderTransaktionsID of its own', async function () {
+      await load({ updates: 'pass' });
+      await post('completed', { navn: 'Første' }).expect(202);
+      await post('updated', { navn: 'Anden' }).expect(202);
+      await settle();
+      assert.equal(changed.length, 0);
+      assert.deepEqual(
+        passed.map((m) => [m.payload.data.navn, m.payload.submission.revision]),
+        [
+          ['Første', undefined],
+          ['Anden', 1],
+        ],
+      );
+      const ids = passed.map((m) => transactionIdFor(m.payload.submission.uuid, 'ansoegning', undefined, m.payload.submission.revision));
+      assert.notEqual(ids[0], ids[1]);
+    });
+
+    it('drafts set to pass on: a draft is passed on', async function () {
+      await load({ drafts: 'pass' });
+      await post('draft_created', { in_draft: '1', navn: 'Kladde' }).expect(202);
+      await settle();
+      assert.equal(passed.length, 1);
     });
   });
 

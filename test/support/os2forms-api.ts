@@ -1,8 +1,18 @@
 /**
- * A local stand-in of the OS2forms REST API (Drupal Webform REST + Key auth) for tests:
- * - GET /webform_rest/{webform}/submissions           → {webform_id, submissions: {sid: url}}
- * - GET /webform_rest/{webform}/submission/{uuid}     → {entity: {field: [{value}]}, data: {..., linked: {element: {fid: {id,url,mime_type,size}}}}}
- * - GET /system/files/webform/{webform}/{sid}/{name}  → the file bytes
+ * A local stand-in of the OS2forms REST API (os2forms_rest_api over Drupal Webform REST + Key auth) for tests, shaped
+ * after the real modules' source:
+ * - GET /webform_rest/{webform}/submissions[?starttime=…&endtime=…] → {webform_id, [starttime], [endtime],
+ *   submissions: {sid: url}}: the submissions whose *created* time is ≥ starttime / ≤ endtime, drafts included, no
+ *   paging and no defined order (OS2Forms/os2forms_rest_api src/Plugin/rest/resource/WebformAllFormSubmissions.php:
+ *   `SELECT sid, uuid FROM webform_submission WHERE webform_id = … AND created >= …`, no ORDER BY; an unreadable time
+ *   answers 400). This stand-in answers newest first, so a client cannot lean on an order.
+ * - GET /webform_rest/{webform}/submission/{uuid} → {entity: {field: [{value}]}, data: {..., linked: {element: {fid:
+ *   {id, url, mime_type, size}}}}} (webform_rest's WebformSubmissionResource::get with os2forms_rest_api's
+ *   WebformSubmissionDataEventSubscriber adding `linked`); a draft has in_draft true and no completed time; a deleted
+ *   submission answers 404.
+ * - GET /system/files/webform/{webform}/{sid}/{name} → the file bytes.
+ * Drafts, completion, updates and deletions change a submission as Drupal's WebformSubmission::preSave() does:
+ * `changed` moves on every save, `completed` is set when a draft is first saved as completed.
  * Every request must carry the right `api-key` header (else 403, like Key auth). `mode` simulates outages.
  */
 import * as http from 'node:http';
@@ -20,7 +30,9 @@ export interface FakeSubmission {
   sid: number;
   uuid: string;
   created: number;
+  /** Unix seconds; absent for a draft. */
   completed?: number;
+  inDraft?: boolean;
   changed?: number;
   langcode?: string;
   data: Record<string, unknown>;
@@ -33,7 +45,7 @@ export class FakeOs2formsApi {
   readonly forms = new Map<string, FakeSubmission[]>();
   mode: ApiMode = 'ok';
   /** Every request path seen, in order (with the api-key it carried). */
-  readonly requests: { path: string; apiKey?: string; status: number }[] = [];
+  readonly requests: { path: string; query?: string; apiKey?: string; status: number }[] = [];
   private server?: http.Server;
   baseUrl = '';
 
@@ -43,6 +55,32 @@ export class FakeOs2formsApi {
     const list = this.forms.get(webformId) ?? [];
     list.push(s);
     this.forms.set(webformId, list);
+  }
+
+  private find(webformId: string, sid: number): FakeSubmission {
+    const s = this.forms.get(webformId)?.find((x) => x.sid === sid);
+    if (!s) throw new Error(`no submission ${sid} in ${webformId}`);
+    return s;
+  }
+
+  /** A draft saved as completed (WebformSubmission::preSave sets `completed` = `changed` = now). */
+  complete(webformId: string, sid: number, data: Record<string, unknown>, at = Math.floor(Date.now() / 1000)): void {
+    const s = this.find(webformId, sid);
+    Object.assign(s, { inDraft: false, completed: at, changed: at, data });
+  }
+
+  /** A completed submission saved again (e.g. by staff): `changed` moves on, `completed` stays. */
+  update(webformId: string, sid: number, data: Record<string, unknown>, at = Math.floor(Date.now() / 1000)): void {
+    Object.assign(this.find(webformId, sid), { changed: at, data });
+  }
+
+  /** Deleted: gone from the list and the submission endpoint. */
+  remove(webformId: string, sid: number): void {
+    const list = this.forms.get(webformId) ?? [];
+    this.forms.set(
+      webformId,
+      list.filter((x) => x.sid !== sid),
+    );
   }
 
   async start(): Promise<this> {
@@ -67,7 +105,7 @@ export class FakeOs2formsApi {
     const url = new URL(req.url ?? '/', 'http://x');
     const apiKey = req.headers['api-key'] as string | undefined;
     const answer = (status: number, body: unknown, type = 'application/json') => {
-      this.requests.push({ path: url.pathname, apiKey, status });
+      this.requests.push({ path: url.pathname, query: url.search.slice(1), apiKey, status });
       const buf = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
       res.writeHead(status, { 'content-type': type, 'content-length': buf.length });
       res.end(buf);
@@ -86,9 +124,24 @@ export class FakeOs2formsApi {
       const webformId = decodeURIComponent(m[1]!);
       const list = this.forms.get(webformId);
       if (!list) return answer(404, { message: `webform ${webformId} not found` });
-      const submissions: Record<string, string> = {};
-      for (const s of list) submissions[String(s.sid)] = `${this.baseUrl}/webform_rest/${webformId}/submission/${s.uuid}`;
-      return answer(200, { webform_id: webformId, submissions: list.length ? submissions : [] });
+      const bounds: Record<string, number> = {};
+      for (const name of ['starttime', 'endtime'] as const) {
+        const v = url.searchParams.get(name);
+        if (v === null) continue;
+        const t = Date.parse(v);
+        if (!Number.isFinite(t)) return answer(400, { message: `Invalid ${name}: ${v}` });
+        bounds[name] = Math.floor(t / 1000);
+      }
+      const listed = list
+        .filter((s) => (bounds.starttime === undefined || s.created >= bounds.starttime) && (bounds.endtime === undefined || s.created <= bounds.endtime))
+        .sort((a, b) => b.sid - a.sid);
+      // written by hand: a JS object would put integer keys in ascending order, PHP's json_encode keeps the rows' order
+      const entries = listed.map((s) => `${JSON.stringify(String(s.sid))}:${JSON.stringify(`${this.baseUrl}/webform_rest/${webformId}/submission/${s.uuid}`)}`);
+      const echo = ['starttime', 'endtime']
+        .filter((n) => url.searchParams.has(n))
+        .map((n) => `${JSON.stringify(n)}:${JSON.stringify(url.searchParams.get(n))},`);
+      const text = `{"webform_id":${JSON.stringify(webformId)},${echo.join('')}"submissions":${listed.length ? `{${entries.join(',')}}` : '[]'}}`;
+      return answer(200, Buffer.from(text), 'application/json');
     }
     m = /^\/webform_rest\/([^/]+)\/submission\/([^/]+)$/.exec(url.pathname);
     if (m) {
@@ -115,7 +168,7 @@ export class FakeOs2formsApi {
           completed: iso(s.completed),
           changed: iso(s.changed),
           langcode: [{ value: s.langcode ?? 'da' }],
-          in_draft: [{ value: false }],
+          in_draft: [{ value: !!s.inDraft }],
         },
         data,
       });

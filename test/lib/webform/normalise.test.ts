@@ -33,7 +33,7 @@ describe('lib/webform/normalise', function () {
       ],
       _not_a_file: 'underscore values that are not files stay data',
     });
-    assert.deepEqual(s.submission, { uuid: UUID, sid: '3', langcode: 'da' });
+    assert.deepEqual(s.submission, { uuid: UUID, sid: '3', langcode: 'da', inDraft: false });
     assert.deepEqual(s.data, { navn: 'Åse', bilag: '5', flere: ['6', '7'], _not_a_file: 'underscore values that are not files stay data' });
     assert.deepEqual(
       s.files.map((f) => [f.element, f.name, f.id, f.size, f.url]),
