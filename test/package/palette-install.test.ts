@@ -123,7 +123,7 @@ describe('palette install of the packed package', function () {
       ok = await post('palette-secret');
     }
     assert.equal(ok.status, 202);
-    assert.deepEqual(await ok.json(), { uuid: '5c1e8a34-7f0b-4d7a-9a40-1d2b3c4d5e6f' });
+    assert.deepEqual(await ok.json(), { uuid: '5c1e8a34-7f0b-4d7a-9a40-1d2b3c4d5e6f', state: 'completed', outcome: 'passed on' });
     const refused = await post('wrong');
     assert.equal(refused.status, 401);
     const stored = await (await fetch(`${base}/flows`, { headers: { 'Node-RED-API-Version': 'v2' } })).text();
