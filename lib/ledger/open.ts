@@ -61,6 +61,15 @@ const METHODS = [
   'putRecord',
   'takeLease',
   'releaseLease',
+  'addApproval',
+  'getApproval',
+  'listApprovals',
+  'countApprovals',
+  'decideApproval',
+  'dueApprovals',
+  'markApprovalReminded',
+  'claimDecidedApprovals',
+  'markApprovalEmitted',
   'purgeOlderThan',
 ] as const satisfies ReadonlyArray<Exclude<keyof Ledger, 'close'>>;
 // every method of the Ledger is forwarded: a method added to the interface and not here fails to compile

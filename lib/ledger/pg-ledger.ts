@@ -10,7 +10,11 @@ import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient, PoolConfig } from 'pg';
 import { ACTIVE_STATES } from './types';
 import * as Rows from './rows';
+import { APPROVAL_COLUMNS, approvalFromRow, approvalWhere } from './rows';
 import type {
+  ApprovalDecision,
+  ApprovalFilter,
+  ApprovalRecord,
   AttemptRecord,
   InboxEntry,
   Ledger,
@@ -46,7 +50,7 @@ function loadPg(): PgModule {
 }
 
 /** The schema version this code writes and reads (see migrate). */
-export const PG_SCHEMA_VERSION = 4;
+export const PG_SCHEMA_VERSION = 5;
 
 export class PgLedger implements Ledger {
   private closed = false;
@@ -182,6 +186,30 @@ export class PgLedger implements Ledger {
           name text PRIMARY KEY,
           owner text NOT NULL,
           lease_until timestamptz NOT NULL)`);
+      }
+      if (version < 5) {
+        // 5: messages waiting in an approve node and their decisions (as the embedded schema's migration 4)
+        await c.query(`CREATE TABLE IF NOT EXISTS ${s}.approvals (
+          id text PRIMARY KEY,
+          queue text NOT NULL,
+          state text NOT NULL,
+          title text NOT NULL,
+          created_at timestamptz NOT NULL,
+          deadline_at timestamptz NOT NULL,
+          remind_at timestamptz,
+          reminded boolean NOT NULL DEFAULT false,
+          view jsonb,
+          msg jsonb,
+          decided_by text,
+          decided_at timestamptz,
+          reason text,
+          edits jsonb,
+          emit_owner text,
+          emit_until timestamptz,
+          emitted_at timestamptz)`);
+        await c.query(`CREATE INDEX IF NOT EXISTS approvals_queue_idx ON ${s}.approvals (queue, state, created_at)`);
+        await c.query(`CREATE INDEX IF NOT EXISTS approvals_emitted_idx ON ${s}.approvals (emitted_at)`);
+        await c.query(`CREATE INDEX IF NOT EXISTS approvals_unemitted_idx ON ${s}.approvals (queue) WHERE emitted_at IS NULL AND state <> 'waiting'`);
       }
       await c.query(`INSERT INTO ${s}.ledger_info (name, value) VALUES ('schema_version', $1) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`, [
         String(PG_SCHEMA_VERSION),
@@ -542,6 +570,83 @@ export class PgLedger implements Ledger {
     await this.q(`DELETE FROM ${this.s}.leases WHERE name = $1 AND owner = $2`, [name, owner]);
   }
 
+  async addApproval(a: Omit<ApprovalRecord, 'reminded' | 'state'>): Promise<void> {
+    await this.q(
+      `INSERT INTO ${this.s}.approvals (id, queue, state, title, created_at, deadline_at, remind_at, view, msg)
+       VALUES ($1, $2, 'waiting', $3, $4, $5, $6, $7::jsonb, $8::jsonb) ON CONFLICT (id) DO NOTHING`,
+      [a.id, a.queue, a.title, a.createdAt, a.deadlineAt, a.remindAt ?? null, JSON.stringify(a.view ?? null), JSON.stringify(a.msg ?? null)],
+    );
+  }
+
+  async getApproval(id: string, options: { msg?: boolean } = {}): Promise<ApprovalRecord | undefined> {
+    const { rows } = await this.q(`SELECT ${APPROVAL_COLUMNS}${options.msg ? ', msg' : ''} FROM ${this.s}.approvals WHERE id = $1`, [id]);
+    return rows[0] ? approvalFromRow(rows[0], PG_ROWS) : undefined;
+  }
+
+  async listApprovals(filter: ApprovalFilter = {}): Promise<ApprovalRecord[]> {
+    const { where, params } = approvalWhere(filter, (n) => `$${n}`);
+    const { rows } = await this.q(
+      `SELECT ${APPROVAL_COLUMNS} FROM ${this.s}.approvals ${where} ORDER BY created_at, id LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+      [...params, filter.limit ?? null, filter.offset ?? 0],
+    );
+    return rows.map((r) => approvalFromRow(r, PG_ROWS));
+  }
+
+  async countApprovals(filter: Omit<ApprovalFilter, 'limit' | 'offset'> = {}): Promise<number> {
+    const { where, params } = approvalWhere(filter, (n) => `$${n}`);
+    const { rows } = await this.q(`SELECT count(*)::int AS n FROM ${this.s}.approvals ${where}`, params);
+    return Number(rows[0].n);
+  }
+
+  async decideApproval(id: string, d: ApprovalDecision): Promise<ApprovalRecord | undefined> {
+    const { rows } = await this.q(
+      `UPDATE ${this.s}.approvals SET state = $2, decided_by = $3, decided_at = $4, reason = $5, edits = $6::jsonb, msg = COALESCE($7::jsonb, msg)
+       WHERE id = $1 AND state = 'waiting' RETURNING ${APPROVAL_COLUMNS}`,
+      [id, d.state, d.by, d.at, d.reason ?? null, d.edits ? JSON.stringify(d.edits) : null, d.msg === undefined ? null : JSON.stringify(d.msg)],
+    );
+    return rows[0] ? approvalFromRow(rows[0], PG_ROWS) : undefined;
+  }
+
+  async dueApprovals(queue: string, now: Date): Promise<ApprovalRecord[]> {
+    const { rows } = await this.q(
+      `SELECT ${APPROVAL_COLUMNS} FROM ${this.s}.approvals WHERE queue = $1 AND state = 'waiting'
+       AND (deadline_at <= $2 OR (remind_at <= $2 AND NOT reminded)) ORDER BY deadline_at`,
+      [queue, now],
+    );
+    return rows.map((r) => approvalFromRow(r, PG_ROWS));
+  }
+
+  async markApprovalReminded(id: string): Promise<boolean> {
+    const r = await this.q(`UPDATE ${this.s}.approvals SET reminded = true WHERE id = $1 AND NOT reminded AND state = 'waiting'`, [id]);
+    return r.rowCount === 1;
+  }
+
+  async claimDecidedApprovals(queue: string, owner: string, limit: number, leaseMs: number, now?: Date): Promise<ApprovalRecord[]> {
+    const cols = APPROVAL_COLUMNS.split(', ')
+      .map((c) => `q.${c}`)
+      .join(', ');
+    const { rows } = await this.q(
+      `WITH clock AS (SELECT COALESCE($5::timestamptz, clock_timestamp()) AS now),
+       due AS (
+         SELECT a.id FROM ${this.s}.approvals a, clock
+          WHERE a.queue = $1 AND a.emitted_at IS NULL AND a.state <> 'waiting' AND (a.emit_until IS NULL OR a.emit_until < clock.now)
+          ORDER BY a.decided_at LIMIT $3 FOR UPDATE OF a SKIP LOCKED)
+       UPDATE ${this.s}.approvals q SET emit_owner = $2, emit_until = clock.now + ($4::double precision * interval '1 millisecond')
+         FROM due, clock WHERE q.id = due.id
+       RETURNING ${cols}, q.msg`,
+      [queue, owner, limit, leaseMs, now ?? null],
+    );
+    return rows.map((r) => approvalFromRow(r, PG_ROWS));
+  }
+
+  async markApprovalEmitted(id: string, owner: string): Promise<boolean> {
+    const r = await this.q(
+      `UPDATE ${this.s}.approvals SET emitted_at = clock_timestamp(), emit_until = NULL WHERE id = $1 AND emit_owner = $2 AND emitted_at IS NULL`,
+      [id, owner],
+    );
+    return r.rowCount === 1;
+  }
+
   /** In batches (each its own short transaction), so retention never holds locks on many rows at once. */
   async purgeOlderThan(cutoff: Date): Promise<PurgeResult> {
     const s = this.s;
@@ -568,6 +673,13 @@ export class PgLedger implements Ledger {
       );
       result.receipts += b.rowCount ?? 0;
       if ((b.rowCount ?? 0) < batch) break;
+    }
+    for (;;) {
+      const d = await this.q(`DELETE FROM ${s}.approvals WHERE id IN (SELECT id FROM ${s}.approvals WHERE emitted_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, [
+        cutoff,
+        batch,
+      ]);
+      if ((d.rowCount ?? 0) < batch) break;
     }
     for (;;) {
       const c = await this.q(`DELETE FROM ${s}.records WHERE key IN (SELECT key FROM ${s}.records WHERE updated_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, [

@@ -3,7 +3,7 @@
  * filter as SQL, and the row → record mappers. The engines differ only in how a row holds a time and JSON (SQLite: ISO
  * text and JSON text; PostgreSQL: timestamptz and jsonb), so each passes its `RowCodec`.
  */
-import type { AttemptRecord, ReceiptRecord, ShipmentFilter, ShipmentRecord, WorkItem } from './types';
+import type { ApprovalFilter, ApprovalRecord, AttemptRecord, ReceiptRecord, ShipmentFilter, ShipmentRecord, WorkItem } from './types';
 
 export type Row = Record<string, unknown>;
 
@@ -114,4 +114,37 @@ export function shipmentIdentityValues(
   init: Pick<ShipmentRecord, 'transactionId' | 'distributionTransactionId' | 'submissionId' | 'webformId' | 'objektType' | 'state'>,
 ): unknown[] {
   return [init.transactionId, init.distributionTransactionId ?? null, init.submissionId, init.webformId ?? null, init.objektType ?? null, init.state];
+}
+
+/** Columns of `approvals` read for a list (everything but the message). */
+export const APPROVAL_COLUMNS =
+  'id, queue, state, title, created_at, deadline_at, remind_at, reminded, view, decided_by, decided_at, reason, edits, emitted_at';
+
+export function approvalFromRow(r: Row, c: RowCodec): ApprovalRecord {
+  return strip({
+    id: r.id as string,
+    queue: r.queue as string,
+    state: r.state as ApprovalRecord['state'],
+    title: r.title as string,
+    createdAt: c.time(r.created_at),
+    deadlineAt: c.time(r.deadline_at),
+    remindAt: r.remind_at ? c.time(r.remind_at) : undefined,
+    reminded: r.reminded === true || r.reminded === 1,
+    view: r.view === null || r.view === undefined ? undefined : c.json(r.view),
+    msg: r.msg === null || r.msg === undefined ? undefined : c.json(r.msg),
+    decidedBy: opt<string>(r.decided_by),
+    decidedAt: r.decided_at ? c.time(r.decided_at) : undefined,
+    reason: opt<string>(r.reason),
+    edits: r.edits === null || r.edits === undefined ? undefined : c.json<Record<string, string>>(r.edits),
+    emittedAt: r.emitted_at ? c.time(r.emitted_at) : undefined,
+  });
+}
+
+/** The approval filter as a WHERE clause (see shipmentWhere). */
+export function approvalWhere(f: Omit<ApprovalFilter, 'limit' | 'offset'>, mark: (n: number) => string): { where: string; params: unknown[] } {
+  const conds: string[] = [];
+  const params: unknown[] = [];
+  if (f.queue !== undefined) conds.push(`queue = ${mark(params.push(f.queue))}`);
+  if (f.state !== undefined) conds.push(`state = ${mark(params.push(f.state))}`);
+  return { where: conds.length ? `WHERE ${conds.join(' AND ')}` : '', params };
 }

@@ -17,6 +17,9 @@ import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import {
+  APPROVAL_COLUMNS,
+  approvalFromRow,
+  approvalWhere,
   RECEIPT_INSERT_COLUMNS,
   SHIPMENT_COLUMNS as COLUMNS,
   receiptFromRow,
@@ -31,7 +34,7 @@ import {
 import { migrateSqlite, SQLITE_FILE_KEYS_BACKFILL } from './sqlite-schema';
 import { ACTIVE_STATES } from './types';
 import type { AttemptRecord, InboxEntry, ReceiptRecord, ShipmentRecord, WorkItem } from './types';
-import type { Ledger, PurgeResult, ReceiptEffect, ShipmentFilter, StateGuard, StoredRecord } from './types';
+import type { ApprovalDecision, ApprovalFilter, ApprovalRecord, Ledger, PurgeResult, ReceiptEffect, ShipmentFilter, StateGuard, StoredRecord } from './types';
 
 export interface SqliteLedgerOptions {
   /** The clock (tests inject a fake one). */
@@ -520,6 +523,102 @@ export class SqliteLedger implements Ledger {
     return this.write(() => void this.db.prepare('DELETE FROM leases WHERE name = ? AND owner = ?').run(name, owner));
   }
 
+  // ---------- approvals ----------
+
+  addApproval(a: Omit<ApprovalRecord, 'reminded' | 'state'>): Promise<void> {
+    const msg = JSON.stringify(a.msg ?? null);
+    return this.write(() => {
+      this.db
+        .prepare(
+          `INSERT INTO approvals (id, queue, state, title, created_at, deadline_at, remind_at, view, msg)
+           VALUES (?,?,'waiting',?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING`,
+        )
+        .run(a.id, a.queue, a.title, a.createdAt, a.deadlineAt, a.remindAt ?? null, json(a.view), msg);
+    }, msg.length);
+  }
+
+  getApproval(id: string, options: { msg?: boolean } = {}): Promise<ApprovalRecord | undefined> {
+    return this.read(() => {
+      const r = this.db.prepare(`SELECT ${APPROVAL_COLUMNS}${options.msg ? ', msg' : ''} FROM approvals WHERE id = ?`).get(id) as Row | undefined;
+      return r ? approvalFromRow(r, SQLITE_ROWS) : undefined;
+    });
+  }
+
+  listApprovals(filter: ApprovalFilter = {}): Promise<ApprovalRecord[]> {
+    const { where, params } = approvalWhere(filter, () => '?');
+    return this.read(() =>
+      (
+        this.db
+          .prepare(`SELECT ${APPROVAL_COLUMNS} FROM approvals ${where} ORDER BY created_at, id LIMIT ? OFFSET ?`)
+          .all(...params, filter.limit ?? -1, filter.offset ?? 0) as Row[]
+      ).map((r) => approvalFromRow(r, SQLITE_ROWS)),
+    );
+  }
+
+  countApprovals(filter: Omit<ApprovalFilter, 'limit' | 'offset'> = {}): Promise<number> {
+    const { where, params } = approvalWhere(filter, () => '?');
+    return this.read(() => Number((this.db.prepare(`SELECT count(*) AS n FROM approvals ${where}`).get(...params) as Row).n));
+  }
+
+  decideApproval(id: string, d: ApprovalDecision): Promise<ApprovalRecord | undefined> {
+    const msg = d.msg === undefined ? undefined : JSON.stringify(d.msg);
+    return this.write(() => {
+      const r = this.db
+        .prepare(
+          `UPDATE approvals SET state = ?, decided_by = ?, decided_at = ?, reason = ?, edits = ?, msg = COALESCE(?, msg)
+           WHERE id = ? AND state = 'waiting'`,
+        )
+        .run(d.state, d.by, d.at, d.reason ?? null, json(d.edits), msg ?? null, id);
+      if (r.changes !== 1) return undefined;
+      return approvalFromRow(this.db.prepare(`SELECT ${APPROVAL_COLUMNS} FROM approvals WHERE id = ?`).get(id) as Row, SQLITE_ROWS);
+    }, msg?.length ?? 0);
+  }
+
+  dueApprovals(queue: string, now: Date): Promise<ApprovalRecord[]> {
+    const at = now.toISOString();
+    return this.read(() =>
+      (
+        this.db
+          .prepare(
+            `SELECT ${APPROVAL_COLUMNS} FROM approvals WHERE queue = ? AND state = 'waiting'
+             AND (deadline_at <= ? OR (remind_at <= ? AND reminded = 0)) ORDER BY deadline_at`,
+          )
+          .all(queue, at, at) as Row[]
+      ).map((r) => approvalFromRow(r, SQLITE_ROWS)),
+    );
+  }
+
+  markApprovalReminded(id: string): Promise<boolean> {
+    return this.write(() => this.db.prepare("UPDATE approvals SET reminded = 1 WHERE id = ? AND reminded = 0 AND state = 'waiting'").run(id).changes === 1);
+  }
+
+  claimDecidedApprovals(queue: string, owner: string, limit: number, leaseMs: number, now?: Date): Promise<ApprovalRecord[]> {
+    return this.write(() => {
+      const at = now ?? this.now();
+      const until = new Date(at.getTime() + leaseMs).toISOString();
+      const ids = (
+        this.db
+          .prepare(
+            `SELECT id FROM approvals WHERE queue = ? AND emitted_at IS NULL AND state <> 'waiting'
+             AND (emit_until IS NULL OR emit_until < ?) ORDER BY decided_at LIMIT ?`,
+          )
+          .all(queue, at.toISOString(), limit) as Row[]
+      ).map((r) => r.id as string);
+      const claim = this.db.prepare('UPDATE approvals SET emit_owner = ?, emit_until = ? WHERE id = ?');
+      const get = this.db.prepare(`SELECT ${APPROVAL_COLUMNS}, msg FROM approvals WHERE id = ?`);
+      return ids.map((id) => (claim.run(owner, until, id), approvalFromRow(get.get(id) as Row, SQLITE_ROWS)));
+    });
+  }
+
+  markApprovalEmitted(id: string, owner: string): Promise<boolean> {
+    return this.write(
+      () =>
+        this.db
+          .prepare('UPDATE approvals SET emitted_at = ?, emit_until = NULL WHERE id = ? AND emit_owner = ? AND emitted_at IS NULL')
+          .run(this.iso(), id, owner).changes === 1,
+    );
+  }
+
   // ---------- import of an older store ----------
 
   /** Whether `name` was recorded in ledger_info (e.g. an import done). */
@@ -591,6 +690,7 @@ export class SqliteLedger implements Ledger {
       [at],
     );
     await this.deleteInBatches('DELETE FROM records WHERE key IN (SELECT key FROM records WHERE updated_at < ? LIMIT ?)', [at]);
+    await this.deleteInBatches('DELETE FROM approvals WHERE id IN (SELECT id FROM approvals WHERE emitted_at < ? LIMIT ?)', [at]);
     return { shipments, receipts };
   }
 

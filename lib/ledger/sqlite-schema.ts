@@ -98,6 +98,29 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
      name TEXT PRIMARY KEY,
      owner TEXT NOT NULL,
      lease_until TEXT NOT NULL);`,
+  // 4: messages waiting in an approve node for a person's decision, and the decision (the audit)
+  `CREATE TABLE approvals (
+     id TEXT PRIMARY KEY,
+     queue TEXT NOT NULL,
+     state TEXT NOT NULL,
+     title TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     deadline_at TEXT NOT NULL,
+     remind_at TEXT,
+     reminded INTEGER NOT NULL DEFAULT 0,
+     view TEXT,
+     msg TEXT,
+     decided_by TEXT,
+     decided_at TEXT,
+     reason TEXT,
+     edits TEXT,
+     emit_owner TEXT,
+     emit_until TEXT,
+     emitted_at TEXT);
+   CREATE INDEX approvals_queue_idx ON approvals (queue, state, created_at);
+   CREATE INDEX approvals_due_idx ON approvals (state, deadline_at);
+   CREATE INDEX approvals_emitted_idx ON approvals (emitted_at);
+   CREATE INDEX approvals_unemitted_idx ON approvals (queue) WHERE emitted_at IS NULL AND state <> 'waiting';`,
 ];
 
 /**

@@ -121,6 +121,51 @@ export interface WorkItem {
   leaseUntil?: string;
 }
 
+/** Where a message waiting for a person's decision (the approve node) is. */
+export type ApprovalState = 'waiting' | 'approved' | 'rejected' | 'expired';
+
+/** A message waiting in an approve node, and its decision once made (the audit). */
+export interface ApprovalRecord {
+  id: string;
+  /** The approve node's queue (several nodes, or instances, may share one). */
+  queue: string;
+  state: ApprovalState;
+  title: string;
+  createdAt: string;
+  deadlineAt: string;
+  /** When the reminder output fires, if any. */
+  remindAt?: string;
+  reminded: boolean;
+  /** What the approver's page shows (rendered at arrival: fields, attachment names), CPR numbers masked unless allowed. */
+  view: unknown;
+  /** The message to resume with (only with `{ msg: true }` / when claimed). */
+  msg?: unknown;
+  decidedBy?: string;
+  decidedAt?: string;
+  reason?: string;
+  /** Fields the approver corrected: name → new value. */
+  edits?: Record<string, string>;
+  /** When its outcome left the node. */
+  emittedAt?: string;
+}
+
+export interface ApprovalDecision {
+  state: Exclude<ApprovalState, 'waiting'>;
+  by: string;
+  at: string;
+  reason?: string;
+  edits?: Record<string, string>;
+  /** The message with the edits applied (replaces the stored one). */
+  msg?: unknown;
+}
+
+export interface ApprovalFilter {
+  queue?: string;
+  state?: ApprovalState;
+  limit?: number;
+  offset?: number;
+}
+
 /** A record (getRecord): its value and the version of its last write (1 for the first). */
 export interface StoredRecord {
   value: unknown;
@@ -218,6 +263,26 @@ export interface Ledger {
    * `expectVersion + 1`. False, and nothing written, when another writer got there first. Resolve = durable.
    */
   putRecord(key: string, value: unknown, expectVersion: number): Promise<boolean>;
+
+  // ---- approvals (the approve node): messages waiting for a person's decision; the decision is the audit ----
+  addApproval(a: Omit<ApprovalRecord, 'reminded' | 'state'>): Promise<void>;
+  getApproval(id: string, options?: { msg?: boolean }): Promise<ApprovalRecord | undefined>;
+  /** Oldest first, without the message. */
+  listApprovals(filter?: ApprovalFilter): Promise<ApprovalRecord[]>;
+  countApprovals(filter?: Omit<ApprovalFilter, 'limit' | 'offset'>): Promise<number>;
+  /** Writes the decision if the item is still waiting (the first decision wins); undefined otherwise. Resolve = durable. */
+  decideApproval(id: string, d: ApprovalDecision): Promise<ApprovalRecord | undefined>;
+  /** Waiting items of `queue` whose deadline, or (not yet reminded) reminder time, is at or before `now`. */
+  dueApprovals(queue: string, now: Date): Promise<ApprovalRecord[]>;
+  /** Marks the reminder sent; false when it already was (another instance sent it). */
+  markApprovalReminded(id: string): Promise<boolean>;
+  /**
+   * Decided items of `queue` whose outcome has not left a node yet, leased to `owner` for `leaseMs` (an expired lease
+   * can be claimed again), with their messages.
+   */
+  claimDecidedApprovals(queue: string, owner: string, limit: number, leaseMs: number, now?: Date): Promise<ApprovalRecord[]>;
+  /** The outcome left the node; false when `owner` no longer holds the item. */
+  markApprovalEmitted(id: string, owner: string): Promise<boolean>;
 
   // ---- leases: one holder at a time among instances sharing the ledger (webform in's poller per site and form) ----
   /**

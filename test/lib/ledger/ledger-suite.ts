@@ -382,6 +382,84 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
     assert.equal(await ledger.takeLease('poll:site:form', 'A', 10_000, at(16_000)), true, 'released: taken at once');
   });
 
+  it('keeps approvals: listed oldest first per queue, decided once, due by deadline or reminder, claimed and emitted once', async () => {
+    const t0 = Date.parse('2026-01-01T00:00:00Z');
+    const at = (ms: number) => new Date(t0 + ms).toISOString();
+    const add = (id: string, queue: string, extra: { deadline?: number; remind?: number } = {}) =>
+      ledger.addApproval({
+        id,
+        queue,
+        title: `Ansøgning ${id}`,
+        createdAt: at(Number(id.replace(/\D/g, '')) * 10),
+        deadlineAt: at(extra.deadline ?? 86_400_000),
+        ...(extra.remind !== undefined ? { remindAt: at(extra.remind) } : {}),
+        view: { fields: [{ label: 'Navn', value: 'Åse' }] },
+        msg: { payload: { navn: 'Åse' }, _msgid: id },
+      });
+    await add('a1', 'q', { remind: 1000 });
+    await add('a2', 'q', { deadline: 5000 });
+    await add('a3', 'q');
+    await add('b1', 'other');
+    await add('a1', 'q'); // the same id again: kept once
+    assert.deepEqual(
+      (await ledger.listApprovals({ queue: 'q', state: 'waiting' })).map((a) => a.id),
+      ['a1', 'a2', 'a3'],
+    );
+    assert.equal(await ledger.countApprovals({ queue: 'q', state: 'waiting' }), 3);
+    assert.deepEqual(
+      (await ledger.listApprovals({ queue: 'q', limit: 1, offset: 1 })).map((a) => a.id),
+      ['a2'],
+    );
+    assert.equal((await ledger.listApprovals({ queue: 'q' }))[0]!.msg, undefined, 'a list has no messages');
+    assert.deepEqual((await ledger.getApproval('a1', { msg: true }))?.msg, { payload: { navn: 'Åse' }, _msgid: 'a1' });
+    // due: a1 by its reminder at 1 s, a2 by its deadline at 5 s
+    assert.deepEqual(
+      (await ledger.dueApprovals('q', new Date(t0 + 500))).map((a) => a.id),
+      [],
+    );
+    assert.deepEqual((await ledger.dueApprovals('q', new Date(t0 + 6000))).map((a) => a.id).sort(), ['a1', 'a2']);
+    assert.equal(await ledger.markApprovalReminded('a1'), true);
+    assert.equal(await ledger.markApprovalReminded('a1'), false, 'reminded once');
+    assert.deepEqual(
+      (await ledger.dueApprovals('q', new Date(t0 + 6000))).map((a) => a.id),
+      ['a2'],
+    );
+    // decided once: the first decision wins
+    const decisions = await Promise.all([
+      ledger.decideApproval('a1', {
+        state: 'approved',
+        by: 'sagsbehandler1',
+        at: at(7000),
+        reason: 'ok',
+        msg: { payload: { navn: 'Åse Ø' } },
+        edits: { navn: 'Åse Ø' },
+      }),
+      ledger.decideApproval('a1', { state: 'rejected', by: 'sagsbehandler2', at: at(7000), reason: 'nej' }),
+    ]);
+    assert.equal(decisions.filter(Boolean).length, 1);
+    await reopen();
+    const a1 = await ledger.getApproval('a1', { msg: true });
+    assert.equal(a1?.state, decisions[0] ? 'approved' : 'rejected');
+    assert.equal(a1?.decidedBy, decisions[0] ? 'sagsbehandler1' : 'sagsbehandler2');
+    // claimed by one owner at a time, emitted once; an expired claim can be taken again
+    const claimA = await ledger.claimDecidedApprovals('q', 'A', 10, 10_000, new Date(t0 + 8000));
+    assert.deepEqual(
+      claimA.map((a) => a.id),
+      ['a1'],
+    );
+    assert.ok(claimA[0]!.msg, 'claimed with its message');
+    assert.deepEqual(await ledger.claimDecidedApprovals('q', 'B', 10, 10_000, new Date(t0 + 9000)), [], 'held by A');
+    assert.deepEqual(
+      (await ledger.claimDecidedApprovals('q', 'B', 10, 10_000, new Date(t0 + 19_000))).map((a) => a.id),
+      ['a1'],
+      'A died',
+    );
+    assert.equal(await ledger.markApprovalEmitted('a1', 'A'), false, 'not A’s any more');
+    assert.equal(await ledger.markApprovalEmitted('a1', 'B'), true);
+    assert.deepEqual(await ledger.claimDecidedApprovals('q', 'C', 10, 10_000, new Date(t0 + 60_000)), [], 'emitted: never again');
+    assert.equal((await ledger.getApproval('a1'))?.emittedAt !== undefined, true);
+  });
+
   it('purges finished shipments and orphaned receipts older than the cutoff, never active ones', async () => {
     await ledger.createShipment({ transactionId: 'old-done', submissionId: 's', state: 'accepted' });
     await ledger.createShipment({ transactionId: 'old-queued', submissionId: 's', state: 'queued' });
