@@ -3,11 +3,10 @@
 // completed — and when the polling instance is killed (kill -9), the other takes over once the lease has run out.
 import { strict as assert } from 'node:assert';
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { leaseMsFor } from '../../lib/node-red/webform-fetch';
+import { type Collector, startCollector } from '../support/collector';
 import { RedProcess } from '../support/node-red';
 import { FakeOs2formsApi, type FakeSubmission } from '../support/os2forms-api';
 import { startPostgres, type PostgresServer } from '../support/postgres';
@@ -22,24 +21,16 @@ describe('webform in (fetch): two Node-RED instances on one PostgreSQL ledger po
   let pg: PostgresServer | undefined;
   let api: FakeOs2formsApi;
   let tmp: string;
-  let collector: http.Server;
+  let collector: Collector<{ instance: string; out: number; uuid: string; topic?: string }>;
   const reds: RedProcess[] = [];
-  const outputs: Array<{ instance: string; out: number; uuid: string; topic?: string }> = [];
+  const outputs = () => collector.received;
 
   before(async function () {
     pg = await startPostgres();
     if (!pg) return this.skip(); // only when PostgreSQL is not installed and CI is not set (startPostgres throws under CI=true)
     api = await new FakeOs2formsApi(API_KEY).start();
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'os2-fetch-scaleout-'));
-    collector = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        outputs.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-        res.end('ok');
-      });
-    });
-    await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
+    collector = await startCollector();
   });
   after(async () => {
     await Promise.all(reds.map((r) => r.kill()));
@@ -65,7 +56,7 @@ describe('webform in (fetch): two Node-RED instances on one PostgreSQL ledger po
     api.add(FORM, s);
     return s;
   }
-  const passed = () => outputs.filter((o) => o.out === 1);
+  const passed = () => outputs().filter((o) => o.out === 1);
   const waitFor = async (what: string, cond: () => boolean, ms: number) => {
     const end = Date.now() + ms;
     while (!cond()) {
@@ -75,7 +66,7 @@ describe('webform in (fetch): two Node-RED instances on one PostgreSQL ledger po
   };
 
   it('passes each submission on once across both instances; a killed poller is taken over within the lease time', async function () {
-    const url = `http://127.0.0.1:${(collector.address() as AddressInfo).port}/out`;
+    const url = collector.url;
     const report = (out: number) =>
       `msg.payload = JSON.stringify({ instance: env.get('INSTANCE'), out: ${out}, uuid: msg.submissionId, topic: msg.topic }); msg.headers = { 'content-type': 'application/json' }; return msg;`;
     for (const name of ['A', 'B']) {
@@ -148,6 +139,6 @@ describe('webform in (fetch): two Node-RED instances on one PostgreSQL ledger po
     );
     assert.equal(uuids.length, 51, '50 completed + the draft once completed');
     assert.ok(uuids.includes(draft.uuid));
-    assert.equal(outputs.filter((o) => o.out === 2).length, 0);
+    assert.equal(outputs().filter((o) => o.out === 2).length, 0);
   });
 });
