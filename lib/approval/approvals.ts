@@ -64,7 +64,8 @@ function revive(stored: unknown): Record<string, unknown> {
 export class Approvals {
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
-  private stopped = false;
+  /** Until start(): a decision made (e.g. by a bench or a test) starts no loop. */
+  private stopped = true;
 
   constructor(
     private readonly ledger: Ledger,

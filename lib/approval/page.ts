@@ -70,8 +70,11 @@ export function esc(v: unknown): string {
   return String(v ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-const time = (iso: string, lang: Lang) =>
-  new Date(iso).toLocaleString(lang === 'da' ? 'da-DK' : 'en-GB', { timeZone: 'Europe/Copenhagen', dateStyle: 'short', timeStyle: 'short' });
+const FORMATS: Record<Lang, Intl.DateTimeFormat> = {
+  da: new Intl.DateTimeFormat('da-DK', { timeZone: 'Europe/Copenhagen', dateStyle: 'short', timeStyle: 'short' }),
+  en: new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Copenhagen', dateStyle: 'short', timeStyle: 'short' }),
+};
+const time = (iso: string, lang: Lang) => FORMATS[lang].format(new Date(iso));
 
 function shell(lang: Lang, heading: string, body: string, user?: string, base?: string, csrf?: string): string {
   const t = TEXT[lang];
