@@ -133,18 +133,18 @@ export function itemPage(o: { lang: Lang; base: string; user: string; csrf: stri
     : `<p>${t.noAttachments}</p>`;
   const decided = waiting
     ? `<p><label for="reason">${t.reason}</label><textarea id="reason" name="reason" rows="3"></textarea></p>
-<input type="hidden" name="csrf" value="${esc(o.csrf)}"><button name="decision" value="approve">${t.approve}</button><button name="decision" value="reject">${t.reject}</button>`
+<input type="hidden" name="csrf" value="${esc(o.csrf)}"><button name="decision" value="approve">${t.approve}</button><button name="decision" value="reject" formnovalidate>${t.reject}</button>`
     : `<p>${t.decided}: ${esc(o.item.state)}${o.item.decidedBy ? `, ${esc(o.item.decidedBy)}` : ''}${o.item.decidedAt ? `, ${esc(time(o.item.decidedAt, o.lang))}` : ''}${o.item.reason ? ` — ${esc(o.item.reason)}` : ''}</p>`;
   const body = `${o.error ? `<p class="error">${esc(o.error)}</p>` : ''}<p>${t.received} ${esc(time(o.item.createdAt, o.lang))} · ${t.deadline} ${esc(time(o.item.deadlineAt, o.lang))}</p>
 <form method="post" action="${esc(o.base)}/item/${esc(o.item.id)}"><dl>${fields}</dl><h2>${t.attachments}</h2>${files}${decided}</form><p><a href="${esc(o.base)}/">${t.back}</a></p>`;
   return shell(o.lang, o.item.title, body, o.user, o.base, o.csrf);
 }
 
-export function loginPage(o: { lang: Lang; base: string; error?: string }): string {
+export function loginPage(o: { lang: Lang; base: string; csrf: string; error?: string }): string {
   const t = TEXT[o.lang];
   const body = `${o.error ? `<p class="error">${esc(o.error)}</p>` : ''}<form method="post" action="${esc(o.base)}/login">
 <p><label for="u">${t.user}</label><input type="text" id="u" name="username" autocomplete="username"></p>
-<p><label for="p">${t.password}</label><input type="password" id="p" name="password" autocomplete="current-password"></p><button>${t.login}</button></form>`;
+<p><label for="p">${t.password}</label><input type="password" id="p" name="password" autocomplete="current-password"></p><input type="hidden" name="csrf" value="${esc(o.csrf)}"><button>${t.login}</button></form>`;
   return shell(o.lang, t.title, body);
 }
 
@@ -157,6 +157,7 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-frame-options': 'DENY',
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
+  // same-origin: the browser then sends the page's own Origin with its forms (no-referrer would make it "null")
+  'referrer-policy': 'same-origin',
   'cache-control': 'no-store',
 };

@@ -22,8 +22,10 @@ export interface ApproveParts {
   ledger: Ledger;
   settings: ApprovalSettings;
   auth: AuthSettings;
-  /** The page's path, e.g. /godkend. */
+  /** The page's path on the HTTP node server, e.g. /godkend. */
   path: string;
+  /** Node-RED's httpNodeRoot without its trailing slash ('' for /): the page's links, redirects and cookie carry it. */
+  root: string;
   /** Public base URL of the page for the decision link (may be empty: the link is then the path alone). */
   publicUrl: string;
   adminLogin?: AdminLogin;
@@ -98,7 +100,7 @@ export class ApproveRuntime {
   }
 
   link(id: string): string {
-    return `${this.p.publicUrl.replace(/\/+$/, '')}${this.p.path}/item/${id}`;
+    return `${this.p.publicUrl.replace(/\/+$/, '')}${this.p.root}${this.p.path}/item/${id}`;
   }
 
   private summary(r: ApprovalRecord): Record<string, unknown> {
@@ -143,7 +145,8 @@ export class ApproveRuntime {
   }
 
   private mount(): void {
-    const base = this.p.path;
+    const route = this.p.path;
+    const base = this.p.root + this.p.path;
     const on = (method: 'get' | 'post', route: string, h: (req: Req, res: Res, lang: Lang) => Promise<void>) => {
       this.routes.push([route, method]);
       this.p.httpNode[method](route, (req: Req, res: Res) => {
@@ -157,16 +160,16 @@ export class ApproveRuntime {
           });
       });
     };
-    on('get', base, (req, res, lang) => this.list(req, res, lang));
-    on('get', `${base}/`, (req, res, lang) => this.list(req, res, lang));
-    on('get', `${base}/item/:id`, async (req, res, lang) => {
+    on('get', route, (req, res, lang) => this.list(req, res, lang));
+    on('get', `${route}/`, (req, res, lang) => this.list(req, res, lang));
+    on('get', `${route}/item/:id`, async (req, res, lang) => {
       const user = this.user(req, res, lang);
       if (!user) return;
       const item = await this.p.ledger.getApproval(String(req.params?.id));
       if (!item || item.queue !== this.p.settings.queue) return answer(res, 404, messagePage(lang, '404', 'no such item', base));
       answer(res, 200, itemPage({ lang, base, user, csrf: this.auth!.csrfToken(user), item }));
     });
-    on('post', `${base}/item/:id`, async (req, res, lang) => {
+    on('post', `${route}/item/:id`, async (req, res, lang) => {
       const user = this.user(req, res, lang);
       if (!user) return;
       const form = await readForm(req);
@@ -183,7 +186,7 @@ export class ApproveRuntime {
         answer(res, 400, itemPage({ lang, base, user, csrf: this.auth!.csrfToken(user), item, error: (err as Error).message }));
       }
     });
-    on('post', `${base}/bulk`, async (req, res, lang) => {
+    on('post', `${route}/bulk`, async (req, res, lang) => {
       const user = this.user(req, res, lang);
       if (!user) return;
       const form = await readForm(req);
@@ -200,10 +203,11 @@ export class ApproveRuntime {
       }
       res.writeHead(303, { ...SECURITY_HEADERS, location: `${base}/?approved=${n}` }).end();
     });
-    on('get', `${base}/login`, async (_req, res, lang) => answer(res, 200, loginPage({ lang, base })));
-    on('post', `${base}/login`, async (req, res, lang) => {
+    on('get', `${route}/login`, async (_req, res, lang) => answer(res, 200, loginPage({ lang, base, csrf: this.auth!.csrfToken('') })));
+    on('post', `${route}/login`, async (req, res, lang) => {
       if (this.p.auth.mode !== 'admin' || !this.p.adminLogin) return answer(res, 404, messagePage(lang, '404', 'not used: the proxy logs users in'));
       const form = await readForm(req);
+      if (!this.auth!.checkPost(req, '', form.get('csrf'))) return answer(res, 403, messagePage(lang, '403', 'CSRF check failed', base));
       const user = await this.p.adminLogin(String(form.get('username') ?? ''), String(form.get('password') ?? '')).catch((err: Error) => {
         this.p.node.warn(`approve: Node-RED's login cannot be reached: ${err.message}`);
         return undefined;
@@ -212,12 +216,17 @@ export class ApproveRuntime {
         return answer(
           res,
           401,
-          loginPage({ lang, base, error: lang === 'da' ? 'Forkert login, eller ingen ret til at godkende' : 'Wrong login, or no right to approve' }),
+          loginPage({
+            lang,
+            base,
+            csrf: this.auth!.csrfToken(''),
+            error: lang === 'da' ? 'Forkert login, eller ingen ret til at godkende' : 'Wrong login, or no right to approve',
+          }),
         );
       const secure = String(req.headers['x-forwarded-proto'] ?? '').startsWith('https') || !!(req.socket as { encrypted?: boolean }).encrypted;
       res.writeHead(303, { ...SECURITY_HEADERS, 'set-cookie': this.auth!.sessionCookie(user, base, secure), location: `${base}/` }).end();
     });
-    on('post', `${base}/logout`, async (_req, res) => {
+    on('post', `${route}/logout`, async (_req, res) => {
       res.writeHead(303, { ...SECURITY_HEADERS, 'set-cookie': this.auth!.clearCookie(base), location: `${base}/login` }).end();
     });
   }
@@ -227,7 +236,7 @@ export class ApproveRuntime {
     const who = this.auth!.identify(req);
     if ('user' in who) return who.user;
     if (this.p.auth.mode === 'admin' && who.status === 401 && req.method === 'GET') {
-      res.writeHead(303, { ...SECURITY_HEADERS, location: `${this.p.path}/login` }).end();
+      res.writeHead(303, { ...SECURITY_HEADERS, location: `${this.p.root}${this.p.path}/login` }).end();
     } else answer(res, who.status, messagePage(lang, String(who.status), who.message));
     return undefined;
   }
@@ -241,7 +250,7 @@ export class ApproveRuntime {
       this.p.ledger.listApprovals({ ...filter, limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE }),
       this.p.ledger.countApprovals(filter),
     ]);
-    answer(res, 200, listPage({ lang, base: this.p.path, user, csrf: this.auth!.csrfToken(user), items, total, page, pageSize: PAGE_SIZE }));
+    answer(res, 200, listPage({ lang, base: this.p.root + this.p.path, user, csrf: this.auth!.csrfToken(user), items, total, page, pageSize: PAGE_SIZE }));
   }
 
   close(httpNode: unknown): void {

@@ -64,6 +64,7 @@ export = function (RED: NodeAPI) {
         },
         auth: { mode, header: String(config.userHeader || 'x-remote-user').toLowerCase(), proxies },
         path,
+        root: String((RED.settings as unknown as { httpNodeRoot?: unknown }).httpNodeRoot || '/').replace(/\/+$/, ''),
         publicUrl: String(config.publicUrl ?? '').trim(),
         adminLogin: mode === 'admin' ? nodeRedAdminLogin(adminUrl) : undefined,
         owner: `${os.hostname()}:${process.pid}:${node.id}`,

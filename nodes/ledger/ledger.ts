@@ -4,11 +4,13 @@
  * ledger node) or `postgresql`
  * (several Node-RED instances on one database; connection string as a credential or from an environment variable).
  * Exposes `ledger(): Ledger` (usable at once; calls wait until it is open) and closes it on redeploy.
- * Admin: GET /os2-ledger/:id/export?format=csv|json[&since&until&state&webformId] (permission os2-ledger.read).
+ * Admin: GET /os2-ledger/:id/export?format=csv|json[&since&until&state&webformId] (permission os2-ledger.read);
+ * `&what=approvals`: the approve nodes' audit (who decided what, when, why, corrections) instead of the shipments.
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { Request, Response } from 'express';
 import { once } from 'node:events';
+import { auditChunks } from '../../lib/approval/audit';
 import { exportChunks } from '../../lib/ledger/export';
 import { ledgerSettings, openLedger } from '../../lib/ledger/open';
 import type { LedgerConfig, OpenedLedger } from '../../lib/ledger/open';
@@ -111,10 +113,11 @@ async function exportRoute(req: Request, res: Response): Promise<void> {
     const ledger = node.ledger();
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     // streamed a page at a time; the first chunk is read before answering, so an unusable store still gets a 503
-    const chunks = exportChunks(ledger, format === 'csv' ? 'csv' : 'json', filter);
+    const approvals = req.query.what === 'approvals'; // the approve nodes' audit instead of the shipments
+    const chunks = approvals ? auditChunks(ledger, format === 'csv' ? 'csv' : 'json') : exportChunks(ledger, format === 'csv' ? 'csv' : 'json', filter);
     let next = await chunks.next();
     res.setHeader('Content-Type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8');
-    res.setHeader('Content-Disposition', `attachment; filename="os2-ledger-${stamp}.${format}"`);
+    res.setHeader('Content-Disposition', `attachment; filename="os2-${approvals ? 'approvals' : 'ledger'}-${stamp}.${format}"`);
     res.setHeader('Cache-Control', 'no-store');
     try {
       for (; !next.done && !res.destroyed; next = await chunks.next()) {

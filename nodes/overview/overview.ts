@@ -6,6 +6,7 @@
  *   GET  /os2-overview/shipments?state=&form=&since=&until=&limit=   (os2-overview.read)  summaries with receipts
  *   GET  /os2-overview/shipments/:transactionId                      (os2-overview.read)  one shipment: request, attempts, receipts
  *   POST /os2-overview/shipments/:transactionId/resend               (os2-overview.write) re-deliver a failed / dead-letter shipment
+ *   GET  /os2-overview/approvals?state=                             (os2-overview.read)  the approve nodes' audit, newest first
  * CPR numbers are masked in everything returned; file contents are never returned.
  *
  * Resend: the shipment's fordeling-out node is `meta.node` (when recorded) or the only fordeling-out node using
@@ -17,7 +18,8 @@ import type { NodeAPI, NodeDef } from 'node-red';
 import type { Request, Response } from 'express';
 import { defaultLedgerDir } from '../../lib/ledger/default-ledger';
 import { ledgerFor, userDirOf } from '../../lib/node-red/ledger';
-import type { Ledger, ShipmentRecord } from '../../lib/ledger/types';
+import { type AuditEntry, auditEntry } from '../../lib/approval/audit';
+import type { ApprovalState, Ledger, ShipmentRecord } from '../../lib/ledger/types';
 import { DeliveryError } from '../../lib/delivery/errors';
 import { RESENDABLE, details, maskCpr, parseFilter, summary, type ShipmentSummary } from './shipments';
 
@@ -145,6 +147,27 @@ export = function (RED: NodeAPI) {
         shipments.push(summary(s, await src.ledger().listReceipts(s.transactionId), { id: src.id, name: src.name }));
       }
       res.json({ shipments, total, offset, ledgers, problems });
+    })().catch((err: Error) => res.status(500).json({ error: maskCpr(err.message) }));
+  });
+
+  // the approve nodes' audit: the latest decisions (and what waits) of every ledger in use
+  RED.httpAdmin.get('/os2-overview/approvals', RED.auth.needsPermission('os2-overview.read'), (req: Request, res: Response) => {
+    const state = ['waiting', 'approved', 'rejected', 'expired'].includes(String(req.query.state)) ? (String(req.query.state) as ApprovalState) : undefined;
+    void (async () => {
+      const approvals: Array<AuditEntry & { ledger: string }> = [];
+      const problems: string[] = [];
+      for (const src of sources()) {
+        try {
+          const ledger = src.ledger();
+          const total = await ledger.countApprovals(state ? { state } : {});
+          const page = await ledger.listApprovals({ ...(state ? { state } : {}), limit: 200, offset: Math.max(0, total - 200) });
+          for (const a of page) approvals.push({ ...auditEntry(a), ledger: src.name });
+        } catch (err) {
+          problems.push(`${src.name}: ${maskCpr(String((err as Error)?.message ?? err))}`);
+        }
+      }
+      approvals.sort((a, b) => ((a.decidedAt ?? a.createdAt) < (b.decidedAt ?? b.createdAt) ? 1 : -1));
+      res.json({ approvals: approvals.slice(0, 200), problems });
     })().catch((err: Error) => res.status(500).json({ error: maskCpr(err.message) }));
   });
 

@@ -34,10 +34,12 @@ describe('approve: two Node-RED instances on one PostgreSQL ledger, Node-RED use
   });
 
   async function login(red: RedProcess, username: string, password: string): Promise<{ status: number; cookie?: string }> {
+    const form = await (await fetch(`${red.url}/godkend/login`)).text();
+    const csrf = /name="csrf" value="([^"]+)"/.exec(form)![1]!;
     const res = await fetch(`${red.url}/godkend/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ username, password }).toString(),
+      body: new URLSearchParams({ username, password, csrf }).toString(),
       redirect: 'manual',
     });
     await res.arrayBuffer();
@@ -117,6 +119,13 @@ describe('approve: two Node-RED instances on one PostgreSQL ledger, Node-RED use
 
     assert.equal((await login(B, 'laeser', 'hemmeligt-2')).status, 401, 'a user without the permission is refused');
     assert.equal((await login(B, 'sagsbehandler', 'forkert')).status, 401, 'a wrong password is refused');
+    const forged = await fetch(`${B.url}/godkend/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ username: 'sagsbehandler', password: 'hemmeligt-1' }).toString(),
+      redirect: 'manual',
+    });
+    assert.equal(forged.status, 403, 'a login posted from elsewhere (no CSRF token) is refused');
     const anonymous = await fetch(`${B.url}/godkend/`, { redirect: 'manual' });
     assert.equal(anonymous.status, 303, 'no session: to the login form');
     const onB = await login(B, 'sagsbehandler', 'hemmeligt-1');

@@ -223,6 +223,23 @@ describe('approve', function () {
     assert.equal((await defaultLedger().getApproval(w.approval.id))?.state, 'waiting');
   });
 
+  it('links, redirects and the decision link carry httpNodeRoot', async function () {
+    helper.settings({ httpNodeRoot: '/noder/' });
+    try {
+      await load({ publicUrl: 'https://nodered.kommune.dk' });
+      const w = await arrive();
+      assert.match(w.approval.link, /^https:\/\/nodered\.kommune\.dk\/noder\/godkend\/item\//);
+      const list = await request(RED.httpNode as never)
+        .get('/godkend/')
+        .set(as())
+        .expect(200);
+      assert.match(list.text, /href="\/noder\/godkend\/item\//);
+      assert.match(list.text, /action="\/noder\/godkend\/bulk"/);
+    } finally {
+      helper.settings({});
+    }
+  });
+
   it("refuses to start with Node-RED's users as login when settings.js has no adminAuth (never anonymous)", async function () {
     await load({ auth: 'admin' });
     const node = helper.getNode('a1') as unknown as { error: { args: unknown[][] } };
