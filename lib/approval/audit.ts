@@ -1,6 +1,6 @@
 /**
  * The approvals' audit trail as the OS2 sidebar and the ledger export show it: who decided what, when, why, and which
- * fields they corrected — CPR numbers masked (as in the shipment export), messages never included.
+ * fields they corrected — CPR numbers masked to their date part (as in the shipment export), messages never included.
  */
 import type { ApprovalRecord, ApprovalState, Ledger } from '../ledger/types';
 import { maskCpr } from '../privacy/cpr';
@@ -19,7 +19,7 @@ export interface AuditEntry {
   corrections?: Record<string, string>;
 }
 
-const mask = (t: string) => maskCpr(t);
+const mask = (t: string) => maskCpr(t, { keepBirthDate: true });
 
 export function auditEntry(a: ApprovalRecord): AuditEntry {
   return {

@@ -5,6 +5,7 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Ledger, ReceiptRecord, ShipmentRecord } from '../ledger/types';
+import * as metrics from '../ops/metrics';
 import { Outbox, stateForReceipt, type ReceiptDecision } from '../outbox/outbox';
 import type { Kvittering } from '../sf2900/receipts';
 
@@ -164,6 +165,11 @@ export async function handleReceipt(
     decide,
   );
   const { duplicate, receipt } = added;
+  if (!duplicate) {
+    metrics.countReceipt(parsed.receipt.type, parsed.receipt.code);
+    const sent = shipment?.attempts.find((a) => a.ok)?.at;
+    if (sent && /^forretning$/i.test(parsed.receipt.type ?? '')) metrics.receiptSeconds.observe(Math.max(0, (now.getTime() - Date.parse(sent)) / 1000));
+  }
   if (!shipment) return { duplicate, outcome: 'unknown', record: receipt };
   shipment = added.shipment ?? shipment;
   return { duplicate, outcome, shipment, record: receipt };

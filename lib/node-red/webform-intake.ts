@@ -3,6 +3,7 @@
  * becomes output 1 (passed on), output 2 ("changed after delivery") or a count and a log line without personal data
  * (webform id, uuid, state and field names only).
  */
+import * as metrics from '../ops/metrics';
 import type { Submission } from '../sf2900/model';
 import { type Decision, type IntakeSettings, INTAKE_DEFAULTS } from '../webform/intake';
 import type { StatusText } from './status-text';
@@ -33,6 +34,7 @@ export class IntakeCounts {
   /** Sends the decision's output (or logs the skip) and counts it. */
   apply(d: Decision, s: Submission, out: IntakeOutputs, inboxId?: string): void {
     const who = `${s.webform.id} submission ${s.submission.uuid}`;
+    metrics.submissions.inc({ outcome: d.action === 'pass' ? 'passed' : d.action === 'changed' ? 'changed' : d.reason === 'draft' ? 'draft' : 'skipped' });
     if (d.action === 'pass') {
       this.passed++;
       if (d.revision > 0) s.submission.revision = d.revision;

@@ -16,6 +16,7 @@
  * A worker killed mid-send leaves the lease to expire (PostgreSQL) or vanish on restart (file), and the item is sent
  * again with the same AnvenderTransaktionsID — at-least-once towards the platform, deduplicated by that id.
  */
+import * as metrics from '../ops/metrics';
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { BreakerOpenError, BreakerRegistry } from '../resilience/breaker';
@@ -283,6 +284,8 @@ export class DeliveryWorker {
       this.o.onError?.(err as Error);
       return;
     }
+    metrics.attempts.inc({ outcome: 'ok' });
+    metrics.sendSeconds.observe(Math.max(0, (this.clock.now() - Date.parse(shipment.createdAt)) / 1000));
     this.o.onDelivered?.(done);
   }
 
@@ -300,8 +303,12 @@ export class DeliveryWorker {
         await ledger.release(t, this.owner, at);
         return;
       }
-      if (this.o.isDuplicateRefusal?.(err)) return this.duplicateRefused(shipment, started, err);
+      if (this.o.isDuplicateRefusal?.(err)) {
+        metrics.attempts.inc({ outcome: 'duplicate-refused' });
+        return this.duplicateRefused(shipment, started, err);
+      }
       const errorClass = (this.o.classify ?? classifyError)(err);
+      metrics.attempts.inc({ outcome: errorClass === 'transient' ? 'transient' : 'permanent' });
       const attempt: AttemptRecord = {
         at: new Date(started).toISOString(),
         ok: false,

@@ -16,18 +16,11 @@
  */
 import type { NodeAPI, NodeDef } from 'node-red';
 import type { Request, Response } from 'express';
-import { defaultLedgerDir } from '../../lib/ledger/default-ledger';
-import { ledgerFor, userDirOf } from '../../lib/node-red/ledger';
+import { type LedgerSource, ledgerSources } from '../../lib/node-red/ledger-sources';
 import { type AuditEntry, auditEntry } from '../../lib/approval/audit';
 import type { ApprovalState, Ledger, ShipmentRecord } from '../../lib/ledger/types';
 import { DeliveryError } from '../../lib/delivery/errors';
 import { RESENDABLE, details, maskCpr, parseFilter, summary, type ShipmentSummary } from './shipments';
-
-interface LedgerSource {
-  id: string;
-  name: string;
-  ledger: () => Ledger;
-}
 
 interface FordelingOutDef extends NodeDef {
   serviceplatform?: string;
@@ -42,20 +35,7 @@ export = function (RED: NodeAPI) {
   const plugins = (RED as unknown as { plugins?: { registerPlugin?: (id: string, def: object) => void } }).plugins;
   plugins?.registerPlugin?.('os2-overview', { type: 'os2-overview' });
 
-  function sources(): LedgerSource[] {
-    const out: LedgerSource[] = [];
-    const seen = new Set<string>();
-    RED.nodes.eachNode((def) => {
-      if (def.type !== 'os2-ledger') return;
-      const node = RED.nodes.getNode(def.id) as unknown as { ledger?: () => Ledger; storeKey?: string } | null;
-      if (!node || typeof node.ledger !== 'function') return;
-      // a ledger node on the default directory is the default store: listed once, under its own name
-      if (node.storeKey) seen.add(node.storeKey);
-      out.push({ id: def.id, name: def.name || def.id, ledger: () => node.ledger!() });
-    });
-    if (!seen.has(`embedded:${defaultLedgerDir(userDirOf(RED))}`)) out.unshift({ id: '', name: 'default', ledger: ledgerFor(RED, null) });
-    return out;
-  }
+  const sources = () => ledgerSources(RED);
 
   async function find(transactionId: string): Promise<{ src: LedgerSource; shipment: ShipmentRecord } | undefined> {
     for (const src of sources()) {

@@ -5,6 +5,7 @@
  * Invalid data is not an error. A schema that cannot be used is: shown at deploy (node.error + red status) and
  * reported per message with done(err), so a Catch node sees it.
  */
+import { validations } from '../../lib/ops/metrics';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
@@ -141,10 +142,12 @@ export = function (RED: NodeAPI) {
         (errors) => {
           if (errors.length === 0) {
             validCount++;
+            validations.inc({ result: 'valid' });
             delete msg.validationErrors;
             send([msg, null]);
           } else {
             invalidCount++;
+            validations.inc({ result: 'invalid' });
             msg.validationErrors = errors;
             send([null, msg]);
           }

@@ -223,6 +223,16 @@ describe('approve', function () {
     assert.equal((await defaultLedger().getApproval(w.approval.id))?.state, 'waiting');
   });
 
+  it('shows CPR numbers only when the builder allows it', async function () {
+    await load({ showCpr: true });
+    const w = await arrive();
+    const page = await request(RED.httpNode as never)
+      .get(`/godkend/item/${w.approval.id}`)
+      .set(as())
+      .expect(200);
+    assert.match(page.text, /010170-1234/);
+  });
+
   it('links, redirects and the decision link carry httpNodeRoot', async function () {
     helper.settings({ httpNodeRoot: '/noder/' });
     try {

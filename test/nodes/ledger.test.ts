@@ -61,6 +61,29 @@ describe('os2-ledger config node', function () {
     await helper.request().get('/os2-ledger/nope/export').expect(404);
   });
 
+  it("exports the approve nodes' audit (?what=approvals): who decided what, when, why, corrections; CPR masked, no messages", async () => {
+    await load({ backend: 'embedded', path: dir, retentionDays: 0 });
+    const ledger = (helper.getNode('l1') as unknown as LedgerNode).ledger();
+    const at = new Date().toISOString();
+    await ledger.addApproval({ id: 'a1', queue: 'q', title: 'Ansøgning 2412249999', createdAt: at, deadlineAt: at, view: {}, msg: { payload: 'SECRET' } });
+    await ledger.addApproval({ id: 'a2', queue: 'q', title: 'Ansøgning 2', createdAt: at, deadlineAt: at, view: {}, msg: { payload: 'SECRET' } });
+    await ledger.decideApproval('a1', { state: 'approved', by: 'sagsbehandler', at, reason: 'ok, CPR 2412249999', edits: { Postnummer: '8210' } });
+    const csv = await helper.request().get('/os2-ledger/l1/export?format=csv&what=approvals').expect(200);
+    assert.match(csv.headers['content-disposition'], /filename="os2-approvals-.*\.csv"/);
+    assert.match(csv.text, /^id,queue,title,state,createdAt,deadlineAt,decidedBy,decidedAt,reason,corrections\r\n/);
+    assert.match(csv.text, /a1,q,Ansøgning 241224-XXXX,approved,.*,sagsbehandler,.*"ok, CPR 241224-XXXX","\{""Postnummer"":""8210""\}"/);
+    assert.match(csv.text, /a2,q,Ansøgning 2,waiting,/);
+    assert.doesNotMatch(csv.text, /9999|SECRET/);
+    const json = JSON.parse((await helper.request().get('/os2-ledger/l1/export?format=json&what=approvals').expect(200)).text);
+    assert.deepEqual(
+      json.approvals.map((a: { id: string; decidedBy?: string }) => [a.id, a.decidedBy ?? null]),
+      [
+        ['a1', 'sagsbehandler'],
+        ['a2', null],
+      ],
+    );
+  });
+
   it('purges finished shipments past the retention period when it starts', async () => {
     const old = new SqliteLedger(dir, { now: () => new Date(Date.now() - 10 * 86_400_000) });
     await old.createShipment({ transactionId: 'old', submissionId: 's', state: 'accepted' });

@@ -19,6 +19,9 @@ export interface PostgresServer {
   /** e.g. postgresql://postgres@127.0.0.1:54321/os2test */
   connectionString: string;
   release(): Promise<void>;
+  /** Stops the server (an outage: every user of it loses it) and starts it again on the same port. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
 }
 
 interface Running {
@@ -26,7 +29,23 @@ interface Running {
   base: string;
   bin: string;
   port: number;
+  durable: boolean;
   users: number;
+}
+
+function pgStart(r: Omit<Running, 'users'>) {
+  return asPg(r.bin, 'pg_ctl', [
+    '-D',
+    r.dataDir,
+    '-l',
+    path.join(r.base, 'log'),
+    '-w',
+    '-t',
+    '60',
+    '-o',
+    `-k ${r.base} -p ${r.port} -h 127.0.0.1 ${r.durable ? '' : '-c fsync=off '}-c max_connections=100`,
+    'start',
+  ]);
 }
 
 let running: Promise<Running> | undefined;
@@ -62,20 +81,9 @@ async function boot(durable: boolean): Promise<Running> {
   }
   await asPg(bin, 'initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-instructions']);
   const port = await freePort();
-  await asPg(bin, 'pg_ctl', [
-    '-D',
-    dataDir,
-    '-l',
-    path.join(base, 'log'),
-    '-w',
-    '-t',
-    '60',
-    '-o',
-    `-k ${base} -p ${port} -h 127.0.0.1 ${durable ? '' : '-c fsync=off '}-c max_connections=100`,
-    'start',
-  ]);
+  await pgStart({ dataDir, base, bin, port, durable });
   await asPg(bin, 'createdb', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', 'os2test']);
-  return { dataDir, base, bin, port, users: 0 };
+  return { dataDir, base, bin, port, durable, users: 0 };
 }
 
 /** Starts (or joins) the test server. Undefined = not available here (skip); with CI=true that is an error. */
@@ -95,6 +103,8 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
   let released = false;
   return {
     connectionString: `postgresql://postgres@127.0.0.1:${r.port}/os2test`,
+    stop: () => asPg(r.bin, 'pg_ctl', ['-D', r.dataDir, '-m', 'fast', '-w', 'stop']).then(() => undefined),
+    start: () => pgStart(r).then(() => undefined),
     async release() {
       if (released) return;
       released = true;
