@@ -201,10 +201,11 @@ export class DurableDelivery<W> {
     }
   }
 
-  async stop(): Promise<void> {
+  /** Stops; sends in flight get up to `drainMs` to finish first (see DeliveryWorker.stop). */
+  async stop(drainMs = 0): Promise<void> {
     this.stopped = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
-    await this.worker.stop();
+    await this.worker.stop(drainMs);
   }
 
   /** Messages waiting for an outcome in this process. */

@@ -19,9 +19,11 @@ import { CVR_PATTERN, KLE_PATTERN, UUID_PATTERN } from '../sf2900/model';
 import type { SftpConfig } from '../sftp';
 import type { Os2formsSite } from '../webform/os2forms-client';
 import { DeliveryStatus } from './fordeling-status';
+import { hold } from './holds';
 import type { StatusText } from './status-text';
 
 type Msg = NodeMessageInFlow & Record<string, unknown>;
+const DRAIN_MS = 10_000;
 type Send = (msgs: Array<Msg | null>) => void;
 interface Waiter {
   msg: Msg;
@@ -53,6 +55,8 @@ export class FordelingOutRuntime {
   private inFlight = 0;
   private lastWarning = { text: '', at: 0 };
   private offBreaker = () => {};
+  /** Ends this node's hold on its ledger and serviceplatform (they close only after, see holds.ts). */
+  private release = () => {};
 
   constructor(private readonly p: FordelingOutParts) {
     this.status = new DeliveryStatus(
@@ -82,8 +86,13 @@ export class FordelingOutRuntime {
     const onChange = (c: { key: string; to: BreakerState; retryAt?: number }) => c.key === breakerKey && this.status.breaker(c.to, c.retryAt);
     breakers.on('stateChange', onChange);
     this.offBreaker = () => breakers.off('stateChange', onChange);
+    const ledger = this.p.ledger();
+    const held = [hold(ledger), hold(sp)];
+    this.release = () => {
+      for (const r of held) r();
+    };
     const durable = new DurableDelivery<Waiter>({
-      ledger: this.p.ledger(),
+      ledger,
       context: () => this.context(),
       owner: `${os.hostname()}:${process.pid}:${node.id}`,
       queue: node.id,
@@ -206,9 +215,17 @@ export class FordelingOutRuntime {
     return this.durable.resend(transactionId);
   }
 
+  /**
+   * On redeploy and shutdown (SIGTERM): sends in flight get up to DRAIN_MS to finish — within Node-RED's 15 s for a
+   * node to close — so a send is not cut off after the platform got it and then repeated by the next claimant.
+   */
   async close(): Promise<void> {
     this.offBreaker();
-    await this.durable?.stop();
+    try {
+      await this.durable?.stop(DRAIN_MS);
+    } finally {
+      this.release();
+    }
   }
 
   private outcome(msg: Msg, s: ShipmentRecord, extra: Record<string, unknown> = {}): Msg {

@@ -166,10 +166,20 @@ export class DeliveryWorker {
   }
 
   /** Stops claiming, aborts sends in progress (their items are retried later) and waits for them. */
-  async stop(): Promise<void> {
+  /**
+   * Stops claiming. Sends in flight get up to `drainMs` (real time; default 0) to finish — a send cut off may have
+   * reached the platform and would be repeated by whoever claims it next — and are then aborted (their shipments go
+   * back to the queue, leases released, no attempt spent).
+   */
+  async stop(drainMs = 0): Promise<void> {
     this.stopped = true;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
+    if (drainMs > 0 && this.inFlight.size) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...this.inFlight]), new Promise<void>((r) => (timer = setTimeout(r, drainMs)))]);
+      clearTimeout(timer);
+    }
     this.stopController.abort(Object.assign(new Error('Delivery stopped'), { transient: true }));
     await Promise.allSettled([...this.inFlight]);
   }

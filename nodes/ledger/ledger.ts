@@ -11,6 +11,7 @@ import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { Request, Response } from 'express';
 import { once } from 'node:events';
 import { auditChunks } from '../../lib/approval/audit';
+import { whenReleased } from '../../lib/node-red/holds';
 import { exportChunks } from '../../lib/ledger/export';
 import { ledgerSettings, openLedger } from '../../lib/ledger/open';
 import type { LedgerConfig, OpenedLedger } from '../../lib/ledger/open';
@@ -70,7 +71,10 @@ export = function (RED: NodeAPI) {
       return opened.ledger;
     };
     node.on('close', (_removed: boolean, done: () => void) => {
-      (opened ? opened.close() : Promise.resolve()).catch((err: Error) => node.warn(err.message)).finally(done);
+      // the nodes using it stop at the same time: let their sends in flight finish and be recorded first
+      (opened ? whenReleased(opened.ledger, 12_000).then(() => opened!.close()) : Promise.resolve())
+        .catch((err: Error) => node.warn(err.message))
+        .finally(done);
     });
   }
 

@@ -5,6 +5,7 @@
  * Token model: the STS URL (test/production defaults), the pinned STS certificate and the service entityID; one
  * TokenCache per node (the assertion is reused until shortly before NotOnOrAfter), dropped on close.
  */
+import { whenReleased } from '../../lib/node-red/holds';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { Request, Response } from 'express';
 import { ENDPOINTS } from '../../lib/sf2900/namespaces';
@@ -124,12 +125,15 @@ export = function (RED: NodeAPI) {
     };
 
     this.on('close', (done: () => void) => {
-      transport?.close();
-      transport = undefined;
-      cache?.invalidate();
-      cache = undefined;
-      key = undefined;
-      done();
+      // fordeling out nodes stopping at the same time finish their sends in flight first
+      void whenReleased(this, 12_000).then(() => {
+        transport?.close();
+        transport = undefined;
+        cache?.invalidate();
+        cache = undefined;
+        key = undefined;
+        done();
+      });
     });
   }
 

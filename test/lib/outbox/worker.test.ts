@@ -92,6 +92,35 @@ describe('DeliveryWorker', () => {
     );
   });
 
+  it('stop lets a send in flight finish within the drain time (no cut-off send to repeat); without it the send is aborted and requeued', async () => {
+    const delivered: ShipmentRecord[] = [];
+    let sends = 0;
+    const slow = async (_s: ShipmentRecord, signal?: AbortSignal) =>
+      new Promise<SendResult>((resolve, reject) => {
+        sends++;
+        const t = setTimeout(() => resolve({ distributionTransactionId: 'd-slow' }), 150);
+        signal?.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason)));
+      });
+    const w = worker(slow, { onDelivered: (s) => delivered.push(s) });
+    await ship(w, 'd1');
+    await clock.advance(10);
+    assert.equal(sends, 1);
+    await w.stop(2000);
+    assert.equal(delivered.length, 1, 'finished, not cut off');
+    assert.equal((await ledger.getShipment('d1'))?.state, 'sent');
+    assert.deepEqual(await ledger.listQueue(), []);
+
+    const w2 = worker(slow);
+    await ship(w2, 'd2');
+    await clock.advance(10);
+    await w2.stop(0);
+    assert.equal((await ledger.getShipment('d2'))?.state, 'queued', 'aborted: back in the queue');
+    const q = await ledger.listQueue();
+    assert.equal(q[0]?.transactionId, 'd2');
+    assert.equal(q[0]?.owner, undefined, 'lease released');
+    assert.equal((await ledger.getShipment('d2'))?.attempts.length, 0, 'no attempt spent');
+  });
+
   it('a ledger failure after the platform accepted is never a failure of the send: no dead letter, the item stays leased', async () => {
     const dead: ShipmentRecord[] = [];
     const errors: Error[] = [];
