@@ -10,8 +10,8 @@ import { createSimulator, type Simulator } from '../../simulator';
 import { PgLedger } from '../../lib/ledger/pg-ledger';
 import { journalpost } from '../lib/sf2900/fixtures';
 import { testCerts, type SimulatorCerts } from '../support/certs';
-import { RedProcess, buildJournalpostCode } from '../support/node-red';
-import { serviceplatformNode } from '../support/platform';
+import { deliveryFlow } from '../support/delivery-flow';
+import { RedProcess } from '../support/node-red';
 import { startPostgres, type PostgresServer } from '../support/postgres';
 import { txFor } from '../support/shipment-id';
 
@@ -50,41 +50,7 @@ describe('graceful shutdown: SIGTERM during 100 deliveries on one of two instanc
         new RedProcess({
           userDir: path.join(tmp, name),
           readyPath: '/shutdown/in',
-          flows: [
-            { id: 't', type: 'tab', label: 'shutdown' },
-            { id: 'c1', type: 'os2-certificate', name: 'client' },
-            serviceplatformNode(sim, certs),
-            { id: 'L', type: 'os2-ledger', backend: 'postgresql', retentionDays: '0' },
-            {
-              id: 'w1',
-              z: 't',
-              type: 'os2-webform-in',
-              mode: 'push',
-              path: '/shutdown/in',
-              auth: 'header',
-              authHeader: 'X-Webform-Secret',
-              ledger: 'L',
-              wires: [['f1']],
-            },
-            { id: 'f1', z: 't', type: 'function', func: buildJournalpostCode(template), outputs: 1, wires: [['fo']] },
-            {
-              id: 'fo',
-              z: 't',
-              type: 'os2-fordeling-out',
-              serviceplatform: 'sp',
-              ledger: 'L',
-              concurrency: '8',
-              retryBase: '0.2',
-              retryCap: '1',
-              wires: [[], []],
-            },
-          ],
-          credentials: {
-            c1: { keyPem: certs.client.key, certPem: certs.client.cert },
-            sp: { ca: certs.ca.cert },
-            w1: { secret: SECRET },
-            L: { connectionString: pg!.connectionString },
-          },
+          ...deliveryFlow({ sim, certs, path: '/shutdown/in', secret: SECRET, connectionString: pg!.connectionString, template }),
         }),
       );
     }

@@ -14,8 +14,8 @@ import { testCerts, type SimulatorCerts } from '../support/certs';
 import { startPostgres, type PostgresServer } from '../support/postgres';
 import { journalpost } from '../lib/sf2900/fixtures';
 import { PgLedger } from '../../lib/ledger/pg-ledger';
-import { RedProcess, buildJournalpostCode } from '../support/node-red';
-import { serviceplatformNode } from '../support/platform';
+import { deliveryFlow } from '../support/delivery-flow';
+import { RedProcess } from '../support/node-red';
 
 const SECRET = 'scaleout-secret';
 const FORM = 'scaleout_test';
@@ -102,47 +102,21 @@ describe('resilience: two Node-RED instances on one PostgreSQL ledger (500 submi
           userDir: path.join(tmp, name),
           readyPath: '/scaleout/in',
           env: { INSTANCE: name },
-          flows: [
-            { id: 't', type: 'tab', label: 'scale-out' },
-            { id: 'c1', type: 'os2-certificate', name: 'client' },
-            serviceplatformNode(sim, certs),
-            { id: 'L', type: 'os2-ledger', backend: 'postgresql', retentionDays: '0' },
-            {
-              id: 'w1',
-              z: 't',
-              type: 'os2-webform-in',
-              mode: 'push',
-              path: '/scaleout/in',
-              auth: 'header',
-              authHeader: 'X-Webform-Secret',
-              ledger: 'L',
-              wires: [['f1']],
-            },
-            { id: 'f1', z: 't', type: 'function', func: buildJournalpostCode(template), outputs: 1, wires: [['fo']] },
-            // the same node id on both instances: one queue, claimed by whichever instance is free
-            {
-              id: 'fo',
-              z: 't',
-              type: 'os2-fordeling-out',
-              serviceplatform: 'sp',
-              ledger: 'L',
-              attempts: '20',
-              retryBase: '0.2',
-              retryCap: '1',
-              concurrency: '8',
-              wires: [['r1'], ['r2']],
-            },
-            { id: 'r1', z: 't', type: 'function', func: report(1), outputs: 1, wires: [['h1']] },
-            { id: 'r2', z: 't', type: 'function', func: report(2), outputs: 1, wires: [['h1']] },
-            { id: 'h1', z: 't', type: 'http request', method: 'POST', ret: 'txt', url: `${collector.url}/out`, wires: [[]] },
-            { id: 'ri', z: 't', type: 'os2-receipt-in', path: '/scaleout/receipt', allow: '127.0.0.1', ledger: 'L', wires: [[], [], []] },
-          ],
-          credentials: {
-            c1: { keyPem: certs.client.key, certPem: certs.client.cert },
-            sp: { ca: certs.ca.cert },
-            w1: { secret: SECRET },
-            L: { connectionString: pg!.connectionString },
-          },
+          ...deliveryFlow({
+            sim,
+            certs,
+            path: '/scaleout/in',
+            secret: SECRET,
+            connectionString: pg!.connectionString,
+            template,
+            wires: [['r1'], ['r2']],
+            extra: [
+              { id: 'r1', type: 'function', func: report(1), outputs: 1, wires: [['h1']] },
+              { id: 'r2', type: 'function', func: report(2), outputs: 1, wires: [['h1']] },
+              { id: 'h1', type: 'http request', method: 'POST', ret: 'txt', url: `${collector.url}/out`, wires: [[]] },
+              { id: 'ri', type: 'os2-receipt-in', path: '/scaleout/receipt', allow: '127.0.0.1', ledger: 'L', wires: [[], [], []] },
+            ],
+          }),
         }),
       );
     }
