@@ -1,5 +1,5 @@
 // SIGTERM during deliveries: two Node-RED instances share one PostgreSQL ledger and one delivery queue; 100 submissions
-// go to A, whose sends take 300 ms at the platform; A is stopped (SIGTERM) mid-way. Its in-flight sends finish before
+// go to A, whose sends take 1 s at the platform; A is stopped (SIGTERM) mid-way. Its in-flight sends finish before
 // it exits (none is cut off and repeated), its leases are released, and B delivers the rest: 0 lost, 0 duplicated.
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
@@ -56,7 +56,7 @@ describe('graceful shutdown: SIGTERM during 100 deliveries on one of two instanc
     }
     const [A, B] = reds as [RedProcess, RedProcess];
     await A.start();
-    sim.faults = { latencyMs: 300 };
+    sim.faults = { latencyMs: 1000 }; // 8 sends at a time, 1 s each: about 8 a second, so A is surely mid-way
     const before = { ...sim.stats };
     const uuids = Array.from({ length: COUNT }, () => randomUUID());
     for (const uuid of uuids) {
