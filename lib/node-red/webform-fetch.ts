@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { NodeStatus } from 'node-red';
 import type { Ledger } from '../ledger/types';
-import { FileCursorStore } from '../webform/cursor-store';
+import { readLegacyCursor } from '../webform/cursor-store';
 import { Intake, type IntakeSettings } from '../webform/intake';
 import type { Os2formsSite } from '../webform/os2forms-client';
 import { type FetchCursor, emptyCursor, pollOnce } from '../webform/poller';
@@ -48,8 +48,7 @@ async function legacyCursor(ledger: Ledger, o: FetchLoopOptions): Promise<FetchC
   const keys = new Set(await ledger.listCursor(`webform-in:${o.siteId}:${o.webformId}`));
   if (o.userDir) {
     const file = path.join(o.userDir, 'os2-state', `webform-in-${o.nodeId.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`);
-    const store = await FileCursorStore.open(file);
-    for (const k of store.keys()) keys.add(k);
+    for (const k of await readLegacyCursor(file)) keys.add(k);
   }
   const cursor = emptyCursor();
   for (const k of keys) if (k.startsWith('sid:')) cursor.recent[k.slice(4)] = 0;
@@ -63,6 +62,9 @@ export function startFetchLoop(o: FetchLoopOptions): () => Promise<void> {
   const leaseName = `webform-in:poll:${o.siteId}:${webformId}`;
   const cursorKey = `webform-in:cursor:${o.siteId}:${webformId}`;
   const leaseMs = leaseMsFor(o.intervalMs);
+  let intake: { ledger: Ledger; intake: Intake } | undefined;
+  /** The intake of the ledger in use (made once; again only if the ledger object changed). */
+  const intakeFor = (ledger: Ledger) => (intake?.ledger === ledger ? intake : (intake = { ledger, intake: new Intake(ledger, o.intake) })).intake;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
@@ -81,7 +83,7 @@ export function startFetchLoop(o: FetchLoopOptions): () => Promise<void> {
         client: o.site.client(),
         webformId,
         cursor,
-        intake: new Intake(ledger, o.intake),
+        intake: intakeFor(ledger),
         fetchFiles: o.fetchFiles,
         overlapMs: o.overlapMs,
         draftMaxAgeMs: o.draftMaxAgeMs,

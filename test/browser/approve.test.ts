@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import { openNodeRedEditor } from '../support/browser';
 import { type Collector, startCollector } from '../support/collector';
 import { RedProcess } from '../support/node-red';
 
@@ -117,23 +118,11 @@ describe('approve in a real browser: the caseworker approves one, rejects anothe
     // the editor's OS2 sidebar: the audit
     const builder = await browser.newContext({ locale: 'en-US', viewport: { width: 1440, height: 900 } });
     const editor = await builder.newPage();
-    await editor.goto(`${red.url}/`);
-    await editor.waitForFunction(
-      "(() => { try { return !!document.querySelector(\".red-ui-palette-node[data-palette-type='os2-approve']\") && RED.sidebar.containsTab('os2-overview'); } catch (e) { return false; } })()",
-      undefined,
-      { timeout: 60_000 },
+    await openNodeRedEditor(
+      editor,
+      `${red.url}/`,
+      `document.querySelector(".red-ui-palette-node[data-palette-type='os2-approve']") && RED.sidebar.containsTab('os2-overview')`,
     );
-    // a fresh Node-RED 4 asks once whether to enable update notifications: answer no
-    const no = editor.getByRole('button', { name: 'No, do not enable notifications' });
-    if (
-      await no.waitFor({ state: 'visible', timeout: 5000 }).then(
-        () => true,
-        () => false,
-      )
-    ) {
-      await no.click();
-      await no.waitFor({ state: 'detached' });
-    }
     await editor.evaluate("RED.sidebar.show('os2-overview')");
     await editor.locator('.os2-ov-approvals summary').click();
     const rows = editor.locator('.os2-ov-approval');

@@ -13,6 +13,7 @@ import { strict as assert } from 'node:assert';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { openNodeRedEditor } from '../support/browser';
 import { NpmStart } from '../support/node-red';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -61,26 +62,11 @@ describe('editor tour in a real browser (chromium, npm start)', function () {
   async function openEditor(ctx: BrowserContext): Promise<Page> {
     const page = await ctx.newPage();
     page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(base);
-    await page.waitForFunction(
-      "!!(window.RED && RED.nodes && RED.nodes.node('" +
-        IDS.fordelingOut +
-        "')) && !!document.querySelector(\".red-ui-palette-node[data-palette-type='os2-receipt-in']\") && RED.sidebar.containsTab('os2-overview')",
-      undefined,
-      { timeout: 60_000 },
+    return openNodeRedEditor(
+      page,
+      base,
+      `RED.nodes.node('${IDS.fordelingOut}') && document.querySelector(".red-ui-palette-node[data-palette-type='os2-receipt-in']") && RED.sidebar.containsTab('os2-overview')`,
     );
-    // A fresh Node-RED 4 asks once whether to enable update notifications (it would phone home): answer no.
-    const no = page.getByRole('button', { name: 'No, do not enable notifications' });
-    if (
-      await no.waitFor({ state: 'visible', timeout: 5000 }).then(
-        () => true,
-        () => false,
-      )
-    ) {
-      await no.click();
-      await no.waitFor({ state: 'detached' });
-    }
-    return page;
   }
 
   const shot = (page: Page, name: string) => page.screenshot({ path: path.join(OUT, name) });
