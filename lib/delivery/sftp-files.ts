@@ -13,6 +13,7 @@ import * as fs from 'fs';
 import { Readable } from 'stream';
 import type { FileRef, FordelingsObject } from '../sf2900/model';
 import type { Ledger, ShipmentRecord } from '../ledger/types';
+import * as metrics from '../ops/metrics';
 import { Outbox } from '../outbox/outbox';
 import {
   HostKeyMismatchError,
@@ -245,6 +246,7 @@ export function sftpPrepareFiles(opts: SftpStageOptions): PrepareFiles {
         if (waited) {
           const late = await lateReceipt(conn, opts.sftp.folders, sftpName);
           if (late?.kind === 'technical' && late.success) {
+            metrics.countReceipt('SFTP', 'SUCCESS');
             record({
               ...waited,
               status: 'acknowledged',
@@ -289,6 +291,7 @@ export function sftpPrepareFiles(opts: SftpStageOptions): PrepareFiles {
             },
             opts.sftp.receipts,
           );
+          metrics.countReceipt('SFTP', 'SUCCESS');
           record({
             index,
             element: file.element,
@@ -302,6 +305,7 @@ export function sftpPrepareFiles(opts: SftpStageOptions): PrepareFiles {
           });
           await save();
         } catch (err) {
+          if (err instanceof SftpReceiptError && err.receipt) metrics.countReceipt('SFTP', 'ERROR');
           const e = classifySftpError(err, sftpName);
           record({
             index,

@@ -17,6 +17,7 @@
  */
 import { createHash } from 'crypto';
 import type { Ledger, ShipmentRecord } from '../ledger/types';
+import * as metrics from '../ops/metrics';
 import { Outbox, type ReceiptDecision } from '../outbox/outbox';
 import {
   disposeReceipt,
@@ -159,8 +160,8 @@ export class SftpReceiptPoller {
     const outcome: SftpReceiptOutcome = !shipment ? 'unknown' : receipt.success ? 'accepted' : 'rejected';
     let duplicate = false;
     let current = shipment;
+    const code = receipt.kind === 'business' ? receipt.acceptance : receipt.success ? 'SUCCESS' : 'ERROR';
     if (shipment) {
-      const code = receipt.kind === 'business' ? receipt.acceptance : receipt.success ? 'SUCCESS' : 'ERROR';
       // The receipt and its note on the file's record are written in one transaction (see Ledger.addReceipt).
       const added = await new Outbox(ledger).receipt(
         {
@@ -181,6 +182,7 @@ export class SftpReceiptPoller {
     }
     await disposeReceipt(conn, this.opts.sftp.folders, f.name, disposal);
     if (duplicate) return;
+    metrics.countReceipt('SFTP', code);
     this.opts.onReceipt({ fileName: f.name, receipt, sftpName, outcome, duplicate, transactionId: current?.transactionId, shipment: current, text });
   }
 

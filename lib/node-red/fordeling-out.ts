@@ -13,6 +13,7 @@ import { fordelingOutSettings, invalid, planShipment, type FordelingOutSettings 
 import type { ServiceplatformConfig } from '../delivery/serviceplatform';
 import { sftpPrepareFiles } from '../delivery/sftp-files';
 import type { Ledger, ShipmentRecord } from '../ledger/types';
+import { watchBreakers } from '../ops/metrics';
 import { maskCpr } from '../privacy/cpr';
 import type { BreakerState } from '../resilience/breaker';
 import { CVR_PATTERN, KLE_PATTERN, UUID_PATTERN } from '../sf2900/model';
@@ -85,7 +86,11 @@ export class FordelingOutRuntime {
     const breakerKey = `${this.p.config.serviceplatform}|${serviceUrl(sp.baseUrl || sp.endpoint().baseUrl)}`;
     const onChange = (c: { key: string; to: BreakerState; retryAt?: number }) => c.key === breakerKey && this.status.breaker(c.to, c.retryAt);
     breakers.on('stateChange', onChange);
-    this.offBreaker = () => breakers.off('stateChange', onChange);
+    const unwatch = watchBreakers(breakers);
+    this.offBreaker = () => {
+      breakers.off('stateChange', onChange);
+      unwatch();
+    };
     const ledger = this.p.ledger();
     const held = [hold(ledger), hold(sp)];
     this.release = () => {

@@ -44,7 +44,9 @@ export const receiptSeconds = new Histogram({
   registers: [registry],
 });
 
-const RECEIPT_CODES = new Set(['MODTAGET', 'ACCEPTERET', 'AFVIST', 'FEJLET', 'OK']);
+// SOAP receipts' ForretningsValideringsKode, and the SFTP receipts' outcomes (TechnicalReceipt SUCCESS/ERROR,
+// BusinessReceipt FileAcceptance ACCEPTED/REJECTED).
+const RECEIPT_CODES = new Set(['MODTAGET', 'AFLEVERET', 'ACCEPTERET', 'AFVIST', 'FEJLET', 'OK', 'SUCCESS', 'ERROR', 'ACCEPTED', 'REJECTED']);
 
 export const receipts = new Counter({
   name: 'os2_receipts_total',
@@ -56,7 +58,7 @@ export const receipts = new Counter({
 /** Counts a receipt, its code one of a known few (else "other"), so the labels stay bounded. */
 export function countReceipt(type: string | undefined, code: string | undefined): void {
   const c = String(code ?? '').toUpperCase();
-  const t = /^teknisk$/i.test(type ?? '') ? 'Teknisk' : /^forretning$/i.test(type ?? '') ? 'Forretning' : /^sftp$/i.test(type ?? '') ? 'SFTP' : 'other';
+  const t = /^teknisk$/i.test(type ?? '') ? 'Teknisk' : /^forretning$/i.test(type ?? '') ? 'Forretning' : /^sftp\b/i.test(type ?? '') ? 'SFTP' : 'other';
   receipts.inc({ type: t, code: RECEIPT_CODES.has(c) ? c : 'other' });
 }
 
@@ -121,5 +123,48 @@ new Gauge({
   collect() {
     this.reset();
     for (const c of source?.certificates() ?? []) this.set({ certificate: c.name }, c.daysLeft);
+  },
+});
+
+/** What the breaker gauge reads: a registry of circuit breakers keyed `<config id>|<endpoint URL>`. */
+export interface BreakerSource {
+  states(): Record<string, 'closed' | 'open' | 'half-open'>;
+}
+
+const breakerSources = new Map<BreakerSource, number>();
+const BREAKER_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
+
+/**
+ * Reports a registry's breakers in `os2_breaker_state` while it is in use (each fordeling out node watches the
+ * registry it shares with the others on its serviceplatform); the returned function stops that node's watch.
+ */
+export function watchBreakers(source: BreakerSource): () => void {
+  breakerSources.set(source, (breakerSources.get(source) ?? 0) + 1);
+  let watching = true;
+  return () => {
+    if (!watching) return;
+    watching = false;
+    const n = (breakerSources.get(source) ?? 1) - 1;
+    if (n > 0) breakerSources.set(source, n);
+    else breakerSources.delete(source);
+  };
+}
+
+new Gauge({
+  name: 'os2_breaker_state',
+  help: 'Circuit breaker per platform endpoint: 0 closed, 1 half-open (probing), 2 open (calls refused)',
+  labelNames: ['endpoint'] as const,
+  registers: [registry],
+  collect() {
+    this.reset();
+    const worst = new Map<string, number>();
+    for (const source of breakerSources.keys()) {
+      for (const [key, state] of Object.entries(source.states())) {
+        // the key is `<serviceplatform config id>|<URL>`: the URL (never a query string) is the label
+        const endpoint = (key.includes('|') ? key.slice(key.indexOf('|') + 1) : key).split('?')[0];
+        worst.set(endpoint, Math.max(worst.get(endpoint) ?? 0, BREAKER_VALUE[state] ?? 0));
+      }
+    }
+    for (const [endpoint, v] of worst) this.set({ endpoint }, v);
   },
 });

@@ -158,6 +158,10 @@ describe('operations: health, readiness and metrics through a real Node-RED', fu
     assert.equal(after.get('os2_shipments{state="accepted"}'), n);
     assert.equal(after.get('os2_queue_depth'), 0);
     assert.ok((after.get('os2_certificate_days_to_expiry{certificate="foces"}') ?? 0) > 0);
+    const breakers = [...after].filter(([k]) => k.startsWith('os2_breaker_state{'));
+    assert.equal(breakers.length, 1, JSON.stringify(breakers));
+    assert.match(breakers[0][0], /^os2_breaker_state\{endpoint="https?:\/\/127\.0\.0\.1:\d+\/[^"?]*"\}$/);
+    assert.equal(breakers[0][1], 0, 'closed after the deliveries');
     assert.ok(
       [...after.keys()].every((k) => !/[0-9a-f]{8}-[0-9a-f]{4}-/.test(k)),
       'no ids in the labels',

@@ -17,6 +17,14 @@ import { safeSftpName } from '../../lib/sftp';
 import sftpNode from '../../nodes/sftp/sftp';
 import { NODES, collect, sleep, until } from './harness';
 import { serviceplatformNode } from '../support/platform';
+import { receipts as receiptCounter } from '../../lib/ops/metrics';
+
+/** os2_receipts_total for the SFTP receipts, by code (the in-process registry the nodes count in). */
+async function sftpReceiptCounts(): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const v of (await receiptCounter.get()).values) if (v.labels.type === 'SFTP') out[String(v.labels.code)] = v.value;
+  return out;
+}
 
 type Node = { id: string; type: string; [k: string]: unknown };
 const skipReason = sshdUnavailableReason();
@@ -141,9 +149,13 @@ describe('receipt in, SFTP mode (real sshd)', function () {
     const s = await shipment('sent', [{ status: 'acknowledged' }, { status: 'acknowledged' }]);
     put('br-1.xml', business({ fileName: s.names[0], acceptance: 'ACCEPTED' }), 0);
     put('br-2.xml', business({ fileName: s.names[1], acceptance: 'REJECTED', reason: 'Ukendt sag' }), 0);
+    const counted = await sftpReceiptCounts();
     await load({ sftpDisposal: 'delete' });
     const out = collect(['acc', 'rej', 'unk']);
     await until(() => out.acc.length === 1 && out.rej.length === 1, 10_000, 'both receipts');
+    const now = await sftpReceiptCounts();
+    const moved = (code: string) => (now[code] ?? 0) - (counted[code] ?? 0);
+    assert.deepEqual([moved('ACCEPTED'), moved('REJECTED')], [1, 1], 'os2_receipts_total{type="SFTP"} counts each business receipt once');
     assert.equal((out.acc[0] as any).receipt.code, 'ACCEPTED');
     assert.equal((out.rej[0] as any).receipt.reason, 'REJECTED: Ukendt sag');
     assert.equal((out.rej[0] as any).transactionId, s.transactionId);
@@ -230,6 +242,7 @@ describe('receipt in, SFTP mode (real sshd)', function () {
       c1: { keyPem: certs.client.key, certPem: certs.client.cert },
       sp: { ca: certs.ca.cert },
     });
+    const technicalBefore = (await sftpReceiptCounts()).SUCCESS ?? 0;
     const out = collect(['acc', 'rej', 'unk', 'ok', 'failed']);
     for (let i = 0; i < 3; i++) {
       const o = formular();
@@ -240,6 +253,8 @@ describe('receipt in, SFTP mode (real sshd)', function () {
     }
     await until(() => out.ok.length + out.failed.length === 3, 30_000, 'three deliveries');
     assert.equal(out.failed.length, 0, JSON.stringify(out.failed[0]?.error));
+    const technical = ((await sftpReceiptCounts()).SUCCESS ?? 0) - technicalBefore;
+    assert.equal(technical, 6, "each file's TechnicalReceipt, taken by fordeling out, is counted once");
     assert.equal(out.acc.length + out.rej.length + out.unk.length, 0, 'receipt in took none of them');
   });
 });
