@@ -1,10 +1,12 @@
 /**
  * The embedded ledger: SQLite through better-sqlite3, the default when no `ledger` config node is chosen.
  *
- * - One database file (`ledger.db`, with its `-wal`) in the ledger's directory; WAL journal with `synchronous=FULL`, so
- *   a change is acknowledged only once its commit is on disk. `locking_mode=EXCLUSIVE`: the first write takes the
- *   file for this process until it closes (the operating system drops the lock with a killed process), so a second
- *   Node-RED on the same directory is refused instead of sharing leases it cannot see.
+ * - One database file (`ledger.db`, with its `-wal` and `-shm`) in the ledger's directory; WAL journal with
+ *   `synchronous=FULL`, so a change is acknowledged only once its commit is on disk. WAL checkpoints run in a worker
+ *   thread (`sqlite-checkpointer.ts`), never on the event loop.
+ * - One owner: `ledger.db-owner`, a one-row SQLite file in `locking_mode=EXCLUSIVE`, is written at open and so held
+ *   locked until close (the operating system drops the lock with a killed process): a second Node-RED on the same
+ *   directory is refused instead of sharing leases it cannot see.
  * - Group commit: the changes asked for within one turn of the event loop run in one transaction (each in its own
  *   savepoint, so one failing change does not undo the others) and share one commit and one fsync.
  * - Bulky payloads are apart from the hot rows: requests/responses in `bodies`, raw receipts in `receipt_raw`; lists
@@ -31,6 +33,8 @@ import {
   workFromRow,
   type RowCodec,
 } from './rows';
+import { deleteInBatches } from './batches';
+import { Checkpointer } from './sqlite-checkpointer';
 import { migrateSqlite, SQLITE_FILE_KEYS_BACKFILL } from './sqlite-schema';
 import { ACTIVE_STATES } from './types';
 import type { AttemptRecord, InboxEntry, ReceiptRecord, ShipmentRecord, WorkItem } from './types';
@@ -44,6 +48,8 @@ export interface SqliteLedgerOptions {
 }
 
 export const DB_FILE = 'ledger.db';
+/** Held locked by the process that has the ledger open (see the module comment). */
+export const OWNER_FILE = 'ledger.db-owner';
 
 /** Bounds of one group commit (see write): measured, 64 FORMULARs with 1 MB PDFs in one commit held the loop 2.1 s. */
 const COMMIT_ITEMS = 256;
@@ -69,31 +75,26 @@ export class SqliteLedger implements Ledger {
   private scheduled = false;
   private closed = false;
   private readonly db: Database.Database;
+  private readonly owner: Database.Database | undefined;
   readonly file: string;
-  private checkpointer: NodeJS.Timeout | undefined;
+  private readonly checkpointer: Checkpointer | undefined;
 
   /** Opens (creating if needed) `<dir>/ledger.db`; `':memory:'` for a throw-away ledger. Throws a clear error. */
   constructor(dir: string, options: SqliteLedgerOptions = {}) {
     const opened = openDatabase(dir);
     this.db = opened.db;
+    this.owner = opened.owner;
     this.file = opened.file;
     this.now = options.now ?? (() => new Date());
     this.purgeBatch = options.purgeBatch ?? 200;
     if (this.file !== ':memory:') {
-      // WAL checkpoints on a timer (every 250 ms, so each stays small) instead of inside whichever commit crosses SQLite's threshold (measured: that commit
-      // was a receipt's p99); PASSIVE never waits, and what it cannot copy now it copies next time.
-      // It runs between commits (a flush is synchronous), and always: skipping it while writes were waiting let the WAL
-      // grow without bound under steady load (measured: 93 MB → 938 MB), and the first checkpoint after that held the
-      // event loop for seconds.
-      this.checkpointer = setInterval(() => {
-        if (this.closed) return;
-        try {
-          this.db.pragma('wal_checkpoint(PASSIVE)');
-        } catch {
-          /* retried on the next tick; a failing disk shows in the writes */
-        }
-      }, 250);
-      this.checkpointer.unref();
+      try {
+        this.checkpointer = new Checkpointer(this.file);
+      } catch (err) {
+        this.db.close();
+        this.owner?.close();
+        throw storeError(err, this.file, 'open');
+      }
     }
   }
 
@@ -694,26 +695,17 @@ export class SqliteLedger implements Ledger {
     return { shipments, receipts };
   }
 
-  /**
-   * Runs a `DELETE … LIMIT ?` (the limit its last parameter) until nothing is left; the rows deleted. The batch adapts to
-   * what a batch costs: halved when one took over 40 ms (shipments with 1 MB bodies), doubled back up to `purgeBatch`
-   * when under 10 ms, so retention never holds the event loop long, whatever the rows weigh.
-   */
-  private async deleteInBatches(sql: string, params: unknown[]): Promise<number> {
-    let total = 0;
-    let batch = Math.min(this.purgeBatch, 50);
-    for (;;) {
-      let ms = 0;
-      const n = await this.write(() => {
-        const started = performance.now();
-        const changes = this.db.prepare(sql).run(...params, batch).changes;
-        ms = performance.now() - started; // the delete's own cost, not the wait behind other writes
-        return changes;
-      });
-      total += n;
-      if (n < batch) return total;
-      batch = ms > 40 ? Math.max(1, Math.floor(batch / 2)) : ms < 10 ? Math.min(this.purgeBatch, batch * 2) : batch;
-    }
+  /** Runs a `DELETE … LIMIT ?` (the limit its last parameter) in batches (batches.ts) until nothing is left. */
+  private deleteInBatches(sql: string, params: unknown[]): Promise<number> {
+    return deleteInBatches(
+      (limit) =>
+        this.write(() => {
+          const started = performance.now();
+          const changes = this.db.prepare(sql).run(...params, limit).changes;
+          return { changes, ms: performance.now() - started }; // the delete's own cost, not the wait behind other writes
+        }),
+      this.purgeBatch,
+    );
   }
 
   /** Waits for changes already asked for, then closes the database. */
@@ -722,35 +714,57 @@ export class SqliteLedger implements Ledger {
     if (this.pending.length) await new Promise<void>((resolve) => setImmediate(resolve));
     while (this.pending.length) this.flush();
     this.closed = true;
-    if (this.checkpointer) clearInterval(this.checkpointer);
+    await this.checkpointer?.stop();
     this.db.close();
+    this.owner?.close();
   }
 }
 
 /** Opens the database file with the settings the guarantees rest on, and brings its schema up to date. */
-function openDatabase(dir: string): { db: Database.Database; file: string } {
+function openDatabase(dir: string): { db: Database.Database; owner?: Database.Database; file: string } {
   const memory = dir === ':memory:';
   const file = memory ? ':memory:' : path.join(path.resolve(dir), DB_FILE);
   let db: Database.Database | undefined;
+  let owner: Database.Database | undefined;
   try {
-    if (!memory) mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    if (!memory) {
+      mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+      owner = takeOwnership(path.join(path.dirname(file), OWNER_FILE));
+    }
     db = new Database(file);
-    // Exclusive before WAL: the WAL index then lives in this process's memory (no -shm file), and the lock is held.
-    if (!memory) db.pragma('locking_mode = EXCLUSIVE');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     db.pragma('cache_size = -16000');
-    db.pragma('wal_autocheckpoint = 0'); // see the checkpoint timer in the constructor
+    db.pragma('wal_autocheckpoint = 0'); // checkpoints run in a worker thread (sqlite-checkpointer.ts)
     db.pragma('journal_size_limit = 67108864'); // the WAL file shrinks back to 64 MiB after a checkpoint
     migrateSqlite(db);
-    // Leases belong to workers of the process that held the file; with the exclusive lock there is none now.
+    // Leases belong to workers of the process that held the file; owning it now, there is none.
     db.prepare('UPDATE work_queue SET owner = NULL, lease_until = NULL WHERE owner IS NOT NULL').run();
   } catch (err) {
     db?.close();
+    owner?.close();
     throw storeError(err, file, 'open');
   }
-  return { db, file };
+  return { db, owner, file };
+}
+
+/**
+ * Locks the directory's ledger for this process: a write in `locking_mode=EXCLUSIVE` takes the file's lock and keeps
+ * it until the connection closes. Another process (or connection) gets SQLITE_BUSY at once, reported as "in use".
+ */
+function takeOwnership(ownerFile: string): Database.Database {
+  const owner = new Database(ownerFile, { timeout: 0 });
+  try {
+    owner.pragma('locking_mode = EXCLUSIVE');
+    owner.pragma('journal_mode = MEMORY');
+    owner.exec('CREATE TABLE IF NOT EXISTS owner (id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER, since TEXT)');
+    owner.prepare('INSERT OR REPLACE INTO owner VALUES (1, ?, ?)').run(process.pid, new Date().toISOString());
+  } catch (err) {
+    owner.close();
+    throw err;
+  }
+  return owner;
 }
 
 /** Timestamps are stored as ISO 8601 UTC strings, so they compare as text; a filter's bound is brought to that form. */

@@ -479,6 +479,23 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
     assert.deepEqual(await ledger.purgeOlderThan(cutoff), { shipments: 0, receipts: 0 });
   });
 
+  it('purges in batches to the end: 730 old shipments with receipts and bodies, none left behind, the new one kept', async () => {
+    const n = 730; // more than any first batch (50) and not a multiple of any batch size
+    await Promise.all(
+      Array.from({ length: n }, async (_, i) => {
+        await ledger.createShipment({ transactionId: `old-${i}`, submissionId: 's', state: 'accepted', request: 'r'.repeat(500) });
+        await ledger.addReceipt(receipt(`old-${i}`, 'f1'));
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 5));
+    const cutoff = new Date();
+    await new Promise((r) => setTimeout(r, 5));
+    await ledger.createShipment({ transactionId: 'new', submissionId: 's', state: 'accepted' });
+    assert.deepEqual(await ledger.purgeOlderThan(cutoff), { shipments: n, receipts: n });
+    assert.equal(await ledger.countShipments(), 1);
+    assert.deepEqual(await ledger.listReceipts('old-7'), []);
+  });
+
   it('exports shipments with receipts as JSON and CSV, CPR numbers masked, no bodies', async () => {
     await ledger.createShipment({
       transactionId: 't1',

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openEmbedded } from '../../../lib/ledger/embedded';
@@ -130,6 +130,34 @@ describe('Embedded ledger (SQLite)', () => {
     assert.ok(ticks > 0, 'timers ran between the commits');
     assert.equal(await l.countShipments(), 16);
     await l.close();
+  });
+
+  it('checkpoints the WAL beside the writer, never on its event loop, and keeps the WAL bounded', async () => {
+    const l = new SqliteLedger(dir);
+    const db = (l as unknown as { db: { pragma(s: string, o?: object): unknown } }).db;
+    const pragma = db.pragma.bind(db);
+    let onLoop = 0;
+    db.pragma = (s: string, o?: object) => {
+      if (/checkpoint/i.test(s)) onLoop++;
+      return pragma(s, o);
+    };
+    const file = path.join(dir, 'ledger.db');
+    const before = statSync(file).size;
+    const body = 'b'.repeat(20_000);
+    for (let round = 0; round < 10; round++) {
+      await Promise.all(
+        Array.from({ length: 100 }, (_, i) => l.createShipment({ transactionId: `c${round}-${i}`, submissionId: 's', state: 'queued', request: body })),
+      );
+    }
+    // 20 MB written: the main connection never copies the WAL (wal_autocheckpoint=0), so the file grows only if the
+    // checkpoint thread did it
+    const deadline = Date.now() + 5000;
+    while (statSync(file).size < before + 15_000_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(statSync(file).size >= before + 15_000_000, `ledger.db grew from ${before} to ${statSync(file).size} bytes`);
+    assert.equal(onLoop, 0, 'no checkpoint on the event loop');
+    assert.ok(statSync(`${file}-wal`).size <= 64 * 1048576 + 1048576, 'the WAL stays within its limit');
+    await l.close();
+    assert.ok(!existsSync(`${file}-wal`), 'closed cleanly: the WAL was merged and removed');
   });
 
   it('one failing change in a shared commit fails alone; the others are stored', async () => {
