@@ -34,7 +34,7 @@ import {
   type RowCodec,
 } from './rows';
 import { deleteInBatches } from './batches';
-import { Checkpointer } from './sqlite-checkpointer';
+import { Checkpointer, type CheckpointerOptions } from './sqlite-checkpointer';
 import { migrateSqlite, SQLITE_FILE_KEYS_BACKFILL } from './sqlite-schema';
 import { ACTIVE_STATES } from './types';
 import type { AttemptRecord, InboxEntry, ReceiptRecord, ShipmentRecord, WorkItem } from './types';
@@ -43,6 +43,8 @@ import type { ApprovalDecision, ApprovalFilter, ApprovalRecord, Ledger, PurgeRes
 export interface SqliteLedgerOptions {
   /** The clock (tests inject a fake one). */
   now?: () => Date;
+  /** The WAL checkpoint thread's settings (tests). */
+  checkpoint?: CheckpointerOptions;
   /** Rows deleted per retention batch (the event loop is given back between batches). Default 200. */
   purgeBatch?: number;
 }
@@ -89,7 +91,7 @@ export class SqliteLedger implements Ledger {
     this.purgeBatch = options.purgeBatch ?? 200;
     if (this.file !== ':memory:') {
       try {
-        this.checkpointer = new Checkpointer(this.file);
+        this.checkpointer = new Checkpointer(this.file, options.checkpoint);
       } catch (err) {
         this.db.close();
         this.owner?.close();
@@ -132,6 +134,12 @@ export class SqliteLedger implements Ledger {
 
   private flush(): void {
     this.scheduled = false;
+    const held = this.checkpointer?.holding();
+    if (held) {
+      // the checkpoint thread is catching up so the WAL can start over: the changes wait, the event loop runs on
+      void held.then(() => this.pending.length && this.schedule());
+      return;
+    }
     const batch = this.nextBatch();
     if (!batch.length) return;
     if (this.pending.length) this.schedule(); // the rest in the next turn: the event loop runs in between
@@ -712,9 +720,9 @@ export class SqliteLedger implements Ledger {
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.pending.length) await new Promise<void>((resolve) => setImmediate(resolve));
+    await this.checkpointer?.stop(); // ends any hold: what is queued is committed now
     while (this.pending.length) this.flush();
     this.closed = true;
-    await this.checkpointer?.stop();
     this.db.close();
     this.owner?.close();
   }

@@ -96,9 +96,10 @@ export function toInstant(v: unknown, what = 'date', timeZone = DEFAULT_TIME_ZON
   return d;
 }
 
-const partsCache = new Map<string, Intl.DateTimeFormat>();
-function parts(d: Date, timeZone: string): Record<string, string> {
-  let f = partsCache.get(timeZone);
+const formatters = new Map<string, Intl.DateTimeFormat>();
+/** The wall-clock fields of `d` in `timeZone`, from Intl (the time zone database). */
+function intlParts(d: Date, timeZone: string): Record<string, string> {
+  let f = formatters.get(timeZone);
   if (!f) {
     f = new Intl.DateTimeFormat('en-GB', {
       timeZone,
@@ -110,18 +111,59 @@ function parts(d: Date, timeZone: string): Record<string, string> {
       minute: '2-digit',
       second: '2-digit',
     });
-    partsCache.set(timeZone, f);
+    formatters.set(timeZone, f);
   }
   const out: Record<string, string> = {};
   for (const p of f.formatToParts(d)) out[p.type] = p.value;
   return out;
 }
 
+/** How far `timeZone`'s wall clock is ahead of UTC at `d`, in ms, straight from Intl. */
+function intlOffsetMs(d: Date, timeZone: string): number {
+  const p = intlParts(d, timeZone);
+  return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - Math.floor(d.getTime() / 1000) * 1000;
+}
+
+/**
+ * The offset, cached per time zone and quarter hour. `formatToParts` was 54 % of mapping a submission (5–7 calls per
+ * message, bench/map.bench.ts); a zone's offset changes only at its transitions, which fall on quarter hours in every
+ * zone of today's database. A quarter hour is cached only when its first and last second agree, so a transition
+ * anywhere inside one (old local mean times) is still read from Intl every time.
+ */
+const SLOT_MS = 15 * 60_000;
+const offsetCache = new Map<string, Map<number, number>>();
+function offsetMs(d: Date, timeZone: string): number {
+  const slot = Math.floor(d.getTime() / SLOT_MS);
+  let zone = offsetCache.get(timeZone);
+  if (!zone) offsetCache.set(timeZone, (zone = new Map()));
+  const known = zone.get(slot);
+  if (known !== undefined) return known;
+  const start = new Date(slot * SLOT_MS);
+  const first = intlOffsetMs(start, timeZone);
+  if (first !== intlOffsetMs(new Date(start.getTime() + SLOT_MS - 1000), timeZone)) return intlOffsetMs(d, timeZone);
+  if (zone.size >= 4096) zone.clear(); // bounded: a month of quarter hours, more than any run of messages needs
+  zone.set(slot, first);
+  return first;
+}
+
+const two = (n: number) => String(n).padStart(2, '0');
+
+/** The wall-clock fields of `d` in `timeZone` (whole seconds). */
+function parts(d: Date, timeZone: string): { year: string; month: string; day: string; hour: string; minute: string; second: string } {
+  const local = new Date(Math.floor(d.getTime() / 1000) * 1000 + offsetMs(d, timeZone));
+  return {
+    year: String(local.getUTCFullYear()).padStart(4, '0'),
+    month: two(local.getUTCMonth() + 1),
+    day: two(local.getUTCDate()),
+    hour: two(local.getUTCHours()),
+    minute: two(local.getUTCMinutes()),
+    second: two(local.getUTCSeconds()),
+  };
+}
+
 /** The offset of `timeZone` from UTC at instant `d`, in minutes (Copenhagen: 60 or 120). */
 export function offsetMinutes(d: Date, timeZone = DEFAULT_TIME_ZONE): number {
-  const p = parts(d, timeZone);
-  const asUtc = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second);
-  return Math.round((asUtc - Math.floor(d.getTime() / 1000) * 1000) / 60000);
+  return Math.round(offsetMs(d, timeZone) / 60000);
 }
 
 /** xs:date (YYYY-MM-DD) of the instant in `timeZone`. */
@@ -136,9 +178,7 @@ export function formatDateTime(d: Date, timeZone = DEFAULT_TIME_ZONE): string {
   const off = offsetMinutes(d, timeZone);
   const sign = off < 0 ? '-' : '+';
   const abs = Math.abs(off);
-  const oh = String(Math.floor(abs / 60)).padStart(2, '0');
-  const om = String(abs % 60).padStart(2, '0');
-  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}${sign}${oh}:${om}`;
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}${sign}${two(Math.floor(abs / 60))}:${two(abs % 60)}`;
 }
 
 /** Any readable date/time → xs:date in `timeZone`. */

@@ -1,7 +1,7 @@
 /**
  * The package's Prometheus metrics (prom-client), in a registry of its own so nothing else in the process can clash
  * with or read them. Counters and histograms are moved where things happen (webform in's intake, validate, the
- * delivery worker, receipts); what is state — shipments by state, queue depth and oldest waiting age, approvals
+ * delivery worker, receipts); what is state — shipments by state, queue depth and how overdue its oldest due item is, approvals
  * waiting, certificate days to expiry — is read from its owners when scraped. Labels are bounded: outcomes, states,
  * classes, receipt codes from a fixed list; never an id, a form's data or a person.
  */
@@ -99,7 +99,7 @@ new Gauge({
 
 new Gauge({
   name: 'os2_queue_oldest_seconds',
-  help: 'Age of the oldest shipment waiting in the delivery queue',
+  help: 'How long the longest-overdue shipment in the delivery queue has been due (a retry counts from its retry time)',
   registers: [registry],
   async collect() {
     this.set((await source?.queue())?.oldestSeconds ?? 0);

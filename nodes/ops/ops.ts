@@ -63,8 +63,9 @@ export = function (RED: NodeAPI) {
       return sum(
         async (l) => {
           const items = await l.listQueue();
-          const due = items.filter((w) => Date.parse(w.notBefore) <= now).map((w) => (now - Date.parse(w.notBefore)) / 1000);
-          return { depth: items.length, oldestSeconds: Math.max(0, ...due) };
+          // a reduce, not Math.max(...all): a queue of 100,000 would pass the engine's argument limit
+          const overdue = items.reduce((m, w) => Math.max(m, (now - Date.parse(w.notBefore)) / 1000), 0);
+          return { depth: items.length, oldestSeconds: overdue };
         },
         (a, b) => ({ depth: a.depth + b.depth, oldestSeconds: Math.max(a.oldestSeconds, b.oldestSeconds) }),
         { depth: 0, oldestSeconds: 0 },

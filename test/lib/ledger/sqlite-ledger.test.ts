@@ -160,6 +160,31 @@ describe('Embedded ledger (SQLite)', () => {
     assert.ok(!existsSync(`${file}-wal`), 'closed cleanly: the WAL was merged and removed');
   });
 
+  it('under writes that never pause, the writer holds briefly for a catch-up checkpoint, so the WAL starts over', async () => {
+    // 2 MB instead of 64 MB, so that a short test reaches it
+    const l = new SqliteLedger(dir, { checkpoint: { everyMs: 20, holdFrames: 500 } });
+    const wal = path.join(dir, 'ledger.db-wal');
+    const body = 'w'.repeat(15_000);
+    let maxWal = 0;
+    let written = 0;
+    const end = Date.now() + 1500;
+    await Promise.all(
+      Array.from({ length: 64 }, async (_, k) => {
+        for (let i = 0; Date.now() < end; i++) {
+          await l.createShipment({ transactionId: `w${k}-${i}`, submissionId: 's', state: 'queued', request: body });
+          written++;
+          if (i % 10 === 0) maxWal = Math.max(maxWal, existsSync(wal) ? statSync(wal).size : 0);
+        }
+      }),
+    );
+    const holds = (l as unknown as { checkpointer: { holds: number } }).checkpointer.holds;
+    assert.ok(holds > 0, `no hold in ${written} writes`);
+    // without the holds it grows by everything written (measured: 944 MB in 8 s at 64 MB holdFrames)
+    assert.ok(maxWal < Math.max(20_000_000, (written * body.length) / 4), `WAL reached ${maxWal} bytes after ${written} writes`);
+    assert.equal(await l.countShipments(), written);
+    await l.close();
+  });
+
   it('one failing change in a shared commit fails alone; the others are stored', async () => {
     const l = new SqliteLedger(dir);
     await l.createShipment({ transactionId: 'a', submissionId: 's', state: 'queued' });

@@ -99,3 +99,54 @@ describe('lib/mapping/formats error messages', () => {
     }
   });
 });
+
+describe('lib/mapping/formats: dates against Intl, around every transition', () => {
+  // An independent reading of the same instant: Intl's own wall clock and its "GMT+hh:mm" offset name.
+  function intl(d: Date, timeZone: string): string {
+    const f = new Intl.DateTimeFormat('en-GB', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      timeZoneName: 'longOffset',
+    });
+    const p = Object.fromEntries(f.formatToParts(d).map((x) => [x.type, x.value]));
+    // xs:dateTime offsets have no seconds: an old local mean time (St. John's −02:30:52) is rounded to the minute
+    const m = /^GMT(?:([+-])(\d\d):(\d\d)(?::(\d\d))?)?$/.exec(p.timeZoneName)!;
+    const total = m[1] ? (m[1] === '-' ? -1 : 1) * Math.round(+m[2] * 60 + +m[3] + +(m[4] ?? 0) / 60) : 0;
+    const abs = Math.abs(total);
+    const off = `${total < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+    return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}${off}`;
+  }
+  const zones = ['Europe/Copenhagen', 'America/St_Johns', 'Asia/Kathmandu', 'Australia/Lord_Howe', 'Pacific/Chatham', 'UTC'];
+
+  it('formats 3,000 random instants 1900–2100 as Intl does, in six zones', () => {
+    let seed = 42;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const from = Date.UTC(1900, 0, 1);
+    const to = Date.UTC(2100, 0, 1);
+    for (let i = 0; i < 3000; i++) {
+      const d = new Date(Math.floor(from + rnd() * (to - from)));
+      const zone = zones[i % zones.length];
+      assert.equal(toDateTime(d, 'x', zone), intl(d, zone), `${d.toISOString()} in ${zone}`);
+    }
+  });
+
+  it('is exact second by second across the 2026 summer-time changes in Copenhagen, cached or not', () => {
+    for (const change of [Date.UTC(2026, 2, 29, 1), Date.UTC(2026, 9, 25, 1)]) {
+      for (let pass = 0; pass < 2; pass++) {
+        for (let t = change - 5000; t <= change + 5000; t += 1000) {
+          const d = new Date(t);
+          assert.equal(toDateTime(d), intl(d, 'Europe/Copenhagen'), d.toISOString());
+        }
+      }
+    }
+    assert.equal(toDateTime(new Date(Date.UTC(2026, 2, 29, 0, 59, 59))), '2026-03-29T01:59:59+01:00');
+    assert.equal(toDateTime(new Date(Date.UTC(2026, 2, 29, 1, 0, 0))), '2026-03-29T03:00:00+02:00');
+    assert.equal(toDate('2026-10-25'), '2026-10-25');
+  });
+});
