@@ -18,7 +18,7 @@ import type { NodeAPI, NodeDef } from 'node-red';
 import type { Request, Response } from 'express';
 import { type LedgerSource, ledgerSources } from '../../lib/node-red/ledger-sources';
 import { type AuditEntry, auditEntry } from '../../lib/approval/audit';
-import type { Ledger, ShipmentRecord } from '../../lib/ledger/types';
+import type { ApprovalState, ShipmentRecord } from '../../lib/ledger/types';
 import { DeliveryError } from '../../lib/delivery/errors';
 import { RESENDABLE, details, maskCpr, parseFilter, summary, type ShipmentSummary } from './shipments';
 
