@@ -74,6 +74,7 @@ export class SqliteLedger implements Ledger {
   private readonly now: () => Date;
   private readonly purgeBatch: number;
   private pending: Pending[] = [];
+  private readonly statements = new Map<string, Database.Statement>();
   private scheduled = false;
   private closed = false;
   private readonly db: Database.Database;
@@ -98,6 +99,21 @@ export class SqliteLedger implements Ledger {
         throw storeError(err, this.file, 'open');
       }
     }
+  }
+
+  /**
+   * A prepared statement, kept for its SQL text: preparing (parsing and planning) every call was 5.5 % of Node-RED's
+   * CPU in the end-to-end bench. Statements here are used only with run/get/all (never iterate, pluck or raw, which
+   * would change a shared statement). Bounded: list filters make a few dozen texts, not thousands.
+   */
+  private stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      if (this.statements.size >= 500) this.statements.clear();
+      st = this.db.prepare(sql); // the one place that prepares
+      this.statements.set(sql, st);
+    }
+    return st;
   }
 
   // ---------- writing: group commit ----------
@@ -194,12 +210,10 @@ export class SqliteLedger implements Ledger {
   createShipment(init: Parameters<Ledger['createShipment']>[0]): Promise<{ created: boolean; shipment: ShipmentRecord }> {
     return this.write(() => {
       const now = this.iso();
-      const r = this.db
-        .prepare(
-          `INSERT INTO shipments (transaction_id, distribution_transaction_id, submission_id, webform_id, objekt_type, state, created_at, updated_at, last_error, meta)
+      const r = this.stmt(
+        `INSERT INTO shipments (transaction_id, distribution_transaction_id, submission_id, webform_id, objekt_type, state, created_at, updated_at, last_error, meta)
            VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (transaction_id) DO NOTHING`,
-        )
-        .run(...shipmentIdentityValues(init), now, now, init.lastError ?? null, json(init.meta));
+      ).run(...shipmentIdentityValues(init), now, now, init.lastError ?? null, json(init.meta));
       const created = r.changes === 1;
       if (created) {
         if (init.request !== undefined || init.response !== undefined) this.setBodies(init.transactionId, { request: init.request, response: init.response });
@@ -220,7 +234,7 @@ export class SqliteLedger implements Ledger {
   }
 
   private patchSync(transactionId: string, patch: Patch, guard?: StateGuard): void {
-    const current = this.db.prepare('SELECT state FROM shipments WHERE transaction_id = ?').get(transactionId) as { state: string } | undefined;
+    const current = this.stmt('SELECT state FROM shipments WHERE transaction_id = ?').get(transactionId) as { state: string } | undefined;
     if (!current) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
     if (guard?.onlyIfMoved && guard.keepStateIf?.includes(current.state as ShipmentRecord['state'])) return;
     const sets = ['updated_at = ?'];
@@ -232,10 +246,10 @@ export class SqliteLedger implements Ledger {
       sets.push(`${column} = ?`);
       values.push(key === 'meta' ? json(v) : (v ?? null));
     }
-    this.db.prepare(`UPDATE shipments SET ${sets.join(', ')} WHERE transaction_id = ?`).run(...values, transactionId);
+    this.stmt(`UPDATE shipments SET ${sets.join(', ')} WHERE transaction_id = ?`).run(...values, transactionId);
     if ('request' in patch || 'response' in patch) this.setBodies(transactionId, patch);
     if (patch.attempts) {
-      this.db.prepare('DELETE FROM attempts WHERE transaction_id = ?').run(transactionId);
+      this.stmt('DELETE FROM attempts WHERE transaction_id = ?').run(transactionId);
       for (const a of patch.attempts) this.insertAttempt(transactionId, a);
     }
   }
@@ -248,17 +262,19 @@ export class SqliteLedger implements Ledger {
     for (const kind of ['request', 'response'] as const) {
       if (!(kind in b)) continue;
       const body = b[kind];
-      if (body === undefined || body === null) this.db.prepare('DELETE FROM bodies WHERE transaction_id = ? AND kind = ?').run(transactionId, kind);
+      if (body === undefined || body === null) this.stmt('DELETE FROM bodies WHERE transaction_id = ? AND kind = ?').run(transactionId, kind);
       else
-        this.db
-          .prepare('INSERT INTO bodies (transaction_id, kind, body) VALUES (?,?,?) ON CONFLICT (transaction_id, kind) DO UPDATE SET body = excluded.body')
-          .run(transactionId, kind, body);
+        this.stmt('INSERT INTO bodies (transaction_id, kind, body) VALUES (?,?,?) ON CONFLICT (transaction_id, kind) DO UPDATE SET body = excluded.body').run(
+          transactionId,
+          kind,
+          body,
+        );
     }
   }
 
   addAttempt(transactionId: string, attempt: AttemptRecord): Promise<ShipmentRecord> {
     return this.write(() => {
-      const r = this.db.prepare('UPDATE shipments SET updated_at = ? WHERE transaction_id = ?').run(this.iso(), transactionId);
+      const r = this.stmt('UPDATE shipments SET updated_at = ? WHERE transaction_id = ?').run(this.iso(), transactionId);
       if (r.changes !== 1) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
       this.insertAttempt(transactionId, attempt);
       return this.shipmentSync(transactionId, false)!;
@@ -266,9 +282,14 @@ export class SqliteLedger implements Ledger {
   }
 
   private insertAttempt(transactionId: string, a: AttemptRecord): void {
-    this.db
-      .prepare('INSERT INTO attempts (transaction_id, at, ok, error_class, error, duration_ms) VALUES (?,?,?,?,?,?)')
-      .run(transactionId, a.at, a.ok ? 1 : 0, a.errorClass ?? null, a.error ?? null, a.durationMs ?? null);
+    this.stmt('INSERT INTO attempts (transaction_id, at, ok, error_class, error, duration_ms) VALUES (?,?,?,?,?,?)').run(
+      transactionId,
+      a.at,
+      a.ok ? 1 : 0,
+      a.errorClass ?? null,
+      a.error ?? null,
+      a.durationMs ?? null,
+    );
   }
 
   getShipment(transactionId: string, options: { bodies?: boolean } = {}): Promise<ShipmentRecord | undefined> {
@@ -277,17 +298,17 @@ export class SqliteLedger implements Ledger {
 
   findByDistributionId(distributionTransactionId: string): Promise<ShipmentRecord | undefined> {
     return this.read(() => {
-      const row = this.db
-        .prepare('SELECT transaction_id FROM shipments WHERE distribution_transaction_id = ? ORDER BY created_at DESC LIMIT 1')
-        .get(distributionTransactionId) as Row | undefined;
+      const row = this.stmt('SELECT transaction_id FROM shipments WHERE distribution_transaction_id = ? ORDER BY created_at DESC LIMIT 1').get(
+        distributionTransactionId,
+      ) as Row | undefined;
       return row ? this.shipmentSync(row.transaction_id as string, true) : undefined;
     });
   }
 
   addFileKeys(transactionId: string, keys: readonly string[]): Promise<string[]> {
     return this.write(() => {
-      const add = this.db.prepare('INSERT INTO file_keys (key, transaction_id) VALUES (?,?) ON CONFLICT (key) DO NOTHING');
-      const owner = this.db.prepare('SELECT transaction_id FROM file_keys WHERE key = ?');
+      const add = this.stmt('INSERT INTO file_keys (key, transaction_id) VALUES (?,?) ON CONFLICT (key) DO NOTHING');
+      const owner = this.stmt('SELECT transaction_id FROM file_keys WHERE key = ?');
       const taken: string[] = [];
       for (const k of new Set(keys)) {
         if (!k || add.run(k, transactionId).changes === 1) continue;
@@ -299,7 +320,7 @@ export class SqliteLedger implements Ledger {
 
   findByFileKey(key: string): Promise<ShipmentRecord | undefined> {
     return this.read(() => {
-      const row = this.db.prepare('SELECT transaction_id FROM file_keys WHERE key = ?').get(key) as Row | undefined;
+      const row = this.stmt('SELECT transaction_id FROM file_keys WHERE key = ?').get(key) as Row | undefined;
       return row ? this.shipmentSync(row.transaction_id as string, false) : undefined;
     });
   }
@@ -307,9 +328,11 @@ export class SqliteLedger implements Ledger {
   listShipments(filter: ShipmentFilter = {}): Promise<ShipmentRecord[]> {
     return this.read(() => {
       const { where, values } = sqliteWhere(filter);
-      const rows = this.db
-        .prepare(`SELECT * FROM shipments ${where} ORDER BY created_at DESC, transaction_id LIMIT ? OFFSET ?`)
-        .all(...values, filter.limit ?? -1, filter.offset ?? 0) as Row[];
+      const rows = this.stmt(`SELECT * FROM shipments ${where} ORDER BY created_at DESC, transaction_id LIMIT ? OFFSET ?`).all(
+        ...values,
+        filter.limit ?? -1,
+        filter.offset ?? 0,
+      ) as Row[];
       return this.toShipments(rows, !!filter.includeBodies);
     });
   }
@@ -317,12 +340,12 @@ export class SqliteLedger implements Ledger {
   countShipments(filter: Omit<ShipmentFilter, 'limit' | 'offset' | 'includeBodies'> = {}): Promise<number> {
     return this.read(() => {
       const { where, values } = sqliteWhere(filter);
-      return (this.db.prepare(`SELECT count(*) AS n FROM shipments ${where}`).get(...values) as { n: number }).n;
+      return (this.stmt(`SELECT count(*) AS n FROM shipments ${where}`).get(...values) as { n: number }).n;
     });
   }
 
   private shipmentSync(transactionId: string, bodies: boolean): ShipmentRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM shipments WHERE transaction_id = ?').get(transactionId) as Row | undefined;
+    const row = this.stmt('SELECT * FROM shipments WHERE transaction_id = ?').get(transactionId) as Row | undefined;
     return row ? this.toShipments([row], bodies)[0] : undefined;
   }
 
@@ -335,7 +358,7 @@ export class SqliteLedger implements Ledger {
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
       const marks = chunk.map(() => '?').join(',');
-      for (const a of this.db.prepare(`SELECT * FROM attempts WHERE transaction_id IN (${marks}) ORDER BY id`).all(...chunk) as Row[]) {
+      for (const a of this.stmt(`SELECT * FROM attempts WHERE transaction_id IN (${marks}) ORDER BY id`).all(...chunk) as Row[]) {
         const list = attempts.get(a.transaction_id as string) ?? [];
         list.push(
           strip({
@@ -349,7 +372,7 @@ export class SqliteLedger implements Ledger {
         attempts.set(a.transaction_id as string, list);
       }
       if (bodies) {
-        for (const b of this.db.prepare(`SELECT transaction_id, kind, body FROM bodies WHERE transaction_id IN (${marks})`).all(...chunk) as Row[]) {
+        for (const b of this.stmt(`SELECT transaction_id, kind, body FROM bodies WHERE transaction_id IN (${marks})`).all(...chunk) as Row[]) {
           const t = b.transaction_id as string;
           bodyOf.set(t, { ...bodyOf.get(t), [b.kind as string]: b.body as string });
         }
@@ -363,11 +386,11 @@ export class SqliteLedger implements Ledger {
   addReceipt(receipt: ReceiptRecord, effect?: ReceiptEffect): Promise<{ duplicate: boolean; receipt: ReceiptRecord; shipment?: ShipmentRecord }> {
     return this.write(() => {
       const id = receipt.id ?? randomUUID();
-      const r = this.db
-        .prepare(`INSERT INTO receipts (${RECEIPT_INSERT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (transaction_id, fingerprint) DO NOTHING`)
-        .run(...receiptRowValues(id, receipt));
+      const r = this.stmt(
+        `INSERT INTO receipts (${RECEIPT_INSERT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (transaction_id, fingerprint) DO NOTHING`,
+      ).run(...receiptRowValues(id, receipt));
       const duplicate = r.changes !== 1;
-      if (!duplicate && receipt.raw !== undefined) this.db.prepare('INSERT INTO receipt_raw (receipt_id, raw) VALUES (?,?)').run(id, receipt.raw);
+      if (!duplicate && receipt.raw !== undefined) this.stmt('INSERT INTO receipt_raw (receipt_id, raw) VALUES (?,?)').run(id, receipt.raw);
       let shipment = this.shipmentSync(receipt.transactionId, false);
       if (!duplicate && shipment && effect) {
         const change = effect(shipment);
@@ -376,9 +399,9 @@ export class SqliteLedger implements Ledger {
           shipment = this.shipmentSync(receipt.transactionId, false);
         }
       }
-      const row = this.db
-        .prepare('SELECT r.*, x.raw FROM receipts r LEFT JOIN receipt_raw x ON x.receipt_id = r.id WHERE r.transaction_id = ? AND r.fingerprint = ?')
-        .get(receipt.transactionId, receipt.fingerprint) as Row;
+      const row = this.stmt(
+        'SELECT r.*, x.raw FROM receipts r LEFT JOIN receipt_raw x ON x.receipt_id = r.id WHERE r.transaction_id = ? AND r.fingerprint = ?',
+      ).get(receipt.transactionId, receipt.fingerprint) as Row;
       return { duplicate, receipt: toReceiptRow(row), ...(shipment ? { shipment } : {}) };
     }, sizeOf(receipt.raw));
   }
@@ -388,7 +411,7 @@ export class SqliteLedger implements Ledger {
       const sql = options.raw
         ? 'SELECT r.*, x.raw FROM receipts r LEFT JOIN receipt_raw x ON x.receipt_id = r.id WHERE r.transaction_id = ? ORDER BY r.seq'
         : 'SELECT * FROM receipts WHERE transaction_id = ? ORDER BY seq';
-      return (this.db.prepare(sql).all(transactionId) as Row[]).map(toReceiptRow);
+      return (this.stmt(sql).all(transactionId) as Row[]).map(toReceiptRow);
     });
   }
 
@@ -397,22 +420,25 @@ export class SqliteLedger implements Ledger {
   putInbox(entry: Omit<InboxEntry, 'receivedAt'> & { receivedAt?: string }): Promise<{ created: boolean }> {
     const payload = JSON.stringify(entry.payload ?? null);
     return this.write(() => {
-      const r = this.db
-        .prepare('INSERT INTO inbox (id, webform_id, payload, received_at) VALUES (?,?,?,?) ON CONFLICT (id) DO NOTHING')
-        .run(entry.id, entry.webformId ?? null, payload, entry.receivedAt ?? this.iso());
+      const r = this.stmt('INSERT INTO inbox (id, webform_id, payload, received_at) VALUES (?,?,?,?) ON CONFLICT (id) DO NOTHING').run(
+        entry.id,
+        entry.webformId ?? null,
+        payload,
+        entry.receivedAt ?? this.iso(),
+      );
       return { created: r.changes === 1 };
     }, payload.length);
   }
 
   ackInbox(id: string): Promise<void> {
     return this.write(() => {
-      this.db.prepare('DELETE FROM inbox WHERE id = ?').run(id);
+      this.stmt('DELETE FROM inbox WHERE id = ?').run(id);
     });
   }
 
   pendingInbox(): Promise<InboxEntry[]> {
     return this.read(() =>
-      (this.db.prepare('SELECT * FROM inbox ORDER BY received_at, seq').all() as Row[]).map((r) =>
+      (this.stmt('SELECT * FROM inbox ORDER BY received_at, seq').all() as Row[]).map((r) =>
         strip({
           id: r.id as string,
           webformId: (r.webform_id ?? undefined) as string | undefined,
@@ -428,13 +454,11 @@ export class SqliteLedger implements Ledger {
   enqueue(transactionId: string, notBefore?: Date, queue = 'default'): Promise<void> {
     return this.write(() => {
       const now = this.iso();
-      this.db
-        .prepare(
-          `INSERT INTO work_queue (transaction_id, queue, not_before) VALUES (?,?,?)
+      this.stmt(
+        `INSERT INTO work_queue (transaction_id, queue, not_before) VALUES (?,?,?)
            ON CONFLICT (transaction_id) DO UPDATE SET not_before = excluded.not_before, queue = excluded.queue, owner = NULL, lease_until = NULL
            WHERE work_queue.lease_until IS NULL OR work_queue.lease_until < ?`,
-        )
-        .run(transactionId, queue, (notBefore ?? this.now()).toISOString(), now);
+      ).run(transactionId, queue, (notBefore ?? this.now()).toISOString(), now);
     });
   }
 
@@ -443,15 +467,13 @@ export class SqliteLedger implements Ledger {
       const at = now ?? this.now();
       const nowIso = at.toISOString();
       const leaseUntil = new Date(at.getTime() + leaseMs).toISOString();
-      const due = this.db
-        .prepare(
-          `SELECT transaction_id FROM work_queue WHERE queue = ? AND not_before <= ? AND (lease_until IS NULL OR lease_until < ?)
+      const due = this.stmt(
+        `SELECT transaction_id FROM work_queue WHERE queue = ? AND not_before <= ? AND (lease_until IS NULL OR lease_until < ?)
            ORDER BY not_before, transaction_id LIMIT ?`,
-        )
-        .all(queue, nowIso, nowIso, limit) as Row[];
-      const claim = this.db.prepare('UPDATE work_queue SET owner = ?, lease_until = ? WHERE transaction_id = ?');
+      ).all(queue, nowIso, nowIso, limit) as Row[];
+      const claim = this.stmt('UPDATE work_queue SET owner = ?, lease_until = ? WHERE transaction_id = ?');
       for (const d of due) claim.run(owner, leaseUntil, d.transaction_id);
-      const get = this.db.prepare('SELECT * FROM work_queue WHERE transaction_id = ?');
+      const get = this.stmt('SELECT * FROM work_queue WHERE transaction_id = ?');
       return due.map((d) => toWorkRow(get.get(d.transaction_id) as Row));
     });
   }
@@ -459,42 +481,44 @@ export class SqliteLedger implements Ledger {
   extendLease(transactionId: string, owner: string, leaseMs: number, now?: Date): Promise<boolean> {
     return this.write(() => {
       const until = new Date((now ?? this.now()).getTime() + leaseMs).toISOString();
-      return this.db.prepare('UPDATE work_queue SET lease_until = ? WHERE transaction_id = ? AND owner = ?').run(until, transactionId, owner).changes === 1;
+      return this.stmt('UPDATE work_queue SET lease_until = ? WHERE transaction_id = ? AND owner = ?').run(until, transactionId, owner).changes === 1;
     });
   }
 
   release(transactionId: string, owner: string, retryAt?: Date): Promise<boolean> {
     return this.write(() => {
       const r = retryAt
-        ? this.db
-            .prepare('UPDATE work_queue SET not_before = ?, owner = NULL, lease_until = NULL WHERE transaction_id = ? AND owner = ?')
-            .run(retryAt.toISOString(), transactionId, owner)
-        : this.db.prepare('DELETE FROM work_queue WHERE transaction_id = ? AND owner = ?').run(transactionId, owner);
+        ? this.stmt('UPDATE work_queue SET not_before = ?, owner = NULL, lease_until = NULL WHERE transaction_id = ? AND owner = ?').run(
+            retryAt.toISOString(),
+            transactionId,
+            owner,
+          )
+        : this.stmt('DELETE FROM work_queue WHERE transaction_id = ? AND owner = ?').run(transactionId, owner);
       return r.changes === 1;
     });
   }
 
   listQueue(): Promise<WorkItem[]> {
-    return this.read(() => (this.db.prepare('SELECT * FROM work_queue ORDER BY not_before, transaction_id').all() as Row[]).map(toWorkRow));
+    return this.read(() => (this.stmt('SELECT * FROM work_queue ORDER BY not_before, transaction_id').all() as Row[]).map(toWorkRow));
   }
 
   // ---------- fetch cursor ----------
 
   addCursor(scope: string, key: string): Promise<{ created: boolean }> {
     return this.write(() => ({
-      created: this.db.prepare('INSERT INTO cursor (scope, key, seen_at) VALUES (?,?,?) ON CONFLICT DO NOTHING').run(scope, key, this.iso()).changes === 1,
+      created: this.stmt('INSERT INTO cursor (scope, key, seen_at) VALUES (?,?,?) ON CONFLICT DO NOTHING').run(scope, key, this.iso()).changes === 1,
     }));
   }
 
   listCursor(scope: string): Promise<string[]> {
-    return this.read(() => (this.db.prepare('SELECT key FROM cursor WHERE scope = ? ORDER BY seq').all(scope) as Row[]).map((r) => r.key as string));
+    return this.read(() => (this.stmt('SELECT key FROM cursor WHERE scope = ? ORDER BY seq').all(scope) as Row[]).map((r) => r.key as string));
   }
 
   // ---------- records and leases ----------
 
   getRecord(key: string): Promise<StoredRecord | undefined> {
     return this.read(() => {
-      const r = this.db.prepare('SELECT value, version, updated_at FROM records WHERE key = ?').get(key) as Row | undefined;
+      const r = this.stmt('SELECT value, version, updated_at FROM records WHERE key = ?').get(key) as Row | undefined;
       return r ? { value: JSON.parse(r.value as string), version: Number(r.version), updatedAt: r.updated_at as string } : undefined;
     });
   }
@@ -505,10 +529,8 @@ export class SqliteLedger implements Ledger {
       const at = this.iso();
       const r =
         expectVersion === 0
-          ? this.db.prepare('INSERT INTO records (key, value, version, updated_at) VALUES (?,?,1,?) ON CONFLICT DO NOTHING').run(key, text, at)
-          : this.db
-              .prepare('UPDATE records SET value = ?, version = version + 1, updated_at = ? WHERE key = ? AND version = ?')
-              .run(text, at, key, expectVersion);
+          ? this.stmt('INSERT INTO records (key, value, version, updated_at) VALUES (?,?,1,?) ON CONFLICT DO NOTHING').run(key, text, at)
+          : this.stmt('UPDATE records SET value = ?, version = version + 1, updated_at = ? WHERE key = ? AND version = ?').run(text, at, key, expectVersion);
       return r.changes === 1;
     }, text.length);
   }
@@ -517,19 +539,17 @@ export class SqliteLedger implements Ledger {
     return this.write(() => {
       const at = now ?? this.now();
       const until = new Date(at.getTime() + ms).toISOString();
-      const r = this.db
-        .prepare(
-          `INSERT INTO leases (name, owner, lease_until) VALUES (?,?,?)
+      const r = this.stmt(
+        `INSERT INTO leases (name, owner, lease_until) VALUES (?,?,?)
            ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until
            WHERE leases.owner = excluded.owner OR leases.lease_until < ?`,
-        )
-        .run(name, owner, until, at.toISOString());
+      ).run(name, owner, until, at.toISOString());
       return r.changes === 1;
     });
   }
 
   releaseLease(name: string, owner: string): Promise<void> {
-    return this.write(() => void this.db.prepare('DELETE FROM leases WHERE name = ? AND owner = ?').run(name, owner));
+    return this.write(() => void this.stmt('DELETE FROM leases WHERE name = ? AND owner = ?').run(name, owner));
   }
 
   // ---------- approvals ----------
@@ -537,18 +557,16 @@ export class SqliteLedger implements Ledger {
   addApproval(a: Omit<ApprovalRecord, 'reminded' | 'state'>): Promise<void> {
     const msg = JSON.stringify(a.msg ?? null);
     return this.write(() => {
-      this.db
-        .prepare(
-          `INSERT INTO approvals (id, queue, state, title, created_at, deadline_at, remind_at, view, msg)
+      this.stmt(
+        `INSERT INTO approvals (id, queue, state, title, created_at, deadline_at, remind_at, view, msg)
            VALUES (?,?,'waiting',?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING`,
-        )
-        .run(a.id, a.queue, a.title, a.createdAt, a.deadlineAt, a.remindAt ?? null, json(a.view), msg);
+      ).run(a.id, a.queue, a.title, a.createdAt, a.deadlineAt, a.remindAt ?? null, json(a.view), msg);
     }, msg.length);
   }
 
   getApproval(id: string, options: { msg?: boolean } = {}): Promise<ApprovalRecord | undefined> {
     return this.read(() => {
-      const r = this.db.prepare(`SELECT ${APPROVAL_COLUMNS}${options.msg ? ', msg' : ''} FROM approvals WHERE id = ?`).get(id) as Row | undefined;
+      const r = this.stmt(`SELECT ${APPROVAL_COLUMNS}${options.msg ? ', msg' : ''} FROM approvals WHERE id = ?`).get(id) as Row | undefined;
       return r ? approvalFromRow(r, SQLITE_ROWS) : undefined;
     });
   }
@@ -557,29 +575,29 @@ export class SqliteLedger implements Ledger {
     const { where, params } = approvalWhere(filter, () => '?');
     return this.read(() =>
       (
-        this.db
-          .prepare(`SELECT ${APPROVAL_COLUMNS} FROM approvals ${where} ORDER BY created_at, id LIMIT ? OFFSET ?`)
-          .all(...params, filter.limit ?? -1, filter.offset ?? 0) as Row[]
+        this.stmt(`SELECT ${APPROVAL_COLUMNS} FROM approvals ${where} ORDER BY created_at, id LIMIT ? OFFSET ?`).all(
+          ...params,
+          filter.limit ?? -1,
+          filter.offset ?? 0,
+        ) as Row[]
       ).map((r) => approvalFromRow(r, SQLITE_ROWS)),
     );
   }
 
   countApprovals(filter: Omit<ApprovalFilter, 'limit' | 'offset'> = {}): Promise<number> {
     const { where, params } = approvalWhere(filter, () => '?');
-    return this.read(() => Number((this.db.prepare(`SELECT count(*) AS n FROM approvals ${where}`).get(...params) as Row).n));
+    return this.read(() => Number((this.stmt(`SELECT count(*) AS n FROM approvals ${where}`).get(...params) as Row).n));
   }
 
   decideApproval(id: string, d: ApprovalDecision): Promise<ApprovalRecord | undefined> {
     const msg = d.msg === undefined ? undefined : JSON.stringify(d.msg);
     return this.write(() => {
-      const r = this.db
-        .prepare(
-          `UPDATE approvals SET state = ?, decided_by = ?, decided_at = ?, reason = ?, edits = ?, msg = COALESCE(?, msg)
+      const r = this.stmt(
+        `UPDATE approvals SET state = ?, decided_by = ?, decided_at = ?, reason = ?, edits = ?, msg = COALESCE(?, msg)
            WHERE id = ? AND state = 'waiting'`,
-        )
-        .run(d.state, d.by, d.at, d.reason ?? null, json(d.edits), msg ?? null, id);
+      ).run(d.state, d.by, d.at, d.reason ?? null, json(d.edits), msg ?? null, id);
       if (r.changes !== 1) return undefined;
-      return approvalFromRow(this.db.prepare(`SELECT ${APPROVAL_COLUMNS} FROM approvals WHERE id = ?`).get(id) as Row, SQLITE_ROWS);
+      return approvalFromRow(this.stmt(`SELECT ${APPROVAL_COLUMNS} FROM approvals WHERE id = ?`).get(id) as Row, SQLITE_ROWS);
     }, msg?.length ?? 0);
   }
 
@@ -587,18 +605,16 @@ export class SqliteLedger implements Ledger {
     const at = now.toISOString();
     return this.read(() =>
       (
-        this.db
-          .prepare(
-            `SELECT ${APPROVAL_COLUMNS} FROM approvals WHERE queue = ? AND state = 'waiting'
+        this.stmt(
+          `SELECT ${APPROVAL_COLUMNS} FROM approvals WHERE queue = ? AND state = 'waiting'
              AND (deadline_at <= ? OR (remind_at <= ? AND reminded = 0)) ORDER BY deadline_at`,
-          )
-          .all(queue, at, at) as Row[]
+        ).all(queue, at, at) as Row[]
       ).map((r) => approvalFromRow(r, SQLITE_ROWS)),
     );
   }
 
   markApprovalReminded(id: string): Promise<boolean> {
-    return this.write(() => this.db.prepare("UPDATE approvals SET reminded = 1 WHERE id = ? AND reminded = 0 AND state = 'waiting'").run(id).changes === 1);
+    return this.write(() => this.stmt("UPDATE approvals SET reminded = 1 WHERE id = ? AND reminded = 0 AND state = 'waiting'").run(id).changes === 1);
   }
 
   claimDecidedApprovals(queue: string, owner: string, limit: number, leaseMs: number, now?: Date): Promise<ApprovalRecord[]> {
@@ -606,15 +622,13 @@ export class SqliteLedger implements Ledger {
       const at = now ?? this.now();
       const until = new Date(at.getTime() + leaseMs).toISOString();
       const ids = (
-        this.db
-          .prepare(
-            `SELECT id FROM approvals WHERE queue = ? AND emitted_at IS NULL AND state <> 'waiting'
+        this.stmt(
+          `SELECT id FROM approvals WHERE queue = ? AND emitted_at IS NULL AND state <> 'waiting'
              AND (emit_until IS NULL OR emit_until < ?) ORDER BY decided_at LIMIT ?`,
-          )
-          .all(queue, at.toISOString(), limit) as Row[]
+        ).all(queue, at.toISOString(), limit) as Row[]
       ).map((r) => r.id as string);
-      const claim = this.db.prepare('UPDATE approvals SET emit_owner = ?, emit_until = ? WHERE id = ?');
-      const get = this.db.prepare(`SELECT ${APPROVAL_COLUMNS}, msg FROM approvals WHERE id = ?`);
+      const claim = this.stmt('UPDATE approvals SET emit_owner = ?, emit_until = ? WHERE id = ?');
+      const get = this.stmt(`SELECT ${APPROVAL_COLUMNS}, msg FROM approvals WHERE id = ?`);
       return ids.map((id) => (claim.run(owner, until, id), approvalFromRow(get.get(id) as Row, SQLITE_ROWS)));
     });
   }
@@ -622,9 +636,8 @@ export class SqliteLedger implements Ledger {
   markApprovalEmitted(id: string, owner: string): Promise<boolean> {
     return this.write(
       () =>
-        this.db
-          .prepare('UPDATE approvals SET emitted_at = ?, emit_until = NULL WHERE id = ? AND emit_owner = ? AND emitted_at IS NULL')
-          .run(this.iso(), id, owner).changes === 1,
+        this.stmt('UPDATE approvals SET emitted_at = ?, emit_until = NULL WHERE id = ? AND emit_owner = ? AND emitted_at IS NULL').run(this.iso(), id, owner)
+          .changes === 1,
     );
   }
 
@@ -632,7 +645,7 @@ export class SqliteLedger implements Ledger {
 
   /** Whether `name` was recorded in ledger_info (e.g. an import done). */
   info(name: string): Promise<string | undefined> {
-    return this.read(() => (this.db.prepare('SELECT value FROM ledger_info WHERE name = ?').get(name) as { value: string } | undefined)?.value);
+    return this.read(() => (this.stmt('SELECT value FROM ledger_info WHERE name = ?').get(name) as { value: string } | undefined)?.value);
   }
 
   /**
@@ -644,7 +657,7 @@ export class SqliteLedger implements Ledger {
     marker: { name: string; value: string },
   ): Promise<number> {
     return this.write(() => {
-      const ship = this.db.prepare(
+      const ship = this.stmt(
         `INSERT INTO shipments (transaction_id, distribution_transaction_id, submission_id, webform_id, objekt_type, state, created_at, updated_at, last_error, meta)
          VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (transaction_id) DO NOTHING`,
       );
@@ -656,26 +669,29 @@ export class SqliteLedger implements Ledger {
         if (s.request !== undefined || s.response !== undefined) this.setBodies(s.transactionId, { request: s.request, response: s.response });
         for (const a of s.attempts ?? []) this.insertAttempt(s.transactionId, a);
       }
-      const rec = this.db.prepare(`INSERT INTO receipts (${RECEIPT_INSERT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`);
+      const rec = this.stmt(`INSERT INTO receipts (${RECEIPT_INSERT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`);
       for (const r of content.receipts) {
         const id = r.id ?? randomUUID();
         const added = rec.run(...receiptRowValues(id, r));
-        if (added.changes === 1 && r.raw !== undefined) this.db.prepare('INSERT INTO receipt_raw (receipt_id, raw) VALUES (?,?)').run(id, r.raw);
+        if (added.changes === 1 && r.raw !== undefined) this.stmt('INSERT INTO receipt_raw (receipt_id, raw) VALUES (?,?)').run(id, r.raw);
       }
       for (const e of content.inbox)
-        this.db
-          .prepare('INSERT INTO inbox (id, webform_id, payload, received_at) VALUES (?,?,?,?) ON CONFLICT DO NOTHING')
-          .run(e.id, e.webformId ?? null, JSON.stringify(e.payload ?? null), e.receivedAt);
+        this.stmt('INSERT INTO inbox (id, webform_id, payload, received_at) VALUES (?,?,?,?) ON CONFLICT DO NOTHING').run(
+          e.id,
+          e.webformId ?? null,
+          JSON.stringify(e.payload ?? null),
+          e.receivedAt,
+        );
       for (const w of content.queue)
-        this.db
-          .prepare('INSERT INTO work_queue (transaction_id, queue, not_before) VALUES (?,?,?) ON CONFLICT DO NOTHING')
-          .run(w.transactionId, w.queue, w.notBefore);
+        this.stmt('INSERT INTO work_queue (transaction_id, queue, not_before) VALUES (?,?,?) ON CONFLICT DO NOTHING').run(
+          w.transactionId,
+          w.queue,
+          w.notBefore,
+        );
       for (const [scope, keys] of Object.entries(content.cursors))
-        for (const k of keys) this.db.prepare('INSERT INTO cursor (scope, key, seen_at) VALUES (?,?,?) ON CONFLICT DO NOTHING').run(scope, k, this.iso());
+        for (const k of keys) this.stmt('INSERT INTO cursor (scope, key, seen_at) VALUES (?,?,?) ON CONFLICT DO NOTHING').run(scope, k, this.iso());
       this.db.exec(SQLITE_FILE_KEYS_BACKFILL);
-      this.db
-        .prepare('INSERT INTO ledger_info (name, value) VALUES (?,?) ON CONFLICT (name) DO UPDATE SET value = excluded.value')
-        .run(marker.name, marker.value);
+      this.stmt('INSERT INTO ledger_info (name, value) VALUES (?,?) ON CONFLICT (name) DO UPDATE SET value = excluded.value').run(marker.name, marker.value);
       return n;
     });
   }
@@ -709,7 +725,7 @@ export class SqliteLedger implements Ledger {
       (limit) =>
         this.write(() => {
           const started = performance.now();
-          const changes = this.db.prepare(sql).run(...params, limit).changes;
+          const changes = this.stmt(sql).run(...params, limit).changes;
           return { changes, ms: performance.now() - started }; // the delete's own cost, not the wait behind other writes
         }),
       this.purgeBatch,

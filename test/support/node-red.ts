@@ -28,6 +28,8 @@ export interface RedOptions {
   nodeRedRoot?: string;
   /** Where Node-RED looks for extra nodes (default: this repository, so dist/ provides them; [] for an installed package). */
   nodesDir?: string[];
+  /** Options for node itself, before red.js (e.g. --cpu-prof). */
+  nodeArgs?: string[];
 }
 
 export class RedProcess {
@@ -66,11 +68,15 @@ export class RedProcess {
     }
     this.starts++;
     const redJs = require.resolve('node-red/red.js', { paths: [this.o.nodeRedRoot ?? root] });
-    const child = spawn(process.execPath, [redJs, '-u', userDir, '-s', path.join(userDir, 'settings.js'), '-p', String(this.port)], {
-      cwd: userDir,
-      env: { ...process.env, ...this.o.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [...(this.o.nodeArgs ?? []), redJs, '-u', userDir, '-s', path.join(userDir, 'settings.js'), '-p', String(this.port)],
+      {
+        cwd: userDir,
+        env: { ...process.env, ...this.o.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     this.child = child;
     child.stdout!.on('data', (d: Buffer) => this.append(d));
     child.stderr!.on('data', (d: Buffer) => this.append(d));
