@@ -21,6 +21,7 @@ import type { SftpConfig } from '../sftp';
 import type { Os2formsSite } from '../webform/os2forms-client';
 import { DeliveryStatus } from './fordeling-status';
 import { hold } from './holds';
+import { RatedStatus } from './status-rate';
 import type { StatusText } from './status-text';
 
 type Msg = NodeMessageInFlow & Record<string, unknown>;
@@ -56,15 +57,13 @@ export class FordelingOutRuntime {
   private inFlight = 0;
   private lastWarning = { text: '', at: 0 };
   private offBreaker = () => {};
+  private readonly dot: RatedStatus;
   /** Ends this node's hold on its ledger and serviceplatform (they close only after, see holds.ts). */
   private release = () => {};
 
   constructor(private readonly p: FordelingOutParts) {
-    this.status = new DeliveryStatus(
-      (s) => p.node.status(s),
-      p.statusText,
-      () => this.durable?.waiting ?? 0,
-    );
+    this.dot = new RatedStatus((s) => p.node.status(s));
+    this.status = new DeliveryStatus(this.dot, p.statusText, () => this.durable?.waiting ?? 0);
     let error = !p.sp ? 'fordeling out: no serviceplatform configuration chosen' : (p.missing ?? p.sp.configError);
     try {
       this.settings = fordelingOutSettings(p.config);
@@ -226,6 +225,7 @@ export class FordelingOutRuntime {
    */
   async close(): Promise<void> {
     this.offBreaker();
+    this.dot.close();
     try {
       await this.durable?.stop(DRAIN_MS);
     } finally {

@@ -10,6 +10,7 @@ import type { Ledger } from '../ledger/types';
 import { Intake } from '../webform/intake';
 import { installRawBodyHook } from './raw-body-hook';
 import { removeRoute } from './routes';
+import { RatedStatus } from './status-rate';
 import type { StatusText } from './status-text';
 import { type Handler, type Res, fail, fromInbox, pushHandler, pushSettings, replayInboxOnStart } from './webform-push';
 import { type IntakeCounts, type IntakeOutputs, intakeSettings } from './webform-intake';
@@ -69,6 +70,7 @@ export function startPushRoute(p: PushRouteParts): void {
   const listening = t('listening', { path: url }, `listening on ${url}`);
   if (!secret) red(t('noSecret', {}, 'no secret configured: refusing all requests'));
   else node.status({ fill: 'green', shape: 'dot', text: listening });
+  const dot = new RatedStatus((s) => node.status(s));
   const callback = pushHandler({
     settings: pushSettings(config),
     secret,
@@ -77,14 +79,15 @@ export function startPushRoute(p: PushRouteParts): void {
     intake: ledger ? new Intake(ledger, intakeSettings(config)) : undefined,
     counts: p.counts,
     out: p.out,
-    accepted: () => {
-      const now = new Date().toISOString().slice(11, 19);
-      const text = t('listeningLast', { path: url, time: now }, `${listening} · last ${now}`) + p.counts.text(t);
-      node.status({ fill: 'green', shape: 'dot', text });
-    },
+    // per submission: at a bounded rate, the text made only when shown (status-rate.ts)
+    accepted: () =>
+      dot.rated(() => {
+        const now = new Date().toISOString().slice(11, 19);
+        return { fill: 'green', shape: 'dot', text: t('listeningLast', { path: url, time: now }, `${listening} · last ${now}`) + p.counts.text(t) };
+      }),
     storeFailed: (err) => {
       node.error(`webform in: a submission could not be stored, answered 503: ${err.message}`);
-      node.status({ fill: 'red', shape: 'dot', text: t('storeFailed', {}, 'ledger cannot store: answering 503') });
+      dot.now({ fill: 'red', shape: 'dot', text: t('storeFailed', {}, 'ledger cannot store: answering 503') });
     },
     error: (text) => node.error(text),
   });
@@ -101,6 +104,7 @@ export function startPushRoute(p: PushRouteParts): void {
     removeRoute(RED.httpNode, url, 'post');
     removeRawBodyHook();
     closing = true;
+    dot.close();
     cancelReplay();
     unregister();
     done();
