@@ -5,6 +5,7 @@
  * Invalid data is not an error. A schema that cannot be used is: shown at deploy (node.error + red status) and
  * reported per message with done(err), so a Catch node sees it.
  */
+import { RatedStatus } from '../../lib/node-red/status-rate';
 import { validations } from '../../lib/ops/metrics';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -126,12 +127,14 @@ export = function (RED: NodeAPI) {
 
     let validCount = 0;
     let invalidCount = 0;
+    // per message, so at a bounded rate and translated only when shown (lib/node-red/status-rate.ts)
+    const dot = new RatedStatus((s) => node.status(s));
     const showCounts = () =>
-      node.status({
+      dot.rated(() => ({
         fill: invalidCount ? 'yellow' : 'green',
         shape: 'dot',
         text: RED._('validate.status.counts', { valid: validCount, invalid: invalidCount }),
-      });
+      }));
 
     node.on('input', (msg: Msg, send: Send, done: Done) => {
       if (setupError) {
@@ -160,6 +163,7 @@ export = function (RED: NodeAPI) {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       closed = true;
+      dot.close();
       msgSchemas.clear();
       done();
     });
