@@ -393,7 +393,7 @@ export class DurableDelivery<W> {
       for (const t of [...this.waiters.keys()]) {
         if (this.busy.has(t) || this.sendingHere.has(t)) continue;
         const gen = this.generation.get(t);
-        const s = await this.o.ledger.getShipment(t);
+        const s = await this.o.ledger.getShipment(t, { bodies: false }); // only its state: every waiter, every poll
         if (!s || this.busy.has(t) || this.sendingHere.has(t) || this.generation.get(t) !== gen) continue;
         if (DELIVERED.includes(s.state) || s.state === 'dead-letter') this.o.callbacks.settledElsewhere(s, this.take(t));
       }
