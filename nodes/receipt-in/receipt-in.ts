@@ -11,6 +11,7 @@ import { receiptAuthenticator, splitList } from '../../lib/delivery/receipt-hand
 import { SftpReceiptPoller, type SftpReceiptEvent } from '../../lib/delivery/sftp-receipts';
 import type { Ledger } from '../../lib/ledger/types';
 import { ledgerFor } from '../../lib/node-red/ledger';
+import { installRawBodyHook } from '../../lib/node-red/raw-body-hook';
 import { receiptEndpoint, receiptFault, receiptOutputs, type ReceiptEvent } from '../../lib/node-red/receipt-in';
 import { removeRoute } from '../../lib/node-red/routes';
 import { statusText } from '../../lib/node-red/status-text';
@@ -131,9 +132,12 @@ export = function (RED: NodeAPI) {
       receiptFault(res, 500, 'Server', 'Internal error');
     };
     RED.httpNode.post(path, handler, errorHandler);
+    // Node-RED's admin app, mounted first, would parse JSON and form bodies on this path too: the endpoint reads its own.
+    const removeRawBodyHook = installRawBodyHook(RED.httpNode, RED.settings as never, path);
     node.status({ fill: 'grey', shape: 'ring', text: t('listening', { path }, path) });
     node.on('close', (_removed: boolean, done: () => void) => {
       removeRoute(RED.httpNode, path, 'post');
+      removeRawBodyHook();
       done();
     });
   }
