@@ -1,18 +1,20 @@
 /**
  * webform in, push mode: the route OS2forms' remote-post handler POSTs to, as named receive stages (after Node-RED's
- * http in node, 21-httpin.js): authenticate → check the content type → read the raw body (bounded) → verify the HMAC →
- * parse → normalise → store in the inbox (durable before 202) → emit → answer 202. And the inbox's other half: what
- * was accepted but whose shipment fordeling out never recorded is put back into the flow when the flows start.
+ * http in node, 21-httpin.js): authenticate → check the content type → read the raw body (bounded) → verify the HMAC
+ * (and its timestamp) → parse → normalise → refuse a replay (a timestamped signature is taken once: replay.ts) → store
+ * in the inbox (durable before 202) → emit → answer 202. And the inbox's other half: what was accepted but whose
+ * shipment fordeling out never recorded is put back into the flow when the flows start.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Ledger } from '../ledger/types';
 import type { Submission } from '../sf2900/model';
 import { transactionIdFor } from '../sf2900/transaction-id';
-import { verifyHmac, verifySharedSecret } from '../webform/auth';
+import { DEFAULT_TIMESTAMP_HEADER, DEFAULT_WINDOW_S, verifySharedSecret, verifySignedRequest } from '../webform/auth';
 import { HttpError, charset, mediaType, readRawBody } from '../webform/body';
 import { FormDecodeError, decodeForm } from '../webform/form-decode';
 import { type Decision, type Intake, type SubmissionState, operationOf, stateOf } from '../webform/intake';
 import { SubmissionError, normaliseRemotePost } from '../webform/normalise';
+import type { ReplayClaim, ReplayMemory } from '../webform/replay';
 import type { IntakeCounts, IntakeOutputs } from './webform-intake';
 import type { RawBodyRequest } from './raw-body-hook';
 
@@ -59,18 +61,37 @@ export interface PushSettings {
   headerName: string;
   limitBytes: number;
   webformIdHint?: string;
+  /** HMAC: lower-case header carrying the signing time (Unix seconds). */
+  timestampHeader: string;
+  /** HMAC: seconds a timestamp may be from now, either way. */
+  windowS: number;
+  /** HMAC: refuse a signature without a timestamp (default: accept it the old way, without replay protection). */
+  requireTimestamp: boolean;
 }
 
-/** The push settings from the node's configuration. */
-export function pushSettings(c: { auth?: string; authHeader?: string; hmacHeader?: string; maxBodyMb?: unknown; webformId?: string }): PushSettings {
+/** The push settings from the node's configuration (a setting missing from a node saved earlier: its default). */
+export function pushSettings(c: {
+  auth?: string;
+  authHeader?: string;
+  hmacHeader?: string;
+  maxBodyMb?: unknown;
+  webformId?: string;
+  timestampHeader?: string;
+  hmacTimestamp?: string;
+  hmacWindowS?: unknown;
+}): PushSettings {
   const auth = c.auth === 'hmac' ? 'hmac' : 'header';
   const header = (auth === 'hmac' ? c.hmacHeader : c.authHeader) || (auth === 'hmac' ? 'x-webform-signature' : 'x-webform-secret');
   const mb = Number(c.maxBodyMb);
+  const windowS = Number(c.hmacWindowS);
   return {
     auth,
     headerName: header.trim().toLowerCase(),
     limitBytes: Math.round((Number.isFinite(mb) && mb > 0 ? mb : DEFAULT_MAX_MB) * 1024 * 1024),
     webformIdHint: (c.webformId ?? '').trim() || undefined,
+    timestampHeader: (c.timestampHeader || DEFAULT_TIMESTAMP_HEADER).trim().toLowerCase(),
+    windowS: c.hmacWindowS !== undefined && c.hmacWindowS !== '' && Number.isFinite(windowS) && windowS > 0 ? Math.round(windowS) : DEFAULT_WINDOW_S,
+    requireTimestamp: c.hmacTimestamp === 'required',
   };
 }
 
@@ -83,12 +104,22 @@ export interface PushReceiverOptions {
   needsInbox: boolean;
   /** What was passed on before, per submission (undefined: the ledger is not available, answer 503). */
   intake?: Intake;
+  /** Timestamped signatures taken (HMAC); in the same ledger as the intake. */
+  replay?: ReplayMemory;
+  /** After a 202 for a signature without a timestamp (no replay protection). */
+  untimed?: () => void;
   counts: IntakeCounts;
   out: IntakeOutputs;
   /** After a 202. */
   accepted: () => void;
   storeFailed: (err: Error) => void;
   error: (text: string) => void;
+}
+
+/** A header's value (the first, if repeated). */
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
 }
 
 /** The express handler of the push route. */
@@ -110,8 +141,7 @@ async function receive(o: PushReceiverOptions, req: IncomingMessage, res: Res): 
     req.resume();
     return fail(res, 503, 'webform in has no secret configured');
   }
-  const presented = req.headers[headerName];
-  const value = Array.isArray(presented) ? presented[0] : presented;
+  const value = header(req, headerName);
   if (auth === 'header' && !verifySharedSecret(value, o.secret)) {
     req.resume();
     return fail(res, 401, value ? `wrong secret in header ${headerName}` : `missing header ${headerName}`);
@@ -130,8 +160,17 @@ async function receive(o: PushReceiverOptions, req: IncomingMessage, res: Res): 
   const r = req as RawBodyRequest;
   if (r._body && !r.os2BodyClaimed) return fail(res, 500, 'the request body was consumed by another middleware before webform in');
   const raw = await readRawBody(req, limitBytes);
-  if (auth === 'hmac' && !verifyHmac(raw, value, o.secret)) {
-    return fail(res, 401, value ? `wrong HMAC-SHA256 signature in header ${headerName}` : `missing header ${headerName}`);
+  let signed: { mac?: Buffer; expiresAt?: Date } = {};
+  if (auth === 'hmac') {
+    const { timestampHeader, windowS, requireTimestamp } = o.settings;
+    // the request target as on the request line (express keeps it in originalUrl; req.url loses a mount path)
+    const target = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/';
+    const verdict = verifySignedRequest(
+      { body: raw, target, signature: value, timestamp: header(req, timestampHeader) },
+      { secret: o.secret, signatureHeader: headerName, timestampHeader, windowS, requireTimestamp },
+    );
+    if (!verdict.ok) return fail(res, 401, verdict.reason);
+    signed = verdict;
   }
   // 4. parse and normalise
   const text = raw.toString('utf8');
@@ -154,7 +193,18 @@ async function receive(o: PushReceiverOptions, req: IncomingMessage, res: Res): 
   }
   // 6. decided and durable before 202: a submission passed on is in the inbox first (put back into the flow on start)
   const { inbox, intake } = o;
-  if ((o.needsInbox && !inbox) || !intake) return fail(res, 503, 'webform in: the ledger is not available');
+  if ((o.needsInbox && !inbox) || !intake || (signed.mac && !o.replay)) return fail(res, 503, 'webform in: the ledger is not available');
+  // a timestamped signature is taken once (across instances sharing the ledger, and over a restart)
+  let claim: ReplayClaim | undefined;
+  if (signed.mac && signed.expiresAt && o.replay) {
+    try {
+      claim = await o.replay.claim(signed.mac, signed.expiresAt);
+    } catch (err) {
+      o.storeFailed(err as Error);
+      return fail(res, 503, 'the submission could not be stored; try again later');
+    }
+    if (!claim) return fail(res, 409, 'replayed request: this signed request was received before');
+  }
   let inboxId: string | undefined;
   let decision: Decision;
   try {
@@ -167,12 +217,14 @@ async function receive(o: PushReceiverOptions, req: IncomingMessage, res: Res): 
       return () => inbox.ackInbox(id);
     });
   } catch (err) {
-    // not stored, so not accepted: the poster (OS2forms' remote post) is told it failed
+    // not stored, so not accepted: the poster (OS2forms' remote post) is told it failed, and may send it again
+    await claim?.release().catch(() => undefined);
     o.storeFailed(err as Error);
     return fail(res, 503, 'the submission could not be stored; try again later');
   }
   // 7. output and answer
   o.counts.apply(decision, submission, o.out, inboxId);
+  if (auth === 'hmac' && !signed.mac) o.untimed?.();
   o.accepted();
   const outcome = decision.action === 'skip' ? `skipped: ${decision.reason}` : decision.action === 'pass' ? 'passed on' : 'changed after delivery';
   res

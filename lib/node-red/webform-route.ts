@@ -8,6 +8,7 @@ import type { Node, NodeAPI } from 'node-red';
 import { registerInbox } from '../ledger/inbox-registry';
 import type { Ledger } from '../ledger/types';
 import { Intake } from '../webform/intake';
+import { ReplayMemory } from '../webform/replay';
 import { installRawBodyHook } from './raw-body-hook';
 import { removeRoute } from './routes';
 import { RatedStatus } from './status-rate';
@@ -71,20 +72,40 @@ export function startPushRoute(p: PushRouteParts): void {
   if (!secret) red(t('noSecret', {}, 'no secret configured: refusing all requests'));
   else node.status({ fill: 'green', shape: 'dot', text: listening });
   const dot = new RatedStatus((s) => node.status(s));
+  const push = pushSettings(config);
+  // HMAC without a timestamp (allowed unless required): accepted the old way, with no replay protection — said once in
+  // the log, and in the status while the last accepted request came so
+  let untimed = false;
+  let warned = false;
   const callback = pushHandler({
-    settings: pushSettings(config),
+    settings: push,
     secret,
     inbox,
     needsInbox,
     intake: ledger ? new Intake(ledger, intakeSettings(config)) : undefined,
+    replay: ledger ? new ReplayMemory(ledger) : undefined,
     counts: p.counts,
     out: p.out,
+    untimed: () => {
+      untimed = true;
+      if (!warned) {
+        warned = true;
+        node.warn(
+          `webform in: a signed request came without header ${push.timestampHeader}: accepted without replay protection (set Timestamp to required once the sender signs with one)`,
+        );
+      }
+    },
     // per submission: at a bounded rate, the text made only when shown (status-rate.ts)
-    accepted: () =>
+    accepted: () => {
+      const last = untimed;
+      untimed = false;
       dot.rated(() => {
         const now = new Date().toISOString().slice(11, 19);
-        return { fill: 'green', shape: 'dot', text: t('listeningLast', { path: url, time: now }, `${listening} · last ${now}`) + p.counts.text(t) };
-      }),
+        const text = t('listeningLast', { path: url, time: now }, `${listening} · last ${now}`) + p.counts.text(t);
+        if (!last) return { fill: 'green', shape: 'dot', text };
+        return { fill: 'yellow', shape: 'dot', text: `${text} · ${t('untimed', {}, 'no timestamp: replay protection off')}` };
+      });
+    },
     storeFailed: (err) => {
       node.error(`webform in: a submission could not be stored, answered 503: ${err.message}`);
       dot.now({ fill: 'red', shape: 'dot', text: t('storeFailed', {}, 'ledger cannot store: answering 503') });

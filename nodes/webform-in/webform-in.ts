@@ -17,8 +17,13 @@ import type { Os2formsSite } from '../../lib/webform/os2forms-client';
 
 /** Settings as the editor stores them; `ledger` (optional os2-ledger): the inbox, the intake and the fetch cursor. */
 type WebformInDef = NodeDef &
-  Record<'mode' | 'path' | 'auth' | 'authHeader' | 'hmacHeader' | 'webformId' | 'site' | 'ledger' | 'drafts' | 'updates', string | undefined> & {
+  Record<
+    'mode' | 'path' | 'auth' | 'authHeader' | 'hmacHeader' | 'timestampHeader' | 'hmacTimestamp' | 'webformId' | 'site' | 'ledger' | 'drafts' | 'updates',
+    string | undefined
+  > & {
     maxBodyMb?: string | number;
+    /** HMAC: seconds a signed timestamp may be from now (default 300). */
+    hmacWindowS?: string | number;
     interval?: string | number;
     draftDays?: string | number;
     overlapMin?: string | number;
