@@ -116,6 +116,47 @@ async function waitFor(url, seconds) {
   throw new Error(`${url} did not answer within ${seconds} s`);
 }
 
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Node-RED's readiness as this package's ops plugin answers it (nodes/ops: GET /os2/ready, or OS2_OPS_PATH): its
+ * "flows" check turns true on Node-RED's `flows:started`, once every node of every flow is created (an inject node's
+ * button, an http-in route, webform in's and receipt in's endpoints answer), and false again while a deploy stops them.
+ * (Node-RED's own GET /flows/state says "start" as soon as starting begins, before any node exists: no use here.)
+ */
+const readyUrl = `http://127.0.0.1:${port}${(process.env.OS2_OPS_PATH || '/os2').replace(/\/+$/, '')}/ready`;
+async function readiness() {
+  try {
+    const r = await request('GET', readyUrl);
+    const body = JSON.parse(r.body);
+    const checks = Array.isArray(body.checks) ? body.checks : [];
+    return { flows: checks.some((c) => c.name === 'flows' && c.ok), ready: body.ready === true, failing: checks.filter((c) => !c.ok) };
+  } catch {
+    return { flows: false, ready: false, failing: [] };
+  }
+}
+
+/** Waits until the flows have started (true), or the time is up (false). */
+async function flowsStarted(seconds) {
+  const until = Date.now() + seconds * 1000;
+  while (Date.now() < until) {
+    if ((await readiness()).flows) return true;
+    await sleep(200);
+  }
+  return false;
+}
+
+/** After the flows started: a moment for the rest of readiness (certificates loaded, ledgers open); what still fails. */
+async function settled(seconds) {
+  const until = Date.now() + seconds * 1000;
+  let r = await readiness();
+  while (!r.ready && Date.now() < until) {
+    await sleep(200);
+    r = await readiness();
+  }
+  return r.failing;
+}
+
 function startSimulator() {
   return new Promise((resolve) => {
     const sim = run(
@@ -216,10 +257,21 @@ function demoFlows(sim) {
   });
   void red;
   await waitFor(`http://127.0.0.1:${port}/`, 60);
+  // Node-RED listens before it has started the flows of its last run (.node-red/flows.json): let that start end first,
+  // so its end cannot be taken for the end of the deploy below.
+  await flowsStarted(30);
   const r = await request('POST', `http://127.0.0.1:${port}/flows`, demoFlows(sim), {
     'Node-RED-Deployment-Type': 'full',
   });
   if (r.status !== 204 && r.status !== 200) fail(`deploying the demo flows failed: ${r.status} ${r.body}`);
+  // POST /flows answers once the old flows have stopped, before the new ones have started: announce the editor only
+  // when they have (an inject node's button or a demo post right after the banner would otherwise get a 404).
+  if (!(await flowsStarted(60))) {
+    console.log(`npm start: the demo flows have not started within 60 s (${readyUrl} says so); see Node-RED's log above`);
+  } else {
+    const failing = await settled(10);
+    if (failing.length) console.log(`npm start: not ready yet: ${failing.map((c) => `${c.name}: ${c.detail ?? 'failing'}`).join('; ')}`);
+  }
   fs.mkdirSync(path.join(userDir, 'demo-config'), { recursive: true });
   fs.writeFileSync(
     path.join(userDir, 'demo-config', 'config.json'),

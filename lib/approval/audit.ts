@@ -4,6 +4,7 @@
  */
 import type { ApprovalRecord, ApprovalState, Ledger } from '../ledger/types';
 import { maskCpr } from '../privacy/cpr';
+import { elideFileContents } from '../privacy/file-content';
 
 export interface AuditEntry {
   id: string;
@@ -19,7 +20,7 @@ export interface AuditEntry {
   corrections?: Record<string, string>;
 }
 
-const mask = (t: string) => maskCpr(t, { keepBirthDate: true });
+const mask = (t: string) => maskCpr(elideFileContents(t), { keepBirthDate: true });
 
 export function auditEntry(a: ApprovalRecord): AuditEntry {
   return {

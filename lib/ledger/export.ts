@@ -4,10 +4,14 @@
  * looks like a CPR number masked. Never request/response bodies, raw receipts or `meta` (they may carry file contents).
  */
 import { maskCpr as maskAnyCpr } from '../privacy/cpr';
+import { elideFileContents } from '../privacy/file-content';
 import type { ExportFilter, Ledger, ReceiptRecord, ShipmentRecord } from './types';
 
-/** The export keeps the date part of a CPR number (`ddmmyy-XXXX`) so records can be told apart. */
-const maskCpr = (text: string): string => maskAnyCpr(text, { keepBirthDate: true });
+/**
+ * The export keeps the date part of a CPR number (`ddmmyy-XXXX`) so records can be told apart; file contents an error
+ * text may quote are left out.
+ */
+const maskCpr = (text: string): string => maskAnyCpr(elideFileContents(text), { keepBirthDate: true });
 
 export interface ExportedReceipt {
   type: string;

@@ -7,7 +7,8 @@
  *   GET  /os2-overview/shipments/:transactionId                      (os2-overview.read)  one shipment: request, attempts, receipts
  *   POST /os2-overview/shipments/:transactionId/resend               (os2-overview.write) re-deliver a failed / dead-letter shipment
  *   GET  /os2-overview/approvals?state=                             (os2-overview.read)  the approve nodes' audit, newest first
- * CPR numbers are masked in everything returned; file contents are never returned.
+ * In everything returned CPR numbers are masked and file contents left out (a marker with the element's name and the
+ * decoded size stands in for them: lib/privacy/file-content.ts).
  *
  * Resend: the shipment's fordeling-out node is `meta.node` (when recorded) or the only fordeling-out node using
  * the shipment's ledger. When that node exposes `resend(transactionId): Promise<unknown>` (a durable queue), it is
@@ -20,7 +21,7 @@ import { type LedgerSource, ledgerSources } from '../../lib/node-red/ledger-sour
 import { type AuditEntry, auditEntry } from '../../lib/approval/audit';
 import type { ApprovalState, ShipmentRecord } from '../../lib/ledger/types';
 import { DeliveryError } from '../../lib/delivery/errors';
-import { RESENDABLE, details, maskCpr, parseFilter, summary, type ShipmentSummary } from './shipments';
+import { RESENDABLE, details, maskCpr, maskDeep, parseFilter, summary, type ShipmentSummary } from './shipments';
 
 interface FordelingOutDef extends NodeDef {
   serviceplatform?: string;
@@ -141,7 +142,7 @@ export = function (RED: NodeAPI) {
           const ledger = src.ledger();
           const total = await ledger.countApprovals(state ? { state } : {});
           const page = await ledger.listApprovals({ ...(state ? { state } : {}), limit: 200, offset: Math.max(0, total - 200) });
-          for (const a of page) approvals.push({ ...auditEntry(a), ledger: src.name });
+          for (const a of page) approvals.push({ ...maskDeep(auditEntry(a)), ledger: src.name });
         } catch (err) {
           problems.push(`${src.name}: ${maskCpr(String((err as Error)?.message ?? err))}`);
         }

@@ -1,25 +1,35 @@
 /**
  * What the OS2 overview sidebar shows of the ledger: shipment summaries and one shipment's details, with CPR
- * numbers masked and file contents left out. No Node-RED dependency.
+ * numbers masked and file contents left out (lib/privacy/file-content.ts). No Node-RED dependency.
  */
 import type { ReceiptRecord, ShipmentFilter, ShipmentRecord, ShipmentState } from '../../lib/ledger/types';
-import { maskCpr, maskCprDeep as maskDeep } from '../../lib/privacy/cpr';
+import { maskCpr as maskCprOnly, maskCprDeep } from '../../lib/privacy/cpr';
+import { elideFileContents, elideFileContentsDeep, isFileElement } from '../../lib/privacy/file-content';
 import { ALL_STATES, RESENDABLE } from '../../lib/outbox/states';
 import { shipmentIdentity, type ShipmentIdentity } from '../../lib/ledger/export';
 
-export { maskCpr };
+/** Text as the overview shows it: file contents left out, CPR numbers masked. */
+export function maskCpr(text: string): string {
+  return maskCprOnly(elideFileContents(text));
+}
+
+/** maskCpr for every string of a JSON-like value, file objects' contents left out (a copy). */
+export function maskDeep<T>(value: T): T {
+  return maskCprDeep(elideFileContentsDeep(value));
+}
 
 export const STATES = ALL_STATES;
 
 /** States from which the sidebar offers "resend". */
 export { RESENDABLE };
 
-const BASE64_TEXT = />\s*([A-Za-z0-9+/]{120,}={0,2})\s*</g;
+/** A text-only element holding base64, any namespace prefix (candidates for an embedded XML document). */
+const BASE64_ELEMENT = /<((?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*))(\s[^<>]*)?>\s*([A-Za-z0-9+/]{120,}={0,2})\s*<\/\1\s*>/g;
 
 export interface RequestView {
-  /** The request with CPR masked and long base64 contents replaced by a note of their size. */
+  /** The request with CPR masked and file contents replaced by a note of their size. */
   text: string;
-  /** Embedded XML documents (e.g. the form XML of a FORMULAR), decoded and masked. */
+  /** Embedded XML documents (e.g. a base64-encoded form XML), decoded, masked and with their own file contents left out. */
   documents: string[];
 }
 
@@ -27,17 +37,22 @@ export interface RequestView {
 export function requestView(request: string | undefined): RequestView {
   const documents: string[] = [];
   if (!request) return { text: '', documents };
-  const text = request.replace(BASE64_TEXT, (_m, b64: string) => {
+  const text = request.replace(BASE64_ELEMENT, (all, qname: string, name: string, attrs: string | undefined, b64: string) => {
+    // a file (the PDF of a FORMULAR, a document) is never decoded, whatever it holds: it is left out below
+    if (isFileElement(name) || documents.length >= 5) return all;
     const bytes = Buffer.from(b64, 'base64');
     const decoded = bytes.toString('utf8');
     const isXml = /^\s*(<\?xml[^>]*\?>\s*)?<[A-Za-z_]/.test(decoded) && !decoded.includes('\uFFFD') && !/[\u0000-\u0008\u000E-\u001F]/.test(decoded);
-    if (isXml && documents.length < 5) {
-      documents.push(maskCpr(decoded.length > 200_000 ? decoded.slice(0, 200_000) + '…' : decoded));
-      return `>[XML document ${documents.length}, ${bytes.length} bytes]<`;
-    }
-    return `>[base64 content, ${bytes.length} bytes]<`;
+    if (!isXml) return all;
+    documents.push(maskCpr(decoded.length > 200_000 ? decoded.slice(0, 200_000) + '…' : decoded));
+    return `<${qname}${attrs ?? ''}>[XML document ${documents.length}, ${bytes.length} bytes]</${qname}>`;
   });
   return { text: maskCpr(text), documents };
+}
+
+/** A stored response (or any body) as the sidebar shows it. */
+export function bodyView(body: string | undefined): string {
+  return body ? maskCpr(body) : '';
 }
 
 export interface ReceiptView {
@@ -87,7 +102,7 @@ export function details(s: ShipmentRecord, receipts: ReceiptRecord[], ledger: { 
     ...summary(s, receipts, ledger),
     attemptList: maskDeep(s.attempts),
     request: requestView(s.request),
-    response: maskCpr(s.response ? requestView(s.response).text : ''),
+    response: bodyView(s.response),
     meta,
     resendable: RESENDABLE.includes(s.state),
   };

@@ -36,15 +36,8 @@ function startDemo(env: Record<string, string> = {}) {
   return {
     state,
     waitForOutput: (re: RegExp, ms: number) => demo.waitForOutput(re, ms),
-    inject: async (id: string) => {
-      // npm start says it is ready when Node-RED listens; the flows (and their inject nodes) start right after
-      let status = await post(`${demo.url}/inject/${id}`);
-      for (let i = 0; status === 404 && i < 50; i++) {
-        await new Promise((r) => setTimeout(r, 200));
-        status = await post(`${demo.url}/inject/${id}`);
-      }
-      return status;
-    },
+    // No waiting and no retry: npm start announces the editor only once the demo flows (and their inject nodes) run.
+    inject: (id: string) => post(`${demo.url}/inject/${id}`),
   };
 }
 
@@ -79,7 +72,23 @@ describe('npm start with SFTP (real Node-RED + simulator + sshd)', function () {
 
 describe('npm start without SFTP (OS2_DEMO_SFTP=0, as without an sshd)', function () {
   this.timeout(120_000);
-  const { state, waitForOutput, inject } = startDemo({ OS2_DEMO_SFTP: '0' });
+  // Node-RED's log in English (its language follows LC_ALL / LANG), to find its "Started flows" line
+  const { state, waitForOutput, inject } = startDemo({ OS2_DEMO_SFTP: '0', LC_ALL: 'en_US.UTF-8' });
+
+  it('announces the editor only once the demo flows have started (after Node-RED says so; the readiness probe agrees)', async () => {
+    const before = state.out.slice(0, state.out.indexOf('Node-RED editor:'));
+    assert.match(before, /\[info\] Stopped flows/, "the demo flows' deploy stopped the flows of the start");
+    assert.ok(
+      before.lastIndexOf('[info] Started flows') > before.lastIndexOf('[info] Stopped flows'),
+      `the deployed flows had started:\n${before.slice(-2000)}`,
+    );
+    const ready = (await (await fetch(`http://127.0.0.1:${state.port}/os2/ready`)).json()) as { checks: Array<{ name: string; ok: boolean }> };
+    assert.deepEqual(
+      ready.checks.find((c) => c.name === 'flows'),
+      { name: 'flows', ok: true },
+    );
+    assert.doesNotMatch(state.out, /npm start: (the demo flows have not started|not ready yet)/);
+  });
 
   it('says so, and the SP241 demo is still delivered, without attachments', async () => {
     assert.match(state.out, /SFTP: off \(no sshd found, or OS2_DEMO_SFTP=0\): the demo sends no attachments/);

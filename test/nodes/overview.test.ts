@@ -4,6 +4,7 @@ import { shipmentIdOf } from '../../lib/delivery/plan';
  * one shipment's details with CPR masked, resend of a failed shipment, and Node-RED's admin authentication.
  */
 import { strict as assert } from 'assert';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +16,7 @@ import type { Ledger } from '../../lib/ledger/types';
 import { maskCpr, parseFilter, requestView } from '../../nodes/overview/shipments';
 import type { Simulator } from '../../simulator';
 import type { SimulatorCerts } from '../support/certs';
-import { journalpost } from '../lib/sf2900/fixtures';
+import { dokument, formular, journalpost } from '../lib/sf2900/fixtures';
 import { defaultLedger } from '../../lib/ledger/default-ledger';
 import { NODES, until } from '../e2e/harness';
 import { buildAfsendRequest } from '../../lib/sf2900/afsend';
@@ -39,7 +40,7 @@ describe('overview: masking and filters', () => {
     const pdf = Buffer.from('%PDF-1.4 ' + 'x'.repeat(200)).toString('base64');
     const v = requestView(`<R><Formular>${form}</Formular><Fil>${pdf}</Fil><Note>010203-1234</Note></R>`);
     assert.match(v.text, /<Formular>\[XML document 1, \d+ bytes\]<\/Formular>/);
-    assert.match(v.text, /<Fil>\[base64 content, 209 bytes\]<\/Fil>/);
+    assert.match(v.text, /<Fil>\[file content left out: Fil, 209 bytes\]<\/Fil>/);
     assert.match(v.text, /<Note>\*{6}-\*{4}<\/Note>/);
     assert.equal(v.documents.length, 1);
     assert.match(v.documents[0], /urn:oio:cpr:\*{6}-\*{4}/);
@@ -301,6 +302,190 @@ describe('overview: admin endpoints', function () {
       await helper.request().post(`/os2-overview/shipments/${tx}/resend`).set('Authorization', `Bearer ${writer.accessToken}`).expect(404);
     } finally {
       auth.init({}, storage);
+    }
+  });
+});
+
+/** A real PDF (one page showing a grey image of `imageBytes` random bytes): what a citizen's attachment looks like. */
+function realPdf(imageBytes: number): Buffer {
+  const width = 256;
+  const height = Math.ceil(imageBytes / width);
+  const image = randomBytes(width * height);
+  const content = 'q 595 0 0 842 0 0 cm /Im1 Do Q';
+  const objects: Buffer[] = [
+    Buffer.from('<< /Type /Catalog /Pages 2 0 R >>'),
+    Buffer.from('<< /Type /Pages /Kids [3 0 R] /Count 1 >>'),
+    Buffer.from('<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /XObject << /Im1 4 0 R >> >> /Contents 5 0 R >>'),
+    Buffer.concat([
+      Buffer.from(
+        `<< /Type /XObject /Subtype /Image /Width ${width} /Height ${height} /ColorSpace /DeviceGray /BitsPerComponent 8 /Length ${image.length} >>\nstream\n`,
+      ),
+      image,
+      Buffer.from('\nendstream'),
+    ]),
+    Buffer.from(`<< /Length ${content.length} >>\nstream\n${content}\nendstream`),
+  ];
+  const parts: Buffer[] = [Buffer.from('%PDF-1.7\n%\xe2\xe3\xcf\xd3\n', 'latin1')];
+  const offsets: number[] = [];
+  let at = parts[0].length;
+  objects.forEach((body, i) => {
+    const obj = Buffer.concat([Buffer.from(`${i + 1} 0 obj\n`), body, Buffer.from('\nendobj\n')]);
+    offsets.push(at);
+    parts.push(obj);
+    at += obj.length;
+  });
+  const xref = `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
+  parts.push(Buffer.from(`${xref}trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${at}\n%%EOF\n`));
+  return Buffer.concat(parts);
+}
+
+describe('overview: file contents are never shown (detail, list, approvals, export)', function () {
+  this.timeout(30000);
+  const LONG_RUN = /[A-Za-z0-9+/]{200,}/;
+  let dir: string;
+  let ledger: Ledger;
+  const pdf = realPdf(1_200_000);
+  const pdfB64 = pdf.toString('base64');
+  const file = realPdf(30_000);
+  const fileB64 = file.toString('base64');
+  const formularTx = 'f0a1b2c3-0000-4000-8000-00000000f001';
+  const dokumentTx = 'f0a1b2c3-0000-4000-8000-00000000d001';
+
+  before(async () => {
+    assert.equal(pdf.subarray(0, 8).toString('latin1'), '%PDF-1.7');
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'os2-overview-files-'));
+    await helper.load([ledgerNode, overviewPlugin], [
+      { id: 'LF', type: 'os2-ledger', name: 'files ledger', backend: 'embedded', path: dir, retentionDays: 0 },
+    ] as unknown as Parameters<typeof helper.load>[1]);
+    ledger = await (helper.getNode('LF') as unknown as { ready: Promise<Ledger> }).ready;
+
+    // A FORMULAR whose request carries the PDF inline (FormularIndhold), as it is stored until the platform has it.
+    const f = formular();
+    f.submissionId = '7d1e2f3a-0000-4000-8000-00000000f001';
+    f.webformId = 'files_test';
+    f.formular!.pdfBase64 = pdfB64;
+    const formularRequest = buildAfsendRequest(f, { transactionId: formularTx, senderCvr: '12345678', senderSystemUuid: SYSTEM });
+    assert.ok(formularRequest.includes(pdfB64));
+    await ledger.createShipment({
+      transactionId: formularTx,
+      submissionId: f.submissionId,
+      webformId: f.webformId,
+      objektType: 'FORMULAR',
+      state: 'failed',
+      request: formularRequest,
+      // a platform echoing what it refused, MIME-wrapped
+      response: `<Fault><Detail>FormularIndhold rejected: ${(pdfB64.slice(0, 3000).match(/.{1,76}/g) as string[]).join('\r\n')}</Detail></Fault>`,
+      lastError: `Element 'FormularIndhold': '${pdfB64.slice(0, 5000)}' is not a valid value (borger 010203-1234)`,
+    });
+    await ledger.addAttempt(formularTx, { at: new Date().toISOString(), ok: false, errorClass: 'permanent', error: `schema: ${pdfB64.slice(0, 400)}` });
+
+    // A DOKUMENT with its file: in the request (DokumentIndhold), in the receipts' texts and raw receipt.
+    const d = dokument();
+    d.submissionId = '7d1e2f3a-0000-4000-8000-00000000d001';
+    d.webformId = 'files_test';
+    d.dokument!.description = 'Lægeerklæring for 010203-1234';
+    const dokumentRequest = buildAfsendRequest(d, { transactionId: dokumentTx, senderCvr: '12345678', senderSystemUuid: SYSTEM }).replace(
+      /(<v2:MimeType>[^<]*<\/v2:MimeType>)/,
+      `$1<v2:DokumentIndhold>${fileB64}</v2:DokumentIndhold>`,
+    );
+    assert.ok(dokumentRequest.includes(fileB64));
+    await ledger.createShipment({
+      transactionId: dokumentTx,
+      submissionId: d.submissionId,
+      webformId: d.webformId,
+      objektType: 'DOKUMENT',
+      state: 'accepted',
+      request: dokumentRequest,
+      response: JSON.stringify({ status: 'ok', files: [{ name: 'bilag.pdf', mime: 'application/pdf', content: fileB64.slice(0, 64) }] }),
+      meta: { file: { name: 'bilag.pdf', content: fileB64 }, echo: fileB64.slice(0, 280) },
+    });
+    await ledger.addReceipt({
+      transactionId: dokumentTx,
+      type: 'Forretning',
+      code: 'ACCEPTERET',
+      reason: `modtaget: ${fileB64.slice(0, 600)}`,
+      errors: [{ code: 'W1', text: `bilag ${fileB64.slice(0, 1000)}` }],
+      receivedAt: new Date().toISOString(),
+      fingerprint: `f-${dokumentTx}`,
+      raw: `<Kvittering><DokumentIndhold>${fileB64}</DokumentIndhold></Kvittering>`,
+    });
+  });
+
+  after(async () => {
+    await helper.unload();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** No file content in an answer: neither the files' base64 (or a piece of it) nor any 200-character base64 run. */
+  function assertNoFileContent(text: string, what: string) {
+    assert.doesNotMatch(text, LONG_RUN, `${what}: a long base64 run`);
+    for (const b64 of [pdfB64, fileB64]) {
+      for (const at of [0, 1000, 3000]) assert.ok(!text.includes(b64.slice(at, at + 60)), `${what}: a piece of a file (at ${at})`);
+    }
+    assert.ok(!text.includes('010203-1234') && !text.includes('0102031234'), `${what}: a CPR number`);
+  }
+
+  it("the detail endpoint shows the FORMULAR's request with its PDF left out, named and sized", async () => {
+    const res = await helper.request().get(`/os2-overview/shipments/${formularTx}`).expect(200);
+    const json = JSON.stringify(res.body);
+    assertNoFileContent(json, 'FORMULAR detail');
+    const size = `${(pdf.length / 1e6).toFixed(1)} MB`;
+    assert.match(
+      res.body.request.text,
+      new RegExp(`<v2:FormularIndhold>\\[file content left out: FormularIndhold, ${size.replace('.', '\\.')}\\]</v2:FormularIndhold>`),
+    );
+    assert.match(res.body.request.text, /<v2:FormularXML>/, 'the form XML is still shown');
+    assert.match(res.body.response, /\[file content left out: \d+(\.\d)? kB\]/);
+    assert.match(res.body.lastError, /Element 'FormularIndhold': '\[file content left out: 3\.8 kB\]' is not a valid value \(borger \*{6}-\*{4}\)/);
+    assert.match(res.body.attemptList[0].error, /^schema: \[file content left out: 300 bytes\]$/);
+  });
+
+  it('the detail endpoint shows the DOKUMENT with its file, receipts and response left out, named and sized', async () => {
+    const res = await helper.request().get(`/os2-overview/shipments/${dokumentTx}`).expect(200);
+    const json = JSON.stringify(res.body);
+    assertNoFileContent(json, 'DOKUMENT detail');
+    assert.match(
+      res.body.request.text,
+      new RegExp(
+        `<v2:DokumentIndhold>\\[file content left out: DokumentIndhold, ${(file.length / 1e3).toFixed(1).replace('.', '\\.')} kB\\]</v2:DokumentIndhold>`,
+      ),
+    );
+    assert.match(res.body.request.text, /Lægeerklæring for \*{6}-\*{4}/);
+    assert.match(res.body.response, /"content":"\[file content left out: content, 48 bytes\]"/);
+    assert.match(res.body.receipts[0].reason, /^modtaget: \[file content left out: 450 bytes\]$/);
+    assert.match(res.body.receipts[0].errors[0].text, /^bilag \[file content left out: 750 bytes\]$/);
+    assert.equal(res.body.meta.file, undefined, 'no file object from meta');
+    assert.equal(res.body.meta.echo, '[file content left out: 210 bytes]');
+  });
+
+  it('the list and approvals endpoints hold no file content either', async () => {
+    const list = await helper.request().get('/os2-overview/shipments').query({ form: 'files_test' }).expect(200);
+    assert.equal(list.body.shipments.length, 2);
+    assertNoFileContent(JSON.stringify(list.body), 'list');
+    const approvals = await helper.request().get('/os2-overview/approvals').expect(200);
+    assertNoFileContent(JSON.stringify(approvals.body), 'approvals');
+  });
+
+  it('the export endpoint (JSON and CSV) holds no file content, CPR numbers masked to their date', async () => {
+    for (const format of ['json', 'csv']) {
+      const res = await helper
+        .request()
+        .get('/os2-ledger/LF/export')
+        .query({ format, webformId: 'files_test' })
+        .buffer(true)
+        .parse((r, cb) => {
+          let text = '';
+          r.setEncoding('utf8');
+          r.on('data', (d: string) => (text += d));
+          r.on('end', () => cb(null, text));
+        });
+      assert.equal(res.status, 200);
+      const text = String(res.body);
+      assert.match(text, new RegExp(formularTx));
+      assert.match(text, new RegExp(dokumentTx));
+      assertNoFileContent(text, `export ${format}`);
+      assert.match(text, /\[file content left out: 3\.8 kB\]/);
+      assert.match(text, /010203-XXXX/);
     }
   });
 });
