@@ -672,7 +672,7 @@ export class PgLedger implements Ledger {
         const started = performance.now();
         const r = await this.q(sql, [cutoff, ...extra, limit]);
         return { changes: r.rowCount ?? 0, ms: performance.now() - started };
-      }, this.purgeBatch);
+      }, this.purgeBatch, 50);
     const shipments = await purge(
       `DELETE FROM ${s}.shipments WHERE transaction_id IN (
          SELECT sh.transaction_id FROM ${s}.shipments sh WHERE sh.updated_at < $1 AND NOT (sh.state = ANY($2))
