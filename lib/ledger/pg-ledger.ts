@@ -668,11 +668,15 @@ export class PgLedger implements Ledger {
     // Each batch its own short statement, sized by what the last one cost (batches.ts): measured at 1 M shipments,
     // fixed batches of 1,000 held a concurrent writer up to 490 ms.
     const purge = (sql: string, extra: unknown[] = []) =>
-      deleteInBatches(async (limit) => {
-        const started = performance.now();
-        const r = await this.q(sql, [cutoff, ...extra, limit]);
-        return { changes: r.rowCount ?? 0, ms: performance.now() - started };
-      }, this.purgeBatch, 50);
+      deleteInBatches(
+        async (limit) => {
+          const started = performance.now();
+          const r = await this.q(sql, [cutoff, ...extra, limit]);
+          return { changes: r.rowCount ?? 0, ms: performance.now() - started };
+        },
+        this.purgeBatch,
+        50,
+      );
     const shipments = await purge(
       `DELETE FROM ${s}.shipments WHERE transaction_id IN (
          SELECT sh.transaction_id FROM ${s}.shipments sh WHERE sh.updated_at < $1 AND NOT (sh.state = ANY($2))
