@@ -228,30 +228,6 @@ describe('editor tour in a real browser (chromium, npm start)', function () {
     }
   });
 
-  it('shows the OS2 tab in the sidebar tab bar with its icon at 1600×900 (not only in the ▾ menu), and it opens the overview', async () => {
-    const wide = await browser.newContext({ locale: 'en-US', viewport: { width: 1600, height: 900 } });
-    try {
-      const page = await openEditor(wide);
-      // Node-RED lays the tab bar out in timers after each tab is added: let it settle
-      await page.waitForTimeout(500);
-      const bar = page.locator('#red-ui-sidebar .red-ui-tab-link-buttons');
-      const button = bar.locator('#red-ui-tab-os2-overview-link-button');
-      assert.ok(
-        await button.isVisible(),
-        `the OS2 button is in the tab bar; visible: ${await bar.locator('a:visible').evaluateAll((as) => as.map((a) => a.id))}`,
-      );
-      assert.equal(await button.locator('i.fa.fa-envelope').count(), 1, 'with its envelope icon');
-      const [b, row] = [await button.boundingBox(), await page.locator('#red-ui-sidebar').boundingBox()];
-      assert.ok(b && row && b.width > 10 && b.x >= row.x && b.x + b.width <= row.x + row.width, `inside the sidebar: ${JSON.stringify({ b, row })}`);
-      await shot(page, 'sidebar-tabs-1600.png');
-      await button.click();
-      await page.locator('.os2-ov-filters').waitFor({ state: 'visible', timeout: 10_000 });
-      assert.match((await page.locator('#red-ui-sidebar li.red-ui-tab.active').textContent()) ?? '', /OS2/);
-    } finally {
-      await wide.close();
-    }
-  });
-
   it("the demo page's submission turns the statuses green and shows in the OS2 sidebar with both receipts, CPR masked", async () => {
     await editor.evaluate(`RED.workspaces.show('${DEMO_TAB}'); RED.sidebar.show('os2-overview')`);
     const demo = await context.newPage();
