@@ -93,8 +93,13 @@ export function toInstant(v: unknown, what = 'date', timeZone = DEFAULT_TIME_ZON
     } else if (s) d = new Date(s);
   }
   if (!d || Number.isNaN(d.getTime())) throw new FormatError(`${what} is not a date or time: "${shown(String(v))}"`);
+  if (d.getTime() < FIRST_INSTANT || d.getTime() > LAST_INSTANT) throw new FormatError(`${what} is not in the years 0001–9999: "${shown(String(v))}"`);
   return d;
 }
+
+/** Instants whose date has four digits in every time zone (xs:date / xs:dateTime as the forms need them). */
+const FIRST_INSTANT = Date.parse('0001-01-02T00:00:00Z');
+const LAST_INSTANT = Date.parse('9999-12-30T23:59:59Z');
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 /** The wall-clock fields of `d` in `timeZone`, from Intl (the time zone database). */
@@ -121,7 +126,9 @@ function intlParts(d: Date, timeZone: string): Record<string, string> {
 /** How far `timeZone`'s wall clock is ahead of UTC at `d`, in ms, straight from Intl. */
 function intlOffsetMs(d: Date, timeZone: string): number {
   const p = intlParts(d, timeZone);
-  return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - Math.floor(d.getTime() / 1000) * 1000;
+  const wall = new Date(Date.UTC(2000, 0, 1, +p.hour, +p.minute, +p.second));
+  wall.setUTCFullYear(+p.year, +p.month - 1, +p.day); // not Date.UTC(year, …): it reads the years 0–99 as 1900–1999
+  return wall.getTime() - Math.floor(d.getTime() / 1000) * 1000;
 }
 
 /**
@@ -197,6 +204,8 @@ export function toDecimal2(v: unknown, what = 'amount'): string {
   if (/^-?[0-9]{1,3}(\.[0-9]{3})+(,[0-9]+)?$/.test(s)) s = s.replace(/\./g, '');
   s = s.replace(',', '.');
   if (!/^-?[0-9]+(\.[0-9]+)?$/.test(s)) throw new FormatError(`${what} must be a number, got "${shown(s)}"`);
+  // Beyond this a double has no exact cents (and toFixed writes 1e+21 from 10^21 on): refuse rather than alter the amount.
+  if (Math.abs(Number(s)) * 100 > Number.MAX_SAFE_INTEGER) throw new FormatError(`${what} is too large, got "${shown(s)}"`);
   return (Math.round(Number(s) * 100) / 100).toFixed(2);
 }
 

@@ -131,9 +131,10 @@ function parseArg(tok: string, line: number): Arg {
 function parseExpr(src: string, line: number, helpers: Record<string, Helper>): Expr {
   const toks = tokenizeArgs(src, line);
   if (toks.length === 0) throw new TemplateError('empty {{ }}', line);
-  if (toks.length > 1 || (helpers[toks[0]] && !/[."']/.test(toks[0]))) {
+  // Own helpers only: `constructor`, `toString`, … are paths (element names), not what every object inherits.
+  if (toks.length > 1 || (Object.hasOwn(helpers, toks[0]) && !/[."']/.test(toks[0]))) {
     const name = toks[0];
-    if (!helpers[name]) throw new TemplateError(`unknown helper "${name}" (known: ${Object.keys(helpers).join(', ')})`, line);
+    if (!Object.hasOwn(helpers, name)) throw new TemplateError(`unknown helper "${name}" (known: ${Object.keys(helpers).join(', ')})`, line);
     return { helper: name, args: toks.slice(1).map((t) => parseArg(t, line)), text: src.trim() };
   }
   return { args: [parseArg(toks[0], line)], text: src.trim() };
@@ -164,16 +165,18 @@ export class Template {
     };
     let pos = 0;
     let line = 1;
-    const re = /\{\{([\s\S]*?)\}\}/g;
-    let m: RegExpExecArray | null;
-    while ((m = re.exec(src))) {
-      const before = src.slice(pos, m.index);
+    // Each tag is the first "}}" after a "{{" (found with indexOf: a lazy regex rescanned the rest of the text from every
+    // unclosed "{{", quadratic in a template full of them).
+    for (let open = src.indexOf('{{'); open >= 0; open = src.indexOf('{{', pos)) {
+      const close = src.indexOf('}}', open + 2);
+      if (close < 0) break;
+      const before = src.slice(pos, open);
       if (before) target().push({ t: 'text', v: before });
       line += countLines(before);
       const tagLine = line;
-      line += countLines(m[0]);
-      pos = re.lastIndex;
-      const inner = m[1].trim();
+      line += countLines(src.slice(open, close + 2));
+      pos = close + 2;
+      const inner = src.slice(open + 2, close).trim();
       if (inner.startsWith('!')) continue;
       if (inner.startsWith('#')) {
         const sp = inner.search(/\s/);
@@ -219,7 +222,8 @@ export class Template {
       const [first, ...rest] = arg.path;
       let v: unknown;
       if (first.startsWith('@')) {
-        const s = scopes.find((x) => x.loop);
+        let s: Scope | undefined; // the innermost {{#each}}
+        for (let i = scopes.length - 1; i >= 0 && !s; i--) if (scopes[i].loop) s = scopes[i];
         if (!s || !s.loop) throw new TemplateError(`${first} outside {{#each}}`, line);
         v = { '@index': s.loop.index, '@number': s.loop.index + 1, '@first': s.loop.index === 0, '@last': s.loop.index === s.loop.length - 1 }[first];
       } else if (first === 'this') {
@@ -328,7 +332,13 @@ function stringify(v: unknown, text: string, line: number): string {
   if (v === undefined || v === null) return '';
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
-  if (v instanceof Date) return toDateTime(v);
+  if (v instanceof Date) {
+    try {
+      return toDateTime(v);
+    } catch (err) {
+      throw new TemplateError(`{{${text}}}: ${(err as Error).message}`, line); // an invalid Date, with the line like any other
+    }
+  }
   if (Buffer.isBuffer(v) || v instanceof Uint8Array) throw new TemplateError(`{{${text}}} is binary data, not text`, line);
   throw new TemplateError(`{{${text}}} is ${Array.isArray(v) ? 'a list' : 'an object'}, not text (use {{#each}} or a deeper path)`, line);
 }

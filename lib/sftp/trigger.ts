@@ -60,20 +60,36 @@ function cvrUrn(value: string, what: string): string {
   return `urn:oio:cvr-nr:${v}`;
 }
 
+/** What XML cannot carry unchanged (escapeXml would drop it, a parser would turn CR into LF, UTF-8 cannot encode it). */
+const NOT_XML_TEXT = /[\u0000-\u0008\u000B\u000C\u000D\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 function bounded(value: string, what: string, max = 255): string {
   const v = String(value ?? '');
   if (!v.trim()) throw new Error(`trigger ${what} is required`);
   if (v.length > max) throw new Error(`trigger ${what} is longer than ${max} characters`);
+  const bad = NOT_XML_TEXT.exec(v);
+  if (bad) throw new Error(`trigger ${what} holds a character a trigger cannot carry (U+${bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')})`);
   return v;
+}
+
+/** A real calendar day of the years 0001–9999 (xs:date / xs:dateTime). */
+function isCalendarDay(y: number, m: number, d: number): boolean {
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1];
+  return y >= 1 && y <= 9999 && days !== undefined && d >= 1 && d <= days;
 }
 
 function timestamp(value: Date | string | undefined): string {
   if (value === undefined) return new Date().toISOString();
   if (value instanceof Date) {
     if (Number.isNaN(value.getTime())) throw new Error('trigger SenderTimestamp is not a valid date');
+    const year = value.getUTCFullYear();
+    if (year < 1 || year > 9999) throw new Error('trigger SenderTimestamp must lie in the years 0001–9999');
     return value.toISOString();
   }
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value)) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-](\d{2}):(\d{2}))$/.exec(value);
+  const n = (i: number) => Number(m?.[i] ?? 0);
+  if (!m || !isCalendarDay(n(1), n(2), n(3)) || n(4) > 23 || n(5) > 59 || n(6) > 59 || n(10) > 59 || n(9) * 60 + n(10) > 14 * 60) {
     throw new Error('trigger SenderTimestamp must be an xs:dateTime with offset');
   }
   return value;
@@ -108,7 +124,8 @@ export function buildTrigger(t: TriggerInput): string {
   lines.push(`      <RecipientAuthority>${cvrUrn(r.recipientCvr, 'RecipientAuthority')}</RecipientAuthority>`);
   const params: string[] = [];
   if (r.routeParameters?.selectionDate !== undefined) {
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(r.routeParameters.selectionDate)) throw new Error('trigger RouteSelectionValueDate must be YYYY-MM-DD');
+    const d = /^(\d{4})-(\d{2})-(\d{2})$/.exec(r.routeParameters.selectionDate);
+    if (!d || !isCalendarDay(Number(d[1]), Number(d[2]), Number(d[3]))) throw new Error('trigger RouteSelectionValueDate must be YYYY-MM-DD');
     params.push(`<sftp:RouteSelectionValueDate>${r.routeParameters.selectionDate}</sftp:RouteSelectionValueDate>`);
   }
   for (const x of r.routeParameters?.xml ?? []) params.push(x);

@@ -38,6 +38,9 @@ export const BASE_FIELDS: ReadonlySet<string> = new Set([
   'default_langcode',
 ]);
 
+/** A JSON body's own "__proto__" key (JSON.parse keeps it as a plain key; assigning it would replace a prototype). */
+const PROTO = '__proto__';
+
 const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -71,7 +74,8 @@ export function toBool(v: unknown): boolean | undefined {
   return undefined;
 }
 
-const BASE64_RE = /^[A-Za-z0-9+/\s]*={0,2}\s*$/;
+// No two parts may match the same white space: `[…\s]*={0,2}\s*$` backtracked quadratically over a long run of it.
+const BASE64_RE = /^[A-Za-z0-9+/\s]*(?:={1,2}\s*)?$/;
 
 /** A remote-post file object: {id, name, uri, mime, uuid, data?}. */
 function looksLikeFile(v: unknown): v is Record<string, unknown> {
@@ -135,6 +139,7 @@ export function normaliseRemotePost(body: unknown, options: PushOptions = {}): S
   const files: SubmissionFile[] = [];
   for (const [key, value] of Object.entries(body)) {
     if (BASE_FIELDS.has(key)) continue;
+    if (key === PROTO) throw new SubmissionError(`field name "${PROTO}" is not allowed`); // data[key] = … would set data's prototype
     if (isFileElement(key, value)) {
       const element = key.slice(1);
       const list = Array.isArray(value) ? value : [value];
@@ -183,6 +188,7 @@ export function normaliseRestSubmission(json: unknown, webformIdHint?: string): 
   const data: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(rawData)) {
     if (k === 'linked' || BASE_FIELDS.has(k)) continue;
+    if (k === PROTO) throw new SubmissionError(`REST submission field name "${PROTO}" is not allowed`);
     data[k] = v;
   }
   const files: SubmissionFile[] = [];

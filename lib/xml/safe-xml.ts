@@ -1,7 +1,12 @@
-import { DOMParser, type Document } from '@xmldom/xmldom';
+import { DOMParser, type Document, type Node } from '@xmldom/xmldom';
 
 /** Largest XML text we parse at all (a SOAP message with a base64 PDF fits easily). */
 export const MAX_XML_BYTES = 64 * 1024 * 1024;
+/**
+ * Deepest element nesting we accept (as libxml2's default): far beyond any SF2900 message, token or form XML, and far
+ * short of what would overflow the stack of a recursive reader (lib/xml/dom.ts, XML signatures).
+ */
+export const MAX_XML_DEPTH = 256;
 
 export class XmlError extends Error {
   constructor(message: string) {
@@ -31,7 +36,19 @@ export function parseXmlSafely(text: string, what = 'XML'): Document {
   }
   if (problems.length) throw new XmlError(`${what} is not well-formed: ${problems[0]}`);
   if (!doc || !doc.documentElement) throw new XmlError(`${what} has no root element`);
+  if (deeperThan(doc.documentElement, MAX_XML_DEPTH)) throw new XmlError(`${what} nests elements deeper than ${MAX_XML_DEPTH} levels`);
   return doc;
+}
+
+/** True when an element lies more than `max` levels below the document (walked without recursion). */
+function deeperThan(root: Node, max: number): boolean {
+  const stack: Array<[Node, number]> = [[root, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (depth > max) return true;
+    for (let c = node.firstChild; c; c = c.nextSibling) if (c.nodeType === 1) stack.push([c, depth + 1]);
+  }
+  return false;
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
