@@ -702,25 +702,25 @@ export class SqliteLedger implements Ledger {
   async purgeOlderThan(cutoff: Date): Promise<PurgeResult> {
     const at = cutoff.toISOString();
     const active = ACTIVE_STATES.map(() => '?').join(',');
-    const shipments = await this.deleteInBatches(
+    const shipments = await this.purgeInBatches(
       `DELETE FROM shipments WHERE transaction_id IN (
          SELECT s.transaction_id FROM shipments s WHERE s.updated_at < ? AND s.state NOT IN (${active})
            AND NOT EXISTS (SELECT 1 FROM work_queue w WHERE w.transaction_id = s.transaction_id) LIMIT ?)`,
       [at, ...ACTIVE_STATES],
     );
-    const receipts = await this.deleteInBatches(
+    const receipts = await this.purgeInBatches(
       `DELETE FROM receipts WHERE seq IN (
          SELECT r.seq FROM receipts r WHERE r.received_at < ?
            AND NOT EXISTS (SELECT 1 FROM shipments s WHERE s.transaction_id = r.transaction_id) LIMIT ?)`,
       [at],
     );
-    await this.deleteInBatches('DELETE FROM records WHERE key IN (SELECT key FROM records WHERE updated_at < ? LIMIT ?)', [at]);
-    await this.deleteInBatches('DELETE FROM approvals WHERE id IN (SELECT id FROM approvals WHERE emitted_at < ? LIMIT ?)', [at]);
+    await this.purgeInBatches('DELETE FROM records WHERE key IN (SELECT key FROM records WHERE updated_at < ? LIMIT ?)', [at]);
+    await this.purgeInBatches('DELETE FROM approvals WHERE id IN (SELECT id FROM approvals WHERE emitted_at < ? LIMIT ?)', [at]);
     return { shipments, receipts };
   }
 
   /** Runs a `DELETE … LIMIT ?` (the limit its last parameter) in batches (batches.ts) until nothing is left. */
-  private deleteInBatches(sql: string, params: unknown[]): Promise<number> {
+  private purgeInBatches(sql: string, params: unknown[]): Promise<number> {
     return deleteInBatches(
       (limit) =>
         this.write(() => {

@@ -1,10 +1,10 @@
-import { X509Certificate } from 'node:crypto';
 // Fuzzing lib/sts/response.ts parseIssueResponse: the STS's answer becomes an IssuedToken or a clear error —
 // StsError (a fault, no token, a bad date or signature) or XmlError (not well-formed, DTD, too deep). A token read back
 // has the ID, issuer and validity it was issued with; with pinned STS certificates, any change inside the signed
 // assertion is refused.
 import assert from 'node:assert';
 import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { XMLSerializer } from '@xmldom/xmldom';
 import fc from 'fast-check';
 import { NS } from '../../lib/signing/constants';
