@@ -14,6 +14,7 @@ import { startFetchLoop } from '../../lib/node-red/webform-fetch';
 import { IntakeCounts, type IntakeOutputs, intakeSettings } from '../../lib/node-red/webform-intake';
 import { startPushRoute } from '../../lib/node-red/webform-route';
 import type { Os2formsSite } from '../../lib/webform/os2forms-client';
+import { recordSample } from '../../lib/webform/samples';
 
 /** Settings as the editor stores them; `ledger` (optional os2-ledger): the inbox, the intake and the fetch cursor. */
 type WebformInDef = NodeDef &
@@ -47,7 +48,9 @@ export = function (RED: NodeAPI) {
     const ledger = ledgerFor(RED, ledgerNode);
     const counts = new IntakeCounts();
     const out: IntakeOutputs = {
-      pass: (submission, inboxId) =>
+      pass: (submission, inboxId) => {
+        // the map dialog's preview offers the last submissions (files without content); never delays the message
+        recordSample(ledger, submission, (text) => node.warn(text));
         node.send([
           {
             _msgid: RED.util.generateId(),
@@ -56,7 +59,8 @@ export = function (RED: NodeAPI) {
             ...(inboxId ? { _os2InboxId: inboxId } : {}),
           },
           null,
-        ] as never),
+        ] as never);
+      },
       changed: (submission, changes) =>
         node.send([
           null,
