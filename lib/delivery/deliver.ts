@@ -9,7 +9,13 @@
  */
 import type { FordelingsObject } from '../sf2900/model';
 import { buildAfsendRequest, parseAfsendResponse } from '../sf2900/afsend';
-import { buildModtagerListRequest, parseModtagerListResponse } from '../sf2900/modtager-list';
+import {
+  buildModtagerListRequest,
+  buildModtagerValiderRequest,
+  parseModtagerListResponse,
+  parseModtagerValiderResponse,
+  type ModtagerValiderResult,
+} from '../sf2900/modtager-list';
 import { isSoapFault, parseSoapBody, soapEnvelope } from '../sf2900/soap';
 import { SERVICE_PATH, SOAP_ACTIONS } from '../sf2900/namespaces';
 import { transactionIdFor } from '../sf2900/transaction-id';
@@ -232,13 +238,88 @@ export async function listReceivers(
     kle: q.kle,
     handlingFacet: q.handlingFacet,
   });
-  const { value } = await exchange(security, body, 'FordelingsmodtagerList', SOAP_ACTIONS.modtagerList, ctx, (res) => {
+  const { value } = await exchange(security, body, 'FordelingsmodtagerList', SOAP_ACTIONS.modtagerList, ctx, reading(parseModtagerListResponse));
+  return value;
+}
+
+/** Interprets a SOAP answer and reads its body with `parse`; what cannot be read is a classified error. */
+function reading<T>(parse: (envelopeXml: string) => T): (res: SoapResponse) => T {
+  return (res) => {
     interpretSoap(res);
     try {
-      return parseModtagerListResponse(res.body);
+      return parse(res.body);
     } catch (err) {
       throw toDeliveryError(err, res);
     }
-  });
+  };
+}
+
+/** FordelingsmodtagerValider: whether each (authority, IT-system) can receive now — the platform's own confirmation. */
+export async function validateReceivers(
+  q: { routings: Array<{ routingCvr: string; receivingSystemUuid: string }>; senderCvr?: string },
+  ctx: Pick<DeliveryContext, 'endpoint' | 'transport' | 'security'>,
+): Promise<ModtagerValiderResult[]> {
+  const body = buildModtagerValiderRequest({ senderCvr: q.senderCvr || ctx.endpoint.senderCvr, routings: q.routings });
+  const security = ctx.security ?? certificateSecurity;
+  const { value } = await exchange(security, body, 'FordelingsmodtagerValider', SOAP_ACTIONS.modtagerValider, ctx, reading(parseModtagerValiderResponse));
   return value;
+}
+
+export interface RoutingQuery {
+  routingCvr: string;
+  /** KLE routing: the subject (and facet). */
+  kle?: string;
+  handlingFacet?: string;
+  /** System routing: the receiving IT-system (takes precedence over kle). */
+  receivingSystemUuid?: string;
+}
+
+export interface RoutingCheck {
+  deliverable: boolean;
+  receivers: Array<{ systemUuid: string; systemName?: string; authorityCvr?: string; canReceive: boolean }>;
+  /** One sentence a builder understands. */
+  reason: string;
+}
+
+/**
+ * Whether the platform would deliver an object routed like this. KLE routing: FordelingsmodtagerList for authority +
+ * KLE (+ facet), then FordelingsmodtagerValider for the systems found; system routing: FordelingsmodtagerValider for
+ * that system. Throws a classified DeliveryError when the platform cannot be asked.
+ */
+export async function checkRouting(q: RoutingQuery, ctx: Pick<DeliveryContext, 'endpoint' | 'transport' | 'security'>): Promise<RoutingCheck> {
+  const system = q.receivingSystemUuid?.trim().toLowerCase();
+  const named = (r: { systemUuid: string; systemName?: string }) => (r.systemName ? `${r.systemName} (${r.systemUuid})` : `IT-system ${r.systemUuid}`);
+  if (system) {
+    const [v] = await validateReceivers({ routings: [{ routingCvr: q.routingCvr, receivingSystemUuid: system }] }, ctx);
+    const canReceive = !!v?.canReceive;
+    return {
+      deliverable: canReceive,
+      receivers: [{ systemUuid: system, authorityCvr: q.routingCvr, canReceive }],
+      reason: canReceive
+        ? `Would be delivered to IT-system ${system} of authority ${q.routingCvr}`
+        : `IT-system ${system} cannot receive for authority ${q.routingCvr}`,
+    };
+  }
+  const kle = String(q.kle ?? '').trim();
+  const what = `KLE ${kle}${q.handlingFacet ? ` with handling facet ${q.handlingFacet}` : ''}`;
+  const systems = await listReceivers({ routingCvr: q.routingCvr, kle, handlingFacet: q.handlingFacet || undefined }, ctx);
+  if (!systems.length) return { deliverable: false, receivers: [], reason: `No system receives ${what} for authority ${q.routingCvr}` };
+  const checked = await validateReceivers(
+    { routings: systems.map((s) => ({ routingCvr: s.authorityCvr || q.routingCvr, receivingSystemUuid: s.systemUuid })) },
+    ctx,
+  );
+  const receivers = systems.map((s) => ({
+    systemUuid: s.systemUuid,
+    ...(s.systemName ? { systemName: s.systemName } : {}),
+    ...(s.authorityCvr ? { authorityCvr: s.authorityCvr } : {}),
+    canReceive: checked.some((c) => c.receivingSystemUuid === s.systemUuid && c.canReceive),
+  }));
+  const able = receivers.filter((r) => r.canReceive);
+  return {
+    deliverable: able.length > 0,
+    receivers,
+    reason: able.length
+      ? `Would be delivered to ${able.map(named).join(', ')}`
+      : `${what} has receivers for authority ${q.routingCvr} (${receivers.map(named).join(', ')}), but the platform says none of them can receive`,
+  };
 }
