@@ -108,6 +108,11 @@ export = function (RED: NodeAPI) {
 
   RED.nodes.registerType('os2-map', MapNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
 
+  /** A message of the API in the runtime's language (map.api.*), English when the catalog has none. */
+  const say = (key: string, english: string) => {
+    const text = RED._(`map.api.${key}`);
+    return text && text !== `map.api.${key}` ? text : english;
+  };
   const fail = (res: Response, err: unknown) => res.status(500).json({ error: maskCpr(String((err as Error)?.message ?? err).split('\n')[0]) });
 
   // Recent real submissions webform in kept (labels only, no personal data).
@@ -123,7 +128,7 @@ export = function (RED: NodeAPI) {
       (s) =>
         s
           ? res.json({ id: s.id, webformId: s.webformId, receivedAt: s.receivedAt, sample: sampleForDisplay(s) })
-          : res.status(404).json({ error: 'No such sample (it may have expired)' }),
+          : res.status(404).json({ error: say('sampleGone', 'No such sample (it may have expired: samples are kept 7 days)') }),
       (err) => fail(res, err),
     );
   });
@@ -137,10 +142,10 @@ export = function (RED: NodeAPI) {
     try {
       if (body.sampleId !== undefined && body.sampleId !== null && body.sampleId !== '') {
         const s = await getSample(RED, String(body.sampleId));
-        if (!s) return void res.status(404).json({ error: 'No such sample (it may have expired)' });
+        if (!s) return void res.status(404).json({ error: say('sampleGone', 'No such sample (it may have expired: samples are kept 7 days)') });
         const submission = sampleForMapping(s);
         if (s.submission.files.some((f) => f.contentElided))
-          notes.push('File contents are not kept with samples: a stand-in takes their place in the object and the request');
+          notes.push(say('standIn', 'File contents are not kept with samples: a stand-in file takes their place in the object and the request'));
         msg = { payload: submission };
       } else msg = sampleMessage(body.sample);
     } catch (err) {
@@ -165,7 +170,8 @@ export = function (RED: NodeAPI) {
   function serviceplatformFor(id: unknown): { endpoint?: EndpointConfig; note?: string } {
     if (id === undefined || id === null || id === '') return {};
     const node = RED.nodes.getNode(String(id)) as unknown as ServiceplatformConfig | null;
-    if (!node || typeof node.endpoint !== 'function') return { note: 'The serviceplatform configuration is not deployed: deploy it, then preview again' };
+    if (!node || typeof node.endpoint !== 'function')
+      return { note: say('notDeployed', 'The serviceplatform configuration is not deployed: deploy it, then preview again') };
     if (node.configError) return { note: node.configError };
     return { endpoint: node.endpoint() };
   }
