@@ -664,7 +664,6 @@ export class PgLedger implements Ledger {
 
   /** In batches (each its own short transaction), so retention never holds locks on many rows at once. */
   async purgeOlderThan(cutoff: Date): Promise<PurgeResult> {
-    const s = this.s;
     this.checkOpen();
     // One connection of the pool for the whole purge: through the shared pool every batch queued behind the writers'
     // statements (64 in flight: 10,000 shipments took 39 s at 100 k), and the batch's measured cost was that queue's.
