@@ -203,6 +203,13 @@ describe('map dialog: see before sending (chromium, npm start)', function () {
     await listed.click();
     assert.equal(await editor.locator('#os2-map-part-request').evaluate((el) => (el as HTMLDetailsElement).open), true);
     assert.match((await editor.locator('#os2-map-part-request .os2-map-bad-line').textContent()) ?? '', /<v2:Filstoerrelse>1e\+21<\/v2:Filstoerrelse>/);
+    const inView = await editor.locator('#os2-map-part-request .os2-map-bad-line').evaluate((el) => {
+      const line = el.getBoundingClientRect();
+      const pre = el.parentElement!.getBoundingClientRect();
+      return line.top >= pre.top && line.bottom <= pre.bottom;
+    });
+    assert.ok(inView, 'the refused line is scrolled into view');
+    assert.match((await fieldMsg.textContent()) ?? '', /^Element 'Filstoerrelse': '1e\+21' is not a valid value/, 'without the namespace');
     await editor.locator('#node-input-pdf').locator('xpath=..').scrollIntoViewIfNeeded();
     await shot(editor, 'map-preview-contract-error-field.png');
     await editor.locator('#os2-map-preview-errors').scrollIntoViewIfNeeded();
