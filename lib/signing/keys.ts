@@ -10,7 +10,7 @@ export interface KeyMaterial {
 
 /** A parsed signing key: done once (per node, per worker), not per message. */
 export interface SigningKey {
-  /** Unencrypted PKCS#8 PEM of the private key (xml-crypto takes PEM or KeyObject). */
+  /** The private key (RSA). */
   privateKey: KeyObject;
   /** Leaf certificate as PEM. */
   certPem: string;

@@ -1,10 +1,10 @@
 import { randomUUID } from 'crypto';
-import { SignedXml } from 'xml-crypto';
 import type { Document, Element } from '@xmldom/xmldom';
 import { parseXmlSafely } from '../xml/safe-xml';
 import { ALG, NS, WSA_HEADERS, WSS } from './constants';
 import { childElements, childrenNS } from '../xml/dom';
-import { headerMatcher, idOf, positionalXPath, selectElements, serialize, stripBom } from './xpath';
+import { canonicalize, digest, escapeXml, signatureValue } from './dsig';
+import { headerMatcher, idOf, selectElements, serialize, stripBom } from './xpath';
 import { loadSigningKey, SigningError, type KeyMaterial, type SigningKey } from './keys';
 
 export interface EnvelopedOptions {
@@ -39,25 +39,41 @@ export interface WsSecurityOptions {
 
 export type SignRequest = ({ mode: 'enveloped'; xml: string } & EnvelopedOptions) | ({ mode: 'wssecurity'; xml: string } & WsSecurityOptions);
 
-const XMLDSIG_PREFIX = 'ds';
-
-function newSignedXml(key: SigningKey, keyInfo?: string): SignedXml {
-  const sig = new SignedXml({
-    privateKey: key.privateKey,
-    publicCert: key.certPem,
-    signatureAlgorithm: ALG.rsaSha256,
-    canonicalizationAlgorithm: ALG.excC14n,
-    getKeyInfoContent: keyInfo === undefined ? undefined : () => keyInfo,
-  });
-  if (keyInfo === undefined) {
-    // xml-crypto 6 has no default KeyInfo: publish the leaf certificate as X509Data/X509Certificate.
-    sig.getKeyInfoContent = ({ prefix } = {}) => {
-      const p = prefix ? `${prefix}:` : '';
-      return `<${p}X509Data><${p}X509Certificate>${key.certBase64}</${p}X509Certificate></${p}X509Data>`;
-    };
-  }
-  return sig;
+/** One reference of a signature: what it points to (`""` = the whole document) and the element it covers. */
+interface Ref {
+  uri: string;
+  target: Element;
+  transforms: string[];
 }
+
+/**
+ * Signs `refs` (RSA-SHA256, SHA-256 digests, exclusive C14N) and puts the ds:Signature at `place`: digests of the
+ * elements as they are now, then the Signature element in the document, then the signature of its SignedInfo as
+ * canonicalised where it stands. The document is serialised once, by the caller.
+ */
+function addSignature(doc: Document, key: SigningKey, refs: Ref[], keyInfo: string, place: (signature: Element) => void): void {
+  const references = refs
+    .map((r) => {
+      const value = digest(canonicalize(r.target, ALG.excC14n), ALG.sha256);
+      const transforms = r.transforms.map((t) => `<ds:Transform Algorithm="${t}"/>`).join('');
+      return (
+        `<ds:Reference URI="${escapeXml(r.uri)}"><ds:Transforms>${transforms}</ds:Transforms>` +
+        `<ds:DigestMethod Algorithm="${ALG.sha256}"/><ds:DigestValue>${value}</ds:DigestValue></ds:Reference>`
+      );
+    })
+    .join('');
+  const markup =
+    `<ds:Signature xmlns:ds="${NS.ds}"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="${ALG.excC14n}"/>` +
+    `<ds:SignatureMethod Algorithm="${ALG.rsaSha256}"/>${references}</ds:SignedInfo>` +
+    `<ds:SignatureValue/><ds:KeyInfo>${keyInfo}</ds:KeyInfo></ds:Signature>`;
+  const signature = doc.importNode(parseXmlSafely(markup, 'the signature').documentElement!, true) as Element;
+  place(signature);
+  const [signedInfo, value] = childElements(signature);
+  value.appendChild(doc.createTextNode(signatureValue(canonicalize(signedInfo, ALG.excC14n), ALG.rsaSha256, key.privateKey)));
+}
+
+/** KeyInfo publishing the leaf certificate as X509Data/X509Certificate. */
+const x509KeyInfo = (key: SigningKey) => `<ds:X509Data><ds:X509Certificate>${key.certBase64}</ds:X509Certificate></ds:X509Data>`;
 
 function existingSignatureCheck(root: Element): void {
   // Refuse to add a second signature where the verifier expects exactly one (an STS's signature inside a SAML
@@ -105,22 +121,14 @@ export function signEnveloped(xml: string, key: SigningKey, opts: EnvelopedOptio
   const target = targetFor(doc, opts);
   const wholeDocument = target === doc.documentElement && !opts.referenceById;
   if (!wholeDocument && !idOf(target)) target.setAttribute('Id', `id-${randomUUID()}`);
-  const path = positionalXPath(target);
-  let location: { reference: string; action: 'append' | 'after' } = { reference: path, action: 'append' };
+  let after: Element | undefined;
   if (opts.insertAfter) {
-    const after = childElements(target).find((c) => c.localName === opts.insertAfter);
+    after = childElements(target).find((c) => c.localName === opts.insertAfter);
     if (!after) throw new SigningError(`the signed element has no child ${opts.insertAfter} to put the signature after`);
-    location = { reference: positionalXPath(after), action: 'after' };
   }
-  const sig = newSignedXml(key);
-  sig.addReference({
-    xpath: path,
-    transforms: [ALG.enveloped, ALG.excC14n],
-    digestAlgorithm: ALG.sha256,
-    isEmptyUri: wholeDocument,
-  });
-  sig.computeSignature(serialize(doc), { prefix: XMLDSIG_PREFIX, location });
-  return sig.getSignedXml();
+  const ref: Ref = { uri: wholeDocument ? '' : `#${idOf(target)}`, target, transforms: [ALG.enveloped, ALG.excC14n] };
+  addSignature(doc, key, [ref], x509KeyInfo(key), (signature) => (after ? target.insertBefore(signature, after.nextSibling) : target.appendChild(signature)));
+  return serialize(doc);
 }
 
 function ensureWsuId(el: Element, prefix: string): string {
@@ -218,13 +226,9 @@ export function signWsSecurity(xml: string, key: SigningKey, opts: WsSecurityOpt
     }
   }
   if (opts.signToken) signed.push(token);
-  const sig = newSignedXml(key, keyInfo);
-  // Positional XPaths find the elements again in xml-crypto's parse far faster than an attribute search; the
-  // references themselves are written by wsu:Id (xml-crypto takes the element's existing Id attribute).
-  for (const el of signed) sig.addReference({ xpath: positionalXPath(el), transforms: [ALG.excC14n], digestAlgorithm: ALG.sha256 });
-  const securityPath = positionalXPath(security);
-  sig.computeSignature(serialize(doc), { prefix: XMLDSIG_PREFIX, location: { reference: securityPath, action: 'append' } });
-  return sig.getSignedXml();
+  const refs = signed.map((el): Ref => ({ uri: `#${el.getAttributeNS(NS.wsu, 'Id') || idOf(el)}`, target: el, transforms: [ALG.excC14n] }));
+  addSignature(doc, key, refs, keyInfo, (signature) => security.appendChild(signature));
+  return serialize(doc);
 }
 
 /** Signs according to a request (the shape the worker pool passes around). */

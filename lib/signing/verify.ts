@@ -1,11 +1,11 @@
 import { X509Certificate } from 'crypto';
-import { SignedXml } from 'xml-crypto';
 import type { Document, Element, Node } from '@xmldom/xmldom';
 import { parseXmlSafely } from '../xml/safe-xml';
 import { ALG, NS, WSA_HEADERS, WSS } from './constants';
 import { allElements, childElements, childrenNS, isElement } from '../xml/dom';
 import { headerMatcher, selectElements, stripBom } from './xpath';
 import { base64ToPem, fingerprintOf, parsePins, type Pins } from './keys';
+import { canonicalize, digest, signatureMatches } from './dsig';
 
 export interface VerifyOptions {
   /** Certificates to trust: PEM text and/or SHA-256 fingerprints, or already parsed pins. Required. */
@@ -93,17 +93,20 @@ function checkSignatureShape(sig: Element): void {
   const refs = childrenNS(signedInfo, NS.ds, 'Reference');
   if (!refs.length) reject('SignedInfo has no Reference');
   if (refs.length > MAX_REFERENCES) reject(`SignedInfo has ${refs.length} References (at most ${MAX_REFERENCES})`);
-  for (const ref of refs) {
-    const uri = ref.getAttribute('URI') ?? '';
-    if (uri !== '' && !/^#[^'"\s]+$/.test(uri)) reject(`Reference URI "${uri}" is not a same-document reference`);
-    const transforms = childrenNS(ref, NS.ds, 'Transforms');
-    if (transforms.length > 1) reject('Reference has more than one Transforms');
-    const chain = transforms.length ? childrenNS(transforms[0], NS.ds, 'Transform') : [];
-    if (chain.length > MAX_TRANSFORMS) reject(`Reference has ${chain.length} Transforms (at most ${MAX_TRANSFORMS})`);
-    for (const t of chain) algorithm(t, TRANSFORMS, 'transform');
-    algorithm(one(ref, 'DigestMethod', 'Reference'), DIGEST_METHODS, 'digest');
-    base64Only(one(ref, 'DigestValue', 'Reference'), 'DigestValue');
-  }
+  for (const ref of refs) checkReferenceShape(ref);
+}
+
+function checkReferenceShape(ref: Element): void {
+  const uri = ref.getAttribute('URI');
+  if (uri === null) reject('a Reference has no URI');
+  if (uri !== '' && !/^#[^'"\s]+$/.test(uri!)) reject(`Reference URI "${uri}" is not a same-document reference`);
+  const transforms = childrenNS(ref, NS.ds, 'Transforms');
+  if (transforms.length > 1) reject('Reference has more than one Transforms');
+  const chain = transforms.length ? childrenNS(transforms[0], NS.ds, 'Transform') : [];
+  if (chain.length > MAX_TRANSFORMS) reject(`Reference has ${chain.length} Transforms (at most ${MAX_TRANSFORMS})`);
+  for (const t of chain) algorithm(t, TRANSFORMS, 'transform');
+  algorithm(one(ref, 'DigestMethod', 'Reference'), DIGEST_METHODS, 'digest');
+  base64Only(one(ref, 'DigestValue', 'Reference'), 'DigestValue');
 }
 
 /** Every value of an Id/ID/id attribute (any namespace) must be unique: a duplicate is how wrapping attacks hide. */
@@ -239,6 +242,55 @@ function coveredBy(el: Element, root: Element, refs: { uri: string; signed?: str
   return undefined;
 }
 
+const EXC_C14N_NS = 'http://www.w3.org/2001/10/xml-exc-c14n#';
+
+/** Exclusive C14N's InclusiveNamespaces PrefixList under a CanonicalizationMethod or Transform. */
+function prefixListOf(el: Element): string[] {
+  const inclusive = childrenNS(el, EXC_C14N_NS, 'InclusiveNamespaces')[0];
+  return (inclusive?.getAttribute('PrefixList') ?? '').split(/\s+/).filter(Boolean);
+}
+
+function canonicalSignedInfoOf(signedInfo: Element): string {
+  const method = childrenNS(signedInfo, NS.ds, 'CanonicalizationMethod')[0];
+  return canonicalize(signedInfo, method.getAttribute('Algorithm') ?? '', { prefixList: prefixListOf(method) });
+}
+
+/**
+ * Every Reference's digest, read from the SignedInfo as canonicalised (the bytes the signature value covers), each
+ * target found through the document's unique Ids (checkUniqueIds), canonicalised in place. Returns what each covers.
+ */
+function checkReferences(signature: Element, root: Element, ids: Map<string, Element>): { uri: string; signed: string }[] {
+  const signedInfo = childrenNS(signature, NS.ds, 'SignedInfo')[0];
+  let canonical: Element;
+  try {
+    canonical = parseXmlSafely(canonicalSignedInfoOf(signedInfo), 'the canonical SignedInfo').documentElement!;
+  } catch (err) {
+    return reject((err as Error).message);
+  }
+  const references = childrenNS(canonical, NS.ds, 'Reference');
+  if (references.length !== childrenNS(signedInfo, NS.ds, 'Reference').length) reject('the canonical SignedInfo has other References');
+  return references.map((ref) => {
+    checkReferenceShape(ref); // what is signed is checked again, not only the text it came from
+    const uri = ref.getAttribute('URI');
+    const target = uri === '' ? root : ids.get(uri!.slice(1));
+    if (!target) return reject(`the signature references ${uri}, which is not in the document`);
+    const chain = childrenNS(childrenNS(ref, NS.ds, 'Transforms')[0] ?? ref, NS.ds, 'Transform');
+    const algorithms = chain.map((t) => t.getAttribute('Algorithm') ?? '');
+    const enveloped = algorithms[0] === ALG.enveloped;
+    const c14ns = algorithms.slice(enveloped ? 1 : 0);
+    if (c14ns.length > 1 || algorithms.slice(1).includes(ALG.enveloped)) reject('a Reference has a transform chain that is not supported');
+    const method = c14ns[0] ?? ALG.c14n; // a node-set left at the end becomes octets by inclusive C14N (XMLDSig 4.4.3.2)
+    const signed = canonicalize(target, method, {
+      without: enveloped ? signature : undefined,
+      prefixList: chain.length ? prefixListOf(chain[chain.length - 1]) : [],
+    });
+    const expected = (childrenNS(ref, NS.ds, 'DigestValue')[0].textContent ?? '').replace(/\s+/g, '');
+    const digestAlgorithm = childrenNS(ref, NS.ds, 'DigestMethod')[0].getAttribute('Algorithm') ?? '';
+    if (digest(signed, digestAlgorithm) !== expected) reject(`the digest of the reference ${uri || '""'} does not match`);
+    return { uri: uri!, signed };
+  });
+}
+
 /**
  * Verifies one XML signature against pinned certificates and returns the signed bytes of the element the flow uses.
  * Never throws for a bad message: every problem becomes `{ valid: false, reason }`. Throws only for bad options.
@@ -282,26 +334,16 @@ export function verifyXmlSignature(xml: string, opts: VerifyOptions): VerifyResu
       if (!candidates.length) reject('the signature carries no certificate and no pinned PEM certificate is configured to try');
     }
 
-    let verified: { sig: SignedXml; cert: X509Certificate } | undefined;
-    let lastError = 'the signature value does not match';
-    for (const cert of candidates) {
-      const sig = new SignedXml({ publicCert: cert.toString(), getCertFromKeyInfo: () => null });
-      try {
-        sig.loadSignature(loc.signature as unknown as string);
-        if (sig.checkSignature(xml)) {
-          verified = { sig, cert };
-          break;
-        }
-        const failed = sig.getReferences().find((r) => r.validationError);
-        lastError = failed?.validationError ? failed.validationError.message.replace(/ but the xml.*$/, '') : 'a reference does not match';
-      } catch (err) {
-        lastError = (err as Error).message.replace(/the signature value \S+ is incorrect/, 'the signature value is incorrect');
-      }
-    }
-    if (!verified) return reject(lastError.replace(/^invalid signature: /, ''));
-    checkValidity(verified.cert, now, skewMs);
+    const refs = checkReferences(loc.signature, root, ids);
+    const signedInfo = childrenNS(loc.signature, NS.ds, 'SignedInfo')[0];
+    const signatureAlgorithm = childrenNS(signedInfo, NS.ds, 'SignatureMethod')[0].getAttribute('Algorithm') ?? '';
+    const value = childrenNS(loc.signature, NS.ds, 'SignatureValue')[0].textContent ?? '';
+    const canonicalSignedInfo = canonicalSignedInfoOf(signedInfo);
+    const cert = candidates.find((c) => signatureMatches(canonicalSignedInfo, signatureAlgorithm, c.publicKey, value));
+    if (!cert) return reject('the signature value is incorrect');
+    checkValidity(cert, now, skewMs);
+    const verified = { cert };
 
-    const refs = verified.sig.getReferences().map((r) => ({ uri: r.uri ?? '', signed: r.signedReference }));
     const signedElement = coveredBy(loc.target, root, refs);
     if (signedElement === undefined) {
       reject(loc.mode === 'wssecurity' ? 'the signature does not cover the SOAP Body' : 'the signature does not cover the element that is used');

@@ -56,6 +56,23 @@ describe('lib/signing: sign and verify', function () {
       assert.strictEqual(result.signer!.fingerprint256, fingerprintOf(new X509Certificate(key.certPem)));
     });
 
+    it('refuses a Reference without URI and transform chains it does not support, and names a changed digest', () => {
+      const signed = signer.signSync({ mode: 'enveloped', xml: DOC });
+      const noUri = verifyXmlSignature(signed.replace('<ds:Reference URI="">', '<ds:Reference>'), { pins });
+      assert.strictEqual(noUri.valid, false);
+      assert.match(noUri.reason!, /no URI/);
+      const twoC14n = signed.replace(
+        `<ds:Transform Algorithm="${ALG.excC14n}"/>`,
+        `<ds:Transform Algorithm="${ALG.excC14n}"/><ds:Transform Algorithm="${ALG.c14n}"/>`,
+      );
+      const chain = verifyXmlSignature(twoC14n, { pins });
+      assert.strictEqual(chain.valid, false);
+      assert.match(chain.reason!, /transform chain/);
+      // a changed digest is named as such, before any certificate is tried
+      const digestChanged = signed.replace(/<ds:DigestValue>[^<]+</, '<ds:DigestValue>AAAA<');
+      assert.match(verifyXmlSignature(digestChanged, { pins }).reason!, /digest of the reference "" does not match/);
+    });
+
     it('verifies against a pinned SHA-256 fingerprint (with colons) as well as a PEM', () => {
       const signed = signer.signSync({ mode: 'enveloped', xml: DOC });
       const fp = new X509Certificate(key.certPem).fingerprint256;

@@ -110,6 +110,38 @@ describe('lib/signing: interoperability with xmlsec1', function () {
     assert.match(r.signedElement!, /^<data xmlns="urn:x" Id="d1"><v>1<\/v><\/data>$/);
     assert.strictEqual(verifyXmlSignature(signed, { pins: key.certPem }).valid, false, 'the root is not covered');
   });
+  it('an element signed by xmlsec1 with inclusive C14N and exclusive C14N with a prefix list verifies here (ancestor namespaces)', () => {
+    // inclusive C14N of an element renders every namespace in scope from its ancestors; an InclusiveNamespaces
+    // PrefixList makes exclusive C14N render the listed ones: both must come out as xmlsec1 (libxml2) computes them
+    const inclusive = TEMPLATE_SIGNATURE('#d1').replace(
+      '<Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>',
+      '<Transform Algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315"/>',
+    );
+    const prefixList = TEMPLATE_SIGNATURE('#d1').replace(
+      '<Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>',
+      '<Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"><InclusiveNamespaces xmlns="http://www.w3.org/2001/10/xml-exc-c14n#" PrefixList="p q"/></Transform>',
+    );
+    for (const [name, signature] of [
+      ['inclusive', inclusive],
+      ['prefix-list', prefixList],
+    ]) {
+      const xml = `<r xmlns="urn:x" xmlns:p="urn:p" xmlns:q="urn:q" xmlns:z="urn:z"><head>h</head><data Id="d1"><v>1</v>${signature}</data></r>`;
+      const template = writeTemp(key.dir, `tmpl-${name}.xml`, xml);
+      const out = `${key.dir}/xmlsec-signed-${name}.xml`;
+      execFileSync('xmlsec1', ['--sign', '--privkey-pem', `${key.keyFile},${key.certFile}`, '--id-attr:Id', 'urn:x:data', '--output', out, template], {
+        stdio: 'pipe',
+      });
+      const signed = require('fs').readFileSync(out, 'utf8') as string;
+      const r = verifyXmlSignature(signed, { pins: key.certPem, id: 'd1' });
+      assert.strictEqual(r.valid, true, `${name}: ${r.reason}`);
+      if (name === 'inclusive') assert.match(r.signedElement!, /^<data xmlns="urn:x" xmlns:p="urn:p" xmlns:q="urn:q" xmlns:z="urn:z" Id="d1">/);
+      else assert.match(r.signedElement!, /^<data xmlns="urn:x" xmlns:p="urn:p" xmlns:q="urn:q" Id="d1">/);
+      // and a namespace changed on an ancestor is a changed digest for inclusive C14N
+      if (name === 'inclusive')
+        assert.strictEqual(verifyXmlSignature(signed.replace('xmlns:z="urn:z"', 'xmlns:z="urn:zz"'), { pins: key.certPem, id: 'd1' }).valid, false);
+    }
+  });
+
   it('the STS Issue request (SOAP 1.2) and a token-model envelope verify with xmlsec1', () => {
     const clientKey = loadSigningKey(key);
     const issue = buildIssueRequest(clientKey, { stsUrl: STS_URLS.test, appliesTo: FORDELING_ENTITY_ID, cvr: '12345678' });
