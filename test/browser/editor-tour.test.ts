@@ -228,6 +228,33 @@ describe('editor tour in a real browser (chromium, npm start)', function () {
     }
   });
 
+  it('shows the OS2 tab in the tab bar with its envelope icon at 1600×900 (not only in a menu), and it opens the overview', async () => {
+    const wide = await browser.newContext({ locale: 'en-US', viewport: { width: 1600, height: 900 } });
+    try {
+      const page = await openEditor(wide);
+      // Node-RED lays its tab bar out in timers after each tab is added: let it settle
+      await page.waitForTimeout(500);
+      // Node-RED 4: the sidebar's own bar of link buttons (and a ▾ menu); Node-RED 5: one tab bar below the workspace
+      const nr4 = (await page.locator('#red-ui-sidebar .red-ui-tab-link-buttons').count()) > 0;
+      const bar = page.locator(nr4 ? '#red-ui-sidebar .red-ui-tab-link-buttons' : '.red-ui-sidebar-tab-bar');
+      const button = bar.locator(nr4 ? '#red-ui-tab-os2-overview-link-button' : 'button[data-tab-id="os2-overview"]');
+      const shown = () => bar.locator(nr4 ? 'a:visible' : 'button:visible').evaluateAll((els) => els.map((e) => e.id || e.getAttribute('data-tab-id')));
+      assert.equal(await button.count(), 1, 'one OS2 button');
+      assert.ok(await button.isVisible(), `the OS2 button is shown in the bar; shown: ${await shown()}`);
+      assert.equal(await button.locator('i.fa.fa-envelope').count(), 1, 'with its envelope icon');
+      const [b, row] = [await button.boundingBox(), await bar.boundingBox()];
+      assert.ok(b && row && b.width > 10 && b.x >= row.x && b.x + b.width <= row.x + row.width + 1, `inside the bar: ${JSON.stringify({ b, row })}`);
+      await shot(page, `sidebar-tabs-1600-nr${nr4 ? 4 : 5}.png`);
+      await button.click();
+      await page.locator('.os2-ov-filters').waitFor({ state: 'visible', timeout: 10_000 });
+      assert.match((await button.getAttribute('class')) ?? '', /\bselected\b/, 'the OS2 button is the selected one');
+      // Node-RED keeps a user's own order: nothing of ours was saved in the user's settings
+      assert.equal(await page.evaluate("JSON.stringify(RED.settings.get('editor.sidebar.order') ?? null)"), 'null');
+    } finally {
+      await wide.close();
+    }
+  });
+
   it("the demo page's submission turns the statuses green and shows in the OS2 sidebar with both receipts, CPR masked", async () => {
     await editor.evaluate(`RED.workspaces.show('${DEMO_TAB}'); RED.sidebar.show('os2-overview')`);
     const demo = await context.newPage();
