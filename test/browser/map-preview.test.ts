@@ -20,6 +20,8 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const OUT = path.join(ROOT, 'test-output', 'browser');
 const DEMO = { tab: 'd0a0000000000001', map: 'd1a0000000000005', serviceplatform: 'd2a00000000000b1' };
 const DOKUMENT = { tab: 'e2a0000000000001', map: 'e2a0000000000005' };
+/** The error-handling tab's map node that takes the KLE from the message (payload.data.routing_kle). */
+const KLE_FROM_MSG = { tab: 'e3a0000000000001', map: 'e3a0000000000008' };
 /** The demo page's test CPR number and PDF (demo/index.html). */
 const CPR = '0102031234';
 const DEMO_PDF_BASE64 = 'JVBERi0xLjQKMSAwIG9iaiA8PD4+IGVuZG9iagp0cmFpbGVyIDw8Pj4KJSVFT0YK';
@@ -280,6 +282,61 @@ describe('map dialog: see before sending (chromium, npm start)', function () {
     } finally {
       await cancelDialog();
       await editor.evaluate(`(() => { const n = RED.nodes.node('${added}'); if (n) { RED.nodes.remove(n.id); } RED.nodes.dirty(false); })()`);
+    }
+  });
+
+  it('a KLE taken from the message: a mapping error is marked at the KLE field; the routing checks use the last preview', async () => {
+    await openMap(KLE_FROM_MSG.tab, KLE_FROM_MSG.map);
+    await editor.locator('#os2-map-preview-source').selectOption('');
+    const enquiry = (kle: string) =>
+      JSON.stringify({
+        webform: { id: 'henvendelse' },
+        submission: { uuid: '0d4a3f6b-5e7a-4b92-8d34-6f8a0b2c4e53', completed: '2026-11-22T08:05:00.000Z' },
+        data: { navn: 'Ida', besked: 'Hej', routing_kle: kle },
+        files: [],
+      });
+    assert.deepEqual(await routingAnswer('#os2-map-check-routing'), {
+      tone: 'bad',
+      text: 'KLE subject: taken from the message – run the preview first, its values are used',
+    });
+
+    await editor.locator('#os2-map-preview-sample').fill(enquiry('32.3'));
+    await preview();
+    const kleBox = editor.locator('#node-input-kle + .red-ui-typedInput-container');
+    assert.ok(await kleBox.evaluate((el) => el.classList.contains('os2-map-flagged')), 'the KLE setting is outlined');
+    assert.match((await editor.locator('#os2-map-preview-errors li').first().textContent()) ?? '', /^KLE subject: kle: /);
+    assert.equal(await editor.locator('#os2-map-preview-parts').isVisible(), false, 'nothing mapped, nothing shown');
+    assert.match((await editor.locator('#os2-map-preview-status').textContent()) ?? '', /The preview found problems: 1/);
+
+    await editor.locator('#os2-map-preview-sample').fill(enquiry('32.03.12'));
+    await preview();
+    assert.equal(await editor.locator('.os2-map-flagged').count(), 0);
+    assert.deepEqual(await routingAnswer('#os2-map-check-routing'), { tone: 'good', text: `✓ Would be delivered to ${KP.systemName} (${KP.systemUuid})` });
+  });
+
+  it('speaks Danish to a Danish browser', async () => {
+    const da = await browser.newContext({ locale: 'da-DK', viewport: { width: 1440, height: 900 } });
+    try {
+      const page = await openNodeRedEditor(await da.newPage(), base, `RED.nodes.node('${DEMO.map}') && RED.nodes.getType('os2-map')`);
+      page.on('pageerror', (e) => pageErrors.push(`da: ${e.message}`));
+      await page.evaluate(`RED.workspaces.show('${DEMO.tab}'); RED.editor.edit(RED.nodes.node('${DEMO.map}'))`);
+      await page.locator('#os2-map-preview-run').waitFor({ state: 'visible', timeout: 10_000 });
+      assert.equal((await page.locator('#os2-map-receivers').textContent())?.trim(), 'vælg modtager…');
+      assert.equal((await page.locator('#os2-map-check-routing').textContent())?.trim(), 'tjek routing');
+      assert.equal(await page.locator('#os2-map-preview-source optgroup').getAttribute('label'), 'Seneste indsendelser');
+      await page.locator('#os2-map-check-routing').click();
+      await page.locator('#os2-map-routing-out.os2-map-good', { hasText: `Vil blive leveret til ${KP.systemName}` }).waitFor({ timeout: 20_000 });
+      await page.locator('#os2-map-preview-run').click();
+      await page.locator('#os2-map-preview-contract', { hasText: 'Tjekket mod SF2900-kontrakten ✓' }).waitFor({ timeout: 30_000 });
+      assert.deepEqual(await page.locator('#os2-map-preview-parts summary').allTextContents(), [
+        'FordelingsObject',
+        'Formular-XML',
+        'Forespørgsel til Fordelingskomponenten',
+      ]);
+      await page.locator('#os2-map-preview-contract').scrollIntoViewIfNeeded();
+      await shot(page, 'map-preview-da.png');
+    } finally {
+      await da.close();
     }
   });
 
