@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { openEmbedded } from '../../../lib/ledger/embedded';
 import type { Ledger } from '../../../lib/ledger/types';
 import type { Submission } from '../../../lib/sf2900/model';
-import { SAMPLE_MAX_AGE_MS, SampleStore, STAND_IN_PDF, sampleForDisplay, sampleForMapping } from '../../../lib/webform/samples';
+import { recordSample, SAMPLE_EVERY_MS, SAMPLE_MAX_AGE_MS, SampleStore, STAND_IN_PDF, sampleForDisplay, sampleForMapping } from '../../../lib/webform/samples';
 
 const PDF = Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(3000, 7), Buffer.from('\n%%EOF\n')]);
 const PDF_B64 = PDF.toString('base64');
@@ -145,6 +145,48 @@ describe('samples (lib/webform/samples.ts) on the embedded SQLite ledger', () =>
     // and the index knows both webforms written at the same time
     await Promise.all([a.record(submission(7, 'x')), b.record(submission(8, 'y'))]);
     assert.deepEqual(((await ledger.getRecord('webform-in:samples-index'))!.value as { webforms: string[] }).webforms.sort(), ['ansoegning', 'x', 'y']);
+  });
+
+  it('at volume, one sample per webform per 10 s: the first is kept, the next ones within the interval are not, each webform apart', async () => {
+    const t0 = Date.parse('2026-12-06T12:00:00Z');
+    const logs: string[] = [];
+    const settle = () => new Promise((r) => setTimeout(r, 100));
+    recordSample(
+      () => ledger,
+      submission(1),
+      (t) => logs.push(t),
+      t0,
+    );
+    recordSample(
+      () => ledger,
+      submission(2),
+      (t) => logs.push(t),
+      t0 + 1_000,
+    );
+    recordSample(
+      () => ledger,
+      submission(3, 'other'),
+      (t) => logs.push(t),
+      t0 + 1_000,
+    );
+    await settle();
+    const store = new SampleStore(ledger);
+    assert.deepEqual(
+      (await store.list()).map((x) => [x.webformId, x.label.slice(-8)]).sort(),
+      [
+        ['ansoegning', '00000001'],
+        ['other', '00000003'],
+      ].sort(),
+    );
+    recordSample(
+      () => ledger,
+      submission(4),
+      (t) => logs.push(t),
+      t0 + SAMPLE_EVERY_MS,
+    );
+    await settle();
+    assert.equal((await store.list()).filter((x) => x.webformId === 'ansoegning').length, 2);
+    assert.deepEqual(logs, []);
   });
 
   it('gives up silently when another writer always wins', async () => {
