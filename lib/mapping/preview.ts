@@ -10,7 +10,7 @@ import * as path from 'path';
 import { prepareAfsend, type EndpointConfig } from '../delivery/deliver';
 import { shipmentKeyOf } from '../delivery/plan';
 import { maskCprDeep } from '../privacy/cpr';
-import { withoutFileContents } from '../sf2900/file-contents';
+import { PREVIEW_MARK, withoutFileContents } from '../sf2900/file-contents';
 import type { FordelingsObject } from '../sf2900/model';
 import { loadXsd, type XsdSchema } from '../xml/xsd';
 import { ConfigError, type Evaluator, FIELD_NAMES, type MapConfig, type Mapper, MappingError, type MapResult } from './mapper';
@@ -238,7 +238,7 @@ export async function previewRequest(
     };
   }
   const pretty = prettyXml(request);
-  const shown = withoutFileContents(pretty) ?? pretty;
+  const shown = withoutFileContents(pretty, PREVIEW_MARK) ?? pretty;
   const { schema, note } = await contract();
   if (!schema) return { request: shown, contract: 'unavailable', contractNote: note, errors: [] };
   const result = schema.validate(pretty);

@@ -12,15 +12,21 @@ const CONTENT = /<((?:[A-Za-z_][\w.-]*:)?FormularIndhold)(\s[^>]*)?>([A-Za-z0-9+
 
 export const REMOVED_MARK = 'os2: file contents removed after delivery';
 
-/** The request with file contents replaced by a comment naming their size and digest; undefined when it has none. */
-export function withoutFileContents(requestXml: string): string | undefined {
+/** Says what a preview leaves out (the request is not stored, and nothing was delivered). */
+export const PREVIEW_MARK = 'os2: file contents left out of the preview';
+
+/**
+ * The request with file contents replaced by a comment naming their size and digest (and `mark`: why); undefined when
+ * it has none.
+ */
+export function withoutFileContents(requestXml: string, mark = REMOVED_MARK): string | undefined {
   let changed = false;
   const out = requestXml.replace(CONTENT, (_all, name: string, attrs: string | undefined, content: string) => {
     changed = true;
     const b64 = content.replace(/\s+/g, '');
     const bytes = Math.floor((b64.length * 3) / 4) - (b64.endsWith('==') ? 2 : b64.endsWith('=') ? 1 : 0);
     const sha256 = createHash('sha256').update(Buffer.from(b64, 'base64')).digest('hex');
-    return `<${name}${attrs ?? ''}><!-- ${REMOVED_MARK}: ${bytes} bytes, sha256 ${sha256} --></${name}>`;
+    return `<${name}${attrs ?? ''}><!-- ${mark}: ${bytes} bytes, sha256 ${sha256} --></${name}>`;
   });
   return changed ? out : undefined;
 }

@@ -91,7 +91,7 @@ function xmllint(xml: string): { ok: boolean; output: string } {
 
 /** The shown request with the left-out file content put back (its size and digest checked against `content`). */
 function unelided(requestXml: string, content: Buffer): string {
-  const m = /<!-- os2: file contents removed after delivery: (\d+) bytes, sha256 ([0-9a-f]{64}) -->/.exec(requestXml);
+  const m = /<!-- os2: file contents left out of the preview: (\d+) bytes, sha256 ([0-9a-f]{64}) -->/.exec(requestXml);
   assert.ok(m, 'the file content is left out of the request shown');
   assert.equal(Number(m[1]), content.length);
   assert.equal(m[2], createHash('sha256').update(content).digest('hex'));

@@ -68,7 +68,7 @@ describe('map preview (lib/mapping/preview.ts)', () => {
     const a = await preview({ mapper, evaluate, msg: { payload: submission }, endpoint });
     assert.equal(a.contract, 'checked');
     assert.deepEqual(a.errors, []);
-    assert.ok(a.request!.includes('<!-- os2: file contents removed'), 'file contents left out');
+    assert.ok(a.request!.includes('<!-- os2: file contents left out of the preview'), 'file contents left out');
     assert.ok(!a.request!.includes(submission.files[0].content!.toString('base64')));
     const all = JSON.stringify(a);
     assert.ok(!all.includes('010203-1234') && !all.includes('0102031234'), 'no CPR number anywhere');
