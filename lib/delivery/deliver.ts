@@ -8,7 +8,7 @@
  * Recording, retries and state are the outbox's; nothing here writes to the ledger. No Node-RED dependency.
  */
 import type { FordelingsObject } from '../sf2900/model';
-import { buildAfsendRequest, parseAfsendResponse } from '../sf2900/afsend';
+import { buildAfsendRequest, readAfsendResponse } from '../sf2900/afsend';
 import {
   buildModtagerListRequest,
   buildModtagerValiderRequest,
@@ -172,10 +172,10 @@ const REJECTED_CODES = new Set(['AFVIST', 'FEJLET']);
 
 /** Turns an HTTP answer to FordelingsobjektAfsend into a result, or throws a classified DeliveryError. */
 export function interpretAfsend(res: SoapResponse): { distributionTransactionId?: string; receipt: Kvittering } {
-  interpretSoap(res);
-  let parsed: ReturnType<typeof parseAfsendResponse>;
+  const body = interpretSoap(res);
+  let parsed: ReturnType<typeof readAfsendResponse>;
   try {
-    parsed = parseAfsendResponse(res.body);
+    parsed = readAfsendResponse(body);
   } catch (err) {
     throw toDeliveryError(err, res);
   }

@@ -299,7 +299,11 @@ export interface AfsendResponse {
 
 /** Reads the synchronous answer; throws SoapFaultError for a fault, XmlError for anything else unexpected. */
 export function parseAfsendResponse(envelopeXml: string): AfsendResponse {
-  const body = parseSoapBody(envelopeXml);
+  return readAfsendResponse(parseSoapBody(envelopeXml));
+}
+
+/** The same, from the SOAP body's first element already parsed (the answer is parsed once per send). */
+export function readAfsendResponse(body: Element): AfsendResponse {
   if (body.localName !== 'FordelingsobjektAfsendResponse') {
     throw new XmlError(`Expected FordelingsobjektAfsendResponse, got <${body.nodeName}>`);
   }
