@@ -9,6 +9,11 @@ import { Mapper, type Evaluator, type FieldSpec, type MapConfig } from '../lib/m
 import { loadXsd } from '../lib/xml/xsd';
 import { loadSubmission, readTemplate, SP241_TABLE } from '../test/fixtures/submissions';
 import type { Submission } from '../lib/sf2900/model';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
+import { SCHEMA, VALID } from './fixtures';
+import { compileSchema, validateValue } from '../lib/validation/json-schema';
+import { DEFAULT_LIMITS } from '../lib/validation/limits';
 
 const RUNS = 7;
 const contractDir = process.env.SF2900_CONTRACT_DIR ?? path.resolve(__dirname, '..', '..', 'shared', 'sf2900');
@@ -109,6 +114,44 @@ async function main() {
     await measure('FORMULAR SP241, mapping table (10 rows)', table, sp241, 2000),
     await measure('FORMULAR SP241, template, 1 MB PDF', formular, withPdf(sp241, 1024 * 1024), 200),
   ];
+  // validate + map as a flow runs them (the validate node's check with Danish messages, then map) against raw ajv
+  // validating the same submission with the same schema, in the same run
+  const compiled = compileSchema(SCHEMA);
+  const ajv = new Ajv({ allErrors: true });
+  addFormats(ajv);
+  ajv.addFormat('cpr', /^[0-9]{6}-?[0-9]{4}$/);
+  const raw = ajv.compile(SCHEMA);
+  const jp = VALID as unknown as Submission;
+  if (!raw(jp) || !validateValue(compiled, jp, 'da', DEFAULT_LIMITS).valid) throw new Error('the bench submission does not validate');
+  // the note from the submission's own fields
+  const note: MapConfig = {
+    ...journalpost,
+    fields: { ...routing, noteTitle: s('Ansøgning fra {{data.fornavn}} {{data.efternavn}}', 'template'), noteText: s('payload.data.beskrivelse', 'msg') },
+  };
+  const jpMapper = new Mapper(note);
+  const jpEvaluate = evaluator(note);
+  const pipeline = async (n: number) => {
+    for (let i = 0; i < n; i++) {
+      if (!validateValue(compiled, jp, 'da', DEFAULT_LIMITS).valid) throw new Error('invalid');
+      await jpMapper.map({ payload: jp, _msgid: String(i) }, jpEvaluate, {});
+    }
+  };
+  const rawAjv = async (n: number) => {
+    for (let i = 0; i < n; i++) if (!raw(jp)) throw new Error('invalid');
+  };
+  const perMsg = async (fn: (n: number) => Promise<void>, n: number) => {
+    await fn(200);
+    const runs: number[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      const t0 = process.hrtime.bigint();
+      await fn(n);
+      runs.push(Number(process.hrtime.bigint() - t0) / 1e3 / n);
+    }
+    return runs.sort((a, b) => a - b)[Math.floor(RUNS / 2)]!;
+  };
+  const both = await perMsg(pipeline, 5000);
+  const ajvOnly = await perMsg(rawAjv, 50_000);
+
   const base = rows[3].median;
   console.log(`Mapping cost per message (median of ${RUNS} runs; Node ${process.version}, ${require('os').cpus().length} cores)\n`);
   console.log('| case | median µs/msg | min–max µs | msgs/s | × SP241 template |');
@@ -118,6 +161,12 @@ async function main() {
       `| ${r.name} | ${r.median.toFixed(1)} | ${r.min.toFixed(1)}–${r.max.toFixed(1)} | ${Math.round(1e6 / r.median).toLocaleString('en')} | ${(r.median / base).toFixed(2)} |`,
     );
   }
+  console.log(
+    '\nvalidate + map against raw ajv (with ajv-formats) on the same submission (bench/fixtures.ts: ~15 fields, formats uuid, date-time, email, cpr) (median µs per message, same run):\n',
+  );
+  console.log('| validate (da messages, limits) + map JOURNALPOST | raw ajv validate | ratio (target ≤ 5×) |');
+  console.log('| ---: | ---: | ---: |');
+  console.log(`| ${both.toFixed(1)} | ${ajvOnly.toFixed(2)} | ${(both / ajvOnly).toFixed(1)}× |`);
 }
 
 main().catch((err) => {
