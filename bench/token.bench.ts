@@ -24,6 +24,9 @@ import { buildTokenEnvelope, FORDELING_ENTITY_ID, requestToken, TokenCache, veri
 import { createSimulator } from '../simulator';
 import { generateCerts } from '../simulator/certs';
 
+import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+
 const RUNS = 5;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e6;
@@ -117,10 +120,78 @@ async function main(): Promise<void> {
       `| STS calls during the deliveries (cache) | ${cache.fetches} |`,
     ];
     console.log(rows.join('\n'));
+    console.log(`\n${await clientSide(dir)}`);
   } finally {
     transport.close();
     await sim.close();
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The client's side only: the simulator runs in a worker thread, and the main thread's active time per delivery
+ * (event-loop utilisation × wall time) is what this process spends — serialising, the token model's signature, TLS,
+ * reading the answer — without the simulator's checks. One at a time, medians of RUNS runs, ratio within a run.
+ */
+async function clientSide(dir: string): Promise<string> {
+  const script = path.join(__dirname, 'support', 'simulator-worker.ts');
+  // tsx's loader is not inherited by workers on Node 20: register it in the worker first
+  const worker = new Worker(`require('tsx/cjs'); require(${JSON.stringify(script)});`, { eval: true, workerData: { certDir: dir } });
+  const urls = await new Promise<{ url: string; tokenUrl: string; tokenServiceUrl: string; stsUrl: string; stsCert: string; ca: string }>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  const certs = await generateCerts(dir, { reuse: true });
+  const transport = new SoapTransport({ keyPem: certs.client.key, certPem: certs.client.cert, ca: [certs.ca.cert], timeoutMs: 10_000 });
+  try {
+    const key = loadSigningKey({ keyPem: certs.client.key, certPem: certs.client.cert });
+    const cache = new TokenCache(() =>
+      requestToken({
+        stsUrl: urls.stsUrl,
+        appliesTo: FORDELING_ENTITY_ID,
+        cvr: certs.client.cvr,
+        key,
+        stsPins: urls.stsCert,
+        ca: [urls.ca],
+        timeoutMs: 10_000,
+      }),
+    );
+    await cache.get();
+    const models = {
+      certificate: { baseUrl: urls.url, security: certificateSecurity },
+      token: { baseUrl: urls.tokenUrl, security: tokenSecurity({ cache, key: () => key, to: urls.tokenServiceUrl }) },
+    };
+    const N = 100;
+    let serial = 1_000_000;
+    const active: Record<'certificate' | 'token', number[]> = { certificate: [], token: [] };
+    const ratios: number[] = [];
+    for (let run = 0; run <= RUNS; run++) {
+      const got: Record<string, number> = {};
+      for (const name of ['certificate', 'token'] as const) {
+        const ctx: DeliveryContext = {
+          endpoint: { baseUrl: models[name].baseUrl, senderCvr: certs.client.cvr, senderSystemUuid: 'a0b1c2d3-0000-4000-8000-000000000001', timeoutMs: 10_000 },
+          transport,
+          security: models[name].security,
+        };
+        const elu0 = performance.eventLoopUtilization();
+        for (let i = 0; i < N; i++) await deliver(object(++serial), ctx);
+        const elu = performance.eventLoopUtilization(elu0);
+        got[name] = elu.active / N;
+        if (run > 0) active[name].push(got[name]); // run 0 warms up
+      }
+      if (run > 0) ratios.push(got.token / got.certificate);
+    }
+    return [
+      "Client side only (the simulator in a worker thread; this process's main-thread active time per delivery, one at a time):",
+      '',
+      '| certificate model ms | token model ms | token ÷ certificate (target ≤ 2×) |',
+      '|---:|---:|---:|',
+      `| ${median(active.certificate).toFixed(2)} | ${median(active.token).toFixed(2)} | ${median(ratios).toFixed(2)}× |`,
+    ].join('\n');
+  } finally {
+    transport.close();
+    worker.postMessage('close');
+    await new Promise((r) => worker.once('exit', r));
   }
 }
 

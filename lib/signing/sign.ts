@@ -44,6 +44,8 @@ interface Ref {
   uri: string;
   target: Element;
   transforms: string[];
+  /** The digest when it is known already (a SAML assertion's, the same for every message while the token lasts). */
+  digest?: string;
 }
 
 /**
@@ -54,7 +56,7 @@ interface Ref {
 function addSignature(doc: Document, key: SigningKey, refs: Ref[], keyInfo: string, place: (signature: Element) => void): void {
   const references = refs
     .map((r) => {
-      const value = digest(canonicalize(r.target, ALG.excC14n), ALG.sha256);
+      const value = r.digest ?? digest(canonicalize(r.target, ALG.excC14n), ALG.sha256);
       const transforms = r.transforms.map((t) => `<ds:Transform Algorithm="${t}"/>`).join('');
       return (
         `<ds:Reference URI="${escapeXml(r.uri)}"><ds:Transforms>${transforms}</ds:Transforms>` +
@@ -192,12 +194,12 @@ export function signWsSecurity(xml: string, key: SigningKey, opts: WsSecurityOpt
 
   let token: Element;
   let keyInfo: string;
+  let tokenDigest: string | undefined;
   if (opts.samlAssertion !== undefined) {
-    const assertion = parseXmlSafely(opts.samlAssertion, 'the SAML assertion').documentElement!;
-    if (assertion.namespaceURI !== NS.saml2 || assertion.localName !== 'Assertion') throw new SigningError('samlAssertion is not a SAML 2.0 Assertion');
-    const assertionId = assertion.getAttribute('ID');
-    if (!assertionId) throw new SigningError('the SAML assertion has no ID');
-    token = doc.importNode(assertion, true) as Element;
+    const parsed = assertionOf(opts.samlAssertion);
+    const assertionId = parsed.element.getAttribute('ID');
+    token = doc.importNode(parsed.element, true) as Element;
+    tokenDigest = parsed.digest;
     keyInfo =
       `<wsse:SecurityTokenReference xmlns:wsse="${NS.wsse}" xmlns:wsse11="${NS.wsse11}" wsse11:TokenType="${WSS.saml2TokenType}">` +
       `<wsse:KeyIdentifier ValueType="${WSS.samlId}">${assertionId}</wsse:KeyIdentifier></wsse:SecurityTokenReference>`;
@@ -226,9 +228,36 @@ export function signWsSecurity(xml: string, key: SigningKey, opts: WsSecurityOpt
     }
   }
   if (opts.signToken) signed.push(token);
-  const refs = signed.map((el): Ref => ({ uri: `#${el.getAttributeNS(NS.wsu, 'Id') || idOf(el)}`, target: el, transforms: [ALG.excC14n] }));
+  const refs = signed.map(
+    (el): Ref => ({
+      uri: `#${el.getAttributeNS(NS.wsu, 'Id') || idOf(el)}`,
+      target: el,
+      transforms: [ALG.excC14n],
+      digest: el === token ? tokenDigest : undefined,
+    }),
+  );
   addSignature(doc, key, refs, keyInfo, (signature) => security.appendChild(signature));
   return serialize(doc);
+}
+
+/** The last few SAML assertions signed with: parsed and digested once per token, not once per message. */
+const assertions = new Map<string, { element: Element; digest: string }>();
+
+/**
+ * A SAML 2.0 assertion, parsed, with the SHA-256 digest of its exclusive C14N form. The form is the same inside any
+ * envelope: exclusive C14N renders only the namespaces the assertion uses, and a standalone parse succeeding means it
+ * declares them all itself.
+ */
+function assertionOf(xml: string): { element: Element; digest: string } {
+  const known = assertions.get(xml);
+  if (known) return known;
+  const element = parseXmlSafely(xml, 'the SAML assertion').documentElement!;
+  if (element.namespaceURI !== NS.saml2 || element.localName !== 'Assertion') throw new SigningError('samlAssertion is not a SAML 2.0 Assertion');
+  if (!element.getAttribute('ID')) throw new SigningError('the SAML assertion has no ID');
+  const entry = { element, digest: digest(canonicalize(element, ALG.excC14n), ALG.sha256) };
+  if (assertions.size >= 4) assertions.delete(assertions.keys().next().value!);
+  assertions.set(xml, entry);
+  return entry;
 }
 
 /** Signs according to a request (the shape the worker pool passes around). */
