@@ -248,8 +248,27 @@ describe('editor tour in a real browser (chromium, npm start)', function () {
       await button.click();
       await page.locator('.os2-ov-filters').waitFor({ state: 'visible', timeout: 10_000 });
       assert.match((await button.getAttribute('class')) ?? '', /\bselected\b/, 'the OS2 button is the selected one');
-      // Node-RED keeps a user's own order: nothing of ours was saved in the user's settings
+      // nothing of ours was saved in the user's settings
       assert.equal(await page.evaluate("JSON.stringify(RED.settings.get('editor.sidebar.order') ?? null)"), 'null');
+      if (nr4) {
+        // a user's own order (Node-RED 4 saves one when a button is dragged) is kept as it is: OS2 not moved into it
+        const order = ['debug', 'info', 'help', 'config', 'context'];
+        await page.evaluate(`RED.settings.set('editor.sidebar.order', ${JSON.stringify(order)})`);
+        await page.waitForTimeout(500); // saved with the user's settings
+        try {
+          await page.reload();
+          await page.waitForFunction("(() => { try { return RED.sidebar.containsTab('os2-overview') } catch (e) { return false } })()", undefined, {
+            timeout: 60_000,
+          });
+          await page.waitForTimeout(500);
+          const tabs = await page.locator('#red-ui-sidebar-tabs > li').evaluateAll((lis) => lis.map((li) => li.id.replace('red-ui-tab-', '')));
+          assert.deepEqual(tabs.slice(0, order.length), order, `the user's order first: ${tabs}`);
+          assert.ok(tabs.indexOf('os2-overview') >= order.length, `OS2 after the user's tabs: ${tabs}`);
+        } finally {
+          await page.evaluate("RED.settings.remove('editor.sidebar.order')");
+          await page.waitForTimeout(500);
+        }
+      }
     } finally {
       await wide.close();
     }
