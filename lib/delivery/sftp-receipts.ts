@@ -21,6 +21,7 @@ import * as metrics from '../ops/metrics';
 import { Outbox, type ReceiptDecision } from '../outbox/outbox';
 import {
   disposeReceipt,
+  isClosedConnection,
   listReceiptFiles,
   receiptErrorText,
   readReceipt,
@@ -100,7 +101,10 @@ export class SftpReceiptPoller {
   pollOnce(): Promise<void> {
     if (this.busy) return this.busy;
     this.busy = this.pass()
-      .catch((err: Error) => this.opts.onError(err))
+      .catch((err: Error) => {
+        // a redeploy: the SFTP configuration closed its connection (maybe before this node was stopped)
+        if (!this.stopped && !isClosedConnection(err)) this.opts.onError(err);
+      })
       .finally(() => {
         this.busy = undefined;
       });

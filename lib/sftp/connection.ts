@@ -46,6 +46,13 @@ export class SftpConnectionError extends Error {
   }
 }
 
+const CLOSED = 'SFTP connection is closed';
+
+/** The error of an operation on a connection its owner closed (a redeploy or shutdown): nothing is wrong. */
+export function isClosedConnection(err: unknown): boolean {
+  return err instanceof SftpConnectionError && err.message === CLOSED;
+}
+
 /** What an operation gets: the connected client. Do not call end() on it. */
 export type SftpOp<T> = (client: SftpClient) => Promise<T>;
 
@@ -114,7 +121,7 @@ export class SftpConnection {
   private async exec<T>(op: SftpOp<T>, retry: boolean): Promise<T> {
     const retries = retry ? (this.settings.retries ?? 2) : 0;
     for (let attempt = 0; ; attempt++) {
-      if (this.closed) throw new SftpConnectionError('SFTP connection is closed');
+      if (this.closed) throw new SftpConnectionError(CLOSED);
       const live = await this.ensure();
       try {
         return await op(live.client);
@@ -178,7 +185,7 @@ export class SftpConnection {
     ssh?.setNoDelay?.(true);
     if (this.closed) {
       await endQuietly(client);
-      throw new SftpConnectionError('SFTP connection is closed');
+      throw new SftpConnectionError(CLOSED);
     }
     this.connects++;
     this.live = live;

@@ -15,7 +15,7 @@
  * Use from `receipt in` (SFTP mode): listReceiptFiles → readReceipt → sftpNameOfReceipt (correlate) → disposeReceipt.
  */
 export type { SftpConfig } from './config';
-export { SftpConnection, HostKeyMismatchError, SftpConnectionError, isConnectionLost, type SftpSettings, type SftpOp } from './connection';
+export { SftpConnection, HostKeyMismatchError, SftpConnectionError, isConnectionLost, isClosedConnection, type SftpSettings, type SftpOp } from './connection';
 export { sha256Fingerprint, normaliseFingerprint } from './fingerprint';
 export { safeSftpName, safeAsciiName, assertSafeSftpName, remotePath, MAX_SFTP_BASE_NAME } from './names';
 export { buildTrigger, SFTP_NS, DYNAMIC_ROUTING_RECIPIENT, type TriggerInput, type DynamicRouting } from './trigger';
