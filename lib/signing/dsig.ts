@@ -6,7 +6,7 @@
  * Why (bench/crypto.bench.ts, docs/performance.md): with `SignedXml`, an enveloped signature of a 2.2 KB document cost
  * 16× the RSA operation under it, and a WS-Security check of 8 references 31 ms, of which the RSA check is 0.04 ms.
  * The canonical forms are still xml-crypto's: only the bookkeeping around them is here. Interoperability is checked
- * against xmlsec1 in the tests (test/lib/signing/signing.test.ts).
+ * against xmlsec1 in the tests (test/lib/signing/xmlsec1.test.ts).
  */
 import { createHash, type KeyObject, sign as rsaSign, verify as rsaVerify } from 'node:crypto';
 import type { Element, Node } from '@xmldom/xmldom';

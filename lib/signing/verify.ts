@@ -105,8 +105,28 @@ function checkReferenceShape(ref: Element): void {
   const chain = transforms.length ? childrenNS(transforms[0], NS.ds, 'Transform') : [];
   if (chain.length > MAX_TRANSFORMS) reject(`Reference has ${chain.length} Transforms (at most ${MAX_TRANSFORMS})`);
   for (const t of chain) algorithm(t, TRANSFORMS, 'transform');
+  // enveloped-signature first if at all, then at most one canonicalization: what checkReferences applies
+  const algorithms = chain.map((t) => t.getAttribute('Algorithm') ?? '');
+  const rest = algorithms.slice(algorithms[0] === ALG.enveloped ? 1 : 0);
+  if (rest.length > 1 || rest.includes(ALG.enveloped)) reject('a Reference has a transform chain that is not supported');
   algorithm(one(ref, 'DigestMethod', 'Reference'), DIGEST_METHODS, 'digest');
   base64Only(one(ref, 'DigestValue', 'Reference'), 'DigestValue');
+}
+
+const PROCESSING_INSTRUCTION_NODE = 7;
+
+/**
+ * No processing instruction inside the document element: the canonicalizers keep its text in what is digested while
+ * the DOM's textContent leaves it out, so `<Expires><?x 2020-…?></Expires>` would read as no expiry, and a MessageID
+ * split by one as another id, under an unchanged signature (xmlsec1 refuses such documents too).
+ */
+function refuseProcessingInstructions(root: Element): void {
+  const stack: Node[] = [root];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (n.nodeType === PROCESSING_INSTRUCTION_NODE) reject('a processing instruction inside the signed XML is refused');
+    for (let c: Node | null = n.firstChild; c; c = c.nextSibling) stack.push(c);
+  }
 }
 
 /** Every value of an Id/ID/id attribute (any namespace) must be unique: a duplicate is how wrapping attacks hide. */
@@ -259,11 +279,11 @@ function canonicalSignedInfoOf(signedInfo: Element): string {
  * Every Reference's digest, read from the SignedInfo as canonicalised (the bytes the signature value covers), each
  * target found through the document's unique Ids (checkUniqueIds), canonicalised in place. Returns what each covers.
  */
-function checkReferences(signature: Element, root: Element, ids: Map<string, Element>): { uri: string; signed: string }[] {
+function checkReferences(signature: Element, canonicalSignedInfo: string, root: Element, ids: Map<string, Element>): { uri: string; signed: string }[] {
   const signedInfo = childrenNS(signature, NS.ds, 'SignedInfo')[0];
   let canonical: Element;
   try {
-    canonical = parseXmlSafely(canonicalSignedInfoOf(signedInfo), 'the canonical SignedInfo').documentElement!;
+    canonical = parseXmlSafely(canonicalSignedInfo, 'the canonical SignedInfo').documentElement!;
   } catch (err) {
     return reject((err as Error).message);
   }
@@ -277,8 +297,7 @@ function checkReferences(signature: Element, root: Element, ids: Map<string, Ele
     const chain = childrenNS(childrenNS(ref, NS.ds, 'Transforms')[0] ?? ref, NS.ds, 'Transform');
     const algorithms = chain.map((t) => t.getAttribute('Algorithm') ?? '');
     const enveloped = algorithms[0] === ALG.enveloped;
-    const c14ns = algorithms.slice(enveloped ? 1 : 0);
-    if (c14ns.length > 1 || algorithms.slice(1).includes(ALG.enveloped)) reject('a Reference has a transform chain that is not supported');
+    const c14ns = algorithms.slice(enveloped ? 1 : 0); // at most one (checkReferenceShape)
     const method = c14ns[0] ?? ALG.c14n; // a node-set left at the end becomes octets by inclusive C14N (XMLDSig 4.4.3.2)
     const signed = canonicalize(target, method, {
       without: enveloped ? signature : undefined,
@@ -311,6 +330,7 @@ export function verifyXmlSignature(xml: string, opts: VerifyOptions): VerifyResu
       return reject((err as Error).message);
     }
     const root = doc.documentElement!;
+    refuseProcessingInstructions(root);
     const ids = checkUniqueIds(root);
     const loc = locate(doc, opts);
     mode = loc.mode;
@@ -334,13 +354,14 @@ export function verifyXmlSignature(xml: string, opts: VerifyOptions): VerifyResu
       if (!candidates.length) reject('the signature carries no certificate and no pinned PEM certificate is configured to try');
     }
 
-    const refs = checkReferences(loc.signature, root, ids);
+    // the signature value first (cheap), then the references it signs: the same canonical SignedInfo for both
     const signedInfo = childrenNS(loc.signature, NS.ds, 'SignedInfo')[0];
     const signatureAlgorithm = childrenNS(signedInfo, NS.ds, 'SignatureMethod')[0].getAttribute('Algorithm') ?? '';
     const value = childrenNS(loc.signature, NS.ds, 'SignatureValue')[0].textContent ?? '';
     const canonicalSignedInfo = canonicalSignedInfoOf(signedInfo);
     const cert = candidates.find((c) => signatureMatches(canonicalSignedInfo, signatureAlgorithm, c.publicKey, value));
     if (!cert) return reject('the signature value is incorrect');
+    const refs = checkReferences(loc.signature, canonicalSignedInfo, root, ids);
     checkValidity(cert, now, skewMs);
     const verified = { cert };
 
@@ -363,8 +384,10 @@ export function verifyXmlSignature(xml: string, opts: VerifyOptions): VerifyResu
         if (!stamps.length) reject('the wsu:Timestamp is missing');
         if (coveredBy(stamps[0], root, refs) === undefined) reject('the wsu:Timestamp is not signed');
         const created = Date.parse(childrenNS(stamps[0], NS.wsu, 'Created')[0]?.textContent ?? '');
-        const expires = Date.parse(childrenNS(stamps[0], NS.wsu, 'Expires')[0]?.textContent ?? '');
+        const expiresEl = childrenNS(stamps[0], NS.wsu, 'Expires')[0];
+        const expires = Date.parse(expiresEl?.textContent ?? '');
         if (Number.isNaN(created)) reject('the wsu:Timestamp has no valid Created');
+        if (expiresEl && Number.isNaN(expires)) reject('the wsu:Timestamp has an Expires that is not a time');
         if (created - skewMs > now.getTime()) reject('the wsu:Timestamp is in the future');
         if (!Number.isNaN(expires) && expires + skewMs < now.getTime()) reject('the message has expired (wsu:Timestamp Expires)');
       }

@@ -3,8 +3,25 @@ import { parseXmlSafely } from '../xml/safe-xml';
 import { NS } from '../signing/constants';
 import { serialize } from '../signing/xpath';
 import { allElements, childrenNS, isElement } from '../xml/dom';
+import type { Element } from '@xmldom/xmldom';
 import { base64ToPem, parsePins, type Pins } from '../signing/keys';
 import { verifyXmlSignature } from '../signing/verify';
+
+/**
+ * The assertion's elements outside its ds:Signature: the enveloped transform leaves the signature out of what is
+ * digested, so an Audience or CVR attribute placed in its KeyInfo would be read under an unchanged signature.
+ */
+function signedContent(assertion: Element): Element[] {
+  const out: Element[] = [];
+  const stack: Element[] = [assertion];
+  while (stack.length) {
+    const el = stack.pop()!;
+    if (el.namespaceURI === NS.ds && el.localName === 'Signature') continue;
+    out.push(el);
+    for (let c = el.lastChild; c; c = c.previousSibling) if (c.nodeType === 1) stack.push(c as Element);
+  }
+  return out;
+}
 
 export interface TokenRequestCheck {
   valid: boolean;
@@ -56,11 +73,11 @@ export function verifyTokenRequest(xml: string, opts: TokenRequestOptions): Toke
   const notOnOrAfter = Date.parse(conditions?.getAttribute('NotOnOrAfter') ?? '');
   if (Number.isNaN(notOnOrAfter) || notOnOrAfter + skew <= now.getTime()) return { valid: false, reason: 'the SAML assertion has expired' };
   if (!Number.isNaN(notBefore) && notBefore - skew > now.getTime()) return { valid: false, reason: 'the SAML assertion is not yet valid' };
-  const audiences = allElements(assertion)
+  const audiences = signedContent(assertion)
     .filter((e) => isElement(e, NS.saml2, 'Audience'))
     .map((e) => (e.textContent ?? '').trim());
   if (!audiences.includes(opts.audience)) return { valid: false, reason: `the SAML assertion is not for ${opts.audience}` };
-  const hok = allElements(assertion).filter(
+  const hok = signedContent(assertion).filter(
     (e) => isElement(e, NS.ds, 'X509Certificate') && isElement(e.parentNode?.parentNode?.parentNode as never, NS.saml2, 'SubjectConfirmationData'),
   );
   if (hok.length !== 1) return { valid: false, reason: 'the SAML assertion names no single holder-of-key certificate' };
@@ -72,7 +89,7 @@ export function verifyTokenRequest(xml: string, opts: TokenRequestOptions): Toke
   }
   const m = verifyXmlSignature(xml, { pins: parsePins(holder.toString()), mode: 'wssecurity', now, requiredHeaders: [`{${NS.liberty}}Framework`] });
   if (!m.valid) return { valid: false, reason: m.reason };
-  const cvr = allElements(assertion)
+  const cvr = signedContent(assertion)
     .filter((e) => isElement(e, NS.saml2, 'Attribute') && e.getAttribute('Name') === 'dk:gov:saml:attribute:CvrNumberIdentifier')
     .map((e) => (e.textContent ?? '').trim())[0];
   return {

@@ -56,7 +56,7 @@ describe('lib/signing: sign and verify', function () {
       assert.strictEqual(result.signer!.fingerprint256, fingerprintOf(new X509Certificate(key.certPem)));
     });
 
-    it('refuses a Reference without URI and transform chains it does not support, and names a changed digest', () => {
+    it('refuses a Reference without URI, transform chains it does not support and processing instructions; names a changed digest', () => {
       const signed = signer.signSync({ mode: 'enveloped', xml: DOC });
       const noUri = verifyXmlSignature(signed.replace('<ds:Reference URI="">', '<ds:Reference>'), { pins });
       assert.strictEqual(noUri.valid, false);
@@ -68,9 +68,14 @@ describe('lib/signing: sign and verify', function () {
       const chain = verifyXmlSignature(twoC14n, { pins });
       assert.strictEqual(chain.valid, false);
       assert.match(chain.reason!, /transform chain/);
-      // a changed digest is named as such, before any certificate is tried
+      // changed content is a digest that does not match; a changed DigestValue, a signature value that does not
+      const contentChanged = signed.replace('Hans Hansen', 'Hans Hansenn');
+      assert.match(verifyXmlSignature(contentChanged, { pins }).reason!, /digest of the reference "" does not match/);
       const digestChanged = signed.replace(/<ds:DigestValue>[^<]+</, '<ds:DigestValue>AAAA<');
-      assert.match(verifyXmlSignature(digestChanged, { pins }).reason!, /digest of the reference "" does not match/);
+      assert.match(verifyXmlSignature(digestChanged, { pins }).reason!, /signature value is incorrect/);
+      // a processing instruction inside the document is refused (its text is digested, but a reader skips it)
+      const pi = signed.replace('Hans Hansen', 'Hans<?x y?> Hansen');
+      assert.match(verifyXmlSignature(pi, { pins }).reason!, /processing instruction/);
     });
 
     it('verifies against a pinned SHA-256 fingerprint (with colons) as well as a PEM', () => {

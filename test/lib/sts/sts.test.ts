@@ -290,5 +290,20 @@ describe('lib/sts: WS-Trust token request, response, cache and token-model envel
       assert.match(verifyTokenRequest(xml.replace('<x>1</x>', '<x>2</x>'), { stsPins: sts.certPem, audience: FORDELING_ENTITY_ID }).reason!, /digest/);
       assert.match(verifyTokenRequest('<a><!DOCTYPE', { stsPins: sts.certPem, audience: FORDELING_ENTITY_ID }).reason!, /DTD|well-formed/);
     });
+    it("verifyTokenRequest reads Audience and CVR only from what the STS signed, not from its signature's KeyInfo", () => {
+      // the enveloped transform leaves the STS's ds:Signature out of the digest: content put there keeps the signature
+      const inject =
+        `<saml2:AudienceRestriction xmlns:saml2="${NS.saml2}"><saml2:Audience>http://victim/service</saml2:Audience></saml2:AudienceRestriction>` +
+        `<saml2:Attribute xmlns:saml2="${NS.saml2}" Name="dk:gov:saml:attribute:CvrNumberIdentifier"><saml2:AttributeValue>99999999</saml2:AttributeValue></saml2:Attribute>`;
+      const t = token(3600_000);
+      const evil = { ...t, assertionXml: t.assertionXml.replace(/(<ds:X509Data>)/, `${inject}$1`) };
+      assert.notEqual(evil.assertionXml, t.assertionXml, 'the injection found its place');
+      const opts = { bodyXml: '<v:Req xmlns:v="urn:v"><x>1</x></v:Req>', action: AFSEND_ACTION, to: 'https://sp.local/service', token: evil };
+      const xml = buildTokenEnvelope(clientKey, opts);
+      assert.match(verifyTokenRequest(xml, { stsPins: sts.certPem, audience: 'http://victim/service' }).reason!, /not for http:\/\/victim\/service/);
+      const mine = verifyTokenRequest(xml, { stsPins: sts.certPem, audience: FORDELING_ENTITY_ID });
+      assert.strictEqual(mine.valid, true, mine.reason);
+      assert.strictEqual(mine.cvr, '12345678');
+    });
   });
 });
