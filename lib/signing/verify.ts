@@ -115,6 +115,11 @@ function checkReferenceShape(ref: Element): void {
 
 const PROCESSING_INSTRUCTION_NODE = 7;
 
+function isInside(el: Node, ancestor: Node): boolean {
+  for (let n: Node | null = el; n; n = n.parentNode) if (n === ancestor) return true;
+  return false;
+}
+
 /**
  * No processing instruction inside the document element: the canonicalizers keep its text in what is digested while
  * the DOM's textContent leaves it out, so `<Expires><?x 2020-…?></Expires>` would read as no expiry, and a MessageID
@@ -248,11 +253,12 @@ function locate(doc: Document, opts: VerifyOptions): Located {
   return { mode, signature: inSecurity[0], target: bodies[0], security: securities[0], header: header[0] };
 }
 
-function coveredBy(el: Element, root: Element, refs: { uri: string; signed?: string }[]): string | undefined {
+function coveredBy(el: Element, root: Element, refs: { uri: string; signed?: string }[], signature: Element, whole = true): string | undefined {
   for (const r of refs) {
     if (r.signed === undefined) continue;
-    // URI="" signs the whole document, which covers every element in it (the signed bytes are the whole document).
-    if (r.uri === '' && (el === root || el.ownerDocument === root.ownerDocument)) return r.signed;
+    // URI="" signs the whole document, which covers every element in it (the signed bytes are the whole document) —
+    // but not what sits inside the signature itself, which the enveloped transform left out.
+    if (r.uri === '' && whole && (el === root || el.ownerDocument === root.ownerDocument) && !isInside(el, signature)) return r.signed;
     if (r.uri.startsWith('#')) {
       const id = r.uri.slice(1);
       const ownIds = ['Id', 'ID', 'id'].map((a) => el.getAttribute(a)).concat(el.getAttributeNS(NS.wsu, 'Id'));
@@ -365,7 +371,8 @@ export function verifyXmlSignature(xml: string, opts: VerifyOptions): VerifyResu
     checkValidity(cert, now, skewMs);
     const verified = { cert };
 
-    const signedElement = coveredBy(loc.target, root, refs);
+    // WS-Security: the Body by a reference of its own, so the signed bytes handed on are the Body's
+    const signedElement = coveredBy(loc.target, root, refs, loc.signature, loc.mode !== 'wssecurity');
     if (signedElement === undefined) {
       reject(loc.mode === 'wssecurity' ? 'the signature does not cover the SOAP Body' : 'the signature does not cover the element that is used');
     }
@@ -374,7 +381,7 @@ export function verifyXmlSignature(xml: string, opts: VerifyOptions): VerifyResu
       for (const h of childElements(loc.header!)) {
         if (h === loc.security) continue;
         const isWsa = h.namespaceURI === NS.wsa && (WSA_HEADERS as readonly string[]).includes(h.localName ?? '');
-        if ((isWsa || mustSign.some((m) => m(h))) && coveredBy(h, root, refs) === undefined) {
+        if ((isWsa || mustSign.some((m) => m(h))) && coveredBy(h, root, refs, loc.signature) === undefined) {
           reject(`the header ${h.localName} is not signed`);
         }
       }
@@ -382,7 +389,7 @@ export function verifyXmlSignature(xml: string, opts: VerifyOptions): VerifyResu
       if (stamps.length > 1) reject('more than one wsu:Timestamp');
       if (opts.requireTimestamp !== false) {
         if (!stamps.length) reject('the wsu:Timestamp is missing');
-        if (coveredBy(stamps[0], root, refs) === undefined) reject('the wsu:Timestamp is not signed');
+        if (coveredBy(stamps[0], root, refs, loc.signature) === undefined) reject('the wsu:Timestamp is not signed');
         const created = Date.parse(childrenNS(stamps[0], NS.wsu, 'Created')[0]?.textContent ?? '');
         const expiresEl = childrenNS(stamps[0], NS.wsu, 'Expires')[0];
         const expires = Date.parse(expiresEl?.textContent ?? '');

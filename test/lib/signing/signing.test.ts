@@ -73,6 +73,11 @@ describe('lib/signing: sign and verify', function () {
       assert.match(verifyXmlSignature(contentChanged, { pins }).reason!, /digest of the reference "" does not match/);
       const digestChanged = signed.replace(/<ds:DigestValue>[^<]+</, '<ds:DigestValue>AAAA<');
       assert.match(verifyXmlSignature(digestChanged, { pins }).reason!, /signature value is incorrect/);
+      // URI="" covers the document but not what sits inside the signature (the enveloped transform left it out)
+      const hidden = signed.replace('<ds:X509Data>', '<extra Id="planted">pay 1000000</extra><ds:X509Data>');
+      const planted = verifyXmlSignature(hidden, { pins, id: 'planted' });
+      assert.strictEqual(planted.valid, false);
+      assert.match(planted.reason!, /does not cover the element that is used/);
       // a processing instruction inside the document is refused (its text is digested, but a reader skips it)
       const pi = signed.replace('Hans Hansen', 'Hans<?x y?> Hansen');
       assert.match(verifyXmlSignature(pi, { pins }).reason!, /processing instruction/);
