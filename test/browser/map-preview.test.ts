@@ -156,7 +156,7 @@ describe('map dialog: see before sending (chromium, npm start)', function () {
     const request = (await editor.locator('#os2-map-part-request pre').textContent()) ?? '';
     assert.match(request, /FordelingsobjektAfsendRequest/);
     assert.match(request, /<v2:ObjektType>FORMULAR<\/v2:ObjektType>[\s\S]*<v2:TitelTekst>ansøgning\.pdf<\/v2:TitelTekst>/);
-    assert.match(request, /os2: file contents removed/, 'the file contents are left out of the request shown');
+    assert.match(request, /os2: file contents left out of the preview/, 'the file contents are left out of the request shown');
     // parts: the FordelingsObject open, the XML and the request collapsed, each scrollable
     assert.deepEqual(
       await editor.evaluate(() => ['object', 'xml', 'request'].map((p) => (document.getElementById(`os2-map-part-${p}`) as HTMLDetailsElement).open)),
