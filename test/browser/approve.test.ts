@@ -9,13 +9,13 @@ import { strict as assert } from 'node:assert';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium, requireChromium } from '../support/chromium';
 import { openNodeRedEditor } from '../support/browser';
 import { type Collector, startCollector } from '../support/collector';
 import { RedProcess } from '../support/node-red';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const OUT = path.join(ROOT, 'test-output', 'browser');
 
 describe('approve in a real browser: the caseworker approves one, rejects another; the sidebar shows the audit', function () {
@@ -26,11 +26,7 @@ describe('approve in a real browser: the caseworker approves one, rejects anothe
   let collector: Collector<{ out: number; navn: string; reason?: string; by?: string }>;
 
   before(async function () {
-    if (!fs.existsSync(CHROMIUM)) {
-      if (process.env.CI === 'true') throw new Error(`chromium is missing at ${CHROMIUM} (apt-get install chromium); the browser tests may not skip in CI`);
-      console.log(`    (skipped: no chromium at ${CHROMIUM})`);
-      this.skip();
-    }
+    requireChromium(this);
     fs.mkdirSync(OUT, { recursive: true });
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'os2-approve-browser-'));
     collector = await startCollector();
@@ -65,11 +61,7 @@ describe('approve in a real browser: the caseworker approves one, rejects anothe
       credentials: {},
     });
     await red.start();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

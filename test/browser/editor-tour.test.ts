@@ -10,14 +10,13 @@
  */
 import { txFor } from '../support/shipment-id';
 import { strict as assert } from 'node:assert';
-import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium, prepareBrowserSuite } from '../support/chromium';
 import { openNodeRedEditor } from '../support/browser';
 import { NpmStart } from '../support/node-red';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const OUT = path.join(ROOT, 'test-output', 'browser');
 const DEMO_TAB = 'd0a0000000000001';
 const ERRORS_TAB = 'e3a0000000000001';
@@ -72,30 +71,10 @@ describe('editor tour in a real browser (chromium, npm start)', function () {
   const shot = (page: Page, name: string) => page.screenshot({ path: path.join(OUT, name) });
 
   before(async function () {
-    if (!fs.existsSync(CHROMIUM)) {
-      if (process.env.CI === 'true') throw new Error(`chromium is missing at ${CHROMIUM} (apt-get install chromium); the editor tests may not skip in CI`);
-      console.log(`    (skipped: no chromium at ${CHROMIUM}; apt-get install chromium to run the editor tests)`);
-      this.skip();
-    }
-    if (!fs.existsSync(path.join(ROOT, 'dist', 'nodes', 'overview', 'overview.js')))
-      throw new Error('dist/ is missing or stale: run `npm run build` (npm test does) first');
-    fs.mkdirSync(OUT, { recursive: true });
+    prepareBrowserSuite(this, 'nodes/overview/overview.js', OUT);
     await npmStart.start();
     base = `${npmStart.url}/`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      // A fresh, empty profile is made by playwright for every launch.
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     context = await browser.newContext({ locale: 'en-US', viewport: { width: 1440, height: 900 } });
     editor = await openEditor(context);
   });

@@ -7,13 +7,12 @@
  * Fordelingskomponent. Screenshots in test-output/browser/. Without chromium the suite skips locally; with CI=true it fails.
  */
 import { strict as assert } from 'node:assert';
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DEFAULT_RECEIVERS } from '../../simulator';
 import { STAND_IN_PDF } from '../../lib/webform/samples';
 import { openNodeRedEditor } from '../support/browser';
-import { launchChromium, requireChromium } from '../support/chromium';
+import { launchChromium, prepareBrowserSuite } from '../support/chromium';
 import { NpmStart } from '../support/node-red';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -89,10 +88,7 @@ describe('map dialog: see before sending (chromium, npm start)', function () {
   }
 
   before(async function () {
-    requireChromium(this);
-    if (!fs.existsSync(path.join(ROOT, 'dist', 'lib', 'mapping', 'preview.js')))
-      throw new Error('dist/ is missing or stale: run `npm run build` (npm test does) first');
-    fs.mkdirSync(OUT, { recursive: true });
+    prepareBrowserSuite(this, 'lib/mapping/preview.js', OUT);
     await npmStart.start();
     base = `${npmStart.url}/`;
     browser = await launchChromium();

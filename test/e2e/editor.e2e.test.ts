@@ -5,12 +5,12 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, requireChromium } from '../support/chromium';
 import { testCerts, type SimulatorCerts } from '../support/certs';
 import { RedProcess } from '../support/node-red';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 describe('editor: os2 config nodes and fordeling out / receipt in in the browser', function () {
   this.timeout(120000);
@@ -23,6 +23,7 @@ describe('editor: os2 config nodes and fordeling out / receipt in in the browser
   const pageErrors: string[] = [];
 
   before(async function () {
+    requireChromium(this);
     certs = await testCerts();
     if (!fs.existsSync(path.join(ROOT, 'dist', 'nodes', 'receipt-in', 'receipt-in.html'))) {
       execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build.js')], { stdio: 'ignore' });
@@ -31,7 +32,7 @@ describe('editor: os2 config nodes and fordeling out / receipt in in the browser
     red = new RedProcess({ userDir, flows: [], credentials: {}, settings: { editorTheme: { tours: false } } });
     await red.start(90_000);
     url = `${red.url}/`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    browser = await launchChromium();
     page = await browser.newPage({ locale: 'en-US' });
     page.on('pageerror', (e) => pageErrors.push(String(e.message)));
     await page.goto(url);

@@ -1,5 +1,6 @@
 // Debian's chromium for the browser tests (playwright-core): found or skipped (never in CI), and launched headless.
 import fs from 'node:fs';
+import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -27,4 +28,15 @@ export function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+/**
+ * Before a browser suite against the built package: chromium present (or skip, never in CI), `dist/` built (its
+ * `builtFile` exists) and the screenshot folder `out` made.
+ */
+export function prepareBrowserSuite(ctx: Mocha.Context, builtFile: string, out: string): void {
+  requireChromium(ctx);
+  if (!fs.existsSync(path.resolve(__dirname, '..', '..', 'dist', builtFile)))
+    throw new Error('dist/ is missing or stale: run `npm run build` (npm test does) first');
+  fs.mkdirSync(out, { recursive: true });
 }
