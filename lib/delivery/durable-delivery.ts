@@ -235,7 +235,7 @@ export class DurableDelivery<W> {
     try {
       const existing = await ledger.getShipment(t);
       if (existing && DELIVERED.includes(existing.state)) {
-        await this.ack([...inboxIds, t]);
+        await this.ack(inboxEntries(t, inboxIds));
         this.o.callbacks.duplicate(existing, this.take(t));
         return;
       }
@@ -244,7 +244,7 @@ export class DurableDelivery<W> {
         const { created, shipment } = await this.outbox.open({ ...ids, state: 'queued', request, meta: { node: this.o.queue } });
         if (!created) {
           if (DELIVERED.includes(shipment.state)) {
-            await this.ack([...inboxIds, t]);
+            await this.ack(inboxEntries(t, inboxIds));
             this.o.callbacks.duplicate(shipment, this.take(t));
             return;
           }
@@ -259,7 +259,7 @@ export class DurableDelivery<W> {
             const { moved, shipment: now } = await this.outbox.move(t, 'queued', { request, meta }, { onlyIfMoved: true });
             if (!moved && DELIVERED.includes(now.state)) {
               // delivered meanwhile (another instance took the same submission): this arrival is the repeat
-              await this.ack([...inboxIds, t]);
+              await this.ack(inboxEntries(t, inboxIds));
               this.o.callbacks.duplicate(now, this.take(t));
               return;
             }
@@ -347,9 +347,9 @@ export class DurableDelivery<W> {
 
   /** The shipment is queued: acknowledge now, or remember the ids until it settles. */
   private async ackQueued(t: string, inboxIds: string[]): Promise<void> {
-    if (this.o.ackInboxOn !== 'settled') return this.ack([...inboxIds, t]);
-    const ids = this.unacked.get(t) ?? new Set<string>([t]);
-    for (const id of inboxIds) ids.add(id);
+    if (this.o.ackInboxOn !== 'settled') return this.ack(inboxEntries(t, inboxIds));
+    const ids = this.unacked.get(t) ?? new Set<string>();
+    for (const id of inboxEntries(t, inboxIds)) ids.add(id);
     this.unacked.set(t, ids);
   }
 
@@ -403,6 +403,15 @@ export class DurableDelivery<W> {
       this.polling = false;
     }
   }
+}
+
+/**
+ * The push inbox entries a shipment acknowledges: the ones its messages carry (`msg._os2InboxId`), or, for a message
+ * rebuilt without it, the shipment's own id (a submission's inbox id is its AnvenderTransaktionsID without target key,
+ * webform-push.ts inboxIdOf, so this finds it when the shipment has that id). One write per entry, none wasted.
+ */
+function inboxEntries(t: string, inboxIds: string[]): string[] {
+  return inboxIds.length ? inboxIds : [t];
 }
 
 /** A DeliveryError for anything thrown (`fallback` class for errors that carry none, e.g. a ledger failure). */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, fsync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openEmbedded } from '../../../lib/ledger/embedded';
@@ -185,6 +185,49 @@ describe('Embedded ledger (SQLite)', () => {
     assert.ok(maxWal < Math.max(20_000_000, (written * body.length) / 4), `WAL reached ${maxWal} bytes after ${written} writes`);
     assert.equal(await l.countShipments(), written);
     await l.close();
+  });
+
+  it('acknowledges a change, and answers a read of it, only once the WAL holding its commit is fsynced', async () => {
+    const held: Array<{ fd: number; done: (err: NodeJS.ErrnoException | null) => void }> = [];
+    const l = new SqliteLedger(dir, { fsync: (fd, done) => held.push({ fd, done }) });
+    const settled: string[] = [];
+    const created = l.createShipment({ transactionId: 'a', submissionId: 's', state: 'queued' }).then(() => settled.push('create'));
+    while (!held.length) await new Promise((r) => setImmediate(r));
+    const read = l.getShipment('a').then((s) => settled.push(`read ${s?.state}`));
+    const second = l.updateShipment('a', { state: 'sending' }).then(() => settled.push('update'));
+    await new Promise((r) => setTimeout(r, 30));
+    assert.deepEqual(settled, [], 'nothing answered before the fsync returned');
+    assert.equal(held.length, 1, 'one fsync at a time; commits made meanwhile wait for the next');
+    assert.equal(readlinkSync(`/proc/self/fd/${held[0]!.fd}`), path.join(dir, 'ledger.db-wal'), 'the fsync is of the WAL file');
+    held.shift()!.done(null);
+    await created;
+    await read;
+    assert.deepEqual(settled, ['create', 'read queued'], 'the first commit and the read of it, not the second commit');
+    while (!held.length) await new Promise((r) => setImmediate(r));
+    held.shift()!.done(null);
+    await second;
+    assert.deepEqual(settled, ['create', 'read queued', 'update']);
+    const closing = l.close();
+    while (held.length) held.shift()!.done(null);
+    await closing;
+  });
+
+  it('an fsync that fails stops the ledger: the waiting change and every later change and read are refused', async () => {
+    let fail = false;
+    const l = new SqliteLedger(dir, {
+      fsync: (fd, done) => (fail ? done(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' })) : fsync(fd, done)),
+    });
+    await l.createShipment({ transactionId: 'a', submissionId: 's', state: 'queued' });
+    fail = true;
+    await assert.rejects(l.createShipment({ transactionId: 'b', submissionId: 's', state: 'queued' }), /The ledger at .* could not write: .*EIO/);
+    fail = false; // whatever the disk does next, the state of the file is unknown: no more answers until a restart
+    await assert.rejects(l.createShipment({ transactionId: 'c', submissionId: 's', state: 'queued' }), /EIO/);
+    await assert.rejects(l.getShipment('a'), /EIO/);
+    await l.close();
+    const again = new SqliteLedger(dir);
+    assert.equal((await again.getShipment('a'))?.state, 'queued', 'what was acknowledged is there after the restart');
+    assert.equal(await again.getShipment('c'), undefined, 'nothing was written after the failure');
+    await again.close();
   });
 
   it('one failing change in a shared commit fails alone; the others are stored', async () => {

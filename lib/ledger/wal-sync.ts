@@ -1,0 +1,98 @@
+/**
+ * The embedded ledger's durability point: a change is acknowledged once the WAL holding its commit is on disk, and the
+ * fsync that puts it there runs off the event loop (libuv's thread pool), shared by every commit made while the one
+ * before was running.
+ *
+ * Why not SQLite's own `synchronous=FULL`: that fsyncs inside COMMIT, on the event loop. Measured in the end-to-end
+ * bench (docs/performance.md, 2026-12-06): 4,700 messages made 2,250 commits that held the loop 4.0 s in all; with the
+ * WAL's fsync taken out of COMMIT, 2.5 s. The connection runs `synchronous=NORMAL` instead — in WAL mode SQLite then
+ * still syncs the WAL header when it starts the WAL over and around every checkpoint (so the file cannot be corrupted
+ * by a power loss, https://sqlite.org/pragma.html#pragma_synchronous), but not at each commit — and nothing is
+ * acknowledged before this module's fsync of the WAL returned. A process killed in between loses nothing (the
+ * operating system has the pages); a power loss in between loses only changes never acknowledged.
+ *
+ * Reads wait too (`durable()`): what a read returns may rest on a commit not yet on disk, and a decision taken on it
+ * (a repeat skipped, a lease seen) must not outlive a power loss that the data itself does not survive.
+ *
+ * An fsync that fails leaves the file's state unknown (Linux may drop the unwritten pages), so the ledger stops: every
+ * waiting and later change and read is refused with the error, until Node-RED is restarted (PostgreSQL does the same).
+ */
+import * as fs from 'node:fs';
+
+export type Fsync = (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void;
+
+interface Waiter {
+  commit: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export class WalSync {
+  private fd: number | undefined;
+  private commits = 0;
+  private synced = 0;
+  private running = false;
+  private waiters: Waiter[] = [];
+  private failure: Error | undefined;
+
+  /** `walFile`: the database's `-wal` file (opened on the first sync, once a commit made sure it exists). */
+  constructor(
+    private readonly walFile: string,
+    private readonly fsync: Fsync = fs.fsync,
+  ) {}
+
+  /** The error that stopped the ledger, if an fsync failed. */
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+
+  /** Called after each commit. */
+  committed(): void {
+    this.commits++;
+  }
+
+  /** Resolves once every commit made so far is on disk; rejects for good once an fsync failed. */
+  durable(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.synced >= this.commits) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.push({ commit: this.commits, resolve, reject });
+      this.run();
+    });
+  }
+
+  private run(): void {
+    if (this.running || this.failure) return;
+    const upTo = this.commits;
+    let fd: number;
+    try {
+      fd = this.fd ??= fs.openSync(this.walFile, 'r');
+    } catch (err) {
+      return this.fail(err as Error);
+    }
+    this.running = true;
+    this.fsync(fd, (err) => {
+      this.running = false;
+      if (err) return this.fail(err);
+      this.synced = upTo;
+      const ready = this.waiters.filter((w) => w.commit <= upTo);
+      this.waiters = this.waiters.filter((w) => w.commit > upTo);
+      for (const w of ready) w.resolve();
+      if (this.waiters.length) this.run(); // commits made while this fsync ran: one more covers them all
+    });
+  }
+
+  private fail(err: Error): void {
+    this.failure = err;
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const w of waiting) w.reject(err);
+  }
+
+  /** Waits for what was committed to be on disk, then lets go of the file. */
+  async close(): Promise<void> {
+    await this.durable().catch(() => undefined);
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
