@@ -214,7 +214,9 @@ export class SqliteLedger implements Ledger {
       });
     if (!this.wal) return settle();
     this.wal.committed();
-    this.durable().then(settle, (e: Error) => batch.forEach((item) => item.reject(e)));
+    this.durable().then(settle, (e: Error) => {
+      for (const item of batch) item.reject(e);
+    });
   }
 
   /** Resolves once what was committed so far is on disk (wal-sync.ts). */
