@@ -106,7 +106,7 @@ export class SqliteLedger implements Ledger {
     this.inCommit = this.db.transaction((run: () => void) => run()).immediate;
     this.inSavepoint = this.db.transaction((fn: () => unknown) => fn());
     if (this.file !== ':memory:') {
-      this.wal = new WalSync(`${this.file}-wal`, options.fsync);
+      this.wal = new WalSync(`${this.file}-wal`, options.fsync, () => this.pending.length && this.schedule());
       try {
         this.checkpointer = new Checkpointer(this.file, options.checkpoint);
       } catch (err) {
@@ -148,7 +148,7 @@ export class SqliteLedger implements Ledger {
   }
 
   private schedule(): void {
-    if (this.scheduled) return;
+    if (this.scheduled || this.wal?.syncing) return; // committed once the running fsync returns (wal-sync.ts)
     this.scheduled = true;
     setImmediate(() => this.flush());
   }

@@ -11,6 +11,9 @@
  * acknowledged before this module's fsync of the WAL returned. A process killed in between loses nothing (the
  * operating system has the pages); a power loss in between loses only changes never acknowledged.
  *
+ * The writer commits only while no fsync runs (`syncing`): a change asked for meanwhile could not be acknowledged before
+ * the next fsync anyway, and gathering them makes one commit of many (fewer WAL frames written per change).
+ *
  * Reads wait too (`durable()`): what a read returns may rest on a commit not yet on disk, and a decision taken on it
  * (a repeat skipped, a lease seen) must not outlive a power loss that the data itself does not survive.
  *
@@ -35,11 +38,20 @@ export class WalSync {
   private waiters: Waiter[] = [];
   private failure: Error | undefined;
 
-  /** `walFile`: the database's `-wal` file (opened on the first sync, once a commit made sure it exists). */
+  /**
+   * `walFile`: the database's `-wal` file (opened on the first sync, once a commit made sure it exists). `onSynced`:
+   * called after each fsync, once its waiters are answered.
+   */
   constructor(
     private readonly walFile: string,
     private readonly fsync: Fsync = fs.fsync,
+    private readonly onSynced: () => void = () => undefined,
   ) {}
+
+  /** Whether an fsync is running: the writer then gathers changes for its next commit instead of committing. */
+  get syncing(): boolean {
+    return this.running;
+  }
 
   /** The error that stopped the ledger, if an fsync failed. */
   get failed(): Error | undefined {
@@ -79,6 +91,7 @@ export class WalSync {
       this.waiters = this.waiters.filter((w) => w.commit > upTo);
       for (const w of ready) w.resolve();
       if (this.waiters.length) this.run(); // commits made while this fsync ran: one more covers them all
+      this.onSynced();
     });
   }
 
