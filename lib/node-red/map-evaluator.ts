@@ -21,23 +21,24 @@ export function makeEvaluator(RED: NodeAPI, node: Node, config: MapConfig): { ev
       problems.push(`${name}: JSONata expression is invalid: ${(err as Error).message}`);
     }
   }
-  const evaluate: Evaluator = (spec, msg) =>
-    new Promise((resolve, reject) => {
+  const evaluate: Evaluator = (spec, msg) => {
+    // msg, env, str: a plain value (no await per field); JSONata and context stores: a promise (they call back)
+    if (spec.type !== 'jsonata' && spec.type !== 'flow' && spec.type !== 'global') {
+      return RED.util.evaluateNodeProperty(spec.value, spec.type, node, msg as NodeMessage);
+    }
+    return new Promise((resolve, reject) => {
       const cb = (err: Error | null, value: unknown) => (err ? reject(err) : resolve(value));
       try {
         if (spec.type === 'jsonata') {
           const expr = prepared.get(spec);
           if (!expr) return reject(new Error('JSONata expression was not prepared'));
           RED.util.evaluateJSONataExpression(expr, msg as NodeMessage, cb);
-        } else if (spec.type === 'flow' || spec.type === 'global') {
-          RED.util.evaluateNodeProperty(spec.value, spec.type, node, msg as NodeMessage, cb);
-        } else {
-          resolve(RED.util.evaluateNodeProperty(spec.value, spec.type, node, msg as NodeMessage));
-        }
+        } else RED.util.evaluateNodeProperty(spec.value, spec.type, node, msg as NodeMessage, cb);
       } catch (err) {
         reject(err);
       }
     });
+  };
   return { evaluate, problems };
 }
 

@@ -112,7 +112,7 @@ function dashboardQueries(d: Dashboard): Array<{ where: string; expr: string }> 
     if (v.type !== 'query') continue;
     // `query` is what Grafana runs, `definition` what its editor shows
     for (const q of [typeof v.query === 'string' ? v.query : (v.query?.query ?? ''), v.definition ?? '']) {
-      const lv = /^\s*label_values\(\s*(.*?)\s*(?:,\s*\w+\s*)?\)\s*$/s.exec(q);
+      const lv = /^\s*label_values\(\s*([\s\S]*?)\s*(?:,\s*\w+\s*)?\)\s*$/.exec(q);
       out.push({ where: `variable $${v.name}`, expr: lv ? lv[1]! : q });
     }
   }
