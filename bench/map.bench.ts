@@ -1,19 +1,25 @@
 /**
  * Mapping cost per message (lib/mapping Mapper.map, as the os2-map node runs it): median of 7 runs, each mapping
  * N messages one after another. Values are evaluated with Node-RED's own util (msg paths, JSONata prepared once).
- * Run: node --import tsx bench/map.bench.ts
+ * Run: npm run build && node --import tsx bench/map.bench.ts — the mapping and validation measured are the shipped build
+ * in dist/ (compiled to ES2017, see tsconfig.json), not tsx's on-the-fly transpile of lib/.
  */
 import * as path from 'path';
 import { util as redUtil } from '@node-red/util';
-import { Mapper, type Evaluator, type FieldSpec, type MapConfig } from '../lib/mapping/mapper';
+import type { Evaluator, FieldSpec, MapConfig, Mapper as MapperClass } from '../lib/mapping/mapper';
+import type * as JsonSchema from '../lib/validation/json-schema';
+import type * as Limits from '../lib/validation/limits';
 import { loadXsd } from '../lib/xml/xsd';
 import { loadSubmission, readTemplate, SP241_TABLE } from '../test/fixtures/submissions';
 import type { Submission } from '../lib/sf2900/model';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { SCHEMA, VALID } from './fixtures';
-import { compileSchema, validateValue } from '../lib/validation/json-schema';
-import { DEFAULT_LIMITS } from '../lib/validation/limits';
+
+const dist = path.resolve(__dirname, '..', 'dist', 'lib');
+const { Mapper } = require(path.join(dist, 'mapping', 'mapper')) as { Mapper: typeof MapperClass };
+const { compileSchema, validateValue } = require(path.join(dist, 'validation', 'json-schema')) as typeof JsonSchema;
+const { DEFAULT_LIMITS } = require(path.join(dist, 'validation', 'limits')) as typeof Limits;
 
 const RUNS = 7;
 const contractDir = process.env.SF2900_CONTRACT_DIR ?? path.resolve(__dirname, '..', '..', 'shared', 'sf2900');
@@ -25,11 +31,11 @@ function evaluator(config: MapConfig): Evaluator {
   for (const spec of [...Object.values(config.fields), ...(config.xmlTable ?? [])] as FieldSpec[]) {
     if (spec.type === 'jsonata') prepared.set(spec, U.prepareJSONataExpression(spec.value, null));
   }
+  // as the node's (lib/node-red/map-evaluator.ts): a plain value for msg/str/env, a promise for JSONata
   return (spec, msg) =>
-    new Promise((resolve, reject) => {
-      if (spec.type === 'jsonata') U.evaluateJSONataExpression(prepared.get(spec), msg, (e: Error | null, v: unknown) => (e ? reject(e) : resolve(v)));
-      else resolve(U.evaluateNodeProperty(spec.value, spec.type, null, msg));
-    });
+    spec.type === 'jsonata'
+      ? new Promise((resolve, reject) => U.evaluateJSONataExpression(prepared.get(spec), msg, (e: Error | null, v: unknown) => (e ? reject(e) : resolve(v))))
+      : U.evaluateNodeProperty(spec.value, spec.type, null, msg);
 }
 
 const s = (value: string, type = 'str'): FieldSpec => ({ value, type });

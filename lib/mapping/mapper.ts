@@ -427,7 +427,7 @@ export class Mapper {
       const dok: DokumentContent = {
         userKey: need('userKey', uuid),
         title: docTitle,
-        description: (get('description')) ?? docTitle,
+        description: get('description') ?? docTitle,
         documentType: need('documentType', DOKUMENT_DEFAULTS.documentType),
         direction: need('direction', DOKUMENT_DEFAULTS.direction),
         letterDate: need('letterDate', formatDate(now)),

@@ -80,38 +80,54 @@ function isLeafObject(v: object): boolean {
   return ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof Date || v instanceof RegExp;
 }
 
+/** One value still to look at; its path is kept as a link to its parent, built only for an error. */
+interface Pending {
+  v: unknown;
+  depth: number;
+  parent: Pending | undefined;
+  key: string | number | undefined;
+}
+
+function pathOf(p: Pending): Array<string | number> {
+  const out: Array<string | number> = [];
+  for (let at: Pending | undefined = p; at && at.key !== undefined; at = at.parent) out.push(at.key);
+  return out.reverse();
+}
+
 /**
  * Walks the value iteratively (no recursion, so no stack overflow) and returns the first limit it exceeds,
  * or undefined when the value is within all limits. Buffers, typed arrays and Dates count as single values.
+ * Paths are linked, not copied per value (copying them was most of validating a submission, bench/map.bench.ts).
  */
 export function checkLimits(value: unknown, limits: InputLimits, lang: Language): ValidationError | undefined {
   const t = TEXT[lang];
-  const stack: Array<{ v: unknown; depth: number; at: Array<string | number> }> = [{ v: value, depth: 0, at: [] }];
+  const stack: Pending[] = [{ v: value, depth: 0, parent: undefined, key: undefined }];
   let nodes = 0;
   let chars = 0;
   while (stack.length) {
-    const { v, depth, at } = stack.pop()!;
+    const p = stack.pop()!;
+    const { v, depth } = p;
     if (++nodes > limits.maxNodes) return limitError([], t.nodes(limits.maxNodes));
     if (typeof v === 'string') {
-      if (v.length > limits.maxStringLength) return limitError(at, t.string(limits.maxStringLength));
+      if (v.length > limits.maxStringLength) return limitError(pathOf(p), t.string(limits.maxStringLength));
       chars += v.length;
       if (chars > limits.maxTotalChars) return limitError([], t.chars(limits.maxTotalChars));
       continue;
     }
     if (v === null || typeof v !== 'object' || isLeafObject(v)) continue;
-    if (depth >= limits.maxDepth) return limitError(at, t.depth(limits.maxDepth));
+    if (depth >= limits.maxDepth) return limitError(pathOf(p), t.depth(limits.maxDepth));
     if (Array.isArray(v)) {
-      if (v.length > limits.maxArrayItems) return limitError(at, t.array(limits.maxArrayItems));
-      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], depth: depth + 1, at: [...at, i] });
+      if (v.length > limits.maxArrayItems) return limitError(pathOf(p), t.array(limits.maxArrayItems));
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], depth: depth + 1, parent: p, key: i });
       continue;
     }
     const keys = Object.keys(v);
-    if (keys.length > limits.maxProperties) return limitError(at, t.props(limits.maxProperties));
+    if (keys.length > limits.maxProperties) return limitError(pathOf(p), t.props(limits.maxProperties));
     for (let i = keys.length - 1; i >= 0; i--) {
       chars += keys[i].length;
-      stack.push({ v: (v as Record<string, unknown>)[keys[i]], depth: depth + 1, at: [...at, keys[i]] });
+      stack.push({ v: (v as Record<string, unknown>)[keys[i]], depth: depth + 1, parent: p, key: keys[i] });
     }
-    if (chars > limits.maxTotalChars) return limitError(at, t.chars(limits.maxTotalChars));
+    if (chars > limits.maxTotalChars) return limitError(pathOf(p), t.chars(limits.maxTotalChars));
   }
   return undefined;
 }

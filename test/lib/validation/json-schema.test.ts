@@ -168,6 +168,7 @@ describe('lib/validation', () => {
       const l = resolveLimits({ maxDepth: 3, maxStringLength: 5, maxArrayItems: 2, maxProperties: 2, maxNodes: 10, maxTotalChars: 12 });
       assert.equal(checkLimits({ a: { b: { c: { d: 1 } } } }, l, 'en')?.path, 'a.b.c');
       assert.equal(checkLimits({ a: ['123456'] }, l, 'da')?.message, 'er længere end 5 tegn og blev ikke valideret');
+      assert.equal(checkLimits({ x: 1, a: ['ok', '123456'] }, l, 'en')?.pointer, '/a/1', 'the path of a value inside a list');
       assert.equal(checkLimits({ a: [1, 2, 3] }, l, 'en')?.path, 'a');
       assert.match(checkLimits({ a: 1, b: 2, c: 3 }, l, 'en')!.message, /more than 2 fields/);
       assert.match(
