@@ -12,6 +12,31 @@ const s = (value: string, type = 'str'): FieldSpec => ({ value, type });
 const routing = { routingCvr: s('14814833'), kle: s('32.03.12') };
 
 describe('lib/mapping/mapper', () => {
+  it('evaluates settings as plain values or promises; a failing one fails the message only where it is used, by name', async () => {
+    const mixed: Evaluator = (spec, msg) => {
+      if (spec.value === 'boom') throw new Error('cannot read boom');
+      if (spec.value === 'late') return Promise.resolve('Sen titel');
+      if (spec.value === 'rejects') return Promise.reject(new Error('the store is down'));
+      return evaluate(spec, msg) as Promise<unknown>;
+    };
+    const config = (fields: MapConfig['fields']): MapConfig => ({ objektType: 'JOURNALPOST', routingMode: 'kle', xmlMode: 'template', files: [], fields });
+    const base = { ...routing, noteText: s('payload.data.besked', 'msg'), noteTitle: s('late', 'flow') };
+    // a DOKUMENT-only setting left over in a JOURNALPOST's configuration is never used: its error does not matter
+    const ok = await new Mapper(config({ ...base, description: s('boom', 'msg'), partText: s('rejects', 'flow') })).map(
+      { payload: loadSubmission('journalpost') },
+      mixed,
+    );
+    assert.equal(ok.object.journalpost!.noteTitle, 'Sen titel', 'a promised value is awaited');
+    await assert.rejects(
+      new Mapper(config({ ...base, noteText: s('boom', 'msg') })).map({ payload: loadSubmission('journalpost') }, mixed),
+      (e: Error) => e instanceof MappingError && e.field === 'noteText' && /cannot read boom/.test(e.message),
+    );
+    await assert.rejects(
+      new Mapper(config({ ...base, noteTitle: s('rejects', 'flow') })).map({ payload: loadSubmission('journalpost') }, mixed),
+      (e: Error) => e instanceof MappingError && e.field === 'noteTitle' && /the store is down/.test(e.message),
+    );
+  });
+
   it('DOKUMENT without a file setting takes the first selected file; unselected files stay behind', async () => {
     const m = new Mapper({ objektType: 'DOKUMENT', routingMode: 'kle', xmlMode: 'template', fields: routing, files: [{ element: 'bilag', role: 'Bilag' }] });
     const { object } = await m.map({ payload: loadSubmission('dokument') }, evaluate, { now: new Date('2026-01-15T12:00:00Z') });
