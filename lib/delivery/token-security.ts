@@ -6,7 +6,11 @@
  */
 import { SOAP_ACTIONS } from '../sf2900/namespaces';
 import type { SigningKey } from '../signing/keys';
-import { buildTokenEnvelope } from '../sts/token-envelope';
+import { availableParallelism } from 'node:os';
+import { SigningError, type KeyMaterial } from '../signing/keys';
+import { SigningPool } from '../signing/pool';
+import type { SignRequest } from '../signing/sign';
+import { buildTokenEnvelope, tokenSignRequest } from '../sts/token-envelope';
 import { StsError, type IssuedToken } from '../sts/response';
 import type { TokenCache } from '../sts/cache';
 import type { SecurityModel } from './deliver';
@@ -27,6 +31,11 @@ export interface TokenSecurityOptions {
   to: string;
   /** wsu:Timestamp lifetime in seconds (default 300). */
   lifetimeSeconds?: number;
+  /**
+   * Signs off the event loop (a SigningPool holding the same key): the signature is most of the token model's cost
+   * per message (bench/token.bench.ts). Without one, requests are signed in this thread with `key`.
+   */
+  signer?: { sign(req: SignRequest): Promise<string> };
 }
 
 /** A failed STS call as a DeliveryError: unreachable / timed out / 5xx = transient, a refusal = permanent. */
@@ -52,6 +61,28 @@ export function isTokenRejection(err: DeliveryError): boolean {
   return TOKEN_WORDS.test(err.reason) || err.errors.some((e) => TOKEN_WORDS.test(`${e.code} ${e.text}`));
 }
 
+/** Signing threads per serviceplatform configuration in the token model: one core is left to the event loop. */
+const SIGNING_THREADS = Math.min(2, Math.max(1, availableParallelism() - 1));
+
+/**
+ * The token model's signer: a SigningPool holding the certificate's key, started on the first request (a
+ * configuration that never sends starts no thread) and stopped by `close()`.
+ */
+export function tokenSigner(material: () => KeyMaterial): { sign(req: SignRequest): Promise<string>; close(): Promise<void> } {
+  let pool: SigningPool | undefined;
+  return {
+    async sign(req) {
+      pool ??= new SigningPool(material(), { size: SIGNING_THREADS });
+      return pool.sign(req);
+    },
+    async close() {
+      const p = pool;
+      pool = undefined;
+      await p?.close();
+    },
+  };
+}
+
 export function tokenSecurity(opts: TokenSecurityOptions): SecurityModel {
   return {
     name: 'token',
@@ -65,12 +96,15 @@ export function tokenSecurity(opts: TokenSecurityOptions): SecurityModel {
       } catch (err) {
         throw stsDeliveryError(err);
       }
+      const what = { bodyXml, action, to: opts.to, token, lifetimeSeconds: opts.lifetimeSeconds };
       try {
-        return buildTokenEnvelope(opts.key(), { bodyXml, action, to: opts.to, token, lifetimeSeconds: opts.lifetimeSeconds });
+        return opts.signer ? await opts.signer.sign(tokenSignRequest(what)) : buildTokenEnvelope(opts.key(), what);
       } catch (err) {
+        // the key or the request cannot be signed: permanent; a signing thread that stopped: the send is tried again
+        const permanent = !opts.signer || err instanceof SigningError;
         throw new DeliveryError({
-          class: 'permanent',
-          code: 'CONFIG',
+          class: permanent ? 'permanent' : 'transient',
+          code: permanent ? 'CONFIG' : 'SIGNING',
           reason: `The token-model request cannot be signed: ${(err as Error).message}`,
           errors: [],
         });

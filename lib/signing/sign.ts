@@ -1,4 +1,4 @@
-import { randomUUID } from 'crypto';
+import { randomBytes, randomUUID } from 'crypto';
 import type { Document, Element } from '@xmldom/xmldom';
 import { parseXmlSafely } from '../xml/safe-xml';
 import { ALG, NS, WSA_HEADERS, WSS } from './constants';
@@ -214,10 +214,17 @@ export function signWsSecurity(xml: string, key: SigningKey, opts: WsSecurityOpt
   let token: Element;
   let keyInfo: Build;
   let tokenDigest: string | undefined;
+  let splice: { marker: string; xml: string } | undefined;
   if (opts.samlAssertion !== undefined) {
     const parsed = assertionOf(opts.samlAssertion);
     const assertionId = parsed.element.getAttribute('ID');
-    token = doc.importNode(parsed.element, true) as Element;
+    // The assertion goes into the output as the STS wrote it, in place of a marker element: importing a copy into
+    // every message's document and serialising it again was a seventh of the token model's signing. Its digest is
+    // the one computed once per token (exclusive C14N is the same inside any envelope, see assertionOf).
+    const marker = `os2splice:A${randomBytes(8).toString('hex')}`;
+    token = doc.createElementNS(SPLICE_NS, marker);
+    token.setAttribute('ID', assertionId!);
+    splice = { marker, xml: parsed.text };
     tokenDigest = parsed.digest;
     keyInfo = node(
       NS.wsse,
@@ -263,24 +270,37 @@ export function signWsSecurity(xml: string, key: SigningKey, opts: WsSecurityOpt
     }),
   );
   addSignature(doc, key, refs, keyInfo, (signature) => security.appendChild(signature));
-  return serialize(doc);
+  const out = serialize(doc);
+  if (!splice) return out;
+  const at = out.indexOf(`<${splice.marker} `);
+  const end = at < 0 ? -1 : out.indexOf('/>', at);
+  if (end < 0) throw new SigningError('the SAML assertion could not be placed in the envelope');
+  return out.slice(0, at) + splice.xml + out.slice(end + 2);
 }
 
+/** The namespace of the marker element the assertion takes the place of (never in an output). */
+const SPLICE_NS = 'urn:os2:node-red-fordeling:splice';
+
 /** The last few SAML assertions signed with: parsed and digested once per token, not once per message. */
-const assertions = new Map<string, { element: Element; digest: string }>();
+const assertions = new Map<string, { element: Element; digest: string; text: string }>();
 
 /**
  * A SAML 2.0 assertion, parsed, with the SHA-256 digest of its exclusive C14N form. The form is the same inside any
  * envelope: exclusive C14N renders only the namespaces the assertion uses, and a standalone parse succeeding means it
  * declares them all itself.
  */
-function assertionOf(xml: string): { element: Element; digest: string } {
+function assertionOf(xml: string): { element: Element; digest: string; text: string } {
   const known = assertions.get(xml);
   if (known) return known;
   const element = parseXmlSafely(xml, 'the SAML assertion').documentElement!;
   if (element.namespaceURI !== NS.saml2 || element.localName !== 'Assertion') throw new SigningError('samlAssertion is not a SAML 2.0 Assertion');
   if (!element.getAttribute('ID')) throw new SigningError('the SAML assertion has no ID');
-  const entry = { element, digest: digest(canonicalize(element, ALG.excC14n), ALG.sha256) };
+  // the text placed in envelopes: the assertion element alone (an XML declaration or BOM cannot stand inside one)
+  const text = stripBom(xml)
+    .replace(/^\s*<\?xml[^>]*\?>\s*/, '')
+    .trim();
+  if (!/^<[A-Za-z_]/.test(text) || !text.endsWith(`</${element.tagName}>`)) throw new SigningError('samlAssertion must be the Assertion element alone');
+  const entry = { element, digest: digest(canonicalize(element, ALG.excC14n), ALG.sha256), text };
   if (assertions.size >= 4) assertions.delete(assertions.keys().next().value!);
   assertions.set(xml, entry);
   return entry;

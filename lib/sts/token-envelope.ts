@@ -1,7 +1,7 @@
 import { randomUUID } from 'crypto';
 import { escapeXml } from '../xml/safe-xml';
 import { NS } from '../signing/constants';
-import { signWsSecurity } from '../signing/sign';
+import { signWsSecurity, type SignRequest } from '../signing/sign';
 import type { SigningKey } from '../signing/keys';
 import { WST } from './constants';
 import type { IssuedToken } from './response';
@@ -29,6 +29,15 @@ export const FRAMEWORK_HEADER = `<sbf:Framework xmlns:sbf="${NS.liberty}" xmlns:
  * the Framework header and the assertion, with KeyInfo = SecurityTokenReference (SAMLID) to the assertion.
  */
 export function buildTokenEnvelope(key: SigningKey, opts: TokenEnvelopeOptions): string {
+  const req = tokenSignRequest(opts);
+  return signWsSecurity(req.xml, key, req);
+}
+
+/**
+ * What buildTokenEnvelope signs, as a request for a signer elsewhere (the signing pool's worker thread, which holds
+ * the same key): the envelope and its WS-Security options.
+ */
+export function tokenSignRequest(opts: TokenEnvelopeOptions): Extract<SignRequest, { mode: 'wssecurity' }> {
   const messageId = opts.messageId ?? `urn:uuid:${randomUUID()}`;
   const envelope =
     `<soap:Envelope xmlns:soap="${NS.soap11}" xmlns:wsa="${NS.wsa}">` +
@@ -41,11 +50,13 @@ export function buildTokenEnvelope(key: SigningKey, opts: TokenEnvelopeOptions):
     '</soap:Header>' +
     `<soap:Body>${opts.bodyXml}</soap:Body>` +
     '</soap:Envelope>';
-  return signWsSecurity(envelope, key, {
+  return {
+    mode: 'wssecurity',
+    xml: envelope,
     lifetimeSeconds: opts.lifetimeSeconds ?? 300,
     samlAssertion: opts.token.assertionXml,
     signToken: true,
     extraHeaders: [`{${NS.liberty}}Framework`],
-    now: opts.now,
-  });
+    ...(opts.now ? { now: opts.now } : {}),
+  };
 }

@@ -1,4 +1,7 @@
 import { DOMParser, type Document, type Node } from '@xmldom/xmldom';
+import { rememberXmldomRegExps } from './xmldom-regexps';
+
+rememberXmldomRegExps();
 
 /** Largest XML text we parse at all (a SOAP message with a base64 PDF fits easily). */
 export const MAX_XML_BYTES = 64 * 1024 * 1024;

@@ -14,7 +14,7 @@ import { SoapTransport } from '../../lib/delivery/soap-transport';
 import { splitPem, type ServiceplatformConfig } from '../../lib/delivery/serviceplatform';
 import { registerRoutingAdmin } from './routing-admin';
 import { certificateSecurity, serviceUrl, type SecurityModel } from '../../lib/delivery/deliver';
-import { tokenSecurity } from '../../lib/delivery/token-security';
+import { tokenSecurity, tokenSigner } from '../../lib/delivery/token-security';
 import { FORDELING_ENTITY_ID, STS_URLS } from '../../lib/sts/constants';
 import { TokenCache } from '../../lib/sts/cache';
 import { requestToken } from '../../lib/sts/client';
@@ -92,13 +92,13 @@ export = function (RED: NodeAPI) {
     if (self.configError) this.error(self.configError);
 
     let key: SigningKey | undefined;
-    const signingKey = (): SigningKey => {
-      if (key) return key;
+    const material = () => {
       const cert = self.certificate();
       if (!cert) throw new Error('serviceplatform: no certificate configured');
-      key = loadSigningKey(cert.keyMaterial());
-      return key;
+      return cert.keyMaterial();
     };
+    const signingKey = (): SigningKey => (key ??= loadSigningKey(material()));
+    const signer = tokenSigner(material); // token model: requests signed on a thread of their own
     let cache: TokenCache | undefined;
     if (token) {
       cache = new TokenCache(() =>
@@ -118,7 +118,7 @@ export = function (RED: NodeAPI) {
     self.security = () => {
       self.transport(); // the same checks (configuration, certificate)
       if (!cache) return certificateSecurity;
-      security ??= tokenSecurity({ cache, key: signingKey, to: serviceUrl(self.baseUrl) });
+      security ??= tokenSecurity({ cache, key: signingKey, to: serviceUrl(self.baseUrl), signer });
       return security;
     };
 
@@ -130,7 +130,7 @@ export = function (RED: NodeAPI) {
         cache?.invalidate();
         cache = undefined;
         key = undefined;
-        done();
+        void signer.close().finally(done);
       });
     });
   }

@@ -3,7 +3,7 @@ import * as net from 'net';
 import { listReceivers, prepareAfsend, sendAfsend, type DeliveryContext } from '../../../lib/delivery/deliver';
 import type { DeliveryError } from '../../../lib/delivery/errors';
 import { SoapTransport } from '../../../lib/delivery/soap-transport';
-import { tokenSecurity } from '../../../lib/delivery/token-security';
+import { tokenSecurity, tokenSigner } from '../../../lib/delivery/token-security';
 import { loadSigningKey, type SigningKey } from '../../../lib/signing/keys';
 import { FORDELING_ENTITY_ID, requestToken, TokenCache } from '../../../lib/sts';
 import { createSimulator, type Simulator } from '../../../simulator';
@@ -56,6 +56,31 @@ describe('lib/delivery token model: sendAfsend() with tokenSecurity against the 
     o.submissionId = `9a1e2f3a-0000-4000-8000-${String(++n).padStart(12, '0')}`;
     return o;
   };
+
+  it('signed on a signing thread (as the serviceplatform node does): accepted, and the assertion is carried as the STS wrote it', async () => {
+    const signer = tokenSigner(() => ({ keyPem: certs.client.key, certPem: certs.client.cert }));
+    try {
+      const { ctx, cache } = context();
+      ctx.security = tokenSecurity({ cache, key: () => key, to: sim.tokenServiceUrl, signer });
+      const sent: string[] = [];
+      const post = transport.post.bind(transport);
+      ctx.transport = { post: (url: string, action: string, body: string, ms: number) => (sent.push(body), post(url, action, body, ms)) } as SoapTransport;
+      const r = await deliver(obj(), ctx);
+      assert.ok(r.distributionTransactionId, 'the simulator accepted the signature and the token');
+      assert.ok(sent[0]!.includes((await cache.get()).assertionXml), 'the assertion text is in the envelope unchanged');
+      assert.equal(sent[0]!.includes('os2splice'), false, 'no marker left behind');
+    } finally {
+      await signer.close();
+    }
+  });
+
+  it('a key the signing thread cannot use is a permanent configuration error, not a crash', async () => {
+    const signer = tokenSigner(() => ({ keyPem: 'not a key', certPem: certs.client.cert }));
+    const { ctx, cache } = context();
+    ctx.security = tokenSecurity({ cache, key: () => key, to: sim.tokenServiceUrl, signer });
+    await assert.rejects(deliver(obj(), ctx), (e: DeliveryError) => e.class === 'permanent' && e.code === 'CONFIG' && /cannot be signed/.test(e.reason));
+    await signer.close();
+  });
 
   it('a revoked token is renewed within the same send: one call succeeds, with a second token', async () => {
     const { ctx, cache } = context();
