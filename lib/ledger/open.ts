@@ -54,6 +54,7 @@ const METHODS = [
   'claimDue',
   'extendLease',
   'release',
+  'settleAttempt',
   'listQueue',
   'addCursor',
   'listCursor',

@@ -281,10 +281,11 @@ export class SqliteLedger implements Ledger {
     }, sizeOf(patch.request) + sizeOf(patch.response));
   }
 
-  private patchSync(transactionId: string, patch: Patch, guard?: StateGuard): void {
+  /** Applies a patch; false when the guard left the shipment as it was (onlyIfMoved). */
+  private patchSync(transactionId: string, patch: Patch, guard?: StateGuard): boolean {
     const current = this.stmt('SELECT state FROM shipments WHERE transaction_id = ?').get(transactionId) as { state: string } | undefined;
     if (!current) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
-    if (guard?.onlyIfMoved && guard.keepStateIf?.includes(current.state as ShipmentRecord['state'])) return;
+    if (guard?.onlyIfMoved && guard.keepStateIf?.includes(current.state as ShipmentRecord['state'])) return false;
     const sets = ['updated_at = ?'];
     const values: unknown[] = [this.iso()];
     for (const [key, column] of Object.entries(COLUMNS)) {
@@ -300,6 +301,7 @@ export class SqliteLedger implements Ledger {
       this.stmt('DELETE FROM attempts WHERE transaction_id = ?').run(transactionId);
       for (const a of patch.attempts) this.insertAttempt(transactionId, a);
     }
+    return true;
   }
 
   /**
@@ -327,6 +329,23 @@ export class SqliteLedger implements Ledger {
       this.insertAttempt(transactionId, attempt);
       return this.shipmentSync(transactionId, false)!;
     });
+  }
+
+  settleAttempt(
+    transactionId: string,
+    attempt: AttemptRecord,
+    patch: Patch,
+    guard: StateGuard | undefined,
+    release: { owner: string; retryAt?: Date },
+  ): Promise<ShipmentRecord> {
+    return this.write(() => {
+      // throws for a missing shipment (before anything is written); the attempt touches the shipment either way
+      if (!this.patchSync(transactionId, patch, guard))
+        this.stmt('UPDATE shipments SET updated_at = ? WHERE transaction_id = ?').run(this.iso(), transactionId);
+      this.insertAttempt(transactionId, attempt);
+      this.releaseSync(transactionId, release.owner, release.retryAt);
+      return this.shipmentSync(transactionId, false)!;
+    }, sizeOf(patch.request) + sizeOf(patch.response));
   }
 
   private insertAttempt(transactionId: string, a: AttemptRecord): void {
@@ -550,20 +569,18 @@ export class SqliteLedger implements Ledger {
   }
 
   release(transactionId: string, owner: string, retryAt?: Date): Promise<boolean> {
-    return this.write(
-      () => {
-        const r = retryAt
-          ? this.stmt('UPDATE work_queue SET not_before = ?, owner = NULL, lease_until = NULL WHERE transaction_id = ? AND owner = ?').run(
-              retryAt.toISOString(),
-              transactionId,
-              owner,
-            )
-          : this.stmt('DELETE FROM work_queue WHERE transaction_id = ? AND owner = ?').run(transactionId, owner);
-        return r.changes === 1;
-      },
-      0,
-      true,
-    );
+    return this.write(() => this.releaseSync(transactionId, owner, retryAt), 0, true);
+  }
+
+  private releaseSync(transactionId: string, owner: string, retryAt?: Date): boolean {
+    const r = retryAt
+      ? this.stmt('UPDATE work_queue SET not_before = ?, owner = NULL, lease_until = NULL WHERE transaction_id = ? AND owner = ?').run(
+          retryAt.toISOString(),
+          transactionId,
+          owner,
+        )
+      : this.stmt('DELETE FROM work_queue WHERE transaction_id = ? AND owner = ?').run(transactionId, owner);
+    return r.changes === 1;
   }
 
   listQueue(): Promise<WorkItem[]> {

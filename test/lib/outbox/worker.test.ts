@@ -125,14 +125,14 @@ describe('DeliveryWorker', () => {
     const dead: ShipmentRecord[] = [];
     const errors: Error[] = [];
     const w = worker(async () => ({ distributionTransactionId: 'd-x' }), { onDeadLetter: (s) => dead.push(s), onError: (e) => errors.push(e) });
-    const addAttempt = ledger.addAttempt.bind(ledger);
+    const settleAttempt = ledger.settleAttempt.bind(ledger);
     let failOnce = true;
-    ledger.addAttempt = async (t, a) => {
+    ledger.settleAttempt = async (t, a, ...rest) => {
       if (a.ok && failOnce) {
         failOnce = false;
         throw new Error('disk I/O error');
       }
-      return addAttempt(t, a);
+      return settleAttempt(t, a, ...rest);
     };
     await ship(w, 'x1');
     await clock.advance(10);
