@@ -37,7 +37,7 @@ import {
 import { deleteInBatches } from './batches';
 import { Checkpointer, type CheckpointerOptions } from './sqlite-checkpointer';
 import { migrateSqlite, SQLITE_FILE_KEYS_BACKFILL } from './sqlite-schema';
-import { WalSync, type Fsync } from './wal-sync';
+import { WalSync, type Fsync, type FsyncSync } from './wal-sync';
 import { ACTIVE_STATES } from './types';
 import type { AttemptRecord, InboxEntry, ReceiptRecord, ShipmentRecord, WorkItem } from './types';
 import type { ApprovalDecision, ApprovalFilter, ApprovalRecord, Ledger, PurgeResult, ReceiptEffect, ShipmentFilter, StateGuard, StoredRecord } from './types';
@@ -49,8 +49,9 @@ export interface SqliteLedgerOptions {
   checkpoint?: CheckpointerOptions;
   /** Rows deleted per retention batch (the event loop is given back between batches). Default 200. */
   purgeBatch?: number;
-  /** How the WAL is put on disk (tests: an fsync that waits or fails). Default `fs.fsync`. */
+  /** How the WAL is put on disk (tests: an fsync that waits or fails). Default `fs.fsync`, and `fs.fsyncSync` for a lone change. */
   fsync?: Fsync;
+  fsyncSync?: FsyncSync;
 }
 
 export const DB_FILE = 'ledger.db';
@@ -106,7 +107,7 @@ export class SqliteLedger implements Ledger {
     this.inCommit = this.db.transaction((run: () => void) => run()).immediate;
     this.inSavepoint = this.db.transaction((fn: () => unknown) => fn());
     if (this.file !== ':memory:') {
-      this.wal = new WalSync(`${this.file}-wal`, options.fsync, () => this.pending.length && this.schedule());
+      this.wal = new WalSync(`${this.file}-wal`, options.fsync, () => this.pending.length && this.schedule(), options.fsyncSync);
       try {
         this.checkpointer = new Checkpointer(this.file, options.checkpoint);
       } catch (err) {
@@ -214,6 +215,8 @@ export class SqliteLedger implements Ledger {
       });
     if (!this.wal) return settle();
     this.wal.committed();
+    // a lone change: fsynced in place (wal-sync.ts syncNow); several: the fsync runs off the event loop, shared
+    if (batch.length === 1 && this.wal.syncNow() && !this.wal.failed) return settle();
     this.durable().then(settle, (e: Error) => {
       for (const item of batch) item.reject(e);
     });

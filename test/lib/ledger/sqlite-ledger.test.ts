@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, fsync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, fsync, fsyncSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openEmbedded } from '../../../lib/ledger/embedded';
@@ -187,35 +187,48 @@ describe('Embedded ledger (SQLite)', () => {
     await l.close();
   });
 
-  it('acknowledges a change, and answers a read of it, only once the WAL holding its commit is fsynced', async () => {
+  it('acknowledges changes that share a commit, and answers a read of them, only once the WAL is fsynced off the event loop', async () => {
     const held: Array<{ fd: number; done: (err: NodeJS.ErrnoException | null) => void }> = [];
-    const l = new SqliteLedger(dir, { fsync: (fd, done) => held.push({ fd, done }) });
+    const inPlace: number[] = [];
+    const l = new SqliteLedger(dir, { fsync: (fd, done) => held.push({ fd, done }), fsyncSync: (fd) => inPlace.push(fd) });
     const settled: string[] = [];
-    const created = l.createShipment({ transactionId: 'a', submissionId: 's', state: 'queued' }).then(() => settled.push('create'));
+    // two changes in one turn share a commit: its fsync goes to the thread pool (held here)
+    const created = Promise.all([
+      l.createShipment({ transactionId: 'a', submissionId: 's', state: 'queued' }),
+      l.createShipment({ transactionId: 'b', submissionId: 's', state: 'queued' }),
+    ]).then(() => settled.push('create'));
     while (!held.length) await new Promise((r) => setImmediate(r));
     const read = l.getShipment('a').then((s) => settled.push(`read ${s?.state}`));
-    const second = l.updateShipment('a', { state: 'sending' }).then(() => settled.push('update'));
+    const second = Promise.all([l.updateShipment('a', { state: 'sending' }), l.updateShipment('b', { state: 'sending' })]).then(() => settled.push('update'));
     await new Promise((r) => setTimeout(r, 30));
     assert.deepEqual(settled, [], 'nothing answered before the fsync returned');
-    assert.equal(held.length, 1, 'one fsync at a time; commits made meanwhile wait for the next');
+    assert.equal(held.length, 1, 'one fsync at a time; the changes asked for meanwhile wait to be committed after it');
     assert.equal(readlinkSync(`/proc/self/fd/${held[0]!.fd}`), path.join(dir, 'ledger.db-wal'), 'the fsync is of the WAL file');
     held.shift()!.done(null);
     await created;
     await read;
-    assert.deepEqual(settled, ['create', 'read queued'], 'the first commit and the read of it, not the second commit');
+    assert.deepEqual([...settled].sort(), ['create', 'read queued'], 'the first commit and the read of it, not the second commit');
     while (!held.length) await new Promise((r) => setImmediate(r));
     held.shift()!.done(null);
     await second;
-    assert.deepEqual(settled, ['create', 'read queued', 'update']);
-    const closing = l.close();
-    while (held.length) held.shift()!.done(null);
-    await closing;
+    assert.equal(settled[2], 'update');
+    // a lone change: fsynced in place, before its promise resolves
+    await l.createShipment({ transactionId: 'c', submissionId: 's', state: 'queued' });
+    assert.equal(inPlace.length, 1);
+    assert.equal(readlinkSync(`/proc/self/fd/${inPlace[0]!}`), path.join(dir, 'ledger.db-wal'));
+    assert.equal(held.length, 0);
+    await l.close();
   });
 
   it('an fsync that fails stops the ledger: the waiting change and every later change and read are refused', async () => {
     let fail = false;
+    const eio = () => Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
     const l = new SqliteLedger(dir, {
-      fsync: (fd, done) => (fail ? done(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' })) : fsync(fd, done)),
+      fsync: (fd, done) => (fail ? done(eio()) : fsync(fd, done)),
+      fsyncSync: (fd) => {
+        if (fail) throw eio();
+        fsyncSync(fd);
+      },
     });
     await l.createShipment({ transactionId: 'a', submissionId: 's', state: 'queued' });
     fail = true;
@@ -228,6 +241,19 @@ describe('Embedded ledger (SQLite)', () => {
     assert.equal((await again.getShipment('a'))?.state, 'queued', 'what was acknowledged is there after the restart');
     assert.equal(await again.getShipment('c'), undefined, 'nothing was written after the failure');
     await again.close();
+  });
+
+  it('a failing fsync of a shared commit refuses every change in it', async () => {
+    const l = new SqliteLedger(dir, { fsync: (_fd, done) => done(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' })) });
+    const r = await Promise.allSettled([
+      l.createShipment({ transactionId: 'a', submissionId: 's', state: 'queued' }),
+      l.createShipment({ transactionId: 'b', submissionId: 's', state: 'queued' }),
+    ]);
+    assert.deepEqual(
+      r.map((x) => x.status),
+      ['rejected', 'rejected'],
+    );
+    await l.close();
   });
 
   it('one failing change in a shared commit fails alone; the others are stored', async () => {
