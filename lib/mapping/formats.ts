@@ -179,8 +179,19 @@ export function formatDate(d: Date, timeZone = DEFAULT_TIME_ZONE): string {
   return `${p.year}-${p.month}-${p.day}`;
 }
 
+/** The last date-time formatted: messages of one second share it (0.7 µs a call otherwise, bench/map.bench.ts). */
+let lastDateTime: { second: number; timeZone: string; text: string } | undefined;
+
 /** xs:dateTime with offset, seconds precision, e.g. 2026-11-22T08:15:00+01:00. */
 export function formatDateTime(d: Date, timeZone = DEFAULT_TIME_ZONE): string {
+  const second = Math.floor(d.getTime() / 1000);
+  if (lastDateTime && lastDateTime.second === second && lastDateTime.timeZone === timeZone) return lastDateTime.text;
+  const text = formatDateTimeOf(d, timeZone);
+  if (!Number.isNaN(second)) lastDateTime = { second, timeZone, text };
+  return text;
+}
+
+function formatDateTimeOf(d: Date, timeZone: string): string {
   const p = parts(d, timeZone);
   const off = offsetMinutes(d, timeZone);
   const sign = off < 0 ? '-' : '+';

@@ -101,31 +101,47 @@ function pathOf(p: Pending): Array<string | number> {
  */
 export function checkLimits(value: unknown, limits: InputLimits, lang: Language): ValidationError | undefined {
   const t = TEXT[lang];
-  const stack: Pending[] = [{ v: value, depth: 0, parent: undefined, key: undefined }];
   let nodes = 0;
   let chars = 0;
+  // A scalar is checked where it is met (no entry on the stack: most of a submission is scalars); undefined = within limits.
+  const scalar = (v: unknown, at: () => Array<string | number>): ValidationError | undefined => {
+    if (++nodes > limits.maxNodes) return limitError([], t.nodes(limits.maxNodes));
+    if (typeof v !== 'string') return undefined;
+    if (v.length > limits.maxStringLength) return limitError(at(), t.string(limits.maxStringLength));
+    chars += v.length;
+    return chars > limits.maxTotalChars ? limitError([], t.chars(limits.maxTotalChars)) : undefined;
+  };
+  const isContainer = (v: unknown): v is object => v !== null && typeof v === 'object' && !isLeafObject(v);
+  if (!isContainer(value)) return scalar(value, () => []);
+  const stack: Pending[] = [{ v: value, depth: 0, parent: undefined, key: undefined }];
   while (stack.length) {
     const p = stack.pop()!;
     const { v, depth } = p;
     if (++nodes > limits.maxNodes) return limitError([], t.nodes(limits.maxNodes));
-    if (typeof v === 'string') {
-      if (v.length > limits.maxStringLength) return limitError(pathOf(p), t.string(limits.maxStringLength));
-      chars += v.length;
-      if (chars > limits.maxTotalChars) return limitError([], t.chars(limits.maxTotalChars));
-      continue;
-    }
-    if (v === null || typeof v !== 'object' || isLeafObject(v)) continue;
     if (depth >= limits.maxDepth) return limitError(pathOf(p), t.depth(limits.maxDepth));
     if (Array.isArray(v)) {
       if (v.length > limits.maxArrayItems) return limitError(pathOf(p), t.array(limits.maxArrayItems));
-      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], depth: depth + 1, parent: p, key: i });
+      for (let i = v.length - 1; i >= 0; i--) {
+        const item: unknown = v[i];
+        if (isContainer(item)) stack.push({ v: item, depth: depth + 1, parent: p, key: i });
+        else {
+          const over = scalar(item, () => [...pathOf(p), i]);
+          if (over) return over;
+        }
+      }
       continue;
     }
-    const keys = Object.keys(v);
+    const keys = Object.keys(v as object);
     if (keys.length > limits.maxProperties) return limitError(pathOf(p), t.props(limits.maxProperties));
     for (let i = keys.length - 1; i >= 0; i--) {
-      chars += keys[i].length;
-      stack.push({ v: (v as Record<string, unknown>)[keys[i]], depth: depth + 1, parent: p, key: keys[i] });
+      const key = keys[i];
+      chars += key.length;
+      const item = (v as Record<string, unknown>)[key];
+      if (isContainer(item)) stack.push({ v: item, depth: depth + 1, parent: p, key });
+      else {
+        const over = scalar(item, () => [...pathOf(p), key]);
+        if (over) return over;
+      }
     }
     if (chars > limits.maxTotalChars) return limitError(pathOf(p), t.chars(limits.maxTotalChars));
   }
