@@ -215,8 +215,8 @@ export class SqliteLedger implements Ledger {
       });
     if (!this.wal) return settle();
     this.wal.committed();
-    // a lone change: fsynced in place (wal-sync.ts syncNow); several: the fsync runs off the event loop, shared
-    if (batch.length === 1 && this.wal.syncNow() && !this.wal.failed) return settle();
+    // a lone change while the event loop is quiet: fsynced in place (wal-sync.ts); else off the loop, shared
+    if (batch.length === 1 && this.wal.loopIsQuiet() && this.wal.syncNow() && !this.wal.failed) return settle();
     this.durable().then(settle, (e: Error) => {
       for (const item of batch) item.reject(e);
     });

@@ -24,6 +24,11 @@
  * waiting and later change and read is refused with the error, until Node-RED is restarted (PostgreSQL does the same).
  */
 import * as fs from 'node:fs';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+
+/** How often the event loop's business is looked at, and above which share of it (besides our own fsyncs) it is busy. */
+const LOOK_EVERY_MS = 50;
+const BUSY_SHARE = 0.5;
 
 export type Fsync = (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void;
 export type FsyncSync = (fd: number) => void;
@@ -41,6 +46,9 @@ export class WalSync {
   private running = false;
   private waiters: Waiter[] = [];
   private failure: Error | undefined;
+  private looked: { at: number; elu: EventLoopUtilization; inPlaceMs: number } | undefined;
+  private inPlaceMs = 0;
+  private quiet = true;
 
   /**
    * `walFile`: the database's `-wal` file (opened on the first sync, once a commit made sure it exists). `onSynced`:
@@ -60,17 +68,39 @@ export class WalSync {
    */
   syncNow(): boolean {
     if (this.running || this.failure) return false;
+    const started = performance.now();
     try {
       this.fsyncSync((this.fd ??= fs.openSync(this.walFile, 'r')));
     } catch (err) {
       this.fail(err as Error);
       return true;
+    } finally {
+      this.inPlaceMs += performance.now() - started;
     }
     this.synced = this.commits;
     const ready = this.waiters;
     this.waiters = [];
     for (const w of ready) w.resolve();
     return true;
+  }
+
+  /**
+   * Whether the event loop has little else to do (it was busy less than half of the last ~50 ms, not counting the
+   * fsyncs done in place): then a lone change is fsynced in place, else off the loop. Measured: in place, receipts one
+   * at a time at 1 M shipments kept p99 4.1 ms (6.3 ms off the loop); under the end-to-end load, blocking the loop for
+   * every lone commit would cost everyone else the fsync's time.
+   */
+  loopIsQuiet(): boolean {
+    const now = performance.now();
+    if (!this.looked) this.looked = { at: now, elu: performance.eventLoopUtilization(), inPlaceMs: this.inPlaceMs };
+    else if (now - this.looked.at >= LOOK_EVERY_MS) {
+      const elu = performance.eventLoopUtilization();
+      const d = performance.eventLoopUtilization(elu, this.looked.elu);
+      const others = d.active - (this.inPlaceMs - this.looked.inPlaceMs);
+      this.quiet = others < BUSY_SHARE * (d.active + d.idle);
+      this.looked = { at: now, elu, inPlaceMs: this.inPlaceMs };
+    }
+    return this.quiet;
   }
 
   /** Whether an fsync is running: the writer then gathers changes for its next commit instead of committing. */
