@@ -11,8 +11,9 @@
  * acknowledged before this module's fsync of the WAL returned. A process killed in between loses nothing (the
  * operating system has the pages); a power loss in between loses only changes never acknowledged.
  *
- * A lone change (a batch of one, nothing else waiting) is fsynced in place instead (`syncNow`), as
- * `synchronous=FULL` would: there is nobody to share the fsync with, and the thread pool's round trip only adds latency.
+ * A lone change (a batch of one) while the event loop is quiet (`loopIsQuiet`) is fsynced in place instead (`syncNow`),
+ * as `synchronous=FULL` would: nobody is there to share the fsync with or to be held up by it, and the thread pool's
+ * round trip only adds latency (receipts one at a time at 1 M shipments: p99 6.3 ms off the loop, 4.5 ms in place).
  *
  * The writer commits only while no fsync runs (`syncing`): a change asked for meanwhile could not be acknowledged before
  * the next fsync anyway, and gathering them makes one commit of many (fewer WAL frames written per change).
