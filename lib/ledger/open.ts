@@ -54,7 +54,6 @@ const METHODS = [
   'claimDue',
   'extendLease',
   'release',
-  'settleAttempt',
   'listQueue',
   'addCursor',
   'listCursor',

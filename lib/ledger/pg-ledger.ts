@@ -343,34 +343,6 @@ export class PgLedger implements Ledger {
     return (await this.getShipment(transactionId, { bodies: false }))!;
   }
 
-  async settleAttempt(
-    transactionId: string,
-    attempt: AttemptRecord,
-    patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>,
-    guard: StateGuard | undefined,
-    release: { owner: string; retryAt?: Date },
-  ): Promise<ShipmentRecord> {
-    const s = this.s;
-    return this.tx(async (c) => {
-      // the attempt first, so the shipment the patch returns (with its attempts, in the same statement) includes it
-      const added = await c.query(
-        `WITH sh AS (UPDATE ${s}.shipments SET updated_at = clock_timestamp() WHERE transaction_id = $1 RETURNING transaction_id)
-         INSERT INTO ${s}.attempts (transaction_id, at, ok, error_class, error, duration_ms) SELECT sh.transaction_id, $2, $3, $4, $5, $6 FROM sh`,
-        [transactionId, attempt.at, attempt.ok, attempt.errorClass ?? null, attempt.error ?? null, attempt.durationMs ?? null],
-      );
-      if (added.rowCount !== 1) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
-      const shipment = await this.patchIn(c, transactionId, patch, guard);
-      await (release.retryAt
-        ? c.query(`UPDATE ${s}.work_queue SET not_before = $3, owner = NULL, lease_until = NULL WHERE transaction_id = $1 AND owner = $2`, [
-            transactionId,
-            release.owner,
-            release.retryAt,
-          ])
-        : c.query(`DELETE FROM ${s}.work_queue WHERE transaction_id = $1 AND owner = $2`, [transactionId, release.owner]));
-      return shipment;
-    });
-  }
-
   private async insertAttempt(c: PoolClient, transactionId: string, a: AttemptRecord): Promise<void> {
     await c.query(`INSERT INTO ${this.s}.attempts (transaction_id, at, ok, error_class, error, duration_ms) VALUES ($1,$2,$3,$4,$5,$6)`, [
       transactionId,

@@ -334,23 +334,6 @@ export class SqliteLedger implements Ledger {
     });
   }
 
-  settleAttempt(
-    transactionId: string,
-    attempt: AttemptRecord,
-    patch: Patch,
-    guard: StateGuard | undefined,
-    release: { owner: string; retryAt?: Date },
-  ): Promise<ShipmentRecord> {
-    return this.write(() => {
-      // throws for a missing shipment (before anything is written); the attempt touches the shipment either way
-      if (!this.patchSync(transactionId, patch, guard))
-        this.stmt('UPDATE shipments SET updated_at = ? WHERE transaction_id = ?').run(this.iso(), transactionId);
-      this.insertAttempt(transactionId, attempt);
-      this.releaseSync(transactionId, release.owner, release.retryAt);
-      return this.shipmentSync(transactionId, false)!;
-    }, sizeOf(patch.request) + sizeOf(patch.response));
-  }
-
   private insertAttempt(transactionId: string, a: AttemptRecord): void {
     this.stmt('INSERT INTO attempts (transaction_id, at, ok, error_class, error, duration_ms) VALUES (?,?,?,?,?,?)').run(
       transactionId,

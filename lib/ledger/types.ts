@@ -200,19 +200,6 @@ export interface Ledger {
   updateShipment(transactionId: string, patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>, guard?: StateGuard): Promise<ShipmentRecord>;
   /** Returns the shipment without its bodies. */
   addAttempt(transactionId: string, attempt: AttemptRecord): Promise<ShipmentRecord>;
-  /**
-   * A send's outcome in one transaction: `attempt` appended, `patch` applied under `guard` (as updateShipment), and
-   * the work item given back by `release.owner` (leaving the queue, or due again at `release.retryAt`; no change when
-   * that owner no longer holds it). Returns the shipment without its bodies. Throws, changing nothing, when there is
-   * no such shipment.
-   */
-  settleAttempt(
-    transactionId: string,
-    attempt: AttemptRecord,
-    patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>,
-    guard: StateGuard | undefined,
-    release: { owner: string; retryAt?: Date },
-  ): Promise<ShipmentRecord>;
   /** With its request and response, unless `{ bodies: false }` (a lookup that needs only the row). */
   getShipment(transactionId: string, options?: { bodies?: boolean }): Promise<ShipmentRecord | undefined>;
   findByDistributionId(distributionTransactionId: string): Promise<ShipmentRecord | undefined>;

@@ -66,21 +66,6 @@ export class Outbox {
   }
 
   /**
-   * A send's outcome in one write: the attempt, the move to `to` (where the table allows it, as `move`) with `patch`,
-   * and the work item given back (`release`: by its owner; due again at `retryAt`, or out of the queue).
-   */
-  async settle(
-    transactionId: string,
-    attempt: AttemptRecord,
-    to: ShipmentState,
-    patch: ShipmentPatch,
-    release: { owner: string; retryAt?: Date },
-  ): Promise<{ shipment: ShipmentRecord; moved: boolean }> {
-    const shipment = await this.ledger.settleAttempt(transactionId, attempt, { ...patch, state: to }, { keepStateIf: statesBlocking(to) }, release);
-    return { shipment, moved: shipment.state === to };
-  }
-
-  /**
    * Stores a receipt and, in the same transaction, what it does to its shipment (`decide` sees the shipment as it is
    * inside that transaction). An exact duplicate (same fingerprint) is stored once and does nothing.
    */

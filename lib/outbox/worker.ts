@@ -286,10 +286,10 @@ export class DeliveryWorker {
       if (result.response !== undefined) patch.response = result.response;
       if (result.request !== undefined) patch.request = result.request;
       if (result.meta) patch.meta = { ...shipment.meta, ...result.meta };
-      // attempt, state and release in one write; a receipt (maybe on another instance) may have moved the shipment on
-      // meanwhile: the table never moves it back
-      const attempt = { at: new Date(started).toISOString(), ok: true, durationMs: this.clock.now() - started };
-      done = (await this.outbox.settle(t, attempt, 'sent', patch, { owner: this.owner })).shipment;
+      await this.outbox.attempt(t, { at: new Date(started).toISOString(), ok: true, durationMs: this.clock.now() - started });
+      // a receipt (maybe on another instance) may have moved the shipment on meanwhile: the table never moves it back
+      done = (await this.outbox.move(t, 'sent', patch)).shipment;
+      await ledger.release(t, this.owner);
     } catch (err) {
       this.o.onError?.(err as Error);
       return;

@@ -260,46 +260,6 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
     );
   });
 
-  it('settles a send in one transaction: the attempt, the guarded state, the work item given back; nothing for a missing shipment', async () => {
-    const at = '2026-01-01T00:00:00.000Z';
-    await ledger.createShipment({ transactionId: 'ok', submissionId: 's', state: 'sending' });
-    await ledger.enqueue('ok', new Date(at));
-    assert.equal((await ledger.claimDue('w1', 1, 60_000, new Date(at))).length, 1);
-    const sent = await ledger.settleAttempt(
-      'ok',
-      { at, ok: true, durationMs: 12 },
-      { state: 'sent', distributionTransactionId: 'd-1', response: '<r/>' },
-      { keepStateIf: ['accepted'] },
-      { owner: 'w1' },
-    );
-    assert.equal(sent.state, 'sent');
-    assert.deepEqual(sent.attempts, [{ at, ok: true, durationMs: 12 }]);
-    assert.equal(sent.response, undefined, 'returned without bodies');
-    await reopen();
-    assert.equal((await ledger.getShipment('ok'))?.response, '<r/>');
-    assert.deepEqual(await ledger.listQueue(), [], 'the work item left the queue');
-    // a receipt moved it on first: the state stays, the attempt and the release still happen; a retry is due again
-    await ledger.createShipment({ transactionId: 'late', submissionId: 's', state: 'accepted' });
-    await ledger.enqueue('late', new Date(at));
-    await ledger.claimDue('w1', 1, 60_000, new Date(at));
-    const retryAt = new Date('2026-01-01T00:05:00.000Z');
-    const kept = await ledger.settleAttempt(
-      'late',
-      { at, ok: false, errorClass: 'transient', error: 'x' },
-      { state: 'queued' },
-      { keepStateIf: ['accepted'] },
-      { owner: 'w1', retryAt },
-    );
-    assert.equal(kept.state, 'accepted');
-    assert.equal(kept.attempts.length, 1);
-    assert.deepEqual(
-      (await ledger.listQueue()).map((w) => [w.transactionId, w.owner ?? null, w.notBefore]),
-      [['late', null, retryAt.toISOString()]],
-    );
-    await assert.rejects(ledger.settleAttempt('missing', { at, ok: true }, { state: 'sent' }, undefined, { owner: 'w1' }), /No shipment/);
-    assert.equal(await ledger.getShipment('missing'), undefined);
-  });
-
   it('claims due work with a lease; an expired lease is claimable again; release reschedules or completes', async () => {
     const t0 = new Date('2020-01-01T00:00:00.000Z'); // virtual times, all in the real past
     const at = (ms: number) => new Date(t0.getTime() + ms);

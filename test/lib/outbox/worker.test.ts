@@ -125,14 +125,14 @@ describe('DeliveryWorker', () => {
     const dead: ShipmentRecord[] = [];
     const errors: Error[] = [];
     const w = worker(async () => ({ distributionTransactionId: 'd-x' }), { onDeadLetter: (s) => dead.push(s), onError: (e) => errors.push(e) });
-    const settleAttempt = ledger.settleAttempt.bind(ledger);
+    const addAttempt = ledger.addAttempt.bind(ledger);
     let failOnce = true;
-    ledger.settleAttempt = async (t, a, ...rest) => {
+    ledger.addAttempt = async (t, a) => {
       if (a.ok && failOnce) {
         failOnce = false;
         throw new Error('disk I/O error');
       }
-      return settleAttempt(t, a, ...rest);
+      return addAttempt(t, a);
     };
     await ship(w, 'x1');
     await clock.advance(10);
