@@ -130,7 +130,10 @@ export = function (RED: NodeAPI) {
         cache?.invalidate();
         cache = undefined;
         key = undefined;
-        void signer.close().finally(done);
+        void signer
+          .close()
+          .catch(() => undefined)
+          .finally(done);
       });
     });
   }
