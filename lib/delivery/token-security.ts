@@ -5,9 +5,8 @@
  * request goes once more with a fresh token (deliver's renew hook). No Node-RED dependency.
  */
 import { SOAP_ACTIONS } from '../sf2900/namespaces';
-import type { SigningKey } from '../signing/keys';
 import { availableParallelism } from 'node:os';
-import { SigningError, type KeyMaterial } from '../signing/keys';
+import { SigningError, type KeyMaterial, type SigningKey } from '../signing/keys';
 import { SigningPool } from '../signing/pool';
 import type { SignRequest } from '../signing/sign';
 import { buildTokenEnvelope, tokenSignRequest } from '../sts/token-envelope';
