@@ -148,6 +148,11 @@ export class SqliteLedger implements Ledger {
     });
   }
 
+  /** A change of one SQL statement (atomic by itself, so it needs no savepoint in the shared commit). */
+  private writeStatement<T>(fn: () => T, bytes = 0): Promise<T> {
+    return this.write(fn, bytes, true);
+  }
+
   private schedule(): void {
     if (this.scheduled || this.wal?.syncing) return; // committed once the running fsync returns (wal-sync.ts)
     this.scheduled = true;
@@ -284,11 +289,10 @@ export class SqliteLedger implements Ledger {
     }, sizeOf(patch.request) + sizeOf(patch.response));
   }
 
-  /** Applies a patch; false when the guard left the shipment as it was (onlyIfMoved). */
-  private patchSync(transactionId: string, patch: Patch, guard?: StateGuard): boolean {
+  private patchSync(transactionId: string, patch: Patch, guard?: StateGuard): void {
     const current = this.stmt('SELECT state FROM shipments WHERE transaction_id = ?').get(transactionId) as { state: string } | undefined;
     if (!current) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
-    if (guard?.onlyIfMoved && guard.keepStateIf?.includes(current.state as ShipmentRecord['state'])) return false;
+    if (guard?.onlyIfMoved && guard.keepStateIf?.includes(current.state as ShipmentRecord['state'])) return;
     const sets = ['updated_at = ?'];
     const values: unknown[] = [this.iso()];
     for (const [key, column] of Object.entries(COLUMNS)) {
@@ -304,7 +308,6 @@ export class SqliteLedger implements Ledger {
       this.stmt('DELETE FROM attempts WHERE transaction_id = ?').run(transactionId);
       for (const a of patch.attempts) this.insertAttempt(transactionId, a);
     }
-    return true;
   }
 
   /**
@@ -472,29 +475,21 @@ export class SqliteLedger implements Ledger {
 
   putInbox(entry: Omit<InboxEntry, 'receivedAt'> & { receivedAt?: string }): Promise<{ created: boolean }> {
     const payload = JSON.stringify(entry.payload ?? null);
-    return this.write(
-      () => {
-        const r = this.stmt('INSERT INTO inbox (id, webform_id, payload, received_at) VALUES (?,?,?,?) ON CONFLICT (id) DO NOTHING').run(
-          entry.id,
-          entry.webformId ?? null,
-          payload,
-          entry.receivedAt ?? this.iso(),
-        );
-        return { created: r.changes === 1 };
-      },
-      payload.length,
-      true,
-    );
+    return this.writeStatement(() => {
+      const r = this.stmt('INSERT INTO inbox (id, webform_id, payload, received_at) VALUES (?,?,?,?) ON CONFLICT (id) DO NOTHING').run(
+        entry.id,
+        entry.webformId ?? null,
+        payload,
+        entry.receivedAt ?? this.iso(),
+      );
+      return { created: r.changes === 1 };
+    }, payload.length);
   }
 
   ackInbox(id: string): Promise<void> {
-    return this.write(
-      () => {
-        this.stmt('DELETE FROM inbox WHERE id = ?').run(id);
-      },
-      0,
-      true,
-    );
+    return this.writeStatement(() => {
+      this.stmt('DELETE FROM inbox WHERE id = ?').run(id);
+    });
   }
 
   pendingInbox(): Promise<InboxEntry[]> {
@@ -513,18 +508,14 @@ export class SqliteLedger implements Ledger {
   // ---------- work queue ----------
 
   enqueue(transactionId: string, notBefore?: Date, queue = 'default'): Promise<void> {
-    return this.write(
-      () => {
-        const now = this.iso();
-        this.stmt(
-          `INSERT INTO work_queue (transaction_id, queue, not_before) VALUES (?,?,?)
-           ON CONFLICT (transaction_id) DO UPDATE SET not_before = excluded.not_before, queue = excluded.queue, owner = NULL, lease_until = NULL
-           WHERE work_queue.lease_until IS NULL OR work_queue.lease_until < ?`,
-        ).run(transactionId, queue, (notBefore ?? this.now()).toISOString(), now);
-      },
-      0,
-      true,
-    );
+    return this.writeStatement(() => {
+      const now = this.iso();
+      this.stmt(
+        `INSERT INTO work_queue (transaction_id, queue, not_before) VALUES (?,?,?)
+         ON CONFLICT (transaction_id) DO UPDATE SET not_before = excluded.not_before, queue = excluded.queue, owner = NULL, lease_until = NULL
+         WHERE work_queue.lease_until IS NULL OR work_queue.lease_until < ?`,
+      ).run(transactionId, queue, (notBefore ?? this.now()).toISOString(), now);
+    });
   }
 
   claimDue(owner: string, limit: number, leaseMs: number, now?: Date, queue = 'default'): Promise<WorkItem[]> {
@@ -544,29 +535,23 @@ export class SqliteLedger implements Ledger {
   }
 
   extendLease(transactionId: string, owner: string, leaseMs: number, now?: Date): Promise<boolean> {
-    return this.write(
-      () => {
-        const until = new Date((now ?? this.now()).getTime() + leaseMs).toISOString();
-        return this.stmt('UPDATE work_queue SET lease_until = ? WHERE transaction_id = ? AND owner = ?').run(until, transactionId, owner).changes === 1;
-      },
-      0,
-      true,
-    );
+    return this.writeStatement(() => {
+      const until = new Date((now ?? this.now()).getTime() + leaseMs).toISOString();
+      return this.stmt('UPDATE work_queue SET lease_until = ? WHERE transaction_id = ? AND owner = ?').run(until, transactionId, owner).changes === 1;
+    });
   }
 
   release(transactionId: string, owner: string, retryAt?: Date): Promise<boolean> {
-    return this.write(() => this.releaseSync(transactionId, owner, retryAt), 0, true);
-  }
-
-  private releaseSync(transactionId: string, owner: string, retryAt?: Date): boolean {
-    const r = retryAt
-      ? this.stmt('UPDATE work_queue SET not_before = ?, owner = NULL, lease_until = NULL WHERE transaction_id = ? AND owner = ?').run(
-          retryAt.toISOString(),
-          transactionId,
-          owner,
-        )
-      : this.stmt('DELETE FROM work_queue WHERE transaction_id = ? AND owner = ?').run(transactionId, owner);
-    return r.changes === 1;
+    return this.writeStatement(() => {
+      const r = retryAt
+        ? this.stmt('UPDATE work_queue SET not_before = ?, owner = NULL, lease_until = NULL WHERE transaction_id = ? AND owner = ?').run(
+            retryAt.toISOString(),
+            transactionId,
+            owner,
+          )
+        : this.stmt('DELETE FROM work_queue WHERE transaction_id = ? AND owner = ?').run(transactionId, owner);
+      return r.changes === 1;
+    });
   }
 
   listQueue(): Promise<WorkItem[]> {
@@ -596,18 +581,14 @@ export class SqliteLedger implements Ledger {
 
   putRecord(key: string, value: unknown, expectVersion: number): Promise<boolean> {
     const text = JSON.stringify(value);
-    return this.write(
-      () => {
-        const at = this.iso();
-        const r =
-          expectVersion === 0
-            ? this.stmt('INSERT INTO records (key, value, version, updated_at) VALUES (?,?,1,?) ON CONFLICT DO NOTHING').run(key, text, at)
-            : this.stmt('UPDATE records SET value = ?, version = version + 1, updated_at = ? WHERE key = ? AND version = ?').run(text, at, key, expectVersion);
-        return r.changes === 1;
-      },
-      text.length,
-      true,
-    );
+    return this.writeStatement(() => {
+      const at = this.iso();
+      const r =
+        expectVersion === 0
+          ? this.stmt('INSERT INTO records (key, value, version, updated_at) VALUES (?,?,1,?) ON CONFLICT DO NOTHING').run(key, text, at)
+          : this.stmt('UPDATE records SET value = ?, version = version + 1, updated_at = ? WHERE key = ? AND version = ?').run(text, at, key, expectVersion);
+      return r.changes === 1;
+    }, text.length);
   }
 
   takeLease(name: string, owner: string, ms: number, now?: Date): Promise<boolean> {

@@ -102,7 +102,6 @@ export class ConfigError extends Error {
   }
 }
 
-/** Evaluates a Node-RED typed value against the message. */
 /**
  * Evaluates a field's setting against a message: the value, or a promise of it (JSONata, flow and global context).
  * Returning plain values where it can spares the mapping an await per field (bench/map.bench.ts).

@@ -80,6 +80,11 @@ function isLeafObject(v: object): boolean {
   return ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof Date || v instanceof RegExp;
 }
 
+/** An object or array to walk into (Buffers, typed arrays, Dates and RegExps count as single values). */
+function isContainer(v: unknown): v is object {
+  return v !== null && typeof v === 'object' && !isLeafObject(v);
+}
+
 /** One value still to look at; its path is kept as a link to its parent, built only for an error. */
 interface Pending {
   v: unknown;
@@ -111,7 +116,6 @@ export function checkLimits(value: unknown, limits: InputLimits, lang: Language)
     chars += v.length;
     return chars > limits.maxTotalChars ? limitError([], t.chars(limits.maxTotalChars)) : undefined;
   };
-  const isContainer = (v: unknown): v is object => v !== null && typeof v === 'object' && !isLeafObject(v);
   if (!isContainer(value)) return scalar(value, () => []);
   const stack: Pending[] = [{ v: value, depth: 0, parent: undefined, key: undefined }];
   while (stack.length) {
