@@ -71,7 +71,14 @@ export function tokenSigner(material: () => KeyMaterial): { sign(req: SignReques
   let pool: SigningPool | undefined;
   return {
     async sign(req) {
-      pool ??= new SigningPool(material(), { size: SIGNING_THREADS });
+      if (!pool) {
+        try {
+          pool = new SigningPool(material(), { size: SIGNING_THREADS });
+        } catch (err) {
+          // no certificate, or a key that cannot sign: the configuration's fault, not worth a retry
+          throw err instanceof SigningError ? err : new SigningError((err as Error).message);
+        }
+      }
       return pool.sign(req);
     },
     async close() {

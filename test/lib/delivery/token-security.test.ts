@@ -80,6 +80,12 @@ describe('lib/delivery token model: sendAfsend() with tokenSecurity against the 
     ctx.security = tokenSecurity({ cache, key: () => key, to: sim.tokenServiceUrl, signer });
     await assert.rejects(deliver(obj(), ctx), (e: DeliveryError) => e.class === 'permanent' && e.code === 'CONFIG' && /cannot be signed/.test(e.reason));
     await signer.close();
+    // no certificate at all (the configuration's material() throws): permanent too, not retried
+    const none = tokenSigner(() => {
+      throw new Error('serviceplatform: no certificate configured');
+    });
+    ctx.security = tokenSecurity({ cache, key: () => key, to: sim.tokenServiceUrl, signer: none });
+    await assert.rejects(deliver(obj(), ctx), (e: DeliveryError) => e.class === 'permanent' && /no certificate configured/.test(e.reason));
   });
 
   it('a revoked token is renewed within the same send: one call succeeds, with a second token', async () => {
