@@ -5,6 +5,8 @@ import { ALG, NS, WSA_HEADERS, WSS } from './constants';
 import { childElements, childrenNS } from '../xml/dom';
 import { canonicalize, digest, signatureValue } from './dsig';
 import { headerMatcher, idOf, selectElements, serialize, stripBom } from './xpath';
+import { assertionOf } from './assertion';
+import { signTokenRequest, type TokenRequestParts } from './token-wss';
 import { loadSigningKey, SigningError, type KeyMaterial, type SigningKey } from './keys';
 
 export interface EnvelopedOptions {
@@ -37,7 +39,11 @@ export interface WsSecurityOptions {
   now?: Date;
 }
 
-export type SignRequest = ({ mode: 'enveloped'; xml: string } & EnvelopedOptions) | ({ mode: 'wssecurity'; xml: string } & WsSecurityOptions);
+export type SignRequest =
+  | ({ mode: 'enveloped'; xml: string } & EnvelopedOptions)
+  | ({ mode: 'wssecurity'; xml: string } & WsSecurityOptions)
+  /** The token model's request, written and signed as text (token-wss.ts). */
+  | ({ mode: 'token' } & TokenRequestParts);
 
 /** One reference of a signature: what it points to (`""` = the whole document) and the element it covers. */
 interface Ref {
@@ -217,20 +223,20 @@ export function signWsSecurity(xml: string, key: SigningKey, opts: WsSecurityOpt
   let splice: { marker: string; xml: string } | undefined;
   if (opts.samlAssertion !== undefined) {
     const parsed = assertionOf(opts.samlAssertion);
-    const assertionId = parsed.element.getAttribute('ID');
+    const assertionId = parsed.id;
     // The assertion goes into the output as the STS wrote it, in place of a marker element: importing a copy into
     // every message's document and serialising it again was a seventh of the token model's signing. Its digest is
     // the one computed once per token (exclusive C14N is the same inside any envelope, see assertionOf).
     const marker = `os2splice:A${randomBytes(8).toString('hex')}`;
     token = doc.createElementNS(SPLICE_NS, marker);
-    token.setAttribute('ID', assertionId!);
+    token.setAttribute('ID', assertionId);
     splice = { marker, xml: parsed.text };
     tokenDigest = parsed.digest;
     keyInfo = node(
       NS.wsse,
       'wsse:SecurityTokenReference',
       { 'xmlns:wsse': NS.wsse, 'xmlns:wsse11': NS.wsse11, 'wsse11:TokenType': WSS.saml2TokenType },
-      node(NS.wsse, 'wsse:KeyIdentifier', { ValueType: WSS.samlId }, assertionId!),
+      node(NS.wsse, 'wsse:KeyIdentifier', { ValueType: WSS.samlId }, assertionId),
     );
   } else {
     token = doc.createElementNS(NS.wsse, 'wsse:BinarySecurityToken');
@@ -281,33 +287,9 @@ export function signWsSecurity(xml: string, key: SigningKey, opts: WsSecurityOpt
 /** The namespace of the marker element the assertion takes the place of (never in an output). */
 const SPLICE_NS = 'urn:os2:node-red-fordeling:splice';
 
-/** The last few SAML assertions signed with: parsed and digested once per token, not once per message. */
-const assertions = new Map<string, { element: Element; digest: string; text: string }>();
-
-/**
- * A SAML 2.0 assertion, parsed, with the SHA-256 digest of its exclusive C14N form. The form is the same inside any
- * envelope: exclusive C14N renders only the namespaces the assertion uses, and a standalone parse succeeding means it
- * declares them all itself.
- */
-function assertionOf(xml: string): { element: Element; digest: string; text: string } {
-  const known = assertions.get(xml);
-  if (known) return known;
-  const element = parseXmlSafely(xml, 'the SAML assertion').documentElement!;
-  if (element.namespaceURI !== NS.saml2 || element.localName !== 'Assertion') throw new SigningError('samlAssertion is not a SAML 2.0 Assertion');
-  if (!element.getAttribute('ID')) throw new SigningError('the SAML assertion has no ID');
-  // the text placed in envelopes: the assertion element alone (an XML declaration or BOM cannot stand inside one)
-  const text = stripBom(xml)
-    .replace(/^\s*<\?xml[^>]*\?>\s*/, '')
-    .trim();
-  if (!/^<[A-Za-z_]/.test(text) || !text.endsWith(`</${element.tagName}>`)) throw new SigningError('samlAssertion must be the Assertion element alone');
-  const entry = { element, digest: digest(canonicalize(element, ALG.excC14n), ALG.sha256), text };
-  if (assertions.size >= 4) assertions.delete(assertions.keys().next().value!);
-  assertions.set(xml, entry);
-  return entry;
-}
-
 /** Signs according to a request (the shape the worker pool passes around). */
 export function signXml(req: SignRequest, key: SigningKey): string {
+  if (req?.mode === 'token') return signTokenRequest(req, key);
   if (!req || typeof req.xml !== 'string') throw new SigningError('the XML to sign must be a string');
   if (req.mode === 'enveloped') return signEnveloped(req.xml, key, req);
   if (req.mode === 'wssecurity') return signWsSecurity(req.xml, key, req);

@@ -156,26 +156,26 @@ describe('lib/signing: interoperability with xmlsec1', function () {
     const token = parseIssueResponse(
       rstr(makeAssertion({ stsKey, holderCertBase64: clientKey.certBase64, cvr: '12345678', audience: FORDELING_ENTITY_ID, notOnOrAfter: expires }), expires),
     );
-    const envelope = buildTokenEnvelope(clientKey, { bodyXml: '<v:Req xmlns:v="urn:v">1</v:Req>', action: 'urn:action', to: 'https://sp.local/x', token });
+    // written and signed as text (lib/signing/token-wss.ts): a body that exercises exclusive C14N (a namespace declared
+    // above where it is used, an unused one, a default one, escapes in text and attributes, CR, an empty element) and
+    // header values that need escaping
+    const bodyXml =
+      '<v3:Req xmlns:v3="urn:v3" xmlns:v2="urn:v2" xmlns:unused="urn:unused"><v2:Tekst b=\'enkelt "q"\' a="x&amp;&lt;&quot;&#9;&#10;&#13;y">' +
+      'Æbler &amp; pærer &lt;&gt; "q" \'a\'&#13;\r\nlinje 😀</v2:Tekst><v3:Tom/><Plain xmlns="urn:default">d</Plain></v3:Req>';
+    const envelope = buildTokenEnvelope(clientKey, { bodyXml, action: 'urn:action&x', to: 'https://sp.local/x?a=1&b=<2>', messageId: 'urn:uuid:"m"\r', token });
     // xmlsec1 checks the first Signature in document order (the STS's, inside the assertion) unless told which one.
     const securitySignature = "/*[local-name()='Envelope']/*[local-name()='Header']/*[local-name()='Security']/*[local-name()='Signature']";
-    const r2 = xmlsec1([
-      '--verify',
-      '--pubkey-cert-pem',
-      key.certFile,
-      '--node-xpath',
-      securitySignature,
-      ...common,
-      '--id-attr:Id',
-      `${NS.soap11}:Body`,
-      '--id-attr:Id',
-      `${NS.liberty}:Framework`,
-      '--id-attr:ID',
-      `${NS.saml2}:Assertion`,
-      writeTemp(key.dir, 'token.xml', envelope),
-    ]);
+    const tokenIds = [...common, '--id-attr:Id', `${NS.soap11}:Body`, '--id-attr:Id', `${NS.liberty}:Framework`, '--id-attr:ID', `${NS.saml2}:Assertion`];
+    const verifyMessage = (file: string, xml: string) =>
+      xmlsec1(['--verify', '--pubkey-cert-pem', key.certFile, '--node-xpath', securitySignature, ...tokenIds, writeTemp(key.dir, file, xml)]);
+    const r2 = verifyMessage('token.xml', envelope);
     assert.ok(r2.ok, r2.out);
     assert.match(r2.out, /SignedInfo References \(ok\/all\): 8\/8/);
+    // a header changed after signing no longer verifies
+    const tampered = envelope.replace('https://sp.local/x?a=1&amp;b=&lt;2&gt;', 'https://evil.local/x');
+    assert.notStrictEqual(tampered, envelope);
+    const r4 = verifyMessage('token3.xml', tampered);
+    assert.strictEqual(r4.ok, false, r4.out);
     // And the STS's signature on the embedded assertion, with the STS certificate.
     const stsCert = writeTemp(key.dir, 'sts.pem', other.certPem);
     const r3 = xmlsec1(['--verify', '--pubkey-cert-pem', stsCert, '--id-attr:ID', `${NS.saml2}:Assertion`, writeTemp(key.dir, 'token2.xml', envelope)]);

@@ -265,6 +265,36 @@ describe('lib/sts: WS-Trust token request, response, cache and token-model envel
       // Tampering with the Body breaks the message signature.
       assert.strictEqual(verifyXmlSignature(xml.replace('<x>1</x>', '<x>2</x>'), { pins: client.certPem }).valid, false);
     });
+    it('is written as text (lib/signing/token-wss.ts): every signed header is covered, a body that is not XML or is signed already is refused', () => {
+      const t = token(3600_000);
+      const opts = { bodyXml: '<v:Req xmlns:v="urn:v"><x>1</x></v:Req>', action: AFSEND_ACTION, to: 'https://sp.local/service', token: t };
+      const xml = buildTokenEnvelope(clientKey, opts);
+      const check = (x: string) => verifyTokenRequest(x, { stsPins: sts.certPem, audience: FORDELING_ENTITY_ID });
+      assert.strictEqual(check(xml).valid, true, check(xml).reason);
+      // each signed part changed after signing: refused by its digest
+      for (const [from, to] of [
+        ['https://sp.local/service<', 'https://evil.local/service<'],
+        [AFSEND_ACTION, `${AFSEND_ACTION}x`],
+        ['addressing/anonymous<', 'addressing/none<'],
+        ['version="2.0"', 'version="2.1"'],
+        ['<wsu:Created>2', '<wsu:Created>1'],
+      ]) {
+        const changed = xml.replace(from, to);
+        assert.notStrictEqual(changed, xml, from);
+        assert.match(check(changed).reason ?? 'accepted', /digest|signature|timestamp|Timestamp/, from);
+      }
+      assert.throws(
+        () => buildTokenEnvelope(clientKey, { ...opts, bodyXml: '<v:Req xmlns:v="urn:v"><x>1</v:Req>' }),
+        (e: Error) => e.name === 'SigningError',
+      );
+      assert.throws(
+        () => buildTokenEnvelope(clientKey, { ...opts, bodyXml: '<!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>' }),
+        (e: Error) => e.name === 'SigningError',
+      );
+      const signedBody = `<v:Req xmlns:v="urn:v"><ds:Signature xmlns:ds="${NS.ds}"/></v:Req>`;
+      assert.throws(() => buildTokenEnvelope(clientKey, { ...opts, bodyXml: signedBody }), /already signed/);
+      assert.throws(() => buildTokenEnvelope(clientKey, { ...opts, lifetimeSeconds: 0 }), /lifetime/);
+    });
     it('verifyTokenRequest: accepts a proper request; refuses a stolen assertion, another STS, the wrong audience, an expired token, a tampered Body', () => {
       const t = token(3600_000);
       const opts = { bodyXml: '<v:Req xmlns:v="urn:v"><x>1</x></v:Req>', action: AFSEND_ACTION, to: 'https://sp.local/service', token: t };
