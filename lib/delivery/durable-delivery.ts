@@ -15,7 +15,7 @@ export { duplicateRefusalOf } from '../outbox/worker';
 import { Outbox } from '../outbox/outbox';
 import { ACTIVE, DELIVERED, RESENDABLE } from '../outbox/states';
 import { ackInboxEverywhere } from '../ledger/inbox-registry';
-import type { Ledger, ShipmentRecord } from '../ledger/types';
+import type { Ledger, ShipmentRecord, ShipmentState } from '../ledger/types';
 import type { Kvittering } from '../sf2900/receipts';
 import { fileContentsRemoved, withoutFileContents } from '../sf2900/file-contents';
 import { sendAfsend, type DeliveryContext, type ShipmentIds } from './deliver';
@@ -390,12 +390,19 @@ export class DurableDelivery<W> {
     if (this.polling || this.stopped) return;
     this.polling = true;
     try {
-      for (const t of [...this.waiters.keys()]) {
-        if (this.busy.has(t) || this.sendingHere.has(t)) continue;
-        const gen = this.generation.get(t);
-        const s = await this.o.ledger.getShipment(t, { bodies: false }); // only its state: every waiter, every poll
-        if (!s || this.busy.has(t) || this.sendingHere.has(t) || this.generation.get(t) !== gen) continue;
-        if (DELIVERED.includes(s.state) || s.state === 'dead-letter') this.o.callbacks.settledElsewhere(s, this.take(t));
+      const ids = [...this.waiters.keys()].filter((t) => !this.busy.has(t) && !this.sendingHere.has(t));
+      if (!ids.length) return;
+      const generations = new Map(ids.map((t) => [t, this.generation.get(t)]));
+      const finished = (state: ShipmentState | undefined) => state !== undefined && (DELIVERED.includes(state) || state === 'dead-letter');
+      const moved = (t: string) => this.busy.has(t) || this.sendingHere.has(t) || this.generation.get(t) !== generations.get(t);
+      // every waiter's state in one read (a backlog of thousands was thousands of reads a second); the record only of
+      // the few that are finished
+      const states = await this.o.ledger.shipmentStates(ids);
+      for (const t of ids) {
+        if (!finished(states.get(t)) || moved(t)) continue;
+        const s = await this.o.ledger.getShipment(t, { bodies: false });
+        if (!s || moved(t)) continue;
+        if (finished(s.state)) this.o.callbacks.settledElsewhere(s, this.take(t));
       }
     } catch (err) {
       this.o.callbacks.error?.(err as Error);

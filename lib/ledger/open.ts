@@ -40,6 +40,7 @@ const METHODS = [
   'updateShipment',
   'addAttempt',
   'getShipment',
+  'shipmentStates',
   'findByDistributionId',
   'addFileKeys',
   'findByFileKey',

@@ -24,6 +24,7 @@ import type {
   ReceiptRecord,
   ShipmentFilter,
   ShipmentRecord,
+  ShipmentState,
   StateGuard,
   StoredRecord,
   WorkItem,
@@ -356,6 +357,14 @@ export class PgLedger implements Ledger {
 
   async getShipment(transactionId: string, options: { bodies?: boolean } = {}): Promise<ShipmentRecord | undefined> {
     return (await this.selectShipments('WHERE transaction_id = $1', [transactionId], options.bodies !== false))[0];
+  }
+
+  async shipmentStates(transactionIds: readonly string[]): Promise<Map<string, ShipmentState>> {
+    const states = new Map<string, ShipmentState>();
+    if (!transactionIds.length) return states;
+    const { rows } = await this.q(`SELECT transaction_id, state FROM ${this.s}.shipments WHERE transaction_id = ANY($1::text[])`, [[...transactionIds]]);
+    for (const r of rows as Array<{ transaction_id: string; state: ShipmentState }>) states.set(r.transaction_id, r.state);
+    return states;
   }
 
   async findByDistributionId(distributionTransactionId: string): Promise<ShipmentRecord | undefined> {

@@ -39,7 +39,7 @@ import { Checkpointer, type CheckpointerOptions } from './sqlite-checkpointer';
 import { migrateSqlite, SQLITE_FILE_KEYS_BACKFILL } from './sqlite-schema';
 import { WalSync, type Fsync, type FsyncSync } from './wal-sync';
 import { ACTIVE_STATES } from './types';
-import type { AttemptRecord, InboxEntry, ReceiptRecord, ShipmentRecord, WorkItem } from './types';
+import type { AttemptRecord, InboxEntry, ReceiptRecord, ShipmentRecord, ShipmentState, WorkItem } from './types';
 import type { ApprovalDecision, ApprovalFilter, ApprovalRecord, Ledger, PurgeResult, ReceiptEffect, ShipmentFilter, StateGuard, StoredRecord } from './types';
 
 export interface SqliteLedgerOptions {
@@ -261,7 +261,11 @@ export class SqliteLedger implements Ledger {
       ).run(...identity, now, now, init.lastError ?? null, meta);
       const created = r.changes === 1;
       if (!created) return { created, shipment: this.shipmentSync(init.transactionId, true)! }; // the stored one, to decide on
-      if (init.request !== undefined || init.response !== undefined) this.setBodies(init.transactionId, { request: init.request, response: init.response });
+      // only the bodies it has: a new shipment has none to remove
+      const bodies: { request?: string; response?: string } = {};
+      if (init.request !== undefined) bodies.request = init.request;
+      if (init.response !== undefined) bodies.response = init.response;
+      this.setBodies(init.transactionId, bodies);
       for (const a of init.attempts ?? []) this.insertAttempt(init.transactionId, a);
       // what was just written, as a read would give it (not read back: two queries less on every new shipment)
       const [transaction_id, distribution_transaction_id, submission_id, webform_id, objekt_type, state] = identity;
@@ -284,15 +288,16 @@ export class SqliteLedger implements Ledger {
 
   updateShipment(transactionId: string, patch: Patch, guard?: StateGuard): Promise<ShipmentRecord> {
     return this.write(() => {
-      this.patchSync(transactionId, patch, guard);
-      return this.shipmentSync(transactionId, false)!;
+      const row = this.patchSync(transactionId, patch, guard);
+      return row ? this.toShipments([row], false)[0] : this.shipmentSync(transactionId, false)!;
     }, sizeOf(patch.request) + sizeOf(patch.response));
   }
 
-  private patchSync(transactionId: string, patch: Patch, guard?: StateGuard): void {
+  /** The shipment's row as changed (RETURNING: no read after the write), or undefined when the guard left it alone. */
+  private patchSync(transactionId: string, patch: Patch, guard?: StateGuard): Row | undefined {
     const current = this.stmt('SELECT state FROM shipments WHERE transaction_id = ?').get(transactionId) as { state: string } | undefined;
     if (!current) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
-    if (guard?.onlyIfMoved && guard.keepStateIf?.includes(current.state as ShipmentRecord['state'])) return;
+    if (guard?.onlyIfMoved && guard.keepStateIf?.includes(current.state as ShipmentRecord['state'])) return undefined;
     const sets = ['updated_at = ?'];
     const values: unknown[] = [this.iso()];
     for (const [key, column] of Object.entries(COLUMNS)) {
@@ -302,12 +307,13 @@ export class SqliteLedger implements Ledger {
       sets.push(`${column} = ?`);
       values.push(key === 'meta' ? json(v) : (v ?? null));
     }
-    this.stmt(`UPDATE shipments SET ${sets.join(', ')} WHERE transaction_id = ?`).run(...values, transactionId);
+    const row = this.stmt(`UPDATE shipments SET ${sets.join(', ')} WHERE transaction_id = ? RETURNING *`).get(...values, transactionId) as Row;
     if ('request' in patch || 'response' in patch) this.setBodies(transactionId, patch);
     if (patch.attempts) {
       this.stmt('DELETE FROM attempts WHERE transaction_id = ?').run(transactionId);
       for (const a of patch.attempts) this.insertAttempt(transactionId, a);
     }
+    return row;
   }
 
   /**
@@ -330,10 +336,10 @@ export class SqliteLedger implements Ledger {
 
   addAttempt(transactionId: string, attempt: AttemptRecord): Promise<ShipmentRecord> {
     return this.write(() => {
-      const r = this.stmt('UPDATE shipments SET updated_at = ? WHERE transaction_id = ?').run(this.iso(), transactionId);
-      if (r.changes !== 1) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
+      const row = this.stmt('UPDATE shipments SET updated_at = ? WHERE transaction_id = ? RETURNING *').get(this.iso(), transactionId) as Row | undefined;
+      if (!row) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
       this.insertAttempt(transactionId, attempt);
-      return this.shipmentSync(transactionId, false)!;
+      return this.toShipments([row], false)[0];
     });
   }
 
@@ -350,6 +356,18 @@ export class SqliteLedger implements Ledger {
 
   getShipment(transactionId: string, options: { bodies?: boolean } = {}): Promise<ShipmentRecord | undefined> {
     return this.read(() => this.shipmentSync(transactionId, options.bodies !== false));
+  }
+
+  shipmentStates(transactionIds: readonly string[]): Promise<Map<string, ShipmentState>> {
+    return this.read(() => {
+      const states = new Map<string, ShipmentState>();
+      // the ids as one JSON parameter: one statement for any number of them (bound parameters are limited)
+      const rows = this.stmt('SELECT transaction_id, state FROM shipments WHERE transaction_id IN (SELECT value FROM json_each(?))').all(
+        JSON.stringify(transactionIds),
+      ) as Row[];
+      for (const r of rows) states.set(r.transaction_id as string, r.state as ShipmentState);
+      return states;
+    });
   }
 
   findByDistributionId(distributionTransactionId: string): Promise<ShipmentRecord | undefined> {
@@ -451,8 +469,8 @@ export class SqliteLedger implements Ledger {
       if (!duplicate && shipment && effect) {
         const change = effect(shipment);
         if (change && Object.keys(change.patch).length) {
-          this.patchSync(receipt.transactionId, change.patch, change.guard);
-          shipment = this.shipmentSync(receipt.transactionId, false);
+          const changed = this.patchSync(receipt.transactionId, change.patch, change.guard);
+          shipment = changed ? this.toShipments([changed], false)[0] : this.shipmentSync(receipt.transactionId, false);
         }
       }
       const row = this.stmt(
@@ -527,10 +545,8 @@ export class SqliteLedger implements Ledger {
         `SELECT transaction_id FROM work_queue WHERE queue = ? AND not_before <= ? AND (lease_until IS NULL OR lease_until < ?)
            ORDER BY not_before, transaction_id LIMIT ?`,
       ).all(queue, nowIso, nowIso, limit) as Row[];
-      const claim = this.stmt('UPDATE work_queue SET owner = ?, lease_until = ? WHERE transaction_id = ?');
-      for (const d of due) claim.run(owner, leaseUntil, d.transaction_id);
-      const get = this.stmt('SELECT * FROM work_queue WHERE transaction_id = ?');
-      return due.map((d) => toWorkRow(get.get(d.transaction_id) as Row));
+      const claim = this.stmt('UPDATE work_queue SET owner = ?, lease_until = ? WHERE transaction_id = ? RETURNING *');
+      return due.map((d) => toWorkRow(claim.get(owner, leaseUntil, d.transaction_id) as Row));
     });
   }
 

@@ -202,6 +202,11 @@ export interface Ledger {
   addAttempt(transactionId: string, attempt: AttemptRecord): Promise<ShipmentRecord>;
   /** With its request and response, unless `{ bodies: false }` (a lookup that needs only the row). */
   getShipment(transactionId: string, options?: { bodies?: boolean }): Promise<ShipmentRecord | undefined>;
+  /**
+   * The states of these shipments (unknown ones left out), in one read: how a process with many messages waiting
+   * checks whether their shipments were finished elsewhere without reading each record.
+   */
+  shipmentStates(transactionIds: readonly string[]): Promise<Map<string, ShipmentState>>;
   findByDistributionId(distributionTransactionId: string): Promise<ShipmentRecord | undefined>;
   /**
    * Records names under which receipts refer to the shipment's files (SFTP file names, FileTransferUUIDs). A key

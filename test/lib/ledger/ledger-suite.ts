@@ -108,6 +108,35 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
     assert.equal(await ledger.getShipment('nope'), undefined);
   });
 
+  it('answers what a write changed (attempts included), and the states of many shipments in one read', async () => {
+    await ledger.createShipment({ transactionId: 'r1', submissionId: 's1', state: 'queued', request: '<x/>' });
+    const tried = await ledger.addAttempt('r1', { at: '2026-11-22T08:00:00.000Z', ok: false, errorClass: 'transient', error: 'HTTP 503', durationMs: 5 });
+    assert.deepEqual(
+      tried.attempts.map((a) => a.error),
+      ['HTTP 503'],
+    );
+    assert.equal(tried.request, undefined, 'no bodies in what a write answers');
+    const sent = await ledger.updateShipment('r1', { state: 'sent', distributionTransactionId: 'd9' });
+    assert.equal(sent.state, 'sent');
+    assert.equal(sent.distributionTransactionId, 'd9');
+    assert.equal(sent.attempts.length, 1);
+    const kept = await ledger.updateShipment('r1', { state: 'queued', lastError: 'late' }, { keepStateIf: ['sent'], onlyIfMoved: true });
+    assert.equal(kept.state, 'sent', 'the guard kept the state');
+    assert.equal(kept.lastError, undefined, 'and, onlyIfMoved, the rest of the patch');
+
+    const ids = Array.from({ length: 1200 }, (_, i) => `many-${i}`);
+    for (const id of ids.slice(0, 3)) await ledger.createShipment({ transactionId: id, submissionId: id, state: 'queued' });
+    await ledger.updateShipment('many-1', { state: 'dead-letter' });
+    const states = await ledger.shipmentStates([...ids, 'r1', 'unknown']);
+    assert.deepEqual([...states].sort(), [
+      ['many-0', 'queued'],
+      ['many-1', 'dead-letter'],
+      ['many-2', 'queued'],
+      ['r1', 'sent'],
+    ]);
+    assert.equal((await ledger.shipmentStates([])).size, 0);
+  });
+
   it("finds a shipment by its files' keys, across a reopen; a key stays with its first shipment; purge removes them", async () => {
     await ledger.createShipment({ transactionId: 'f1', submissionId: 's1', state: 'sending' });
     await ledger.createShipment({ transactionId: 'f2', submissionId: 's2', state: 'sending' });
