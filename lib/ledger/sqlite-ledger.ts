@@ -78,6 +78,8 @@ interface Pending {
 }
 
 export class SqliteLedger implements Ledger {
+  /** One writer (the flush below) applies changes in the order they were asked for. */
+  readonly appliesInOrder = true;
   private readonly now: () => Date;
   private readonly purgeBatch: number;
   private pending: Pending[] = [];

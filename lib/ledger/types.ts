@@ -186,6 +186,12 @@ export const ACTIVE_STATES: readonly ShipmentState[] = ['received', 'queued', 's
 
 export interface Ledger {
   /**
+   * True when changes asked for without waiting for each other are applied in the order asked, by one writer (the
+   * embedded engine: they then share a commit). False or absent (PostgreSQL: concurrent connections): ask for the next
+   * change only once the one before it is done, where the order matters.
+   */
+  readonly appliesInOrder?: boolean;
+  /**
    * Create the shipment if no shipment with this transactionId exists; otherwise return the existing one.
    * This is what makes delivery idempotent per submission.
    */

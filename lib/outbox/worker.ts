@@ -286,9 +286,14 @@ export class DeliveryWorker {
       if (result.response !== undefined) patch.response = result.response;
       if (result.request !== undefined) patch.request = result.request;
       if (result.meta) patch.meta = { ...shipment.meta, ...result.meta };
-      await this.outbox.attempt(t, { at: new Date(started).toISOString(), ok: true, durationMs: this.clock.now() - started });
+      const attempt: AttemptRecord = { at: new Date(started).toISOString(), ok: true, durationMs: this.clock.now() - started };
       // a receipt (maybe on another instance) may have moved the shipment on meanwhile: the table never moves it back
-      done = (await this.outbox.move(t, 'sent', patch)).shipment;
+      const [, sent] = await this.inOrder(
+        () => this.outbox.attempt(t, attempt),
+        () => this.outbox.move(t, 'sent', patch),
+      );
+      done = sent.shipment;
+      // only once both are stored: a shipment left 'sending' must stay leased, so that it is sent again when the lease ends
       await ledger.release(t, this.owner);
     } catch (err) {
       this.o.onError?.(err as Error);
@@ -297,6 +302,17 @@ export class DeliveryWorker {
     metrics.attempts.inc({ outcome: 'ok' });
     metrics.sendSeconds.observe(Math.max(0, (this.clock.now() - Date.parse(shipment.createdAt)) / 1000));
     this.o.onDelivered?.(done);
+  }
+
+  /**
+   * Ledger changes that must apply in this order: asked for together where the ledger applies changes in the order
+   * asked (the embedded engine; they share one commit and one fsync), else each once the one before it is done.
+   */
+  private async inOrder<T extends unknown[]>(...steps: { [K in keyof T]: () => Promise<T[K]> }): Promise<T> {
+    if (this.o.ledger.appliesInOrder) return (await Promise.all(steps.map((step) => step()))) as T;
+    const results: unknown[] = [];
+    for (const step of steps) results.push(await step());
+    return results as T;
   }
 
   /** A send that failed: retried later, dead-lettered, or (a duplicate refusal) counted as sent. */
