@@ -172,6 +172,7 @@ async function main(): Promise<void> {
         { method: 'POST', agent: inAgent, headers: { 'content-type': 'application/json', 'x-webform-secret': SECRET, 'content-length': body.length } },
         (res) => {
           res.resume();
+          res.on('error', reject);
           res.on('end', () => (res.statusCode === 202 ? resolve() : reject(new Error(`webform in answered ${res.statusCode}`))));
         },
       );

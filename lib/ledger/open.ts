@@ -72,9 +72,9 @@ const METHODS = [
   'claimDecidedApprovals',
   'markApprovalEmitted',
   'purgeOlderThan',
-] as const satisfies ReadonlyArray<Exclude<keyof Ledger, 'close' | 'appliesInOrder'>>;
+] as const satisfies ReadonlyArray<Exclude<keyof Ledger, 'close'>>;
 // every method of the Ledger is forwarded: a method added to the interface and not here fails to compile
-type Unforwarded = Exclude<Exclude<keyof Ledger, 'close' | 'appliesInOrder'>, (typeof METHODS)[number]>;
+type Unforwarded = Exclude<Exclude<keyof Ledger, 'close'>, (typeof METHODS)[number]>;
 const everyMethod: [Unforwarded] extends [never] ? true : Unforwarded = true;
 void everyMethod;
 
@@ -105,10 +105,6 @@ export function openLedger(settings: LedgerSettings, options: OpenLedgerOptions 
   let closing: Promise<void> | undefined;
 
   const ledger = { close: () => closeAll() } as Ledger;
-  // the backend's, once it is open (until then the safe answer: in order one after the other)
-  let opened: Ledger | undefined;
-  ready.then((l) => (opened = l)).catch(() => undefined);
-  Object.defineProperty(ledger, 'appliesInOrder', { get: () => opened?.appliesInOrder ?? false, enumerable: true });
   for (const m of METHODS) {
     (ledger as unknown as Record<string, unknown>)[m] = async (...args: unknown[]) => {
       if (closing) throw new Error('The ledger is closed');

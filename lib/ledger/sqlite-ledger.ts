@@ -78,8 +78,6 @@ interface Pending {
 }
 
 export class SqliteLedger implements Ledger {
-  /** One writer (the flush below) applies changes in the order they were asked for. */
-  readonly appliesInOrder = true;
   private readonly now: () => Date;
   private readonly purgeBatch: number;
   private pending: Pending[] = [];
@@ -336,13 +334,15 @@ export class SqliteLedger implements Ledger {
     }
   }
 
-  addAttempt(transactionId: string, attempt: AttemptRecord): Promise<ShipmentRecord> {
+  addAttempt(transactionId: string, attempt: AttemptRecord, move?: { patch: Patch; guard?: StateGuard }): Promise<ShipmentRecord> {
     return this.write(() => {
       const row = this.stmt('UPDATE shipments SET updated_at = ? WHERE transaction_id = ? RETURNING *').get(this.iso(), transactionId) as Row | undefined;
       if (!row) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
       this.insertAttempt(transactionId, attempt);
-      return this.toShipments([row], false)[0];
-    });
+      // in the same savepoint: the attempt and the move are stored both or neither
+      const moved = move ? this.patchSync(transactionId, move.patch, move.guard) : undefined;
+      return this.toShipments([moved ?? row], false)[0];
+    }, sizeOf(move?.patch.request) + sizeOf(move?.patch.response));
   }
 
   private insertAttempt(transactionId: string, a: AttemptRecord): void {

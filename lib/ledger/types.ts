@@ -186,12 +186,6 @@ export const ACTIVE_STATES: readonly ShipmentState[] = ['received', 'queued', 's
 
 export interface Ledger {
   /**
-   * True when changes asked for without waiting for each other are applied in the order asked, by one writer (the
-   * embedded engine: they then share a commit). False or absent (PostgreSQL: concurrent connections): ask for the next
-   * change only once the one before it is done, where the order matters.
-   */
-  readonly appliesInOrder?: boolean;
-  /**
    * Create the shipment if no shipment with this transactionId exists; otherwise return the existing one.
    * This is what makes delivery idempotent per submission.
    */
@@ -204,8 +198,16 @@ export interface Ledger {
    * possibly on another instance, wrote in between. Returns the shipment without its bodies (getShipment has them).
    */
   updateShipment(transactionId: string, patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>, guard?: StateGuard): Promise<ShipmentRecord>;
-  /** Returns the shipment without its bodies. */
-  addAttempt(transactionId: string, attempt: AttemptRecord): Promise<ShipmentRecord>;
+  /**
+   * Returns the shipment without its bodies. With `move`, that patch (guarded as updateShipment's) is applied together
+   * with the attempt: on the embedded engine in the same transaction (one write: a send's attempt and its move to
+   * `sent` are stored both or neither, in one commit); on PostgreSQL right after it, as two writes.
+   */
+  addAttempt(
+    transactionId: string,
+    attempt: AttemptRecord,
+    move?: { patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>; guard?: StateGuard },
+  ): Promise<ShipmentRecord>;
   /** With its request and response, unless `{ bodies: false }` (a lookup that needs only the row). */
   getShipment(transactionId: string, options?: { bodies?: boolean }): Promise<ShipmentRecord | undefined>;
   /**

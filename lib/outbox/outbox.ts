@@ -65,6 +65,17 @@ export class Outbox {
     return this.ledger.addAttempt(transactionId, attempt);
   }
 
+  /** Records an attempt and moves the shipment as `move` does, in one write where the ledger can (Ledger.addAttempt). */
+  async attemptAndMove(
+    transactionId: string,
+    attempt: AttemptRecord,
+    to: ShipmentState,
+    patch: ShipmentPatch = {},
+  ): Promise<{ shipment: ShipmentRecord; moved: boolean }> {
+    const shipment = await this.ledger.addAttempt(transactionId, attempt, { patch: { ...patch, state: to }, guard: { keepStateIf: statesBlocking(to) } });
+    return { shipment, moved: shipment.state === to };
+  }
+
   /**
    * Stores a receipt and, in the same transaction, what it does to its shipment (`decide` sees the shipment as it is
    * inside that transaction). An exact duplicate (same fingerprint) is stored once and does nothing.

@@ -288,12 +288,9 @@ export class DeliveryWorker {
       if (result.meta) patch.meta = { ...shipment.meta, ...result.meta };
       const attempt: AttemptRecord = { at: new Date(started).toISOString(), ok: true, durationMs: this.clock.now() - started };
       // a receipt (maybe on another instance) may have moved the shipment on meanwhile: the table never moves it back
-      const [, sent] = await this.inOrder(
-        () => this.outbox.attempt(t, attempt),
-        () => this.outbox.move(t, 'sent', patch),
-      );
-      done = sent.shipment;
-      // only once both are stored: a shipment left 'sending' must stay leased, so that it is sent again when the lease ends
+      // the attempt and the move in one write (the embedded ledger: one transaction, so a shipment is never 'sent'
+      // without its attempt); the lease is released once both are stored
+      done = (await this.outbox.attemptAndMove(t, attempt, 'sent', patch)).shipment;
       await ledger.release(t, this.owner);
     } catch (err) {
       this.o.onError?.(err as Error);
@@ -302,17 +299,6 @@ export class DeliveryWorker {
     metrics.attempts.inc({ outcome: 'ok' });
     metrics.sendSeconds.observe(Math.max(0, (this.clock.now() - Date.parse(shipment.createdAt)) / 1000));
     this.o.onDelivered?.(done);
-  }
-
-  /**
-   * Ledger changes that must apply in this order: asked for together where the ledger applies changes in the order
-   * asked (the embedded engine; they share one commit and one fsync), else each once the one before it is done.
-   */
-  private async inOrder<T extends unknown[]>(...steps: { [K in keyof T]: () => Promise<T[K]> }): Promise<T> {
-    if (this.o.ledger.appliesInOrder) return (await Promise.all(steps.map((step) => step()))) as T;
-    const results: unknown[] = [];
-    for (const step of steps) results.push(await step());
-    return results as T;
   }
 
   /** A send that failed: retried later, dead-lettered, or (a duplicate refusal) counted as sent. */

@@ -80,10 +80,13 @@ function reference(id: string, digestValue: string): string {
 /** The signed token-model request. */
 export function signTokenRequest(parts: TokenRequestParts, key: SigningKey): string {
   const lifetime = parts.lifetimeSeconds ?? 300;
-  if (!Number.isFinite(lifetime) || lifetime <= 0) throw new SigningError('the timestamp lifetime must be a positive number of seconds');
-  if (typeof parts.bodyXml !== 'string') throw new SigningError('the request body must be a string');
-  const assertion = assertionOf(parts.samlAssertion);
   const now = parts.now ?? new Date();
+  const expires = new Date(now.getTime() + lifetime * 1000);
+  if (!Number.isFinite(lifetime) || lifetime <= 0 || Number.isNaN(expires.getTime()))
+    throw new SigningError('the timestamp lifetime must be a positive number of seconds');
+  for (const name of ['bodyXml', 'action', 'messageId', 'to', 'samlAssertion'] as const)
+    if (typeof parts[name] !== 'string') throw new SigningError(`the request's ${name} must be a string`);
+  const assertion = assertionOf(parts.samlAssertion);
 
   const ids = { body: idFor('Body'), ts: idFor('TS'), action: idFor('Action'), messageId: idFor('MessageID'), to: idFor('To'), replyTo: idFor('ReplyTo') };
   const frameworkId = idFor('Framework');
@@ -96,11 +99,17 @@ export function signTokenRequest(parts: TokenRequestParts, key: SigningKey): str
   } catch (err) {
     throw new SigningError((err as Error).message);
   }
-  // one signature where the verifier expects exactly one (as signWsSecurity refuses a signed envelope)
-  if (bodyElement.getElementsByTagNameNS(NS.ds, 'Signature').length) throw new SigningError('the request body is already signed (it contains a ds:Signature)');
+  // one signature where the verifier expects exactly one, as signWsSecurity refuses a signed envelope (an STS's
+  // signature inside a SAML assertion is the assertion's own and does not count)
+  for (const sig of Array.from(bodyElement.getElementsByTagNameNS(NS.ds, 'Signature'))) {
+    let inAssertion = false;
+    for (let n = sig.parentNode; n && !inAssertion; n = n.parentNode)
+      inAssertion = (n as Element).namespaceURI === NS.saml2 && (n as Element).localName === 'Assertion';
+    if (!inAssertion) throw new SigningError('the request body is already signed (it contains a ds:Signature)');
+  }
   const timestamp =
     `<wsu:Timestamp xmlns:wsu="${NS.wsu}" wsu:Id="${ids.ts}"><wsu:Created>${now.toISOString()}</wsu:Created>` +
-    `<wsu:Expires>${new Date(now.getTime() + lifetime * 1000).toISOString()}</wsu:Expires></wsu:Timestamp>`;
+    `<wsu:Expires>${expires.toISOString()}</wsu:Expires></wsu:Timestamp>`;
   const headers = [
     [ids.action, wsa('Action', ids.action, text(parts.action))],
     [ids.messageId, wsa('MessageID', ids.messageId, text(parts.messageId))],

@@ -56,8 +56,11 @@ describe('lib/delivery DurableDelivery: waiting messages whose shipment was fini
       await until(() => retried === ids.length);
       assert.equal(durable.waiting, 3);
       // another instance delivers t2 and dead-letters t3
-      await ledger.updateShipment('t2', { state: 'sent', distributionTransactionId: 'd2' });
-      await ledger.updateShipment('t3', { state: 'dead-letter' });
+      // (asked together: one commit, so no poll can fall between them)
+      await Promise.all([
+        ledger.updateShipment('t2', { state: 'sent', distributionTransactionId: 'd2' }),
+        ledger.updateShipment('t3', { state: 'dead-letter' }),
+      ]);
       reads.states = 0;
       reads.records = 0;
       await until(() => settled.length === 2);

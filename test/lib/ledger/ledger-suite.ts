@@ -124,6 +124,26 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
     assert.equal(kept.state, 'sent', 'the guard kept the state');
     assert.equal(kept.lastError, undefined, 'and, onlyIfMoved, the rest of the patch');
 
+    // an attempt with a move: the shipment as moved, with the attempt; a guard keeps a state a receipt reached
+    await ledger.createShipment({ transactionId: 'r2', submissionId: 's2', state: 'sending', request: '<x/>' });
+    const done = await ledger.addAttempt('r2', { at: '2026-11-22T08:01:00.000Z', ok: true, durationMs: 7 }, { patch: { state: 'sent', response: '<ok/>' } });
+    assert.equal(done.state, 'sent');
+    assert.deepEqual(
+      done.attempts.map((a) => a.ok),
+      [true],
+    );
+    assert.equal((await ledger.getShipment('r2'))?.response, '<ok/>');
+    await ledger.updateShipment('r2', { state: 'accepted' });
+    const late = await ledger.addAttempt(
+      'r2',
+      { at: '2026-11-22T08:02:00.000Z', ok: true, durationMs: 7 },
+      { patch: { state: 'sent', distributionTransactionId: 'd2' }, guard: { keepStateIf: ['accepted'] } },
+    );
+    assert.equal(late.state, 'accepted', 'a late send never moves a receipt back');
+    assert.equal(late.distributionTransactionId, 'd2');
+    assert.equal(late.attempts.length, 2);
+    await assert.rejects(ledger.addAttempt('none', { at: '2026-11-22T08:03:00.000Z', ok: true }, { patch: { state: 'sent' } }), /No shipment/);
+
     const ids = Array.from({ length: 1200 }, (_, i) => `many-${i}`);
     for (const id of ids.slice(0, 3)) await ledger.createShipment({ transactionId: id, submissionId: id, state: 'queued' });
     await ledger.updateShipment('many-1', { state: 'dead-letter' });
