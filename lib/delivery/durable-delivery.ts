@@ -394,14 +394,15 @@ export class DurableDelivery<W> {
       if (!ids.length) return;
       const generations = new Map(ids.map((t) => [t, this.generation.get(t)]));
       const finished = (state: ShipmentState | undefined) => state !== undefined && (DELIVERED.includes(state) || state === 'dead-letter');
-      const moved = (t: string) => this.busy.has(t) || this.sendingHere.has(t) || this.generation.get(t) !== generations.get(t);
+      // taken up here since the ids were listed (accept, resend, a send of this worker): not the poll's to settle
+      const takenHere = (t: string) => this.busy.has(t) || this.sendingHere.has(t) || this.generation.get(t) !== generations.get(t);
       // every waiter's state in one read (a backlog of thousands was thousands of reads a second); the record only of
       // the few that are finished
       const states = await this.o.ledger.shipmentStates(ids);
       for (const t of ids) {
-        if (!finished(states.get(t)) || moved(t)) continue;
+        if (!finished(states.get(t)) || takenHere(t)) continue;
         const s = await this.o.ledger.getShipment(t, { bodies: false });
-        if (!s || moved(t)) continue;
+        if (!s || takenHere(t)) continue;
         if (finished(s.state)) this.o.callbacks.settledElsewhere(s, this.take(t));
       }
     } catch (err) {

@@ -23,6 +23,7 @@ import type {
   ReceiptEffect,
   ReceiptRecord,
   ShipmentFilter,
+  ShipmentMove,
   ShipmentRecord,
   ShipmentState,
   StateGuard,
@@ -332,11 +333,7 @@ export class PgLedger implements Ledger {
     return this.toShipment(r.rows[0], this.attemptsOf(r.rows[0]));
   }
 
-  async addAttempt(
-    transactionId: string,
-    a: AttemptRecord,
-    move?: { patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>; guard?: StateGuard },
-  ): Promise<ShipmentRecord> {
+  async addAttempt(transactionId: string, a: AttemptRecord, move?: ShipmentMove): Promise<ShipmentRecord> {
     const s = this.s;
     // One statement: touch the shipment and add the attempt only if it exists.
     const r = await this.q(

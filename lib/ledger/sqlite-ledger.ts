@@ -39,7 +39,7 @@ import { Checkpointer, type CheckpointerOptions } from './sqlite-checkpointer';
 import { migrateSqlite, SQLITE_FILE_KEYS_BACKFILL } from './sqlite-schema';
 import { WalSync, type Fsync, type FsyncSync } from './wal-sync';
 import { ACTIVE_STATES } from './types';
-import type { AttemptRecord, InboxEntry, ReceiptRecord, ShipmentRecord, ShipmentState, WorkItem } from './types';
+import type { AttemptRecord, InboxEntry, ReceiptRecord, ShipmentMove, ShipmentRecord, ShipmentState, WorkItem } from './types';
 import type { ApprovalDecision, ApprovalFilter, ApprovalRecord, Ledger, PurgeResult, ReceiptEffect, ShipmentFilter, StateGuard, StoredRecord } from './types';
 
 export interface SqliteLedgerOptions {
@@ -288,12 +288,16 @@ export class SqliteLedger implements Ledger {
 
   updateShipment(transactionId: string, patch: Patch, guard?: StateGuard): Promise<ShipmentRecord> {
     return this.write(() => {
-      const row = this.patchSync(transactionId, patch, guard);
-      return row ? this.toShipments([row], false)[0] : this.shipmentSync(transactionId, false)!;
+      return this.changed(transactionId, this.patchSync(transactionId, patch, guard));
     }, sizeOf(patch.request) + sizeOf(patch.response));
   }
 
-  /** The shipment's row as changed (RETURNING: no read after the write), or undefined when the guard left it alone. */
+  /** The shipment (without bodies) from the row a write returned; read when the guard left it unchanged (no row). */
+  private changed(transactionId: string, row: Row | undefined): ShipmentRecord {
+    return row ? this.toShipments([row], false)[0] : this.shipmentSync(transactionId, false)!;
+  }
+
+  /** The shipment's row as changed (RETURNING: the row is not read again), or undefined when the guard left it alone. */
   private patchSync(transactionId: string, patch: Patch, guard?: StateGuard): Row | undefined {
     const current = this.stmt('SELECT state FROM shipments WHERE transaction_id = ?').get(transactionId) as { state: string } | undefined;
     if (!current) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
@@ -334,7 +338,7 @@ export class SqliteLedger implements Ledger {
     }
   }
 
-  addAttempt(transactionId: string, attempt: AttemptRecord, move?: { patch: Patch; guard?: StateGuard }): Promise<ShipmentRecord> {
+  addAttempt(transactionId: string, attempt: AttemptRecord, move?: ShipmentMove): Promise<ShipmentRecord> {
     return this.write(() => {
       const row = this.stmt('UPDATE shipments SET updated_at = ? WHERE transaction_id = ? RETURNING *').get(this.iso(), transactionId) as Row | undefined;
       if (!row) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
@@ -471,8 +475,7 @@ export class SqliteLedger implements Ledger {
       if (!duplicate && shipment && effect) {
         const change = effect(shipment);
         if (change && Object.keys(change.patch).length) {
-          const changed = this.patchSync(receipt.transactionId, change.patch, change.guard);
-          shipment = changed ? this.toShipments([changed], false)[0] : this.shipmentSync(receipt.transactionId, false);
+          shipment = this.changed(receipt.transactionId, this.patchSync(receipt.transactionId, change.patch, change.guard));
         }
       }
       const row = this.stmt(

@@ -68,6 +68,15 @@ export interface ReceiptRecord {
 /** States only a receipt sets: a send's result must never move a shipment back from one of them. */
 export const RECEIPT_STATES: readonly ShipmentState[] = ['technically-received', 'accepted', 'rejected'];
 
+/** A change to a shipment's fields (all but its identity): what updateShipment applies. */
+export type ShipmentChange = Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>;
+
+/** A change and its state guard, applied together with an attempt (Ledger.addAttempt). */
+export interface ShipmentMove {
+  patch: ShipmentChange;
+  guard?: StateGuard;
+}
+
 /** See Ledger.updateShipment. */
 export interface StateGuard {
   keepStateIf?: readonly ShipmentState[];
@@ -203,11 +212,7 @@ export interface Ledger {
    * with the attempt: on the embedded engine in the same transaction (one write: a send's attempt and its move to
    * `sent` are stored both or neither, in one commit); on PostgreSQL right after it, as two writes.
    */
-  addAttempt(
-    transactionId: string,
-    attempt: AttemptRecord,
-    move?: { patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>; guard?: StateGuard },
-  ): Promise<ShipmentRecord>;
+  addAttempt(transactionId: string, attempt: AttemptRecord, move?: ShipmentMove): Promise<ShipmentRecord>;
   /** With its request and response, unless `{ bodies: false }` (a lookup that needs only the row). */
   getShipment(transactionId: string, options?: { bodies?: boolean }): Promise<ShipmentRecord | undefined>;
   /**

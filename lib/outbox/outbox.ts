@@ -5,7 +5,7 @@
  * write, so two instances sharing a PostgreSQL ledger cannot undo each other's moves. No Node-RED dependency.
  */
 import type { Kvittering } from '../sf2900/receipts';
-import type { AttemptRecord, Ledger, ReceiptRecord, ShipmentRecord, ShipmentState } from '../ledger/types';
+import type { AttemptRecord, Ledger, ReceiptRecord, ShipmentMove, ShipmentRecord, ShipmentState } from '../ledger/types';
 import { canMove, statesBlocking } from './states';
 
 /** Everything of a shipment but its identity, state and attempts (attempts are appended with `attempt`). */
@@ -22,6 +22,11 @@ export function stateForReceipt(r: Kvittering): ShipmentState {
   if (REJECTED_CODES.has(code)) return 'rejected';
   if (/^teknisk$/i.test(r.type ?? '') || code === 'MODTAGET') return 'technically-received';
   return 'accepted';
+}
+
+/** A move to `to` as the ledger applies it: the state with the patch, kept where the state machine blocks it. */
+function moveTo(to: ShipmentState, patch: ShipmentPatch, onlyIfMoved?: boolean): ShipmentMove {
+  return { patch: { ...patch, state: to }, guard: { keepStateIf: statesBlocking(to), onlyIfMoved } };
 }
 
 export class Outbox {
@@ -48,11 +53,8 @@ export class Outbox {
     patch: ShipmentPatch = {},
     options: { onlyIfMoved?: boolean } = {},
   ): Promise<{ shipment: ShipmentRecord; moved: boolean }> {
-    const shipment = await this.ledger.updateShipment(
-      transactionId,
-      { ...patch, state: to },
-      { keepStateIf: statesBlocking(to), onlyIfMoved: options.onlyIfMoved },
-    );
+    const m = moveTo(to, patch, options.onlyIfMoved);
+    const shipment = await this.ledger.updateShipment(transactionId, m.patch, m.guard);
     return { shipment, moved: shipment.state === to };
   }
 
@@ -72,7 +74,7 @@ export class Outbox {
     to: ShipmentState,
     patch: ShipmentPatch = {},
   ): Promise<{ shipment: ShipmentRecord; moved: boolean }> {
-    const shipment = await this.ledger.addAttempt(transactionId, attempt, { patch: { ...patch, state: to }, guard: { keepStateIf: statesBlocking(to) } });
+    const shipment = await this.ledger.addAttempt(transactionId, attempt, moveTo(to, patch));
     return { shipment, moved: shipment.state === to };
   }
 

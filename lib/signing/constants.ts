@@ -20,5 +20,8 @@ export const WSS = {
   samlId: 'http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLID',
 } as const;
 
+/** WS-Addressing's anonymous address (ReplyTo of a request answered on the same connection). */
+export const WSA_ANONYMOUS = 'http://www.w3.org/2005/08/addressing/anonymous';
+
 /** WS-Addressing headers that a WS-Security signature covers when present (the token policy's SignedParts). */
 export const WSA_HEADERS = ['MessageID', 'RelatesTo', 'Action', 'To', 'From', 'ReplyTo', 'FaultTo'] as const;

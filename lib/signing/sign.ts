@@ -1,11 +1,10 @@
-import { randomBytes, randomUUID } from 'crypto';
+import { randomUUID } from 'crypto';
 import type { Document, Element } from '@xmldom/xmldom';
 import { parseXmlSafely } from '../xml/safe-xml';
 import { ALG, NS, WSA_HEADERS, WSS } from './constants';
 import { childElements, childrenNS } from '../xml/dom';
 import { canonicalize, digest, signatureValue } from './dsig';
 import { headerMatcher, idOf, selectElements, serialize, stripBom } from './xpath';
-import { assertionOf } from './assertion';
 import { signTokenRequest, type TokenRequestParts } from './token-wss';
 import { loadSigningKey, SigningError, type KeyMaterial, type SigningKey } from './keys';
 
@@ -28,13 +27,8 @@ export interface WsSecurityOptions {
   lifetimeSeconds?: number;
   /** Further SOAP headers to sign, by local name or `{namespace}localName` (e.g. `{urn:liberty:sb:2006-08}Framework`). */
   extraHeaders?: string[];
-  /** Also sign the security token — the BinarySecurityToken or the SAML assertion (ProtectTokens). */
+  /** Also sign the BinarySecurityToken (ProtectTokens). (The token model's SAML assertion: token-wss.ts.) */
   signToken?: boolean;
-  /**
-   * Token model: a SAML 2.0 assertion (holder-of-key, issued by the STS for this certificate) to carry in wsse:Security
-   * instead of the BinarySecurityToken; KeyInfo then refers to it by SAMLID.
-   */
-  samlAssertion?: string;
   /** Clock for the timestamp (tests). */
   now?: Date;
 }
@@ -50,8 +44,6 @@ interface Ref {
   uri: string;
   target: Element;
   transforms: string[];
-  /** The digest when it is known already (a SAML assertion's, the same for every message while the token lasts). */
-  digest?: string;
 }
 
 /** An element built in `doc`: namespace, qualified name, attributes (`xmlns:*` and `wsse11:*` in their namespaces) and children. */
@@ -83,7 +75,7 @@ function addSignature(doc: Document, key: SigningKey, refs: Ref[], keyInfo: Buil
       { URI: r.uri },
       ds('Transforms', {}, ...r.transforms.map((t) => ds('Transform', { Algorithm: t }))),
       ds('DigestMethod', { Algorithm: ALG.sha256 }),
-      ds('DigestValue', {}, r.digest ?? digest(canonicalize(r.target, ALG.excC14n), ALG.sha256)),
+      ds('DigestValue', {}, digest(canonicalize(r.target, ALG.excC14n), ALG.sha256)),
     ),
   );
   const signedInfo = ds(
@@ -217,40 +209,17 @@ export function signWsSecurity(xml: string, key: SigningKey, opts: WsSecurityOpt
   timestamp.appendChild(expires);
   ensureWsuId(timestamp, 'TS');
 
-  let token: Element;
-  let keyInfo: Build;
-  let tokenDigest: string | undefined;
-  let splice: { marker: string; xml: string } | undefined;
-  if (opts.samlAssertion !== undefined) {
-    const parsed = assertionOf(opts.samlAssertion);
-    const assertionId = parsed.id;
-    // The assertion goes into the output as the STS wrote it, in place of a marker element: importing a copy into
-    // every message's document and serialising it again was a seventh of the token model's signing. Its digest is
-    // the one computed once per token (exclusive C14N is the same inside any envelope, see assertionOf).
-    const marker = `os2splice:A${randomBytes(8).toString('hex')}`;
-    token = doc.createElementNS(SPLICE_NS, marker);
-    token.setAttribute('ID', assertionId);
-    splice = { marker, xml: parsed.text };
-    tokenDigest = parsed.digest;
-    keyInfo = node(
-      NS.wsse,
-      'wsse:SecurityTokenReference',
-      { 'xmlns:wsse': NS.wsse, 'xmlns:wsse11': NS.wsse11, 'wsse11:TokenType': WSS.saml2TokenType },
-      node(NS.wsse, 'wsse:KeyIdentifier', { ValueType: WSS.samlId }, assertionId),
-    );
-  } else {
-    token = doc.createElementNS(NS.wsse, 'wsse:BinarySecurityToken');
-    token.setAttribute('EncodingType', WSS.base64Binary);
-    token.setAttribute('ValueType', WSS.x509v3);
-    token.appendChild(doc.createTextNode(key.certBase64));
-    const bstId = ensureWsuId(token, 'X509');
-    keyInfo = node(
-      NS.wsse,
-      'wsse:SecurityTokenReference',
-      { 'xmlns:wsse': NS.wsse },
-      node(NS.wsse, 'wsse:Reference', { URI: `#${bstId}`, ValueType: WSS.x509v3 }),
-    );
-  }
+  const token = doc.createElementNS(NS.wsse, 'wsse:BinarySecurityToken');
+  token.setAttribute('EncodingType', WSS.base64Binary);
+  token.setAttribute('ValueType', WSS.x509v3);
+  token.appendChild(doc.createTextNode(key.certBase64));
+  const bstId = ensureWsuId(token, 'X509');
+  const keyInfo = node(
+    NS.wsse,
+    'wsse:SecurityTokenReference',
+    { 'xmlns:wsse': NS.wsse },
+    node(NS.wsse, 'wsse:Reference', { URI: `#${bstId}`, ValueType: WSS.x509v3 }),
+  );
   // Strict layout: Timestamp first, the token before the signature that uses it.
   security.insertBefore(token, security.firstChild);
   security.insertBefore(timestamp, security.firstChild);
@@ -272,20 +241,11 @@ export function signWsSecurity(xml: string, key: SigningKey, opts: WsSecurityOpt
       uri: `#${el.getAttributeNS(NS.wsu, 'Id') || idOf(el)}`,
       target: el,
       transforms: [ALG.excC14n],
-      digest: el === token ? tokenDigest : undefined,
     }),
   );
   addSignature(doc, key, refs, keyInfo, (signature) => security.appendChild(signature));
-  const out = serialize(doc);
-  if (!splice) return out;
-  const at = out.indexOf(`<${splice.marker} `);
-  const end = at < 0 ? -1 : out.indexOf('/>', at);
-  if (end < 0) throw new SigningError('the SAML assertion could not be placed in the envelope');
-  return out.slice(0, at) + splice.xml + out.slice(end + 2);
+  return serialize(doc);
 }
-
-/** The namespace of the marker element the assertion takes the place of (never in an output). */
-const SPLICE_NS = 'urn:os2:node-red-fordeling:splice';
 
 /** Signs according to a request (the shape the worker pool passes around). */
 export function signXml(req: SignRequest, key: SigningKey): string {

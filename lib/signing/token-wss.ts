@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import type { Element } from '@xmldom/xmldom';
 import { parseXmlSafely } from '../xml/safe-xml';
 import { assertionOf } from './assertion';
-import { ALG, NS, WSS } from './constants';
+import { ALG, NS, WSA_ANONYMOUS, WSS } from './constants';
 import { canonicalize, digest, signatureValue } from './dsig';
 import { SigningError, type SigningKey } from './keys';
 
@@ -38,7 +38,6 @@ export interface TokenRequestParts {
   now?: Date;
 }
 
-const ANONYMOUS = 'http://www.w3.org/2005/08/addressing/anonymous';
 // eslint-disable-next-line no-control-regex
 const NOT_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
 
@@ -114,7 +113,7 @@ export function signTokenRequest(parts: TokenRequestParts, key: SigningKey): str
     [ids.action, wsa('Action', ids.action, text(parts.action))],
     [ids.messageId, wsa('MessageID', ids.messageId, text(parts.messageId))],
     [ids.to, wsa('To', ids.to, text(parts.to))],
-    [ids.replyTo, wsa('ReplyTo', ids.replyTo, `<wsa:Address>${ANONYMOUS}</wsa:Address>`)],
+    [ids.replyTo, wsa('ReplyTo', ids.replyTo, `<wsa:Address>${WSA_ANONYMOUS}</wsa:Address>`)],
     [frameworkId, framework(frameworkId)],
   ];
   const digestOf = (canonical: string) => digest(canonical, ALG.sha256);

@@ -1,5 +1,6 @@
 /** KOMBIT STS (SF1514) and the token model: public endpoints and identifiers (sf2900.md §4). */
 import { SERVICE_ENTITY_ID } from '../sf2900/namespaces';
+import { WSA_ANONYMOUS } from '../signing/constants';
 export const STS_URLS = {
   test: 'https://n2adgangsstyring.eksterntest-stoettesystemerne.dk/runtime/services/kombittrust/14/certificatemixed',
   production: 'https://n2adgangsstyring.stoettesystemerne.dk/runtime/services/kombittrust/14/certificatemixed',
@@ -21,5 +22,5 @@ export const WST = {
   claimsDialect: 'http://docs.oasis-open.org/wsfed/authorization/200706/authclaims',
   samlV2: 'http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV2.0',
   cvrClaim: 'dk:gov:saml:attribute:CvrNumberIdentifier',
-  anonymous: 'http://www.w3.org/2005/08/addressing/anonymous',
+  anonymous: WSA_ANONYMOUS,
 } as const;
