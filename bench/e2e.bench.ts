@@ -4,6 +4,7 @@
 // simulator, 16 in flight. The simulator's XSD check is off so that it is not the limit. 3 repetitions, in one run;
 // CPU per message of each process (Node-RED, and this process: the simulator plus the load generators) says which
 // process saturates. `node --import tsx bench/e2e.bench.ts` (needs `npm run build` first). E2E_N: messages per rep.
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -84,8 +85,94 @@ function flow(sim: { url: string }, certs: Awaited<ReturnType<typeof generateCer
         wires: [['fo']],
       },
       { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', concurrency: String(IN_FLIGHT), wires: [[], [], []] },
+      // Node-RED's floor, core nodes only: http in → http request (keep-alive, mutual TLS) → http response. It relays a
+      // ready SOAP request and answers once the simulator has: no validation, mapping, storage or retries
+      { id: 'f', type: 'tab', label: 'floor' },
+      {
+        id: 'tls1',
+        type: 'tls-config',
+        name: 'client',
+        cert: '',
+        key: '',
+        ca: '',
+        certname: '',
+        keyname: '',
+        caname: '',
+        servername: '',
+        verifyservercert: true,
+      },
+      { id: 'fi', z: 'f', type: 'http in', url: '/bench/floor', method: 'post', upload: false, swaggerDoc: '', wires: [['fh']] },
+      {
+        id: 'fh',
+        z: 'f',
+        type: 'change',
+        rules: [
+          {
+            t: 'set',
+            p: 'headers',
+            pt: 'msg',
+            to: JSON.stringify({ 'content-type': 'text/xml; charset=utf-8', SOAPAction: `"${SOAP_ACTIONS.afsend}"` }),
+            tot: 'json',
+          },
+        ],
+        wires: [['fr']],
+      },
+      {
+        id: 'fr',
+        z: 'f',
+        type: 'http request',
+        method: 'POST',
+        ret: 'txt',
+        paytoqs: 'ignore',
+        url: serviceUrl(sim.url),
+        tls: 'tls1',
+        persist: true,
+        proxy: '',
+        authType: '',
+        senderr: false,
+        headers: [],
+        wires: [['fd']],
+      },
+      {
+        id: 'fd',
+        z: 'f',
+        type: 'change',
+        rules: [
+          { t: 'delete', p: 'headers', pt: 'msg' },
+          { t: 'set', p: 'payload', pt: 'msg', to: '', tot: 'str' },
+        ],
+        wires: [['fo2']],
+      },
+      { id: 'fo2', z: 'f', type: 'http response', statusCode: '', headers: {} },
+      // Node-RED's runtime floor: http in → a function node relaying with node:https on a keep-alive agent → http response
+      { id: 'gi', z: 'f', type: 'http in', url: '/bench/runtime', method: 'post', upload: false, swaggerDoc: '', wires: [['gf']] },
+      {
+        id: 'gf',
+        z: 'f',
+        type: 'function',
+        libs: [{ var: 'https', module: 'https' }],
+        initialize:
+          "context.set('agent', new https.Agent({ keepAlive: true, maxSockets: 16, key: env.get('BENCH_KEY'), cert: env.get('BENCH_CERT'), ca: env.get('BENCH_CA') }));",
+        func: `const body = Buffer.from(msg.payload);
+const req = https.request(${JSON.stringify(serviceUrl(sim.url))}, { method: 'POST', agent: context.get('agent'),
+  headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: ${JSON.stringify(`"${SOAP_ACTIONS.afsend}"`)}, 'Content-Length': body.length } }, (res) => {
+  res.resume();
+  res.on('end', () => { msg.statusCode = res.statusCode; msg.payload = ''; node.send(msg); node.done(); });
+});
+req.on('error', (err) => node.done(err));
+req.end(body);
+return;`,
+        finalize: "context.get('agent')?.destroy();",
+        outputs: 1,
+        wires: [['fo2']],
+      },
     ],
-    credentials: { c1: { keyPem: certs.client.key, certPem: certs.client.cert }, sp: { ca: certs.ca.cert }, w1: { secret: SECRET } },
+    credentials: {
+      c1: { keyPem: certs.client.key, certPem: certs.client.cert },
+      sp: { ca: certs.ca.cert },
+      w1: { secret: SECRET },
+      tls1: { certdata: certs.client.cert, keydata: certs.client.key, cadata: certs.ca.cert },
+    },
   };
 }
 
@@ -116,11 +203,19 @@ async function main(): Promise<void> {
   const sim = await createSimulator({ certs, validate: false });
   // E2E_PROFILE=<dir>: Node-RED writes a V8 CPU profile there when it stops (node --cpu-prof)
   const profile = process.env.E2E_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.E2E_PROFILE)}`] : undefined;
-  const red = new RedProcess({ userDir: path.join(dir, 'red'), ...flow(sim, certs), readyPath: '/bench/in', nodeArgs: profile });
+  const red = new RedProcess({
+    userDir: path.join(dir, 'red'),
+    ...flow(sim, certs),
+    readyPath: '/bench/in',
+    nodeArgs: profile,
+    env: { BENCH_KEY: certs.client.key, BENCH_CERT: certs.client.cert, BENCH_CA: certs.ca.cert },
+    settings: { functionExternalModules: true },
+  });
   await red.start();
   const pid = red.child!.pid!;
   const rawAgent = new https.Agent({ keepAlive: true, maxSockets: IN_FLIGHT, key: certs.client.key, cert: certs.client.cert, ca: certs.ca.cert });
   const target = new URL(serviceUrl(sim.url));
+  const relay = await startRelay(dir, target, certs);
 
   // the raw client's requests: real FordelingsobjektAfsend envelopes of the same size, made before the clock starts
   async function envelopes(n: number): Promise<Buffer[]> {
@@ -141,93 +236,93 @@ async function main(): Promise<void> {
     return out;
   }
 
-  function rawPost(body: Buffer): Promise<void> {
+  /** One POST on a keep-alive agent; resolves when the answer has the expected status. */
+  function post(lib: typeof http | typeof https, agent: http.Agent, url: URL, body: Buffer, headers: http.OutgoingHttpHeaders, status: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      const req = https.request(
-        target,
-        {
-          method: 'POST',
-          agent: rawAgent,
-          headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: `"${SOAP_ACTIONS.afsend}"`, 'Content-Length': body.length },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
-        },
-      );
+      const req = lib.request(url, { method: 'POST', agent, headers: { ...headers, 'Content-Length': body.length } }, (res) => {
+        res.resume();
+        res.on('error', reject);
+        res.on('end', () => (res.statusCode === status ? resolve() : reject(new Error(`${url.pathname} answered ${res.statusCode}`))));
+      });
       req.on('error', reject);
       req.end(body);
     });
   }
+  const soapHeaders = { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: `"${SOAP_ACTIONS.afsend}"` };
 
-  // the submissions' load generator: node:http on a keep-alive agent, as the raw client uses node:https (fetch cost
-  // this process ~0.5 ms more CPU per submission, which on 2 vCPUs is taken from Node-RED)
+  // the load generator for the relays and the flow: node:http on a keep-alive agent, as the raw client uses node:https
+  // (fetch cost this process ~0.5 ms more CPU per submission, which on 2 vCPUs is taken from Node-RED)
   const inAgent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
   const inUrl = new URL(`${red.url}/bench/in`);
-  function post(): Promise<void> {
-    const body = Buffer.from(submission());
-    return new Promise((resolve, reject) => {
-      const req = http.request(
-        inUrl,
-        { method: 'POST', agent: inAgent, headers: { 'content-type': 'application/json', 'x-webform-secret': SECRET, 'content-length': body.length } },
-        (res) => {
-          res.resume();
-          res.on('error', reject);
-          res.on('end', () => (res.statusCode === 202 ? resolve() : reject(new Error(`webform in answered ${res.statusCode}`))));
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
+  const floorUrl = new URL(`${red.url}/bench/floor`);
+  const runtimeUrl = new URL(`${red.url}/bench/runtime`);
+  const relayUrl = new URL(`http://127.0.0.1:${relay.port}/`);
+
+  /** Runs `send` for 0..n-1, IN_FLIGHT at a time. */
+  async function inFlight(n: number, send: (i: number) => Promise<void>): Promise<void> {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: IN_FLIGHT }, async () => {
+        while (next < n) await send(next++);
+      }),
+    );
+  }
+
+  /** Times `run` and charges CPU to the Node-RED process, the relay's and this one. */
+  async function timed(n: number, run: () => Promise<void>) {
+    const cpu0 = [cpuOf(pid), cpuOf(relay.pid), selfCpu()];
+    const t0 = performance.now();
+    await run();
+    const s = (performance.now() - t0) / 1000;
+    const per = (now: number, was: number) => ((now - was) / n) * 1000;
+    return { rate: n / s, redCpuMs: per(cpuOf(pid), cpu0[0]!), relayCpuMs: per(cpuOf(relay.pid), cpu0[1]!), selfCpuMs: per(selfCpu(), cpu0[2]!) };
+  }
+
+  const nodeRedRun = (n: number) =>
+    timed(n, async () => {
+      const before = sim.stats.accepted;
+      // submissions arrive as fast as webform in takes them, 16 at a time; delivery is what is timed
+      await inFlight(n, () => post(http, inAgent, inUrl, Buffer.from(submission()), { 'content-type': 'application/json', 'x-webform-secret': SECRET }, 202));
+      await until(() => sim.stats.accepted - before >= n, 600_000, 'the deliveries');
     });
-  }
+  const rawRun = (bodies: Buffer[]) => timed(bodies.length, () => inFlight(bodies.length, (i) => post(https, rawAgent, target, bodies[i]!, soapHeaders, 200)));
+  const relayTo = (url: URL) => (bodies: Buffer[]) =>
+    timed(bodies.length, () => inFlight(bodies.length, (i) => post(http, inAgent, url, bodies[i]!, soapHeaders, 200)));
+  const relayRun = relayTo(relayUrl);
+  const floorRun = relayTo(floorUrl);
+  const runtimeRun = relayTo(runtimeUrl);
 
-  async function nodeRedRun(n: number) {
-    const before = sim.stats.accepted;
-    const cpu0 = [cpuOf(pid), selfCpu()];
-    const t0 = performance.now();
-    let next = 0;
-    // submissions arrive as fast as webform in takes them, 16 at a time; delivery is what is timed
-    await Promise.all(
-      Array.from({ length: IN_FLIGHT }, async () => {
-        while (next++ < n) await post();
-      }),
-    );
-    await until(() => sim.stats.accepted - before >= n, 600_000, 'the deliveries');
-    const s = (performance.now() - t0) / 1000;
-    return { rate: n / s, redCpuMs: ((cpuOf(pid) - cpu0[0]!) / n) * 1000, selfCpuMs: ((selfCpu() - cpu0[1]!) / n) * 1000, seconds: s };
-  }
-
-  async function rawRun(bodies: Buffer[]) {
-    const cpu0 = [cpuOf(pid), selfCpu()];
-    const t0 = performance.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: IN_FLIGHT }, async () => {
-        while (next < bodies.length) await rawPost(bodies[next++]!);
-      }),
-    );
-    const s = (performance.now() - t0) / 1000;
-    return { rate: bodies.length / s, redCpuMs: ((cpuOf(pid) - cpu0[0]!) / bodies.length) * 1000, selfCpuMs: ((selfCpu() - cpu0[1]!) / bodies.length) * 1000 };
-  }
-
+  const rssOf = () => Number(fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)![1]) / 1024;
   const load0 = os.loadavg()[0]!;
-  const rss0 = Number(fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)![1]) / 1024;
+  const rss0 = rssOf();
   console.log(`start ${new Date().toISOString()}; ${os.cpus().length} vCPU; load ${load0.toFixed(2)}; Node ${process.version}; ${N} messages per rep`);
   // warm-up: JIT, TLS sessions, the ledger file (with 200 the first rep ran both processes at half speed)
   await nodeRedRun(WARM_UP);
   await rawRun(await envelopes(WARM_UP));
+  await relayRun(await envelopes(WARM_UP));
+  await floorRun(await envelopes(WARM_UP));
+  await runtimeRun(await envelopes(WARM_UP));
   const rows: string[] = [];
+  const floors: string[] = [];
   const ratios: number[] = [];
+  const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(0)} %`;
   for (let rep = 1; rep <= REPS; rep++) {
-    const bodies = await envelopes(N);
-    const raw = await rawRun(bodies);
+    // the flow right after the raw client; then the floors, the core http request node last (it leaves much garbage)
+    const raw = await rawRun(await envelopes(N));
     const red2 = await nodeRedRun(N);
+    const relayed = await relayRun(await envelopes(N));
+    const runtime = await runtimeRun(await envelopes(N));
+    const floor = await floorRun(await envelopes(N));
     ratios.push(red2.rate / raw.rate);
+    const load = os.loadavg()[0]!.toFixed(2);
     rows.push(
-      `| ${rep} | ${red2.rate.toFixed(0)} | ${raw.rate.toFixed(0)} | ${((red2.rate / raw.rate) * 100).toFixed(0)} % | ${red2.redCpuMs.toFixed(2)} | ${red2.selfCpuMs.toFixed(2)} | ${raw.selfCpuMs.toFixed(2)} | ${os.loadavg()[0]!.toFixed(2)} |`,
+      `| ${rep} | ${red2.rate.toFixed(0)} | ${raw.rate.toFixed(0)} | ${pct(red2.rate, raw.rate)} | ${red2.redCpuMs.toFixed(2)} | ${red2.selfCpuMs.toFixed(2)} | ${raw.selfCpuMs.toFixed(2)} | ${load} |`,
+    );
+    floors.push(
+      `| ${rep} | ${relayed.rate.toFixed(0)} | ${pct(relayed.rate, raw.rate)} | ${relayed.relayCpuMs.toFixed(2)} | ${runtime.rate.toFixed(0)} | ${pct(runtime.rate, raw.rate)} | ${runtime.redCpuMs.toFixed(2)} | ${floor.rate.toFixed(0)} | ${pct(floor.rate, raw.rate)} | ${floor.redCpuMs.toFixed(2)} | ${pct(red2.rate, runtime.rate)} |`,
     );
   }
-  const rss1 = Number(fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)![1]) / 1024;
+  const rss1 = rssOf();
   console.log(
     '\n| rep | Node-RED flow /s | raw mTLS client /s | flow ÷ raw | Node-RED CPU ms/msg | bench process (simulator + load) CPU ms/msg, flow | same, raw | load 1 min |',
   );
@@ -237,11 +332,38 @@ async function main(): Promise<void> {
   console.log(
     `\nflow ÷ raw: median ${(median(ratios) * 100).toFixed(0)} % (spread ${(sorted[0]! * 100).toFixed(0)}–${(sorted[sorted.length - 1]! * 100).toFixed(0)} %); Node-RED RSS ${rss0.toFixed(0)} → ${rss1.toFixed(0)} MB over ${REPS * N + WARM_UP} messages`,
   );
+  console.log('\nThe floors, same reps: a process that receives each request and relays it, answering after the simulator did');
+  console.log(
+    '| rep | plain node:http → node:https /s | ÷ raw | its CPU ms/msg | Node-RED http in → function (node:https) /s | ÷ raw | Node-RED CPU ms/msg | Node-RED http in → http request (core) /s | ÷ raw | Node-RED CPU ms/msg | flow ÷ Node-RED function relay |',
+  );
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log(floors.join('\n'));
   rawAgent.destroy();
   inAgent.destroy();
+  await relay.stop();
   await red.stop();
   await sim.close();
   fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** Starts bench/e2e-relay.ts as a child process; resolves with its pid and port. */
+async function startRelay(dir: string, target: URL, certs: Awaited<ReturnType<typeof generateCerts>>) {
+  const certFile = path.join(dir, 'relay-certs.json');
+  fs.writeFileSync(certFile, JSON.stringify({ key: certs.client.key, cert: certs.client.cert, ca: certs.ca.cert }), { mode: 0o600 });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'e2e-relay.ts')], {
+    env: { ...process.env, RELAY_TARGET: target.href, RELAY_CERTS: certFile },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`the relay exited with ${code}`)));
+    child.stdout!.once('data', (d: Buffer) => resolve(Number.parseInt(d.toString(), 10)));
+  });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  return { pid: child.pid!, port, stop };
 }
 
 main().catch((err) => {
