@@ -287,9 +287,10 @@ export class SqliteLedger implements Ledger {
   }
 
   updateShipment(transactionId: string, patch: Patch, guard?: StateGuard): Promise<ShipmentRecord> {
-    return this.write(() => {
-      return this.changed(transactionId, this.patchSync(transactionId, patch, guard));
-    }, sizeOf(patch.request) + sizeOf(patch.response));
+    const change = () => this.changed(transactionId, this.patchSync(transactionId, patch, guard));
+    // without bodies or attempts the change is one UPDATE (what follows only reads): atomic without a savepoint
+    if (!('request' in patch || 'response' in patch || patch.attempts)) return this.writeStatement(change);
+    return this.write(change, sizeOf(patch.request) + sizeOf(patch.response));
   }
 
   /** The shipment (without bodies) from the row a write returned; read when the guard left it unchanged (no row). */
@@ -297,21 +298,40 @@ export class SqliteLedger implements Ledger {
     return row ? this.toShipments([row], false)[0] : this.shipmentSync(transactionId, false)!;
   }
 
-  /** The shipment's row as changed (RETURNING: the row is not read again), or undefined when the guard left it alone. */
+  /**
+   * The shipment's row as changed (RETURNING: the row is not read again), or undefined when the guard left it alone.
+   * The guard is part of the UPDATE itself (its WHERE, or a CASE for the state), so the state it decides on is the one
+   * it changes: no read before it.
+   */
   private patchSync(transactionId: string, patch: Patch, guard?: StateGuard): Row | undefined {
-    const current = this.stmt('SELECT state FROM shipments WHERE transaction_id = ?').get(transactionId) as { state: string } | undefined;
-    if (!current) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
-    if (guard?.onlyIfMoved && guard.keepStateIf?.includes(current.state as ShipmentRecord['state'])) return undefined;
+    const keep = guard?.keepStateIf?.length ? guard.keepStateIf : undefined;
+    const kept = keep ? `state IN (${keep.map(() => '?').join(',')})` : '';
     const sets = ['updated_at = ?'];
     const values: unknown[] = [this.iso()];
     for (const [key, column] of Object.entries(COLUMNS)) {
       if (!(key in patch)) continue;
-      if (key === 'state' && guard?.keepStateIf?.includes(current.state as ShipmentRecord['state'])) continue;
       const v = (patch as Record<string, unknown>)[key];
+      if (key === 'state' && keep) {
+        sets.push(`state = CASE WHEN ${kept} THEN state ELSE ? END`);
+        values.push(...keep, v);
+        continue;
+      }
       sets.push(`${column} = ?`);
       values.push(key === 'meta' ? json(v) : (v ?? null));
     }
-    const row = this.stmt(`UPDATE shipments SET ${sets.join(', ')} WHERE transaction_id = ? RETURNING *`).get(...values, transactionId) as Row;
+    let where = 'transaction_id = ?';
+    values.push(transactionId);
+    if (keep && guard?.onlyIfMoved) {
+      where += ` AND NOT ${kept}`;
+      values.push(...keep);
+    }
+    const row = this.stmt(`UPDATE shipments SET ${sets.join(', ')} WHERE ${where} RETURNING *`).get(...values) as Row | undefined;
+    if (!row) {
+      if (!this.stmt('SELECT 1 FROM shipments WHERE transaction_id = ?').get(transactionId)) {
+        throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
+      }
+      return undefined; // the guard kept it as it was
+    }
     if ('request' in patch || 'response' in patch) this.setBodies(transactionId, patch);
     if (patch.attempts) {
       this.stmt('DELETE FROM attempts WHERE transaction_id = ?').run(transactionId);
@@ -340,12 +360,12 @@ export class SqliteLedger implements Ledger {
 
   addAttempt(transactionId: string, attempt: AttemptRecord, move?: ShipmentMove): Promise<ShipmentRecord> {
     return this.write(() => {
-      const row = this.stmt('UPDATE shipments SET updated_at = ? WHERE transaction_id = ? RETURNING *').get(this.iso(), transactionId) as Row | undefined;
+      // in the same savepoint: the move and the attempt are stored both or neither
+      let row = move ? this.patchSync(transactionId, move.patch, move.guard) : undefined;
+      row ??= this.stmt('UPDATE shipments SET updated_at = ? WHERE transaction_id = ? RETURNING *').get(this.iso(), transactionId) as Row | undefined;
       if (!row) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
       this.insertAttempt(transactionId, attempt);
-      // in the same savepoint: the attempt and the move are stored both or neither
-      const moved = move ? this.patchSync(transactionId, move.patch, move.guard) : undefined;
-      return this.toShipments([moved ?? row], false)[0];
+      return this.toShipments([row], false)[0];
     }, sizeOf(move?.patch.request) + sizeOf(move?.patch.response));
   }
 
