@@ -299,9 +299,13 @@ async function main(): Promise<void> {
   // warm-up: JIT, TLS sessions, the ledger file (with 200 the first rep ran both processes at half speed)
   await nodeRedRun(WARM_UP);
   await rawRun(await envelopes(WARM_UP));
-  await relayRun(await envelopes(WARM_UP));
-  await floorRun(await envelopes(WARM_UP));
-  await runtimeRun(await envelopes(WARM_UP));
+  // E2E_FLOORS=0: the flow and the raw client only (for a CPU profile of the flow alone)
+  const floorsToo = process.env.E2E_FLOORS !== '0';
+  if (floorsToo) {
+    await relayRun(await envelopes(WARM_UP));
+    await floorRun(await envelopes(WARM_UP));
+    await runtimeRun(await envelopes(WARM_UP));
+  }
   const rows: string[] = [];
   const floors: string[] = [];
   const ratios: number[] = [];
@@ -310,14 +314,14 @@ async function main(): Promise<void> {
     // the flow right after the raw client; then the floors, the core http request node last (it leaves much garbage)
     const raw = await rawRun(await envelopes(N));
     const red2 = await nodeRedRun(N);
+    ratios.push(red2.rate / raw.rate);
+    rows.push(
+      `| ${rep} | ${red2.rate.toFixed(0)} | ${raw.rate.toFixed(0)} | ${pct(red2.rate, raw.rate)} | ${red2.redCpuMs.toFixed(2)} | ${red2.selfCpuMs.toFixed(2)} | ${raw.selfCpuMs.toFixed(2)} | ${os.loadavg()[0]!.toFixed(2)} |`,
+    );
+    if (!floorsToo) continue;
     const relayed = await relayRun(await envelopes(N));
     const runtime = await runtimeRun(await envelopes(N));
     const floor = await floorRun(await envelopes(N));
-    ratios.push(red2.rate / raw.rate);
-    const load = os.loadavg()[0]!.toFixed(2);
-    rows.push(
-      `| ${rep} | ${red2.rate.toFixed(0)} | ${raw.rate.toFixed(0)} | ${pct(red2.rate, raw.rate)} | ${red2.redCpuMs.toFixed(2)} | ${red2.selfCpuMs.toFixed(2)} | ${raw.selfCpuMs.toFixed(2)} | ${load} |`,
-    );
     floors.push(
       `| ${rep} | ${relayed.rate.toFixed(0)} | ${pct(relayed.rate, raw.rate)} | ${relayed.relayCpuMs.toFixed(2)} | ${runtime.rate.toFixed(0)} | ${pct(runtime.rate, raw.rate)} | ${runtime.redCpuMs.toFixed(2)} | ${floor.rate.toFixed(0)} | ${pct(floor.rate, raw.rate)} | ${floor.redCpuMs.toFixed(2)} | ${pct(red2.rate, runtime.rate)} |`,
     );
@@ -332,12 +336,14 @@ async function main(): Promise<void> {
   console.log(
     `\nflow ÷ raw: median ${(median(ratios) * 100).toFixed(0)} % (spread ${(sorted[0]! * 100).toFixed(0)}–${(sorted[sorted.length - 1]! * 100).toFixed(0)} %); Node-RED RSS ${rss0.toFixed(0)} → ${rss1.toFixed(0)} MB over ${REPS * N + WARM_UP} messages`,
   );
-  console.log('\nThe floors, same reps: a process that receives each request and relays it, answering after the simulator did');
-  console.log(
-    '| rep | plain node:http → node:https /s | ÷ raw | its CPU ms/msg | Node-RED http in → function (node:https) /s | ÷ raw | Node-RED CPU ms/msg | Node-RED http in → http request (core) /s | ÷ raw | Node-RED CPU ms/msg | flow ÷ Node-RED function relay |',
-  );
-  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-  console.log(floors.join('\n'));
+  if (floorsToo) {
+    console.log('\nThe floors, same reps: a process that receives each request and relays it, answering after the simulator did');
+    console.log(
+      '| rep | plain node:http → node:https /s | ÷ raw | its CPU ms/msg | Node-RED http in → function (node:https) /s | ÷ raw | Node-RED CPU ms/msg | Node-RED http in → http request (core) /s | ÷ raw | Node-RED CPU ms/msg | flow ÷ Node-RED function relay |',
+    );
+    console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    console.log(floors.join('\n'));
+  }
   rawAgent.destroy();
   inAgent.destroy();
   await relay.stop();

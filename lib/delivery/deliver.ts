@@ -172,7 +172,8 @@ const REJECTED_CODES = new Set(['AFVIST', 'FEJLET']);
 
 /** Turns an HTTP answer to FordelingsobjektAfsend into a result, or throws a classified DeliveryError. */
 export function interpretAfsend(res: SoapResponse): { distributionTransactionId?: string; receipt: Kvittering } {
-  const body = interpretSoap(res);
+  // read without a DOM when the answer is plain XML (readAfsendResponse uses only lib/xml/dom.ts's readers)
+  const body = interpretSoap(res, { plain: true });
   let parsed: ReturnType<typeof readAfsendResponse>;
   try {
     parsed = readAfsendResponse(body);
@@ -191,16 +192,15 @@ export function interpretAfsend(res: SoapResponse): { distributionTransactionId?
 }
 
 /** Checks status and body of a SOAP answer; returns the body's first element or throws a classified error. */
-export function interpretSoap(res: SoapResponse): ReturnType<typeof parseSoapBody> {
-  const looksXml = /<\s*([A-Za-z_][\w.-]*:)?Envelope[\s>]/.test(res.body);
+export function interpretSoap(res: SoapResponse, options: { plain?: boolean } = {}): ReturnType<typeof parseSoapBody> {
   if (res.status >= 200 && res.status < 300) {
     try {
-      return parseSoapBody(res.body);
+      return parseSoapBody(res.body, options);
     } catch (err) {
       throw toDeliveryError(err, res);
     }
   }
-  if (looksXml) {
+  if (/<\s*([A-Za-z_][\w.-]*:)?Envelope[\s>]/.test(res.body)) {
     try {
       parseSoapBody(res.body);
     } catch (err) {

@@ -1,5 +1,6 @@
 /** SOAP 1.1 envelopes and faults as the Serviceplatform uses them (document/literal). */
 import type { Element } from '@xmldom/xmldom';
+import { parsePlainXml } from '../xml/plain-xml';
 import { escapeXml, parseXmlSafely, XmlError } from '../xml/safe-xml';
 import { child, childElements, childText, children, descendant } from '../xml/dom';
 import { NS } from './namespaces';
@@ -82,11 +83,13 @@ function faultFrom(fault: Element): SoapFaultError {
  * The first element inside the SOAP Body. Throws SoapFaultError for a Fault (or a bare TransportKvittering
  * with FEJL in place of a response), XmlError for text that is not a SOAP envelope.
  */
-export function parseSoapBody(envelopeXml: string): Element {
+export function parseSoapBody(envelopeXml: string, options: { plain?: boolean } = {}): Element {
   // Tolerate a byte-order mark or blank lines before the XML declaration, as some SOAP stacks send them.
   const cleaned = typeof envelopeXml === 'string' ? envelopeXml.replace(/^\uFEFF?\s+|^\uFEFF/, '') : envelopeXml;
-  const doc = parseXmlSafely(cleaned, 'SOAP message');
-  const env = doc.documentElement as unknown as Element;
+  // plain: an answer in plain XML is read without a DOM (lib/xml/plain-xml.ts: the lib/xml/dom.ts readers work on
+  // its tree, nothing else may be asked of the element returned); any other text is parsed by xmldom as always
+  const plain = options.plain ? (parsePlainXml(cleaned) as unknown as Element | undefined) : undefined;
+  const env = plain ?? (parseXmlSafely(cleaned, 'SOAP message').documentElement as unknown as Element);
   if (env.localName !== 'Envelope' || !isSoapNs(env.namespaceURI)) {
     throw new XmlError(`SOAP message: expected a SOAP Envelope, got <${env.nodeName}>`);
   }
