@@ -85,6 +85,22 @@ function flow(sim: { url: string }, certs: Awaited<ReturnType<typeof generateCer
         wires: [['fo']],
       },
       { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', concurrency: String(IN_FLIGHT), wires: [[], [], []] },
+    ],
+    credentials: {
+      c1: { keyPem: certs.client.key, certPem: certs.client.cert },
+      sp: { ca: certs.ca.cert },
+      w1: { secret: SECRET },
+    },
+  };
+}
+
+/**
+ * The floors in Node-RED, in a Node-RED process of their own (so that their garbage and connections do not weigh on the
+ * flow's): core nodes relaying a ready SOAP request, answering once the simulator has.
+ */
+function floorFlow(sim: { url: string }, certs: Awaited<ReturnType<typeof generateCerts>>) {
+  return {
+    flows: [
       // Node-RED's floor, core nodes only: http in → http request (keep-alive, mutual TLS) → http response. It relays a
       // ready SOAP request and answers once the simulator has: no validation, mapping, storage or retries
       { id: 'f', type: 'tab', label: 'floor' },
@@ -167,12 +183,7 @@ return;`,
         wires: [['fo2']],
       },
     ],
-    credentials: {
-      c1: { keyPem: certs.client.key, certPem: certs.client.cert },
-      sp: { ca: certs.ca.cert },
-      w1: { secret: SECRET },
-      tls1: { certdata: certs.client.cert, keydata: certs.client.key, cadata: certs.ca.cert },
-    },
+    credentials: { tls1: { certdata: certs.client.cert, keydata: certs.client.key, cadata: certs.ca.cert } },
   };
 }
 
@@ -203,16 +214,20 @@ async function main(): Promise<void> {
   const sim = await createSimulator({ certs, validate: false });
   // E2E_PROFILE=<dir>: Node-RED writes a V8 CPU profile there when it stops (node --cpu-prof)
   const profile = process.env.E2E_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.E2E_PROFILE)}`] : undefined;
-  const red = new RedProcess({
-    userDir: path.join(dir, 'red'),
-    ...flow(sim, certs),
-    readyPath: '/bench/in',
-    nodeArgs: profile,
+  const red = new RedProcess({ userDir: path.join(dir, 'red'), ...flow(sim, certs), readyPath: '/bench/in', nodeArgs: profile });
+  await red.start();
+  const pid = red.child!.pid!;
+  // E2E_FLOORS=0: the flow and the raw client only (for a CPU profile of the flow alone)
+  const floorsToo = process.env.E2E_FLOORS !== '0';
+  const floorRed = new RedProcess({
+    userDir: path.join(dir, 'red-floor'),
+    ...floorFlow(sim, certs),
+    readyPath: '/bench/runtime',
     env: { BENCH_KEY: certs.client.key, BENCH_CERT: certs.client.cert, BENCH_CA: certs.ca.cert },
     settings: { functionExternalModules: true },
   });
-  await red.start();
-  const pid = red.child!.pid!;
+  if (floorsToo) await floorRed.start();
+  const floorPid = floorRed.child?.pid ?? pid;
   const rawAgent = new https.Agent({ keepAlive: true, maxSockets: IN_FLIGHT, key: certs.client.key, cert: certs.client.cert, ca: certs.ca.cert });
   const target = new URL(serviceUrl(sim.url));
   const relay = await startRelay(dir, target, certs);
@@ -254,8 +269,8 @@ async function main(): Promise<void> {
   // (fetch cost this process ~0.5 ms more CPU per submission, which on 2 vCPUs is taken from Node-RED)
   const inAgent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
   const inUrl = new URL(`${red.url}/bench/in`);
-  const floorUrl = new URL(`${red.url}/bench/floor`);
-  const runtimeUrl = new URL(`${red.url}/bench/runtime`);
+  const floorUrl = new URL(`${floorRed.url}/bench/floor`);
+  const runtimeUrl = new URL(`${floorRed.url}/bench/runtime`);
   const relayUrl = new URL(`http://127.0.0.1:${relay.port}/`);
 
   /** Runs `send` for 0..n-1, IN_FLIGHT at a time. */
@@ -268,14 +283,20 @@ async function main(): Promise<void> {
     );
   }
 
-  /** Times `run` and charges CPU to the Node-RED process, the relay's and this one. */
+  /** Times `run` and charges CPU to the flow's Node-RED, the floors' Node-RED, the relay and this process. */
   async function timed(n: number, run: () => Promise<void>) {
-    const cpu0 = [cpuOf(pid), cpuOf(relay.pid), selfCpu()];
+    const cpu0 = [cpuOf(pid), cpuOf(floorPid), cpuOf(relay.pid), selfCpu()];
     const t0 = performance.now();
     await run();
     const s = (performance.now() - t0) / 1000;
     const per = (now: number, was: number) => ((now - was) / n) * 1000;
-    return { rate: n / s, redCpuMs: per(cpuOf(pid), cpu0[0]!), relayCpuMs: per(cpuOf(relay.pid), cpu0[1]!), selfCpuMs: per(selfCpu(), cpu0[2]!) };
+    return {
+      rate: n / s,
+      redCpuMs: per(cpuOf(pid), cpu0[0]!),
+      floorCpuMs: per(cpuOf(floorPid), cpu0[1]!),
+      relayCpuMs: per(cpuOf(relay.pid), cpu0[2]!),
+      selfCpuMs: per(selfCpu(), cpu0[3]!),
+    };
   }
 
   const nodeRedRun = (n: number) =>
@@ -299,8 +320,6 @@ async function main(): Promise<void> {
   // warm-up: JIT, TLS sessions, the ledger file (with 200 the first rep ran both processes at half speed)
   await nodeRedRun(WARM_UP);
   await rawRun(await envelopes(WARM_UP));
-  // E2E_FLOORS=0: the flow and the raw client only (for a CPU profile of the flow alone)
-  const floorsToo = process.env.E2E_FLOORS !== '0';
   if (floorsToo) {
     await relayRun(await envelopes(WARM_UP));
     await floorRun(await envelopes(WARM_UP));
@@ -311,7 +330,7 @@ async function main(): Promise<void> {
   const ratios: number[] = [];
   const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(0)} %`;
   for (let rep = 1; rep <= REPS; rep++) {
-    // the flow right after the raw client; then the floors, the core http request node last (it leaves much garbage)
+    // the flow right after the raw client; then the floors
     const raw = await rawRun(await envelopes(N));
     const red2 = await nodeRedRun(N);
     ratios.push(red2.rate / raw.rate);
@@ -323,7 +342,7 @@ async function main(): Promise<void> {
     const runtime = await runtimeRun(await envelopes(N));
     const floor = await floorRun(await envelopes(N));
     floors.push(
-      `| ${rep} | ${relayed.rate.toFixed(0)} | ${pct(relayed.rate, raw.rate)} | ${relayed.relayCpuMs.toFixed(2)} | ${runtime.rate.toFixed(0)} | ${pct(runtime.rate, raw.rate)} | ${runtime.redCpuMs.toFixed(2)} | ${floor.rate.toFixed(0)} | ${pct(floor.rate, raw.rate)} | ${floor.redCpuMs.toFixed(2)} | ${pct(red2.rate, runtime.rate)} |`,
+      `| ${rep} | ${relayed.rate.toFixed(0)} | ${pct(relayed.rate, raw.rate)} | ${relayed.relayCpuMs.toFixed(2)} | ${runtime.rate.toFixed(0)} | ${pct(runtime.rate, raw.rate)} | ${runtime.floorCpuMs.toFixed(2)} | ${floor.rate.toFixed(0)} | ${pct(floor.rate, raw.rate)} | ${floor.floorCpuMs.toFixed(2)} | ${pct(red2.rate, runtime.rate)} |`,
     );
   }
   const rss1 = rssOf();
@@ -337,7 +356,9 @@ async function main(): Promise<void> {
     `\nflow ÷ raw: median ${(median(ratios) * 100).toFixed(0)} % (spread ${(sorted[0]! * 100).toFixed(0)}–${(sorted[sorted.length - 1]! * 100).toFixed(0)} %); Node-RED RSS ${rss0.toFixed(0)} → ${rss1.toFixed(0)} MB over ${REPS * N + WARM_UP} messages`,
   );
   if (floorsToo) {
-    console.log('\nThe floors, same reps: a process that receives each request and relays it, answering after the simulator did');
+    console.log(
+      '\nThe floors, same reps: a process that receives each request and relays it, answering after the simulator did (the Node-RED ones in a Node-RED of their own)',
+    );
     console.log(
       '| rep | plain node:http → node:https /s | ÷ raw | its CPU ms/msg | Node-RED http in → function (node:https) /s | ÷ raw | Node-RED CPU ms/msg | Node-RED http in → http request (core) /s | ÷ raw | Node-RED CPU ms/msg | flow ÷ Node-RED function relay |',
     );
@@ -348,6 +369,7 @@ async function main(): Promise<void> {
   inAgent.destroy();
   await relay.stop();
   await red.stop();
+  await floorRed.stop();
   await sim.close();
   fs.rmSync(dir, { recursive: true, force: true });
 }
