@@ -3,7 +3,10 @@
 // keep-alive mutual-TLS client (node:https, no package code on its path) POSTing the same ~3 KB SOAP requests to the same
 // simulator, 16 in flight. The simulator's XSD check is off so that it is not the limit. 3 repetitions, in one run;
 // CPU per message of each process (Node-RED, and this process: the simulator plus the load generators) says which
-// process saturates. `node --import tsx bench/e2e.bench.ts` (needs `npm run build` first). E2E_N: messages per rep.
+// process saturates. Each rep also measures three floors, each receiving a ready request and relaying it to the
+// simulator: a plain node:http → node:https relay (bench/e2e-relay.ts, a process of its own), and a second Node-RED
+// relaying with a function node and with the core http request node. `node --import tsx bench/e2e.bench.ts` (needs
+// `npm run build` first). E2E_N: messages per rep; E2E_FLOORS=0: no floors; E2E_PROFILE=<dir>: the flow's CPU profile.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -175,7 +178,7 @@ const req = https.request(${JSON.stringify(serviceUrl(sim.url))}, { method: 'POS
   res.resume();
   res.on('end', () => { msg.statusCode = res.statusCode; msg.payload = ''; node.send(msg); node.done(); });
 });
-req.on('error', (err) => node.done(err));
+req.on('error', (err) => { msg.statusCode = 502; msg.payload = ''; node.send(msg); node.done(err); });
 req.end(body);
 return;`,
         finalize: "context.get('agent')?.destroy();",
@@ -208,13 +211,19 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
   }
 }
 
+/** What main() started, stopped at its end or when it fails (newest first). */
+const started: Array<() => unknown> = [];
+
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'os2-bench-e2e-'));
+  started.push(() => fs.rmSync(dir, { recursive: true, force: true }));
   const certs = await generateCerts(path.join(dir, 'certs'));
   const sim = await createSimulator({ certs, validate: false });
+  started.push(() => sim.close());
   // E2E_PROFILE=<dir>: Node-RED writes a V8 CPU profile there when it stops (node --cpu-prof)
   const profile = process.env.E2E_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.E2E_PROFILE)}`] : undefined;
   const red = new RedProcess({ userDir: path.join(dir, 'red'), ...flow(sim, certs), readyPath: '/bench/in', nodeArgs: profile });
+  started.push(() => red.stop());
   await red.start();
   const pid = red.child!.pid!;
   // E2E_FLOORS=0: the flow and the raw client only (for a CPU profile of the flow alone)
@@ -226,11 +235,12 @@ async function main(): Promise<void> {
     env: { BENCH_KEY: certs.client.key, BENCH_CERT: certs.client.cert, BENCH_CA: certs.ca.cert },
     settings: { functionExternalModules: true },
   });
+  started.push(() => floorRed.stop());
   if (floorsToo) await floorRed.start();
   const floorPid = floorRed.child?.pid ?? pid;
   const rawAgent = new https.Agent({ keepAlive: true, maxSockets: IN_FLIGHT, key: certs.client.key, cert: certs.client.cert, ca: certs.ca.cert });
   const target = new URL(serviceUrl(sim.url));
-  const relay = await startRelay(dir, target, certs);
+  const relay = floorsToo ? await startRelay(dir, target, certs) : undefined;
 
   // the raw client's requests: real FordelingsobjektAfsend envelopes of the same size, made before the clock starts
   async function envelopes(n: number): Promise<Buffer[]> {
@@ -271,7 +281,8 @@ async function main(): Promise<void> {
   const inUrl = new URL(`${red.url}/bench/in`);
   const floorUrl = new URL(`${floorRed.url}/bench/floor`);
   const runtimeUrl = new URL(`${floorRed.url}/bench/runtime`);
-  const relayUrl = new URL(`http://127.0.0.1:${relay.port}/`);
+  const relayUrl = new URL(`http://127.0.0.1:${relay?.port ?? 0}/`);
+  const relayCpu = () => (relay ? cpuOf(relay.pid) : 0);
 
   /** Runs `send` for 0..n-1, IN_FLIGHT at a time. */
   async function inFlight(n: number, send: (i: number) => Promise<void>): Promise<void> {
@@ -285,7 +296,7 @@ async function main(): Promise<void> {
 
   /** Times `run` and charges CPU to the flow's Node-RED, the floors' Node-RED, the relay and this process. */
   async function timed(n: number, run: () => Promise<void>) {
-    const cpu0 = [cpuOf(pid), cpuOf(floorPid), cpuOf(relay.pid), selfCpu()];
+    const cpu0 = [cpuOf(pid), cpuOf(floorPid), relayCpu(), selfCpu()];
     const t0 = performance.now();
     await run();
     const s = (performance.now() - t0) / 1000;
@@ -294,7 +305,7 @@ async function main(): Promise<void> {
       rate: n / s,
       redCpuMs: per(cpuOf(pid), cpu0[0]!),
       floorCpuMs: per(cpuOf(floorPid), cpu0[1]!),
-      relayCpuMs: per(cpuOf(relay.pid), cpu0[2]!),
+      relayCpuMs: per(relayCpu(), cpu0[2]!),
       selfCpuMs: per(selfCpu(), cpu0[3]!),
     };
   }
@@ -369,11 +380,6 @@ async function main(): Promise<void> {
   }
   rawAgent.destroy();
   inAgent.destroy();
-  await relay.stop();
-  await red.stop();
-  await floorRed.stop();
-  await sim.close();
-  fs.rmSync(dir, { recursive: true, force: true });
 }
 
 /** Starts bench/e2e-relay.ts as a child process; resolves with its pid and port. */
@@ -384,19 +390,37 @@ async function startRelay(dir: string, target: URL, certs: Awaited<ReturnType<ty
     env: { ...process.env, RELAY_TARGET: target.href, RELAY_CERTS: certFile },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  started.push(() => child.kill('SIGKILL')); // if it never says its port
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`the relay exited with ${code}`)));
     child.stdout!.once('data', (d: Buffer) => resolve(Number.parseInt(d.toString(), 10)));
   });
   const stop = () =>
     new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
       child.once('exit', () => resolve());
       child.kill('SIGTERM');
     });
-  return { pid: child.pid!, port, stop };
+  started.push(stop);
+  if (!Number.isInteger(port) || port <= 0) throw new Error('the relay did not say its port');
+  return { pid: child.pid!, port };
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+/** Stops what main() started, newest first; a failure to stop one does not keep the others running. */
+async function stopAll(): Promise<void> {
+  for (const stop of started.reverse()) {
+    try {
+      await stop();
+    } catch (err) {
+      console.error(err);
+    }
+  }
+}
+
+main()
+  .then(stopAll)
+  .catch(async (err) => {
+    console.error(err);
+    await stopAll();
+    process.exit(1);
+  });

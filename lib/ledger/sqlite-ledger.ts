@@ -288,7 +288,9 @@ export class SqliteLedger implements Ledger {
 
   updateShipment(transactionId: string, patch: Patch, guard?: StateGuard): Promise<ShipmentRecord> {
     const change = () => this.changed(transactionId, this.patchSync(transactionId, patch, guard));
-    // without bodies or attempts the change is one UPDATE (what follows only reads): atomic without a savepoint
+    // without bodies or attempts the change is one UPDATE, atomic without a savepoint; what follows only reads. (A read
+    // failing for another reason than the store would leave the change stored while the caller is told it failed; a
+    // store failure rolls the whole batch back.)
     if (!('request' in patch || 'response' in patch || patch.attempts)) return this.writeStatement(change);
     return this.write(change, sizeOf(patch.request) + sizeOf(patch.response));
   }

@@ -71,9 +71,12 @@ export const RECEIPT_STATES: readonly ShipmentState[] = ['technically-received',
 /** A change to a shipment's fields (all but its identity): what updateShipment applies. */
 export type ShipmentChange = Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>;
 
-/** A change and its state guard, applied together with an attempt (Ledger.addAttempt). */
+/**
+ * A change and its state guard, applied together with an attempt (Ledger.addAttempt). It cannot replace the
+ * attempts: the attempt it comes with is added to them.
+ */
 export interface ShipmentMove {
-  patch: ShipmentChange;
+  patch: Omit<ShipmentChange, 'attempts'>;
   guard?: StateGuard;
 }
 

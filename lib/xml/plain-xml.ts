@@ -94,8 +94,10 @@ export function parsePlainXml(text: string): PlainElement | undefined {
       const t = at(TEXT)![0];
       if (i < text.length && text.charCodeAt(i) !== 60) return undefined; // a reference or a forbidden character
       if (t.includes(']]>')) return undefined; // not allowed in character data
-      if (open.length) open[open.length - 1].el.append(new PlainText(t));
-      else if (t.trim()) return undefined; // text outside the root
+      // text outside the root: XML white space there was taken above (before the root) or below (after it), and
+      // anything else (JavaScript's trim() would pass NBSP, U+3000, a BOM) is refused by xmldom
+      if (!open.length) return undefined;
+      open[open.length - 1].el.append(new PlainText(t));
       continue;
     }
     i++;
@@ -118,7 +120,8 @@ export function parsePlainXml(text: string): PlainElement | undefined {
     // a start tag (comments, CDATA, DTDs and processing instructions fail the name)
     if (root && !open.length) return undefined;
     const qname = name();
-    if (!qname) return undefined;
+    if (!qname || qname === 'xmlns') return undefined; // an element may not be named xmlns (Namespaces in XML)
+    if (open.length + 1 > MAX_XML_DEPTH) return undefined; // as parseXmlSafely counts it, self-closing ones included
     const declared: Array<[string, string]> = [];
     for (;;) {
       const space = at(SPACE)![0].length > 0;
@@ -160,7 +163,6 @@ export function parsePlainXml(text: string): PlainElement | undefined {
       continue;
     }
     i++;
-    if (open.length + 1 > MAX_XML_DEPTH) return undefined;
     open.push({ el, scope });
   }
   return undefined; // the root was never closed
