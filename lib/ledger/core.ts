@@ -4,9 +4,9 @@
  * timestamps included), applied synchronously in journal order.
  */
 import { ACTIVE_STATES } from './types';
-import type { AttemptRecord, InboxEntry, PurgeResult, ReceiptRecord, ShipmentRecord, WorkItem } from './types';
+import type { AttemptRecord, InboxEntry, PurgeResult, ReceiptRecord, ShipmentChange, ShipmentRecord, WorkItem } from './types';
 
-export type ShipmentPatch = Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>;
+export type ShipmentPatch = ShipmentChange;
 
 export type Op =
   | { o: 'create'; s: ShipmentRecord }

@@ -23,6 +23,7 @@ import type {
   ReceiptEffect,
   ReceiptRecord,
   ShipmentFilter,
+  ShipmentChange,
   ShipmentMove,
   ShipmentRecord,
   ShipmentState,
@@ -274,11 +275,7 @@ export class PgLedger implements Ledger {
     return { created, shipment };
   }
 
-  async updateShipment(
-    transactionId: string,
-    patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>,
-    guard?: StateGuard,
-  ): Promise<ShipmentRecord> {
+  async updateShipment(transactionId: string, patch: ShipmentChange, guard?: StateGuard): Promise<ShipmentRecord> {
     return this.tx((c) => this.patchIn(c, transactionId, patch, guard));
   }
 
@@ -286,12 +283,7 @@ export class PgLedger implements Ledger {
    * Applies a patch inside the transaction of `c`; the state guard is decided by the row as it is then. Returns the
    * shipment as the patch left it (without bodies), read in the same statement: no second round trip.
    */
-  private async patchIn(
-    c: PoolClient,
-    transactionId: string,
-    patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>,
-    guard?: StateGuard,
-  ): Promise<ShipmentRecord> {
+  private async patchIn(c: PoolClient, transactionId: string, patch: ShipmentChange, guard?: StateGuard): Promise<ShipmentRecord> {
     const s = this.s;
     if (guard?.onlyIfMoved && guard.keepStateIf?.length) {
       const [current] = await this.selectShipments('WHERE transaction_id = $1 FOR UPDATE OF sh', [transactionId], false, c);

@@ -39,7 +39,7 @@ import { Checkpointer, type CheckpointerOptions } from './sqlite-checkpointer';
 import { migrateSqlite, SQLITE_FILE_KEYS_BACKFILL } from './sqlite-schema';
 import { WalSync, type Fsync, type FsyncSync } from './wal-sync';
 import { ACTIVE_STATES } from './types';
-import type { AttemptRecord, InboxEntry, ReceiptRecord, ShipmentMove, ShipmentRecord, ShipmentState, WorkItem } from './types';
+import type { AttemptRecord, InboxEntry, ReceiptRecord, ShipmentChange, ShipmentMove, ShipmentRecord, ShipmentState, WorkItem } from './types';
 import type { ApprovalDecision, ApprovalFilter, ApprovalRecord, Ledger, PurgeResult, ReceiptEffect, ShipmentFilter, StateGuard, StoredRecord } from './types';
 
 export interface SqliteLedgerOptions {
@@ -63,7 +63,7 @@ const COMMIT_ITEMS = 256;
 const COMMIT_BYTES = 4 * 1024 * 1024;
 
 type Row = Record<string, unknown>;
-type Patch = Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>;
+type Patch = ShipmentChange;
 
 /** Columns of `shipments` a patch may set, by record field. */
 

@@ -106,9 +106,7 @@ export interface ShipmentFilter {
  * What a receipt does to its shipment, decided from the shipment as it is inside the receipt's transaction
  * (see Ledger.addReceipt). Undefined: nothing.
  */
-export type ReceiptEffect = (
-  shipment: ShipmentRecord,
-) => { patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>; guard?: StateGuard } | undefined;
+export type ReceiptEffect = (shipment: ShipmentRecord) => { patch: ShipmentChange; guard?: StateGuard } | undefined;
 
 /** A submission `webform in` (push) accepted and must not lose: stored before answering 202, removed once its flow finished. */
 export interface InboxEntry {
@@ -209,7 +207,7 @@ export interface Ledger {
    * when the shipment's current state is one of those: a late "sent" must not overwrite "accepted" that a receipt,
    * possibly on another instance, wrote in between. Returns the shipment without its bodies (getShipment has them).
    */
-  updateShipment(transactionId: string, patch: Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt'>>, guard?: StateGuard): Promise<ShipmentRecord>;
+  updateShipment(transactionId: string, patch: ShipmentChange, guard?: StateGuard): Promise<ShipmentRecord>;
   /**
    * Returns the shipment without its bodies. With `move`, that patch (guarded as updateShipment's) is applied together
    * with the attempt: on the embedded engine in the same transaction (one write: a send's attempt and its move to

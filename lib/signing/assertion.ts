@@ -2,7 +2,6 @@
  * A SAML 2.0 assertion to carry in wsse:Security: parsed, checked and digested once per token, not once per message.
  * No Node-RED dependency.
  */
-import type { Element } from '@xmldom/xmldom';
 import { parseXmlSafely } from '../xml/safe-xml';
 import { ALG, NS } from './constants';
 import { canonicalize, digest } from './dsig';
@@ -10,7 +9,6 @@ import { SigningError } from './keys';
 import { stripBom } from './xpath';
 
 export interface CarriedAssertion {
-  element: Element;
   /** Its ID attribute (what KeyInfo's SAMLID KeyIdentifier and the signature's reference name). */
   id: string;
   /** SHA-256 of its exclusive C14N form (base64). */
@@ -38,7 +36,7 @@ export function assertionOf(xml: string): CarriedAssertion {
     .replace(/^\s*<\?xml[^>]*\?>\s*/, '')
     .trim();
   if (!/^<[A-Za-z_]/.test(text) || !text.endsWith(`</${element.tagName}>`)) throw new SigningError('samlAssertion must be the Assertion element alone');
-  const entry = { element, id, digest: digest(canonicalize(element, ALG.excC14n), ALG.sha256), text };
+  const entry = { id, digest: digest(canonicalize(element, ALG.excC14n), ALG.sha256), text };
   if (assertions.size >= 4) assertions.delete(assertions.keys().next().value!);
   assertions.set(xml, entry);
   return entry;

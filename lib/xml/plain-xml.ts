@@ -49,9 +49,6 @@ export class PlainElement extends PlainNode {
   ) {
     super();
   }
-  get tagName(): string {
-    return this.nodeName;
-  }
   get textContent(): string {
     let s = '';
     for (let n = this.firstChild; n; n = n.nextSibling) s += n.textContent;
