@@ -296,6 +296,10 @@ async function main(): Promise<void> {
 
   /** Times `run` and charges CPU to the flow's Node-RED, the floors' Node-RED, the relay and this process. */
   async function timed(n: number, run: () => Promise<void>) {
+    // each phase on fresh connections: a keep-alive socket left idle by the phases between may be closed by its server
+    // (keepAliveTimeout, 5 s) just as it is taken again, and that request fails with "socket hang up" (seen once)
+    inAgent.destroy();
+    rawAgent.destroy();
     const cpu0 = [cpuOf(pid), cpuOf(floorPid), relayCpu(), selfCpu()];
     const t0 = performance.now();
     await run();
