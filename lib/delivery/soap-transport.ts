@@ -9,6 +9,14 @@ import { classifyHttpStatus, classifyNetworkError, DeliveryError } from './error
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+/**
+ * How long an idle keep-alive connection is kept. Node's agent (v20, `keepSocketAlive`) honours a server's
+ * `Keep-Alive: timeout=N` answer header, closing 1 s before it, only when the agent has a timeout of its own; without
+ * one an idle connection stays until the server closes it, and a send that takes it just then fails with "socket hang
+ * up" (ECONNRESET) and waits for a retry. Node's and Apache's servers close idle connections after 5 s; 4 s stays
+ * under that for a server that gives no hint. A connection that idles longer is opened again (one TLS handshake).
+ */
+export const DEFAULT_IDLE_SOCKET_MS = 4_000;
 
 export interface TransportOptions {
   /** PEM private key and certificate (mutual TLS). */
@@ -20,6 +28,8 @@ export interface TransportOptions {
   maxResponseBytes?: number;
   /** Extra certificate chain (intermediates) sent with the client certificate. */
   chainPem?: string[];
+  /** Closes a keep-alive connection idle this long (ms; default DEFAULT_IDLE_SOCKET_MS), sooner when the server says so. */
+  idleSocketMs?: number;
 }
 
 export interface SoapResponse {
@@ -38,7 +48,15 @@ export class SoapTransport {
     this.timeoutMs = opts.timeoutMs && opts.timeoutMs > 0 ? opts.timeoutMs : DEFAULT_TIMEOUT_MS;
     this.maxBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     const cert = opts.certPem ? [opts.certPem, ...(opts.chainPem ?? [])].join('\n') : undefined;
-    this.agent = new https.Agent({ keepAlive: true, maxSockets: 16, key: opts.keyPem, cert, ca: opts.ca && opts.ca.length ? opts.ca : undefined });
+    // timeout: the idle limit of a kept connection (each request sets its own while it runs, below)
+    this.agent = new https.Agent({
+      keepAlive: true,
+      maxSockets: 16,
+      timeout: opts.idleSocketMs && opts.idleSocketMs > 0 ? opts.idleSocketMs : DEFAULT_IDLE_SOCKET_MS,
+      key: opts.keyPem,
+      cert,
+      ca: opts.ca && opts.ca.length ? opts.ca : undefined,
+    });
   }
 
   /**
