@@ -9,7 +9,7 @@ import * as https from 'node:https';
 
 const target = new URL(process.env.RELAY_TARGET ?? '');
 const { key, cert, ca } = JSON.parse(fs.readFileSync(process.env.RELAY_CERTS ?? '', 'utf8')) as { key: string; cert: string; ca: string };
-const agent = new https.Agent({ keepAlive: true, maxSockets: 16, key, cert, ca });
+const agent = new https.Agent({ keepAlive: true, maxSockets: 16, timeout: 4000, key, cert, ca }); // idle connections closed as the product's transport closes them
 
 const server = http.createServer((req, res) => {
   const chunks: Buffer[] = [];

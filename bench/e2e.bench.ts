@@ -171,7 +171,7 @@ function floorFlow(sim: { url: string }, certs: Awaited<ReturnType<typeof genera
         type: 'function',
         libs: [{ var: 'https', module: 'https' }],
         initialize:
-          "context.set('agent', new https.Agent({ keepAlive: true, maxSockets: 16, key: env.get('BENCH_KEY'), cert: env.get('BENCH_CERT'), ca: env.get('BENCH_CA') }));",
+          "context.set('agent', new https.Agent({ keepAlive: true, maxSockets: 16, timeout: 4000, key: env.get('BENCH_KEY'), cert: env.get('BENCH_CERT'), ca: env.get('BENCH_CA') }));",
         func: `const body = Buffer.from(msg.payload);
 const req = https.request(${JSON.stringify(serviceUrl(sim.url))}, { method: 'POST', agent: context.get('agent'),
   headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: ${JSON.stringify(`"${SOAP_ACTIONS.afsend}"`)}, 'Content-Length': body.length } }, (res) => {
