@@ -160,13 +160,22 @@ function threadCpuMs(): number | undefined {
 async function clientSide(dir: string, inFlight: number): Promise<string> {
   const script = path.join(__dirname, 'support', 'simulator-process.ts');
   const child = fork(script, [dir], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
-  const urls = await new Promise<{ url: string; tokenUrl: string; tokenServiceUrl: string; stsUrl: string; stsCert: string; ca: string }>((resolve, reject) => {
-    child.once('message', resolve as (m: unknown) => void);
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`the simulator process stopped (exit code ${code})`)));
-  });
-  const certs = await generateCerts(dir, { reuse: true });
-  const transport = new SoapTransport({ keyPem: certs.client.key, certPem: certs.client.cert, ca: [certs.ca.cert], timeoutMs: 10_000 });
+  const gone = new Promise<never>((_, reject) =>
+    child.once('exit', (code, signal) => reject(new Error(`the simulator process stopped (${signal ?? `exit code ${code}`})`))),
+  );
+  gone.catch(() => {}); // awaited only alongside the simulator's answers
+  let transport: InstanceType<typeof SoapTransport> | undefined;
+  let certs: Awaited<ReturnType<typeof generateCerts>>;
+  let urls: { url: string; tokenUrl: string; tokenServiceUrl: string; stsUrl: string; stsCert: string; ca: string };
+  try {
+    urls = await Promise.race([new Promise<typeof urls>((resolve) => child.once('message', resolve as (m: unknown) => void)), gone]);
+    certs = await generateCerts(dir, { reuse: true });
+    transport = new SoapTransport({ keyPem: certs.client.key, certPem: certs.client.cert, ca: [certs.ca.cert], timeoutMs: 10_000 });
+  } catch (err) {
+    transport?.close();
+    child.kill();
+    throw err;
+  }
   const schedstat = threadCpuMs() !== undefined;
   try {
     const key = loadSigningKey({ keyPem: certs.client.key, certPem: certs.client.cert });
@@ -193,10 +202,13 @@ async function clientSide(dir: string, inFlight: number): Promise<string> {
     const N = 100;
     let serial = 1_000_000;
     const setLatency = (latencyMs: number) =>
-      new Promise<void>((resolve) => {
-        child.once('message', () => resolve());
-        child.send({ latencyMs });
-      });
+      Promise.race([
+        new Promise<void>((resolve) => {
+          child.once('message', () => resolve());
+          child.send({ latencyMs });
+        }),
+        gone,
+      ]);
     // main: the main thread's CPU time (or the event loop's active time); cpu: this process's CPU, the signing thread's
     // included; wall: elapsed time per delivery
     const measures = ['main', 'cpu', 'wall'] as const;
@@ -258,7 +270,7 @@ async function clientSide(dir: string, inFlight: number): Promise<string> {
     return [
       `Client side only (the simulator in a process of its own, ${inFlight === 1 ? 'one delivery at a time' : `${inFlight} deliveries in flight, fordeling out's default`}): per delivery, the main thread's`,
       `${schedstat ? 'CPU time' : "event loop's active time (no schedstat here)"} / this process's CPU (a signing thread counts), ms; ratios within a run (target ≤ 2×). Time per delivery:`,
-      `certificate model ${median(got.wall.certificate).toFixed(2)} ms, token model ${median(got.wall.pooled).toFixed(2)} ms (signing thread); the certificate model paced as the token model (each answer held back ${median(latencies)} ms${inFlight > 1 ? `, ${inFlight} × the difference` : ''}) ${median(got.wall.paced).toFixed(2)} ms.`,
+      `certificate model ${median(got.wall.certificate).toFixed(2)} ms, token model ${median(got.wall.pooled).toFixed(2)} ms (signing thread); the certificate model paced as the token model (each answer held back ${median(latencies)} ms${inFlight > 1 ? `, ${inFlight} × the difference` : ''}) ${median(got.wall.paced).toFixed(2)} ms; both token rows are divided by this one paced model.`,
       '',
       '| token model | certificate model | token model | token ÷ certificate, main thread / CPU | certificate model, paced as the token model | token ÷ paced certificate |',
       '|---|---:|---:|---:|---:|---:|',
@@ -267,7 +279,7 @@ async function clientSide(dir: string, inFlight: number): Promise<string> {
     ].join('\n');
   } finally {
     transport.close();
-    if (child.exitCode === null) {
+    if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
       child.send('close');
       await exited;

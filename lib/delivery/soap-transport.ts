@@ -89,6 +89,9 @@ export class SoapTransport {
         {
           method: 'POST',
           agent: target.protocol === 'http:' ? undefined : this.agent,
+          // the request's own socket timeout from the start: else a new connection would keep the agent's idle limit
+          // until it is connected, and a slow name lookup or connect would fail at that limit
+          timeout: timeoutMs,
           headers: {
             'Content-Type': 'text/xml; charset=utf-8',
             SOAPAction: `"${soapAction}"`,

@@ -1,4 +1,5 @@
 import { strict as assert } from 'assert';
+import dns from 'dns';
 import * as https from 'https';
 import type { AddressInfo } from 'net';
 import { SoapTransport } from '../../../lib/delivery/soap-transport';
@@ -91,11 +92,26 @@ describe('lib/delivery SoapTransport: idle keep-alive connections', function () 
     assert.equal(connections.length, 1);
   });
 
-  it('uses the default idle limit when none is given or it is not positive', async function () {
-    const { url, connections, ca } = await serve(0);
-    const t = transport(ca, -1);
-    assert.equal((await t.post(url, 'urn:a', '<a/>')).status, 200);
-    await sleep(500);
-    assert.equal(connections[0]!.closed, undefined, 'still kept after 0.5 s: the 4 s default applies, not -1 or 0');
+  it("gives a new connection the send's timeout, not the idle limit, while it looks up the name and connects", async function () {
+    const { url, ca } = await serve(0);
+    const t = transport(ca, 300);
+    // a name server that takes 0.8 s (the URL names localhost, so node:net looks it up through dns.lookup)
+    const lookup = dns.lookup;
+    (dns as { lookup: unknown }).lookup = (...args: unknown[]) => setTimeout(() => (lookup as (...a: unknown[]) => void)(...args), 800);
+    try {
+      assert.equal((await t.post(url, 'urn:a', '<a/>')).status, 200);
+    } finally {
+      (dns as { lookup: unknown }).lookup = lookup;
+    }
   });
+
+  for (const idleSocketMs of [0, -1]) {
+    it(`takes an idle limit of ${idleSocketMs} as none given: the default applies, and the connection is kept`, async function () {
+      const { url, connections, ca } = await serve(0);
+      const t = transport(ca, idleSocketMs);
+      assert.equal((await t.post(url, 'urn:a', '<a/>')).status, 200);
+      await sleep(500);
+      assert.equal(connections[0]!.closed, undefined, 'still kept after 0.5 s');
+    });
+  }
 });
