@@ -6,11 +6,9 @@
 import { ACTIVE_STATES } from './types';
 import type { AttemptRecord, InboxEntry, PurgeResult, ReceiptRecord, ShipmentChange, ShipmentRecord, WorkItem } from './types';
 
-export type ShipmentPatch = ShipmentChange;
-
 export type Op =
   | { o: 'create'; s: ShipmentRecord }
-  | { o: 'update'; t: string; patch: ShipmentPatch; at: string; keep?: readonly string[] }
+  | { o: 'update'; t: string; patch: ShipmentChange; at: string; keep?: readonly string[] }
   | { o: 'attempt'; t: string; a: AttemptRecord; at: string }
   | { o: 'receipt'; r: ReceiptRecord }
   | { o: 'inbox'; e: InboxEntry }

@@ -63,7 +63,6 @@ const COMMIT_ITEMS = 256;
 const COMMIT_BYTES = 4 * 1024 * 1024;
 
 type Row = Record<string, unknown>;
-type Patch = ShipmentChange;
 
 /** Columns of `shipments` a patch may set, by record field. */
 
@@ -286,7 +285,7 @@ export class SqliteLedger implements Ledger {
     }, sizeOf(init.request) + sizeOf(init.response));
   }
 
-  updateShipment(transactionId: string, patch: Patch, guard?: StateGuard): Promise<ShipmentRecord> {
+  updateShipment(transactionId: string, patch: ShipmentChange, guard?: StateGuard): Promise<ShipmentRecord> {
     const change = () => this.changed(transactionId, this.patchSync(transactionId, patch, guard));
     // without bodies or attempts the change is one UPDATE, atomic without a savepoint; what follows only reads. (A read
     // failing for another reason than the store would leave the change stored while the caller is told it failed; a
@@ -305,7 +304,7 @@ export class SqliteLedger implements Ledger {
    * The guard is part of the UPDATE itself (its WHERE, or a CASE for the state), so the state it decides on is the one
    * it changes: no read before it.
    */
-  private patchSync(transactionId: string, patch: Patch, guard?: StateGuard): Row | undefined {
+  private patchSync(transactionId: string, patch: ShipmentChange, guard?: StateGuard): Row | undefined {
     const keep = guard?.keepStateIf?.length ? guard.keepStateIf : undefined;
     const kept = keep ? `state IN (${keep.map(() => '?').join(',')})` : '';
     const sets = ['updated_at = ?'];

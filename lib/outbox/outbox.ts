@@ -5,11 +5,14 @@
  * write, so two instances sharing a PostgreSQL ledger cannot undo each other's moves. No Node-RED dependency.
  */
 import type { Kvittering } from '../sf2900/receipts';
-import type { AttemptRecord, Ledger, ReceiptRecord, ShipmentMove, ShipmentRecord, ShipmentState } from '../ledger/types';
+import type { AttemptRecord, Ledger, ReceiptRecord, ShipmentChange, ShipmentMove, ShipmentRecord, ShipmentState } from '../ledger/types';
 import { canMove, statesBlocking } from './states';
 
-/** Everything of a shipment but its identity, state and attempts (attempts are appended with `attempt`). */
-export type ShipmentPatch = Partial<Omit<ShipmentRecord, 'transactionId' | 'createdAt' | 'state' | 'attempts'>>;
+/**
+ * A change to a shipment as callers of the outbox make it: the ledger's ShipmentChange without the state (only moves
+ * change it) and the attempts (appended with `attempt`).
+ */
+export type ShipmentPatch = Omit<ShipmentChange, 'state' | 'attempts'>;
 
 /** What a receipt does: the state it leads to (moved only where the table allows) and other fields. */
 export type ReceiptDecision = { to?: ShipmentState; patch?: ShipmentPatch } | undefined;
