@@ -6,7 +6,9 @@
 // process saturates. Each rep also measures three floors, each receiving a ready request and relaying it to the
 // simulator: a plain node:http → node:https relay (bench/e2e-relay.ts, a process of its own), and a second Node-RED
 // relaying with a function node and with the core http request node. `node --import tsx bench/e2e.bench.ts` (needs
-// `npm run build` first). E2E_N: messages per rep; E2E_FLOORS=0: no floors; E2E_PROFILE=<dir>: the flow's CPU profile.
+// `npm run build` first). E2E_N: messages per rep; E2E_FLOORS=0: no floors; E2E_PROFILE=<dir>: the flow's CPU profile;
+// E2E_LEDGER=memory: the flow on the in-memory ledger (nothing durable: not a configuration to run, but an upper bound
+// of what any store could give the flow).
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -27,15 +29,22 @@ const N = Number(process.env.E2E_N ?? 1500);
 const REPS = 3;
 const WARM_UP = 1000;
 const IN_FLIGHT = 16;
+const LEDGER = process.env.E2E_LEDGER ?? 'embedded';
+if (LEDGER !== 'embedded' && LEDGER !== 'memory') throw new Error(`E2E_LEDGER: "embedded" (the default) or "memory", not "${LEDGER}"`);
+/** webform in's and fordeling out's ledger: none configured (the default embedded one), or an in-memory one. */
+const ledgerRef = LEDGER === 'memory' ? { ledger: 'lm' } : {};
 const SECRET = 'bench-secret';
 const SYSTEM = 'a0b1c2d3-0000-4000-8000-000000000001';
 const TEXT = 'Jeg vil gerne høre om min ansøgning. '.repeat(28); // ~1 KB of note text: a ~3 KB request
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** CPU seconds (user + system) of a process so far, from /proc. */
-function cpuOf(pid: number): number {
-  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+/** CPU seconds (user + system) of a process so far (or of its main thread), from /proc. */
+function cpuOf(pid: number, mainThreadOnly = false): number {
+  const f = fs
+    .readFileSync(mainThreadOnly ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8')
+    .split(') ')[1]!
+    .split(' ');
   return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (100 Hz)
 }
 const selfCpu = () => {
@@ -48,8 +57,19 @@ function flow(sim: { url: string }, certs: Awaited<ReturnType<typeof generateCer
     flows: [
       { id: 't', type: 'tab', label: 'bench' },
       { id: 'c1', type: 'os2-certificate', name: 'client' },
+      ...(LEDGER === 'memory' ? [{ id: 'lm', type: 'os2-ledger', backend: 'memory' }] : []),
       serviceplatformNode(sim, certs, { timeout: '30' }),
-      { id: 'w1', z: 't', type: 'os2-webform-in', mode: 'push', path: '/bench/in', auth: 'header', authHeader: 'X-Webform-Secret', wires: [['v1']] },
+      {
+        id: 'w1',
+        z: 't',
+        type: 'os2-webform-in',
+        mode: 'push',
+        path: '/bench/in',
+        auth: 'header',
+        authHeader: 'X-Webform-Secret',
+        ...ledgerRef,
+        wires: [['v1']],
+      },
       {
         id: 'v1',
         z: 't',
@@ -87,7 +107,7 @@ function flow(sim: { url: string }, certs: Awaited<ReturnType<typeof generateCer
         files: [],
         wires: [['fo']],
       },
-      { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', concurrency: String(IN_FLIGHT), wires: [[], [], []] },
+      { id: 'fo', z: 't', type: 'os2-fordeling-out', serviceplatform: 'sp', concurrency: String(IN_FLIGHT), ...ledgerRef, wires: [[], [], []] },
     ],
     credentials: {
       c1: { keyPem: certs.client.key, certPem: certs.client.cert },
@@ -300,7 +320,7 @@ async function main(): Promise<void> {
     // (keepAliveTimeout, 5 s) just as it is taken again, and that request fails with "socket hang up" (seen once)
     inAgent.destroy();
     rawAgent.destroy();
-    const cpu0 = [cpuOf(pid), cpuOf(floorPid), relayCpu(), selfCpu()];
+    const cpu0 = [cpuOf(pid), cpuOf(floorPid), relayCpu(), selfCpu(), cpuOf(pid, true)];
     const t0 = performance.now();
     await run();
     const s = (performance.now() - t0) / 1000;
@@ -311,6 +331,8 @@ async function main(): Promise<void> {
       floorCpuMs: per(cpuOf(floorPid), cpu0[1]!),
       relayCpuMs: per(relayCpu(), cpu0[2]!),
       selfCpuMs: per(selfCpu(), cpu0[3]!),
+      // the share of the phase's wall time the flow's Node-RED main thread (its event loop) was on a CPU
+      redMainBusy: (cpuOf(pid, true) - cpu0[4]!) / s,
     };
   }
 
@@ -331,7 +353,9 @@ async function main(): Promise<void> {
   const rssOf = () => Number(fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)![1]) / 1024;
   const load0 = os.loadavg()[0]!;
   const rss0 = rssOf();
-  console.log(`start ${new Date().toISOString()}; ${os.cpus().length} vCPU; load ${load0.toFixed(2)}; Node ${process.version}; ${N} messages per rep`);
+  console.log(
+    `start ${new Date().toISOString()}; ${os.cpus().length} vCPU; load ${load0.toFixed(2)}; Node ${process.version}; ${N} messages per rep; ledger ${LEDGER}`,
+  );
   // warm-up: JIT, TLS sessions, the ledger file (with 200 the first rep ran both processes at half speed)
   await nodeRedRun(WARM_UP);
   await rawRun(await envelopes(WARM_UP));
@@ -352,7 +376,7 @@ async function main(): Promise<void> {
     const red2 = await nodeRedRun(N);
     ratios.push(red2.rate / raw.rate);
     rows.push(
-      `| ${rep} | ${red2.rate.toFixed(0)} | ${raw.rate.toFixed(0)} | ${pct(red2.rate, raw.rate)} | ${red2.redCpuMs.toFixed(2)} | ${red2.selfCpuMs.toFixed(2)} | ${raw.selfCpuMs.toFixed(2)} | ${os.loadavg()[0]!.toFixed(2)} |`,
+      `| ${rep} | ${red2.rate.toFixed(0)} | ${raw.rate.toFixed(0)} | ${pct(red2.rate, raw.rate)} | ${red2.redCpuMs.toFixed(2)} | ${pct(red2.redMainBusy, 1)} | ${red2.selfCpuMs.toFixed(2)} | ${raw.selfCpuMs.toFixed(2)} | ${os.loadavg()[0]!.toFixed(2)} |`,
     );
     if (!floorsToo) continue;
     const relayed = await relayRun(await envelopes(N));
@@ -364,9 +388,9 @@ async function main(): Promise<void> {
   }
   const rss1 = rssOf();
   console.log(
-    '\n| rep | Node-RED flow /s | raw mTLS client /s | flow ÷ raw | Node-RED CPU ms/msg | bench process (simulator + load) CPU ms/msg, flow | same, raw | load 1 min |',
+    '\n| rep | Node-RED flow /s | raw mTLS client /s | flow ÷ raw | Node-RED CPU ms/msg | Node-RED main thread on CPU | bench process (simulator + load) CPU ms/msg, flow | same, raw | load 1 min |',
   );
-  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   console.log(rows.join('\n'));
   const sorted = [...ratios].sort((a, b) => a - b);
   console.log(
