@@ -39,6 +39,11 @@ const TEXT = 'Jeg vil gerne høre om min ansøgning. '.repeat(28); // ~1 KB of n
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/** Seconds a process's main thread has waited for a CPU while ready to run (the run queue), from /proc. */
+function runQueueOf(pid: number): number {
+  return Number(fs.readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e9;
+}
+
 /** CPU seconds (user + system) of a process so far (or of its main thread), from /proc. */
 function cpuOf(pid: number, mainThreadOnly = false): number {
   const f = fs
@@ -320,7 +325,7 @@ async function main(): Promise<void> {
     // (keepAliveTimeout, 5 s) just as it is taken again, and that request fails with "socket hang up" (seen once)
     inAgent.destroy();
     rawAgent.destroy();
-    const cpu0 = [cpuOf(pid), cpuOf(floorPid), relayCpu(), selfCpu(), cpuOf(pid, true)];
+    const cpu0 = [cpuOf(pid), cpuOf(floorPid), relayCpu(), selfCpu(), cpuOf(pid, true), runQueueOf(pid)];
     const t0 = performance.now();
     await run();
     const s = (performance.now() - t0) / 1000;
@@ -333,6 +338,8 @@ async function main(): Promise<void> {
       selfCpuMs: per(selfCpu(), cpu0[3]!),
       // the share of the phase's wall time the flow's Node-RED main thread (its event loop) was on a CPU
       redMainBusy: (cpuOf(pid, true) - cpu0[4]!) / s,
+      // … and the share it was ready to run but waited for a CPU (the rest it was idle, waiting for work or I/O)
+      redMainWaiting: (runQueueOf(pid) - cpu0[5]!) / s,
     };
   }
 
@@ -376,7 +383,7 @@ async function main(): Promise<void> {
     const red2 = await nodeRedRun(N);
     ratios.push(red2.rate / raw.rate);
     rows.push(
-      `| ${rep} | ${red2.rate.toFixed(0)} | ${raw.rate.toFixed(0)} | ${pct(red2.rate, raw.rate)} | ${red2.redCpuMs.toFixed(2)} | ${pct(red2.redMainBusy, 1)} | ${red2.selfCpuMs.toFixed(2)} | ${raw.selfCpuMs.toFixed(2)} | ${os.loadavg()[0]!.toFixed(2)} |`,
+      `| ${rep} | ${red2.rate.toFixed(0)} | ${raw.rate.toFixed(0)} | ${pct(red2.rate, raw.rate)} | ${red2.redCpuMs.toFixed(2)} | ${pct(red2.redMainBusy, 1)} / ${pct(red2.redMainWaiting, 1)} | ${red2.selfCpuMs.toFixed(2)} | ${raw.selfCpuMs.toFixed(2)} | ${os.loadavg()[0]!.toFixed(2)} |`,
     );
     if (!floorsToo) continue;
     const relayed = await relayRun(await envelopes(N));
@@ -388,7 +395,7 @@ async function main(): Promise<void> {
   }
   const rss1 = rssOf();
   console.log(
-    '\n| rep | Node-RED flow /s | raw mTLS client /s | flow ÷ raw | Node-RED CPU ms/msg | Node-RED main thread on CPU | bench process (simulator + load) CPU ms/msg, flow | same, raw | load 1 min |',
+    '\n| rep | Node-RED flow /s | raw mTLS client /s | flow ÷ raw | Node-RED CPU ms/msg | Node-RED main thread on a CPU / waiting for one | bench process (simulator + load) CPU ms/msg, flow | same, raw | load 1 min |',
   );
   console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   console.log(rows.join('\n'));
