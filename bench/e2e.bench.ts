@@ -39,18 +39,16 @@ const TEXT = 'Jeg vil gerne høre om min ansøgning. '.repeat(28); // ~1 KB of n
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** Seconds a process's main thread has waited for a CPU while ready to run (the run queue), from /proc. */
-function runQueueOf(pid: number): number {
-  return Number(fs.readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e9;
+/** CPU seconds (user + system) of a process so far, from /proc. */
+function cpuOf(pid: number): number {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (100 Hz)
 }
 
-/** CPU seconds (user + system) of a process so far (or of its main thread), from /proc. */
-function cpuOf(pid: number, mainThreadOnly = false): number {
-  const f = fs
-    .readFileSync(mainThreadOnly ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8')
-    .split(') ')[1]!
-    .split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (100 Hz)
+/** Seconds a process's main thread has been on a CPU, and has waited for one while ready to run, so far (/proc). */
+function mainThreadOf(pid: number): { onCpu: number; waiting: number } {
+  const [onCpu, waiting] = fs.readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ');
+  return { onCpu: Number(onCpu) / 1e9, waiting: Number(waiting) / 1e9 };
 }
 const selfCpu = () => {
   const u = process.cpuUsage();
@@ -325,10 +323,12 @@ async function main(): Promise<void> {
     // (keepAliveTimeout, 5 s) just as it is taken again, and that request fails with "socket hang up" (seen once)
     inAgent.destroy();
     rawAgent.destroy();
-    const cpu0 = [cpuOf(pid), cpuOf(floorPid), relayCpu(), selfCpu(), cpuOf(pid, true), runQueueOf(pid)];
+    const cpu0 = [cpuOf(pid), cpuOf(floorPid), relayCpu(), selfCpu()];
+    const main0 = mainThreadOf(pid);
     const t0 = performance.now();
     await run();
     const s = (performance.now() - t0) / 1000;
+    const main = mainThreadOf(pid);
     const per = (now: number, was: number) => ((now - was) / n) * 1000;
     return {
       rate: n / s,
@@ -337,9 +337,9 @@ async function main(): Promise<void> {
       relayCpuMs: per(relayCpu(), cpu0[2]!),
       selfCpuMs: per(selfCpu(), cpu0[3]!),
       // the share of the phase's wall time the flow's Node-RED main thread (its event loop) was on a CPU
-      redMainBusy: (cpuOf(pid, true) - cpu0[4]!) / s,
+      redMainBusy: (main.onCpu - main0.onCpu) / s,
       // … and the share it was ready to run but waited for a CPU (the rest it was idle, waiting for work or I/O)
-      redMainWaiting: (runQueueOf(pid) - cpu0[5]!) / s,
+      redMainWaiting: (main.waiting - main0.waiting) / s,
     };
   }
 
