@@ -7,8 +7,8 @@
 // simulator: a plain node:http → node:https relay (bench/e2e-relay.ts, a process of its own), and a second Node-RED
 // relaying with a function node and with the core http request node. `node --import tsx bench/e2e.bench.ts` (needs
 // `npm run build` first). E2E_N: messages per rep; E2E_FLOORS=0: no floors; E2E_PROFILE=<dir>: the flow's CPU profile;
-// E2E_LEDGER=memory: the flow on the in-memory ledger (nothing durable: not a configuration to run, but an upper bound
-// of what any store could give the flow).
+// E2E_LEDGER=memory: the flow on the in-memory ledger (the same ledger code with no file: not a configuration to run,
+// but a bound on what a faster disk or looser durability could give the store).
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
