@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// npm run bench: runs every bench/*.bench.ts in turn (with tsx) and prints their tables.
+// npm run bench: builds dist/ (the benches measure the shipped build), then runs every bench/*.bench.ts in turn (with
+// tsx) and prints their tables; `npm run bench -- <part of a name>` runs only those.
 'use strict';
 const fs = require('fs');
 const path = require('path');
