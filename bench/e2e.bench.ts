@@ -22,6 +22,7 @@ import type { FordelingsObject } from '../lib/sf2900/model';
 import { createSimulator } from '../simulator';
 import { generateCerts } from '../simulator/certs';
 import { RedProcess } from '../test/support/node-red';
+import { schedstat } from './support/schedstat';
 import { serviceplatformNode } from '../test/support/platform';
 
 process.env.SF2900_CONTRACT_DIR ??= path.resolve(__dirname, '..', '..', 'shared', 'sf2900');
@@ -45,11 +46,8 @@ function cpuOf(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (100 Hz)
 }
 
-/** Seconds a process's main thread has been on a CPU, and has waited for one while ready to run, so far (/proc). */
-function mainThreadOf(pid: number): { onCpu: number; waiting: number } {
-  const [onCpu, waiting] = fs.readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ');
-  return { onCpu: Number(onCpu) / 1e9, waiting: Number(waiting) / 1e9 };
-}
+/** A process's main thread's scheduler times so far (its tid is the pid), or undefined where the kernel does not say. */
+const mainThreadOf = (pid: number) => schedstat(`/proc/${pid}/task/${pid}/schedstat`);
 const selfCpu = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
@@ -337,9 +335,9 @@ async function main(): Promise<void> {
       relayCpuMs: per(relayCpu(), cpu0[2]!),
       selfCpuMs: per(selfCpu(), cpu0[3]!),
       // the share of the phase's wall time the flow's Node-RED main thread (its event loop) was on a CPU
-      redMainBusy: (main.onCpu - main0.onCpu) / s,
+      redMainBusy: main && main0 ? (main.onCpuMs - main0.onCpuMs) / 1000 / s : undefined,
       // … and the share it was ready to run but waited for a CPU (the rest it was idle, waiting for work or I/O)
-      redMainWaiting: (main.waiting - main0.waiting) / s,
+      redMainWaiting: main && main0 ? (main.waitingMs - main0.waitingMs) / 1000 / s : undefined,
     };
   }
 
@@ -383,7 +381,7 @@ async function main(): Promise<void> {
     const red2 = await nodeRedRun(N);
     ratios.push(red2.rate / raw.rate);
     rows.push(
-      `| ${rep} | ${red2.rate.toFixed(0)} | ${raw.rate.toFixed(0)} | ${pct(red2.rate, raw.rate)} | ${red2.redCpuMs.toFixed(2)} | ${pct(red2.redMainBusy, 1)} / ${pct(red2.redMainWaiting, 1)} | ${red2.selfCpuMs.toFixed(2)} | ${raw.selfCpuMs.toFixed(2)} | ${os.loadavg()[0]!.toFixed(2)} |`,
+      `| ${rep} | ${red2.rate.toFixed(0)} | ${raw.rate.toFixed(0)} | ${pct(red2.rate, raw.rate)} | ${red2.redCpuMs.toFixed(2)} | ${red2.redMainBusy === undefined ? '– (no schedstat)' : `${pct(red2.redMainBusy, 1)} / ${pct(red2.redMainWaiting!, 1)}`} | ${red2.selfCpuMs.toFixed(2)} | ${raw.selfCpuMs.toFixed(2)} | ${os.loadavg()[0]!.toFixed(2)} |`,
     );
     if (!floorsToo) continue;
     const relayed = await relayRun(await envelopes(N));

@@ -16,6 +16,7 @@ import type * as SoapModule from '../lib/sf2900/soap';
 import type * as KeysModule from '../lib/signing/keys';
 import type * as StsModule from '../lib/sts';
 import { fromDist } from './support/dist';
+import { schedstat } from './support/schedstat';
 
 const { certificateSecurity, prepareAfsend, sendAfsend } = fromDist<typeof DeliverModule>('lib/delivery/deliver');
 const { SoapTransport } = fromDist<typeof TransportModule>('lib/delivery/soap-transport');
@@ -141,14 +142,8 @@ async function main(): Promise<void> {
   }
 }
 
-/** This thread's CPU time in ms (Linux: run time in ns from schedstat), or undefined where the kernel does not say. */
-function threadCpuMs(): number | undefined {
-  try {
-    return Number(fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
-  } catch {
-    return undefined;
-  }
-}
+/** This thread's CPU time in ms (Linux: from schedstat), or undefined where the kernel does not say. */
+const threadCpuMs = (): number | undefined => schedstat()?.onCpuMs;
 
 /**
  * The client's side only: the simulator runs in a process of its own (as the platform is another machine), so this
