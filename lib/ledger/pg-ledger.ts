@@ -18,6 +18,7 @@ import type {
   ApprovalRecord,
   AttemptRecord,
   InboxEntry,
+  InboxInput,
   Ledger,
   PurgeResult,
   ReceiptEffect,
@@ -475,7 +476,7 @@ export class PgLedger implements Ledger {
     return rows.map(toReceiptRow);
   }
 
-  async putInbox(entry: Omit<InboxEntry, 'receivedAt'> & { receivedAt?: string }): Promise<{ created: boolean }> {
+  async putInbox(entry: InboxInput): Promise<{ created: boolean }> {
     const r = await this.q(
       `INSERT INTO ${this.s}.inbox (id, webform_id, payload, received_at) VALUES ($1,$2,$3, COALESCE($4::timestamptz, clock_timestamp()))
        ON CONFLICT (id) DO NOTHING`,
@@ -561,16 +562,26 @@ export class PgLedger implements Ledger {
     return r ? { value: r.value, version: Number(r.version), updatedAt: iso(r.updated_at) } : undefined;
   }
 
-  async putRecord(key: string, value: unknown, expectVersion: number): Promise<boolean> {
+  async putRecord(key: string, value: unknown, expectVersion: number, inbox?: InboxInput): Promise<boolean> {
+    const s = this.s;
     const text = JSON.stringify(value);
-    const r =
+    const write =
       expectVersion === 0
-        ? await this.q(`INSERT INTO ${this.s}.records (key, value, version) VALUES ($1, $2::jsonb, 1) ON CONFLICT DO NOTHING`, [key, text])
-        : await this.q(
-            `UPDATE ${this.s}.records SET value = $2::jsonb, version = version + 1, updated_at = clock_timestamp() WHERE key = $1 AND version = $3`,
-            [key, text, expectVersion],
-          );
-    return r.rowCount === 1;
+        ? `INSERT INTO ${s}.records (key, value, version) VALUES ($1, $2::jsonb, 1) ON CONFLICT DO NOTHING`
+        : `UPDATE ${s}.records SET value = $2::jsonb, version = version + 1, updated_at = clock_timestamp() WHERE key = $1 AND version = $3`;
+    const values: unknown[] = expectVersion === 0 ? [key, text] : [key, text, expectVersion];
+    if (!inbox) return (await this.q(write, values)).rowCount === 1;
+    // one statement, so one transaction: the inbox entry only beside the record's write
+    const n = values.length;
+    const { rows } = await this.q(
+      `WITH rec AS (${write} RETURNING 1),
+       box AS (INSERT INTO ${s}.inbox (id, webform_id, payload, received_at)
+         SELECT $${n + 1}::text, $${n + 2}::text, $${n + 3}::jsonb, COALESCE($${n + 4}::timestamptz, clock_timestamp()) FROM rec
+         ON CONFLICT (id) DO NOTHING)
+       SELECT count(*)::int AS written FROM rec`,
+      [...values, inbox.id, inbox.webformId ?? null, JSON.stringify(inbox.payload ?? null), inbox.receivedAt ?? null],
+    );
+    return rows[0].written === 1;
   }
 
   async takeLease(name: string, owner: string, ms: number, now?: Date): Promise<boolean> {

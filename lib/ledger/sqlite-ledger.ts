@@ -39,7 +39,7 @@ import { Checkpointer, type CheckpointerOptions } from './sqlite-checkpointer';
 import { migrateSqlite, SQLITE_FILE_KEYS_BACKFILL } from './sqlite-schema';
 import { WalSync, type Fsync, type FsyncSync } from './wal-sync';
 import { ACTIVE_STATES } from './types';
-import type { AttemptRecord, InboxEntry, ReceiptRecord, ShipmentChange, ShipmentMove, ShipmentRecord, ShipmentState, WorkItem } from './types';
+import type { AttemptRecord, InboxEntry, InboxInput, ReceiptRecord, ShipmentChange, ShipmentMove, ShipmentRecord, ShipmentState, WorkItem } from './types';
 import type { ApprovalDecision, ApprovalFilter, ApprovalRecord, Ledger, PurgeResult, ReceiptEffect, ShipmentFilter, StateGuard, StoredRecord } from './types';
 
 export interface SqliteLedgerOptions {
@@ -517,17 +517,19 @@ export class SqliteLedger implements Ledger {
 
   // ---------- push inbox ----------
 
-  putInbox(entry: Omit<InboxEntry, 'receivedAt'> & { receivedAt?: string }): Promise<{ created: boolean }> {
+  putInbox(entry: InboxInput): Promise<{ created: boolean }> {
     const payload = JSON.stringify(entry.payload ?? null);
-    return this.writeStatement(() => {
-      const r = this.stmt('INSERT INTO inbox (id, webform_id, payload, received_at) VALUES (?,?,?,?) ON CONFLICT (id) DO NOTHING').run(
-        entry.id,
-        entry.webformId ?? null,
-        payload,
-        entry.receivedAt ?? this.iso(),
-      );
-      return { created: r.changes === 1 };
-    }, payload.length);
+    return this.writeStatement(() => this.insertInbox(entry, payload), payload.length);
+  }
+
+  private insertInbox(entry: InboxInput, payload: string): { created: boolean } {
+    const r = this.stmt('INSERT INTO inbox (id, webform_id, payload, received_at) VALUES (?,?,?,?) ON CONFLICT (id) DO NOTHING').run(
+      entry.id,
+      entry.webformId ?? null,
+      payload,
+      entry.receivedAt ?? this.iso(),
+    );
+    return { created: r.changes === 1 };
   }
 
   ackInbox(id: string): Promise<void> {
@@ -621,16 +623,20 @@ export class SqliteLedger implements Ledger {
     });
   }
 
-  putRecord(key: string, value: unknown, expectVersion: number): Promise<boolean> {
+  putRecord(key: string, value: unknown, expectVersion: number, inbox?: InboxInput): Promise<boolean> {
     const text = JSON.stringify(value);
-    return this.writeStatement(() => {
+    const put = () => {
       const at = this.iso();
       const r =
         expectVersion === 0
           ? this.stmt('INSERT INTO records (key, value, version, updated_at) VALUES (?,?,1,?) ON CONFLICT DO NOTHING').run(key, text, at)
           : this.stmt('UPDATE records SET value = ?, version = version + 1, updated_at = ? WHERE key = ? AND version = ?').run(text, at, key, expectVersion);
       return r.changes === 1;
-    }, text.length);
+    };
+    if (!inbox) return this.writeStatement(put, text.length);
+    // the record and the inbox entry in one savepoint of the shared commit: both or neither
+    const payload = JSON.stringify(inbox.payload ?? null);
+    return this.write(() => put() && (this.insertInbox(inbox, payload), true), text.length + payload.length);
   }
 
   takeLease(name: string, owner: string, ms: number, now?: Date): Promise<boolean> {

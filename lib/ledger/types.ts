@@ -118,6 +118,9 @@ export interface InboxEntry {
   receivedAt: string;
 }
 
+/** An inbox entry as written (`receivedAt` defaults to now). */
+export type InboxInput = Omit<InboxEntry, 'receivedAt'> & { receivedAt?: string };
+
 /** A shipment waiting to be (re)sent: survives restarts; claimed with a lease so only one worker sends it. */
 export interface WorkItem {
   transactionId: string;
@@ -242,7 +245,7 @@ export interface Ledger {
 
   // ---- push inbox (webform in) ----
   /** Stores the submission unless an entry with this id exists (`created: false` then). Resolve = durable. */
-  putInbox(entry: Omit<InboxEntry, 'receivedAt'> & { receivedAt?: string }): Promise<{ created: boolean }>;
+  putInbox(entry: InboxInput): Promise<{ created: boolean }>;
   /** Removes the entry: its flow finished. Unknown ids are ignored. */
   ackInbox(id: string): Promise<void>;
   /** Entries not yet acknowledged, oldest first (to be put back into the flow on start). */
@@ -280,8 +283,11 @@ export interface Ledger {
   /**
    * Writes `value` under `key` if the record is still at `expectVersion` (0: it must not exist yet), as version
    * `expectVersion + 1`. False, and nothing written, when another writer got there first. Resolve = durable.
+   * With `inbox`, that entry is stored (as putInbox would: kept if one with its id exists) in the same write, and only
+   * if the record is written: webform in's decision to pass a submission on and the submission kept for fordeling out
+   * are stored both or neither, in one commit.
    */
-  putRecord(key: string, value: unknown, expectVersion: number): Promise<boolean>;
+  putRecord(key: string, value: unknown, expectVersion: number, inbox?: InboxInput): Promise<boolean>;
 
   // ---- approvals (the approve node): messages waiting for a person's decision; the decision is the audit ----
   addApproval(a: Omit<ApprovalRecord, 'reminded' | 'state'>): Promise<void>;

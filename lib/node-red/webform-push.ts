@@ -6,7 +6,6 @@
  * shipment fordeling out never recorded is put back into the flow when the flows start.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Ledger } from '../ledger/types';
 import type { Submission } from '../sf2900/model';
 import { transactionIdFor } from '../sf2900/transaction-id';
 import { DEFAULT_TIMESTAMP_HEADER, DEFAULT_WINDOW_S, verifySharedSecret, verifySignedRequest } from '../webform/auth';
@@ -98,8 +97,8 @@ export function pushSettings(c: {
 export interface PushReceiverOptions {
   settings: PushSettings;
   secret: string;
-  /** Where accepted submissions are kept until fordeling out acknowledges them; undefined: not kept. */
-  inbox?: Ledger;
+  /** Whether accepted submissions are kept in the intake's ledger's inbox until fordeling out acknowledges them. */
+  keepInbox: boolean;
   /** True when the flows deliver (an inbox is needed): without one, answer 503 rather than accept without keeping it. */
   needsInbox: boolean;
   /** What was passed on before, per submission (undefined: the ledger is not available, answer 503). */
@@ -192,8 +191,8 @@ async function receive(o: PushReceiverOptions, req: IncomingMessage, res: Res): 
     return fail(res, 400, (err as Error).message);
   }
   // 6. decided and durable before 202: a submission passed on is in the inbox first (put back into the flow on start)
-  const { inbox, intake } = o;
-  if ((o.needsInbox && !inbox) || !intake || (signed.mac && !o.replay)) return fail(res, 503, 'webform in: the ledger is not available');
+  const { keepInbox, intake } = o;
+  if ((o.needsInbox && !keepInbox) || !intake || (signed.mac && !o.replay)) return fail(res, 503, 'webform in: the ledger is not available');
   // a timestamped signature is taken once (across instances sharing the ledger, and over a restart)
   let claim: ReplayClaim | undefined;
   if (signed.mac && signed.expiresAt && o.replay) {
@@ -205,16 +204,12 @@ async function receive(o: PushReceiverOptions, req: IncomingMessage, res: Res): 
     }
     if (!claim) return fail(res, 409, 'replayed request: this signed request was received before');
   }
-  let inboxId: string | undefined;
   let decision: Decision;
   try {
-    decision = await intake.take(submission, state, async (d) => {
+    // a submission passed on is kept in the inbox in the same write as its intake record (one commit before the 202)
+    decision = await intake.take(submission, state, (d) => {
       if (d.revision > 0) submission.submission.revision = d.revision;
-      if (!inbox) return undefined;
-      const id = inboxIdOf(submission);
-      await inbox.putInbox({ id, webformId: submission.webform?.id, payload: toInbox(submission) });
-      inboxId = id;
-      return () => inbox.ackInbox(id);
+      return keepInbox ? { id: inboxIdOf(submission), webformId: submission.webform?.id, payload: toInbox(submission) } : undefined;
     });
   } catch (err) {
     // not stored, so not accepted: the poster (OS2forms' remote post) is told it failed, and may send it again
@@ -223,7 +218,7 @@ async function receive(o: PushReceiverOptions, req: IncomingMessage, res: Res): 
     return fail(res, 503, 'the submission could not be stored; try again later');
   }
   // 7. output and answer
-  o.counts.apply(decision, submission, o.out, inboxId);
+  o.counts.apply(decision, submission, o.out, keepInbox && decision.action === 'pass' ? inboxIdOf(submission) : undefined);
   if (auth === 'hmac' && !signed.mac) o.untimed?.();
   o.accepted();
   const outcome = decision.action === 'skip' ? `skipped: ${decision.reason}` : decision.action === 'pass' ? 'passed on' : 'changed after delivery';

@@ -80,7 +80,7 @@ export function startPushRoute(p: PushRouteParts): void {
   const callback = pushHandler({
     settings: push,
     secret,
-    inbox,
+    keepInbox: !!inbox,
     needsInbox,
     intake: ledger ? new Intake(ledger, intakeSettings(config)) : undefined,
     replay: ledger ? new ReplayMemory(ledger) : undefined,

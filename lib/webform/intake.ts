@@ -21,7 +21,7 @@
  * Which fields changed is told by name only: the record holds per field a salted HMAC of its value, never the value.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import type { Ledger } from '../ledger/types';
+import type { InboxInput, Ledger } from '../ledger/types';
 import type { Submission } from '../sf2900/model';
 
 export const OPERATIONS = ['draft_created', 'draft_updated', 'completed', 'updated', 'deleted', 'converted'] as const;
@@ -112,23 +112,18 @@ export class Intake {
 
   /**
    * Decides what to do with `s` in `state` and records it (decided again when another instance wrote in between). A
-   * skip writes nothing. `keep` runs for a pass before the record is written (the push inbox: kept before it counts as
-   * passed on) and may return how to take it back if the record then cannot be written. Resolve = durable.
+   * skip writes nothing. For a pass, `keep` may give the entry to keep in the ledger's push inbox: it is stored in the
+   * record's own write (Ledger.putRecord), so a submission counts as passed on only once it is kept, and is kept only
+   * if it counts. Resolve = durable.
    */
-  async take(s: Submission, state: SubmissionState, keep?: (d: PassDecision) => Promise<(() => Promise<void>) | undefined>): Promise<Decision> {
+  async take(s: Submission, state: SubmissionState, keep?: (d: PassDecision) => InboxInput | undefined): Promise<Decision> {
     const key = Intake.keyOf(s);
     for (let tries = 0; ; tries++) {
       const stored = await this.ledger.getRecord(key);
       const { decision, next } = this.decide(s, state, stored?.value as IntakeRecord | undefined);
       if (!next) return decision;
-      const undo = decision.action === 'pass' && keep ? await keep(decision) : undefined;
-      let written = false;
-      try {
-        written = await this.ledger.putRecord(key, next, stored?.version ?? 0);
-      } finally {
-        if (!written) await undo?.().catch(() => undefined);
-      }
-      if (written) return decision;
+      const entry = decision.action === 'pass' ? keep?.(decision) : undefined;
+      if (await this.ledger.putRecord(key, next, stored?.version ?? 0, entry)) return decision;
       if (tries >= 5) throw new Error('the submission record kept changing under concurrent writes; try again');
     }
   }

@@ -251,6 +251,7 @@ describe('webform in (push): two instances on one PostgreSQL ledger', function (
     const handler = pushHandler({
       settings: pushSettings({ auth: 'hmac', hmacHeader: 'x-webform-signature' }),
       secret: SECRET,
+      keepInbox: false,
       needsInbox: false,
       intake: new Intake(ledger),
       replay: new ReplayMemory(ledger),

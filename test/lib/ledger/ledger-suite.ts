@@ -414,6 +414,32 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
     assert.deepEqual((await ledger.getRecord('intake:b'))?.value, { fresh: true });
   });
 
+  it('writes an inbox entry with a record in one write: only when the record is written', async () => {
+    const entry = (id: string, sid: number) => ({ id, webformId: 'w', payload: { sid, data: { navn: 'æøå' } }, receivedAt: `2026-11-22T08:00:0${sid}.000Z` });
+    assert.equal(await ledger.putRecord('intake:w:1', { revision: 0 }, 0, entry('t1', 1)), true);
+    assert.equal(await ledger.putRecord('intake:w:1', { revision: 0, again: true }, 0, entry('t1-again', 2)), false, 'the record exists');
+    // of two writers at one version, one record and its entry
+    const both = await Promise.all([
+      ledger.putRecord('intake:w:1', { by: 'a' }, 1, entry('ta', 3)),
+      ledger.putRecord('intake:w:1', { by: 'b' }, 1, entry('tb', 4)),
+    ]);
+    assert.equal(both.filter(Boolean).length, 1);
+    // an entry with the id already there is kept as it was; the record is still written
+    await ledger.putInbox({ id: 't5', payload: { sid: 'first' }, receivedAt: '2026-11-22T08:00:05.000Z' });
+    assert.equal(await ledger.putRecord('intake:w:5', { revision: 0 }, 0, entry('t5', 5)), true);
+    await reopen();
+    const winner = both[0] ? 'ta' : 'tb';
+    const pending = await ledger.pendingInbox();
+    assert.deepEqual(
+      pending.map((e) => e.id),
+      ['t1', winner, 't5'],
+    );
+    assert.deepEqual(pending[0], entry('t1', 1));
+    assert.deepEqual(pending[2].payload, { sid: 'first' });
+    assert.deepEqual((await ledger.getRecord('intake:w:1'))?.value, { by: both[0] ? 'a' : 'b' });
+    assert.equal((await ledger.getRecord('intake:w:5'))?.version, 1);
+  });
+
   it('holds a lease for one owner at a time; another takes it once it ran out or was released', async () => {
     const t0 = new Date('2026-01-01T00:00:00Z');
     const at = (ms: number) => new Date(t0.getTime() + ms);
