@@ -326,7 +326,7 @@ export class PgLedger implements Ledger {
     return this.toShipment(r.rows[0], this.attemptsOf(r.rows[0]));
   }
 
-  async addAttempt(transactionId: string, a: AttemptRecord, move?: ShipmentMove): Promise<ShipmentRecord> {
+  async addAttempt(transactionId: string, a: AttemptRecord, move?: ShipmentMove, release?: { owner: string }): Promise<ShipmentRecord> {
     const s = this.s;
     // One statement: touch the shipment and add the attempt only if it exists.
     const r = await this.q(
@@ -335,9 +335,11 @@ export class PgLedger implements Ledger {
       [transactionId, a.at, a.ok, a.errorClass ?? null, a.error ?? null, a.durationMs ?? null],
     );
     if (r.rowCount !== 1) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
-    // the move as its own write right after (as the outbox wrote them before), each a statement of its own
-    if (move) return this.updateShipment(transactionId, move.patch, move.guard);
-    return (await this.getShipment(transactionId, { bodies: false }))!;
+    // the move as its own write right after (as the outbox wrote them before), each a statement of its own; the
+    // queue item's release last, as the worker wrote it before
+    const shipment = move ? await this.updateShipment(transactionId, move.patch, move.guard) : (await this.getShipment(transactionId, { bodies: false }))!;
+    if (release) await this.release(transactionId, release.owner);
+    return shipment;
   }
 
   private async insertAttempt(c: PoolClient, transactionId: string, a: AttemptRecord): Promise<void> {

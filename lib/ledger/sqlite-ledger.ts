@@ -359,13 +359,14 @@ export class SqliteLedger implements Ledger {
     }
   }
 
-  addAttempt(transactionId: string, attempt: AttemptRecord, move?: ShipmentMove): Promise<ShipmentRecord> {
+  addAttempt(transactionId: string, attempt: AttemptRecord, move?: ShipmentMove, release?: { owner: string }): Promise<ShipmentRecord> {
     return this.write(() => {
-      // in the same savepoint: the move and the attempt are stored both or neither
+      // in the same savepoint: the move, the attempt and the queue item's release are stored all or none
       let row = move ? this.patchSync(transactionId, move.patch, move.guard) : undefined;
       row ??= this.stmt('UPDATE shipments SET updated_at = ? WHERE transaction_id = ? RETURNING *').get(this.iso(), transactionId) as Row | undefined;
       if (!row) throw new Error(`No shipment with AnvenderTransaktionsID ${transactionId}`);
       this.insertAttempt(transactionId, attempt);
+      if (release) this.releaseSync(transactionId, release.owner);
       return this.toShipments([row], false)[0];
     }, sizeOf(move?.patch.request) + sizeOf(move?.patch.response));
   }
@@ -586,16 +587,18 @@ export class SqliteLedger implements Ledger {
   }
 
   release(transactionId: string, owner: string, retryAt?: Date): Promise<boolean> {
-    return this.writeStatement(() => {
-      const r = retryAt
-        ? this.stmt('UPDATE work_queue SET not_before = ?, owner = NULL, lease_until = NULL WHERE transaction_id = ? AND owner = ?').run(
-            retryAt.toISOString(),
-            transactionId,
-            owner,
-          )
-        : this.stmt('DELETE FROM work_queue WHERE transaction_id = ? AND owner = ?').run(transactionId, owner);
-      return r.changes === 1;
-    });
+    return this.writeStatement(() => this.releaseSync(transactionId, owner, retryAt));
+  }
+
+  private releaseSync(transactionId: string, owner: string, retryAt?: Date): boolean {
+    const r = retryAt
+      ? this.stmt('UPDATE work_queue SET not_before = ?, owner = NULL, lease_until = NULL WHERE transaction_id = ? AND owner = ?').run(
+          retryAt.toISOString(),
+          transactionId,
+          owner,
+        )
+      : this.stmt('DELETE FROM work_queue WHERE transaction_id = ? AND owner = ?').run(transactionId, owner);
+    return r.changes === 1;
   }
 
   listQueue(): Promise<WorkItem[]> {

@@ -214,9 +214,11 @@ export interface Ledger {
   /**
    * Returns the shipment without its bodies. With `move`, that patch (guarded as updateShipment's) is applied together
    * with the attempt: on the embedded engine in the same transaction (one write: a send's attempt and its move to
-   * `sent` are stored both or neither, in one commit); on PostgreSQL right after it, as two writes.
+   * `sent` are stored both or neither, in one commit); on PostgreSQL right after it, as two writes. With `release`, the
+   * shipment's queue item then leaves the queue if `release.owner` holds it (as `release` without a time): on the
+   * embedded engine in the same transaction, on PostgreSQL as a write of its own after the others.
    */
-  addAttempt(transactionId: string, attempt: AttemptRecord, move?: ShipmentMove): Promise<ShipmentRecord>;
+  addAttempt(transactionId: string, attempt: AttemptRecord, move?: ShipmentMove, release?: { owner: string }): Promise<ShipmentRecord>;
   /** With its request and response, unless `{ bodies: false }` (a lookup that needs only the row). */
   getShipment(transactionId: string, options?: { bodies?: boolean }): Promise<ShipmentRecord | undefined>;
   /**

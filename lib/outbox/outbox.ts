@@ -70,14 +70,18 @@ export class Outbox {
     return this.ledger.addAttempt(transactionId, attempt);
   }
 
-  /** Records an attempt and moves the shipment as `move` does, in one write where the ledger can (Ledger.addAttempt). */
+  /**
+   * Records an attempt and moves the shipment as `move` does, in one write where the ledger can (Ledger.addAttempt);
+   * with `release`, the queue item `release.owner` holds leaves the queue in that write too.
+   */
   async attemptAndMove(
     transactionId: string,
     attempt: AttemptRecord,
     to: ShipmentState,
     patch: ShipmentPatch = {},
+    release?: { owner: string },
   ): Promise<{ shipment: ShipmentRecord; moved: boolean }> {
-    const shipment = await this.ledger.addAttempt(transactionId, attempt, moveTo(to, patch));
+    const shipment = await this.ledger.addAttempt(transactionId, attempt, moveTo(to, patch), release);
     return { shipment, moved: shipment.state === to };
   }
 

@@ -288,10 +288,9 @@ export class DeliveryWorker {
       if (result.meta) patch.meta = { ...shipment.meta, ...result.meta };
       const attempt: AttemptRecord = { at: new Date(started).toISOString(), ok: true, durationMs: this.clock.now() - started };
       // a receipt (maybe on another instance) may have moved the shipment on meanwhile: the table never moves it back
-      // the attempt and the move in one write (the embedded ledger: one transaction, so a shipment is never 'sent'
-      // without its attempt); the lease is released once both are stored
-      done = (await this.outbox.attemptAndMove(t, attempt, 'sent', patch)).shipment;
-      await ledger.release(t, this.owner);
+      // the attempt, the move and the queue item's release in one write (the embedded ledger: one transaction, so a
+      // shipment is never 'sent' without its attempt, nor out of the queue without both; PostgreSQL: in that order)
+      done = (await this.outbox.attemptAndMove(t, attempt, 'sent', patch, { owner: this.owner })).shipment;
     } catch (err) {
       this.o.onError?.(err as Error);
       return;

@@ -361,6 +361,31 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
     assert.deepEqual(await ledger.claimDue('w5', 10, 1000, new Date()), []);
   });
 
+  it("a send's outcome releases its queue item with the attempt and the move, only for the lease's holder", async () => {
+    const past = new Date('2020-01-01T00:00:00.000Z');
+    for (const id of ['o1', 'o2']) {
+      await ledger.createShipment({ transactionId: id, submissionId: id, state: 'sending', request: '<x/>' });
+      await ledger.enqueue(id, past);
+    }
+    await ledger.enqueue('gone', past);
+    await ledger.claimDue('w1', 10, 3600_000, new Date());
+    const ok = { at: '2026-11-22T08:00:00.000Z', ok: true, durationMs: 3 };
+    const done = await ledger.addAttempt('o1', ok, { patch: { state: 'sent' } }, { owner: 'w1' });
+    assert.equal(done.state, 'sent');
+    assert.equal(done.attempts.length, 1);
+    // another owner's release leaves the item leased; the attempt and the move are still stored
+    assert.equal((await ledger.addAttempt('o2', ok, { patch: { state: 'sent' } }, { owner: 'w2' })).state, 'sent');
+    // no shipment: nothing is stored, and the item stays in the queue
+    await assert.rejects(ledger.addAttempt('gone', ok, { patch: { state: 'sent' } }, { owner: 'w1' }), /No shipment/);
+    assert.deepEqual((await ledger.listQueue()).map((w) => [w.transactionId, w.owner]).sort(), [
+      ['gone', 'w1'],
+      ['o2', 'w1'],
+    ]);
+    await reopen();
+    assert.deepEqual((await ledger.listQueue()).map((w) => w.transactionId).sort(), ['gone', 'o2']);
+    assert.equal((await ledger.getShipment('o1'))?.attempts.length, 1);
+  });
+
   it('keeps named queues apart: a worker claims only from its own queue', async () => {
     const past = new Date('2020-01-01T00:00:00.000Z');
     await ledger.enqueue('x', past, 'node-a');

@@ -134,12 +134,12 @@ describe('DeliveryWorker', () => {
     const addAttempt = ledger.addAttempt.bind(ledger);
     let failOnce = true;
     // the send's outcome (its attempt and the move to 'sent', one write) fails once, as a full disk would fail it
-    ledger.addAttempt = async (t, a, move) => {
+    ledger.addAttempt = async (t, a, move, release) => {
       if (a.ok && failOnce) {
         failOnce = false;
         throw new Error('disk I/O error');
       }
-      return addAttempt(t, a, move);
+      return addAttempt(t, a, move, release);
     };
     await ship(w, 'x1');
     await clock.advance(10);
