@@ -233,6 +233,7 @@ export class DurableDelivery<W> {
     this.enter(t);
     const { ledger } = this.o;
     try {
+      let queued = false;
       const existing = await ledger.getShipment(t);
       if (existing && DELIVERED.includes(existing.state)) {
         await this.ack(inboxEntries(t, inboxIds));
@@ -241,7 +242,9 @@ export class DurableDelivery<W> {
       }
       if (!(existing && ACTIVE.includes(existing.state) && existing.request)) {
         const { request, ids } = await prepare();
-        const { created, shipment } = await this.outbox.open({ ...ids, state: 'queued', request, meta: { node: this.o.queue } });
+        // recorded and queued in one write
+        const { created, shipment } = await this.outbox.open({ ...ids, state: 'queued', request, meta: { node: this.o.queue } }, this.worker.queueEntry());
+        queued = created;
         if (!created) {
           if (DELIVERED.includes(shipment.state)) {
             await this.ack(inboxEntries(t, inboxIds));
@@ -266,7 +269,8 @@ export class DurableDelivery<W> {
           }
         }
       }
-      await this.worker.submit(t);
+      if (queued) this.worker.kick();
+      else await this.worker.submit(t);
       await this.ackQueued(t, inboxIds);
       this.o.callbacks.queued?.(t);
     } catch (err) {

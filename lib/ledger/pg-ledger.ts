@@ -19,6 +19,7 @@ import type {
   AttemptRecord,
   InboxEntry,
   InboxInput,
+  QueueEntry,
   Ledger,
   PurgeResult,
   ReceiptEffect,
@@ -250,7 +251,7 @@ export class PgLedger implements Ledger {
     if (this.closed) throw new Error('The PostgreSQL ledger is closed');
   }
 
-  async createShipment(init: Parameters<Ledger['createShipment']>[0]): Promise<{ created: boolean; shipment: ShipmentRecord }> {
+  async createShipment(init: Parameters<Ledger['createShipment']>[0], enqueue?: QueueEntry): Promise<{ created: boolean; shipment: ShipmentRecord }> {
     const s = this.s;
     const created = await this.tx(async (c) => {
       const r = await c.query(
@@ -269,6 +270,7 @@ export class PgLedger implements Ledger {
         ]);
       }
       for (const a of init.attempts ?? []) await this.insertAttempt(c, init.transactionId, a);
+      if (enqueue) await c.query(this.enqueueSql, [init.transactionId, enqueue.notBefore ?? null, enqueue.queue]);
       return true;
     });
     const shipment = await this.getShipment(init.transactionId);
@@ -497,12 +499,14 @@ export class PgLedger implements Ledger {
   }
 
   async enqueue(transactionId: string, notBefore?: Date, queue = 'default'): Promise<void> {
-    await this.q(
-      `INSERT INTO ${this.s}.work_queue (transaction_id, not_before, queue) VALUES ($1, COALESCE($2::timestamptz, clock_timestamp()), $3)
+    await this.q(this.enqueueSql, [transactionId, notBefore ?? null, queue]);
+  }
+
+  /** Schedules $1 at $2 (null: now) in queue $3, clearing an expired lease (Ledger.enqueue). */
+  private get enqueueSql(): string {
+    return `INSERT INTO ${this.s}.work_queue (transaction_id, not_before, queue) VALUES ($1, COALESCE($2::timestamptz, clock_timestamp()), $3)
        ON CONFLICT (transaction_id) DO UPDATE SET not_before = EXCLUDED.not_before, queue = EXCLUDED.queue, owner = NULL, lease_until = NULL
-         WHERE ${this.s}.work_queue.lease_until IS NULL OR ${this.s}.work_queue.lease_until < clock_timestamp()`,
-      [transactionId, notBefore ?? null, queue],
-    );
+         WHERE ${this.s}.work_queue.lease_until IS NULL OR ${this.s}.work_queue.lease_until < clock_timestamp()`;
   }
 
   async claimDue(owner: string, limit: number, leaseMs: number, now?: Date, queue = 'default'): Promise<WorkItem[]> {

@@ -39,7 +39,18 @@ import { Checkpointer, type CheckpointerOptions } from './sqlite-checkpointer';
 import { migrateSqlite, SQLITE_FILE_KEYS_BACKFILL } from './sqlite-schema';
 import { WalSync, type Fsync, type FsyncSync } from './wal-sync';
 import { ACTIVE_STATES } from './types';
-import type { AttemptRecord, InboxEntry, InboxInput, ReceiptRecord, ShipmentChange, ShipmentMove, ShipmentRecord, ShipmentState, WorkItem } from './types';
+import type {
+  AttemptRecord,
+  InboxEntry,
+  InboxInput,
+  QueueEntry,
+  ReceiptRecord,
+  ShipmentChange,
+  ShipmentMove,
+  ShipmentRecord,
+  ShipmentState,
+  WorkItem,
+} from './types';
 import type { ApprovalDecision, ApprovalFilter, ApprovalRecord, Ledger, PurgeResult, ReceiptEffect, ShipmentFilter, StateGuard, StoredRecord } from './types';
 
 export interface SqliteLedgerOptions {
@@ -249,7 +260,7 @@ export class SqliteLedger implements Ledger {
 
   // ---------- shipments ----------
 
-  createShipment(init: Parameters<Ledger['createShipment']>[0]): Promise<{ created: boolean; shipment: ShipmentRecord }> {
+  createShipment(init: Parameters<Ledger['createShipment']>[0], enqueue?: QueueEntry): Promise<{ created: boolean; shipment: ShipmentRecord }> {
     return this.write(() => {
       const now = this.iso();
       const identity = shipmentIdentityValues(init);
@@ -266,6 +277,7 @@ export class SqliteLedger implements Ledger {
       if (init.response !== undefined) bodies.response = init.response;
       this.setBodies(init.transactionId, bodies);
       for (const a of init.attempts ?? []) this.insertAttempt(init.transactionId, a);
+      if (enqueue) this.enqueueSync(init.transactionId, enqueue.notBefore, enqueue.queue);
       // what was just written, as a read would give it (not read back: two queries less on every new shipment)
       const [transaction_id, distribution_transaction_id, submission_id, webform_id, objekt_type, state] = identity;
       const row = {
@@ -555,14 +567,16 @@ export class SqliteLedger implements Ledger {
   // ---------- work queue ----------
 
   enqueue(transactionId: string, notBefore?: Date, queue = 'default'): Promise<void> {
-    return this.writeStatement(() => {
-      const now = this.iso();
-      this.stmt(
-        `INSERT INTO work_queue (transaction_id, queue, not_before) VALUES (?,?,?)
-         ON CONFLICT (transaction_id) DO UPDATE SET not_before = excluded.not_before, queue = excluded.queue, owner = NULL, lease_until = NULL
-         WHERE work_queue.lease_until IS NULL OR work_queue.lease_until < ?`,
-      ).run(transactionId, queue, (notBefore ?? this.now()).toISOString(), now);
-    });
+    return this.writeStatement(() => this.enqueueSync(transactionId, notBefore, queue));
+  }
+
+  private enqueueSync(transactionId: string, notBefore: Date | undefined, queue: string): void {
+    const now = this.iso();
+    this.stmt(
+      `INSERT INTO work_queue (transaction_id, queue, not_before) VALUES (?,?,?)
+       ON CONFLICT (transaction_id) DO UPDATE SET not_before = excluded.not_before, queue = excluded.queue, owner = NULL, lease_until = NULL
+       WHERE work_queue.lease_until IS NULL OR work_queue.lease_until < ?`,
+    ).run(transactionId, queue, (notBefore ?? this.now()).toISOString(), now);
   }
 
   claimDue(owner: string, limit: number, leaseMs: number, now?: Date, queue = 'default'): Promise<WorkItem[]> {

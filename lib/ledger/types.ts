@@ -118,6 +118,12 @@ export interface InboxEntry {
   receivedAt: string;
 }
 
+/** Where and from when a shipment is due in the work queue (Ledger.enqueue's arguments). */
+export interface QueueEntry {
+  queue: string;
+  notBefore?: Date;
+}
+
 /** An inbox entry as written (`receivedAt` defaults to now). */
 export type InboxInput = Omit<InboxEntry, 'receivedAt'> & { receivedAt?: string };
 
@@ -200,10 +206,12 @@ export const ACTIVE_STATES: readonly ShipmentState[] = ['received', 'queued', 's
 export interface Ledger {
   /**
    * Create the shipment if no shipment with this transactionId exists; otherwise return the existing one.
-   * This is what makes delivery idempotent per submission.
+   * This is what makes delivery idempotent per submission. With `enqueue`, a shipment created is also put in that work
+   * queue (as `enqueue` does) in the same transaction: recorded and queued, both or neither, in one commit.
    */
   createShipment(
     init: Omit<ShipmentRecord, 'createdAt' | 'updatedAt' | 'attempts'> & { attempts?: AttemptRecord[] },
+    enqueue?: QueueEntry,
   ): Promise<{ created: boolean; shipment: ShipmentRecord }>;
   /**
    * Applies the patch. With `guard.keepStateIf`, the patch's `state` is left out — atomically, in the same step —

@@ -5,7 +5,7 @@
  * write, so two instances sharing a PostgreSQL ledger cannot undo each other's moves. No Node-RED dependency.
  */
 import type { Kvittering } from '../sf2900/receipts';
-import type { AttemptRecord, Ledger, ReceiptRecord, ShipmentChange, ShipmentMove, ShipmentRecord, ShipmentState } from '../ledger/types';
+import type { AttemptRecord, Ledger, QueueEntry, ReceiptRecord, ShipmentChange, ShipmentMove, ShipmentRecord, ShipmentState } from '../ledger/types';
 import { canMove, statesBlocking } from './states';
 
 /**
@@ -37,12 +37,14 @@ export class Outbox {
 
   /**
    * Records a shipment taken in for delivery ('queued'), or one the SFTP stage starts on ('sending'); an existing
-   * shipment with this AnvenderTransaktionsID is returned unchanged (`created: false`).
+   * shipment with this AnvenderTransaktionsID is returned unchanged (`created: false`). With `enqueue`, a shipment
+   * created is put in that work queue in the same write (Ledger.createShipment).
    */
   open(
     init: Omit<ShipmentRecord, 'createdAt' | 'updatedAt' | 'attempts' | 'state'> & { state: 'queued' | 'sending' },
+    enqueue?: QueueEntry,
   ): Promise<{ created: boolean; shipment: ShipmentRecord }> {
-    return this.ledger.createShipment(init);
+    return this.ledger.createShipment(init, enqueue);
   }
 
   /**

@@ -27,7 +27,7 @@ import { classifyError, describeError } from '../resilience/errors';
 import type { ErrorClass } from '../resilience/errors';
 import { guardedCall } from '../resilience/index';
 import { RETRY_DEFAULTS, nextRetryAt } from '../resilience/retry';
-import type { AttemptRecord, Ledger, ShipmentRecord, ShipmentState } from '../ledger/types';
+import type { AttemptRecord, Ledger, QueueEntry, ShipmentRecord, ShipmentState } from '../ledger/types';
 import { Outbox, type ShipmentPatch } from './outbox';
 import { DELIVERED } from './states';
 
@@ -148,6 +148,14 @@ export class DeliveryWorker {
     if (!this.stopped) return;
     this.stopped = false;
     this.kick();
+  }
+
+  /**
+   * Where a shipment about to be recorded goes to be sent now: this worker's queue (Outbox.open's `enqueue`, so it is
+   * recorded and queued in one write). `kick` once it is stored.
+   */
+  queueEntry(): QueueEntry {
+    return { queue: this.queue, notBefore: new Date(this.clock.now()) };
   }
 
   /** Queues a shipment for sending now and wakes the worker. The shipment must exist (createShipment first). */

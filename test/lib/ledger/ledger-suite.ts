@@ -361,6 +361,27 @@ export function ledgerSuite(getBackend: () => Backend | undefined): void {
     assert.deepEqual(await ledger.claimDue('w5', 10, 1000, new Date()), []);
   });
 
+  it('records and queues a new shipment in one write; an existing one is neither changed nor queued again', async () => {
+    const past = new Date('2020-01-01T00:00:00.000Z');
+    const made = await ledger.createShipment(
+      { transactionId: 'q1', submissionId: 's1', state: 'queued', request: '<x/>' },
+      { queue: 'node-a', notBefore: past },
+    );
+    assert.equal(made.created, true);
+    await ledger.createShipment({ transactionId: 'q2', submissionId: 's2', state: 'queued', request: '<y/>' });
+    await ledger.claimDue('w1', 10, 3600_000, new Date(), 'node-a');
+    // the same id again, with another queue: the stored shipment is answered, its queue item left as it is (leased)
+    const again = await ledger.createShipment({ transactionId: 'q1', submissionId: 's1', state: 'queued', request: '<z/>' }, { queue: 'node-b' });
+    assert.equal(again.created, false);
+    assert.equal(again.shipment.request, '<x/>');
+    await reopen();
+    assert.deepEqual(
+      (await ledger.listQueue()).map((w) => [w.transactionId, w.queue, w.notBefore]),
+      [['q1', 'node-a', past.toISOString()]],
+      'q2 was recorded without a queue item',
+    );
+  });
+
   it("a send's outcome releases its queue item with the attempt and the move, only for the lease's holder", async () => {
     const past = new Date('2020-01-01T00:00:00.000Z');
     for (const id of ['o1', 'o2']) {
