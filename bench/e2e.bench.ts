@@ -5,7 +5,8 @@
 // CPU per message of each process (Node-RED, and this process: the simulator plus the load generators) says which
 // process saturates. Each rep also measures three floors, each receiving a ready request and relaying it to the
 // simulator: a plain node:http → node:https relay (bench/e2e-relay.ts, a process of its own), and a second Node-RED
-// relaying with a function node and with the core http request node. `node --import tsx bench/e2e.bench.ts` (needs
+// relaying with a function node and with the core http request node. After the reps, 300 submissions are posted one at
+// a time for webform in's answer time (what OS2forms' remote post waits for). `node --import tsx bench/e2e.bench.ts` (needs
 // `npm run build` first). E2E_N: messages per rep; E2E_FLOORS=0: no floors; E2E_PROFILE=<dir>: the flow's CPU profile;
 // E2E_LEDGER=memory: the flow on the in-memory ledger (the same ledger code with no file: not a configuration to run,
 // but a bound on what a faster disk or looser durability could give the store).
@@ -30,6 +31,8 @@ const N = Number(process.env.E2E_N ?? 1500);
 const REPS = 3;
 const WARM_UP = 1000;
 const IN_FLIGHT = 16;
+/** Submissions posted one at a time after the reps, for webform in's answer time. */
+const ONE_BY_ONE = 300;
 const LEDGER = process.env.E2E_LEDGER ?? 'embedded';
 if (LEDGER !== 'embedded' && LEDGER !== 'memory') throw new Error(`E2E_LEDGER: "embedded" (the default) or "memory", not "${LEDGER}"`);
 /** webform in's and fordeling out's ledger: none configured (the default embedded one), or an in-memory one. */
@@ -391,6 +394,17 @@ async function main(): Promise<void> {
       `| ${rep} | ${relayed.rate.toFixed(0)} | ${pct(relayed.rate, raw.rate)} | ${relayed.relayCpuMs.toFixed(2)} | ${runtime.rate.toFixed(0)} | ${pct(runtime.rate, raw.rate)} | ${runtime.floorCpuMs.toFixed(2)} | ${floor.rate.toFixed(0)} | ${pct(floor.rate, raw.rate)} | ${floor.floorCpuMs.toFixed(2)} | ${pct(red2.rate, runtime.rate)} |`,
     );
   }
+  // webform in's answer one submission at a time: what OS2forms' remote post (and the citizen's browser behind it)
+  // waits for, while fordeling out delivers what came before
+  inAgent.destroy();
+  const answers: number[] = [];
+  const accepted0 = sim.stats.accepted;
+  for (let i = 0; i < ONE_BY_ONE; i++) {
+    const t = performance.now();
+    await post(http, inAgent, inUrl, Buffer.from(submission()), { 'content-type': 'application/json', 'x-webform-secret': SECRET }, 202);
+    answers.push(performance.now() - t);
+  }
+  await until(() => sim.stats.accepted - accepted0 >= ONE_BY_ONE, 600_000, 'the deliveries');
   const rss1 = rssOf();
   console.log(
     '\n| rep | Node-RED flow /s | raw mTLS client /s | flow ÷ raw | Node-RED CPU ms/msg | Node-RED main thread on a CPU / waiting for one | bench process (simulator + load) CPU ms/msg, flow | same, raw | load 1 min |',
@@ -400,6 +414,10 @@ async function main(): Promise<void> {
   const sorted = [...ratios].sort((a, b) => a - b);
   console.log(
     `\nflow ÷ raw: median ${(median(ratios) * 100).toFixed(0)} % (spread ${(sorted[0]! * 100).toFixed(0)}–${(sorted[sorted.length - 1]! * 100).toFixed(0)} %); Node-RED RSS ${rss0.toFixed(0)} → ${rss1.toFixed(0)} MB over ${REPS * N + WARM_UP} messages`,
+  );
+  const q = (p: number) => [...answers].sort((a, b) => a - b)[Math.min(answers.length - 1, Math.floor(p * answers.length))]!.toFixed(2);
+  console.log(
+    `\nwebform in's answer (202), ${ONE_BY_ONE} submissions one at a time while fordeling out delivers them: p50 ${q(0.5)} ms, p90 ${q(0.9)} ms, p99 ${q(0.99)} ms`,
   );
   if (floorsToo) {
     console.log(
