@@ -889,6 +889,13 @@ function openDatabase(dir: string): { db: Database.Database; owner?: Database.Da
     db.pragma('cache_size = -16000');
     db.pragma('wal_autocheckpoint = 0'); // checkpoints run in a worker thread (sqlite-checkpointer.ts)
     db.pragma('journal_size_limit = 67108864'); // the WAL file shrinks back to 64 MiB after a checkpoint
+    // Each change in a shared commit runs in a savepoint, and a savepoint keeps the pages it changes in a statement
+    // journal. SQLite holds that journal in memory up to 64 KiB and then spills it to a new file in /var/tmp, once per
+    // commit: with 16 submissions in flight that was 8–34 pwrite64 a submission, to files made and deleted again
+    // (strace, bench/e2e.bench.ts). In memory it holds at most the pages one commit changes (COMMIT_ITEMS,
+    // COMMIT_BYTES). Sorts move to memory too: the lists sort on indexes (only ties in a temporary b-tree, EXPLAIN QUERY
+    // PLAN), and the full sorts (pendingInbox, listQueue) return every row to the caller anyway.
+    db.pragma('temp_store = MEMORY');
     migrateSqlite(db);
     // Leases belong to workers of the process that held the file; owning it now, there is none.
     db.prepare('UPDATE work_queue SET owner = NULL, lease_until = NULL WHERE owner IS NOT NULL').run();
