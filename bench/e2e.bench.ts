@@ -9,8 +9,9 @@
 // a time for webform in's answer time (what OS2forms' remote post waits for). `node --import tsx bench/e2e.bench.ts` (needs
 // `npm run build` first). E2E_N: messages per rep; E2E_FLOORS=0: no floors; E2E_PROFILE=<dir>: the flow's CPU profile;
 // E2E_LEDGER=memory: the flow on the in-memory ledger (the same ledger code with no file: not a configuration to run,
-// but a bound on what a faster disk or looser durability could give the store).
-import { spawn } from 'node:child_process';
+// but a bound on what a faster disk or looser durability could give the store); E2E_FSYNC_DELAY_US=<µs>: a slow disk
+// (every fsync of the flow's Node-RED that much slower; needs a C compiler).
+import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -37,6 +38,18 @@ const LEDGER = process.env.E2E_LEDGER ?? 'embedded';
 if (LEDGER !== 'embedded' && LEDGER !== 'memory') throw new Error(`E2E_LEDGER: "embedded" (the default) or "memory", not "${LEDGER}"`);
 /** webform in's and fordeling out's ledger: none configured (the default embedded one), or an in-memory one. */
 const ledgerRef = LEDGER === 'memory' ? { ledger: 'lm' } : {};
+/** E2E_FSYNC_DELAY_US: every fsync of the flow's Node-RED that much slower (a slow disk; bench/support/slow-fsync.c). */
+const FSYNC_DELAY_US = Number(process.env.E2E_FSYNC_DELAY_US ?? 0);
+if (!Number.isInteger(FSYNC_DELAY_US) || FSYNC_DELAY_US < 0)
+  throw new Error(`E2E_FSYNC_DELAY_US: microseconds (an integer ≥ 0), not "${process.env.E2E_FSYNC_DELAY_US}"`);
+
+/** The flow's Node-RED environment for a slow disk: the shim compiled into `dir` and preloaded. */
+function slowDisk(dir: string): Record<string, string> {
+  if (!FSYNC_DELAY_US) return {};
+  const lib = path.join(dir, 'slow-fsync.so');
+  execFileSync('cc', ['-shared', '-fPIC', '-O2', '-o', lib, path.join(__dirname, 'support', 'slow-fsync.c'), '-ldl']);
+  return { LD_PRELOAD: lib, FSYNC_DELAY_US: String(FSYNC_DELAY_US) };
+}
 const SECRET = 'bench-secret';
 const SYSTEM = 'a0b1c2d3-0000-4000-8000-000000000001';
 const TEXT = 'Jeg vil gerne høre om min ansøgning. '.repeat(28); // ~1 KB of note text: a ~3 KB request
@@ -246,7 +259,7 @@ async function main(): Promise<void> {
   started.push(() => sim.close());
   // E2E_PROFILE=<dir>: Node-RED writes a V8 CPU profile there when it stops (node --cpu-prof)
   const profile = process.env.E2E_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.E2E_PROFILE)}`] : undefined;
-  const red = new RedProcess({ userDir: path.join(dir, 'red'), ...flow(sim, certs), readyPath: '/bench/in', nodeArgs: profile });
+  const red = new RedProcess({ userDir: path.join(dir, 'red'), ...flow(sim, certs), readyPath: '/bench/in', nodeArgs: profile, env: slowDisk(dir) });
   started.push(() => red.stop());
   await red.start();
   const pid = red.child!.pid!;
@@ -362,7 +375,7 @@ async function main(): Promise<void> {
   const load0 = os.loadavg()[0]!;
   const rss0 = rssOf();
   console.log(
-    `start ${new Date().toISOString()}; ${os.cpus().length} vCPU; load ${load0.toFixed(2)}; Node ${process.version}; ${N} messages per rep; ledger ${LEDGER}`,
+    `start ${new Date().toISOString()}; ${os.cpus().length} vCPU; load ${load0.toFixed(2)}; Node ${process.version}; ${N} messages per rep; ledger ${LEDGER}${FSYNC_DELAY_US ? `; every fsync ${FSYNC_DELAY_US} µs slower` : ''}`,
   );
   // warm-up: JIT, TLS sessions, the ledger file (with 200 the first rep ran both processes at half speed)
   await nodeRedRun(WARM_UP);
