@@ -426,7 +426,7 @@ async function main(): Promise<void> {
   console.log(rows.join('\n'));
   const sorted = [...ratios].sort((a, b) => a - b);
   console.log(
-    `\nflow ÷ raw: median ${(median(ratios) * 100).toFixed(0)} % (spread ${(sorted[0]! * 100).toFixed(0)}–${(sorted[sorted.length - 1]! * 100).toFixed(0)} %); Node-RED RSS ${rss0.toFixed(0)} → ${rss1.toFixed(0)} MB over ${REPS * N + WARM_UP} messages`,
+    `\nflow ÷ raw: median ${(median(ratios) * 100).toFixed(0)} % (spread ${(sorted[0]! * 100).toFixed(0)}–${(sorted[sorted.length - 1]! * 100).toFixed(0)} %); Node-RED RSS ${rss0.toFixed(0)} → ${rss1.toFixed(0)} MB over ${REPS * N + WARM_UP + ONE_BY_ONE} messages`,
   );
   const q = (p: number) => [...answers].sort((a, b) => a - b)[Math.min(answers.length - 1, Math.floor(p * answers.length))]!.toFixed(2);
   console.log(

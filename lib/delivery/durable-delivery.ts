@@ -242,7 +242,7 @@ export class DurableDelivery<W> {
       }
       if (!(existing && ACTIVE.includes(existing.state) && existing.request)) {
         const { request, ids } = await prepare();
-        // recorded and queued in one write
+        // a new shipment is recorded and queued in one write; one that existed is queued below (submit)
         const { created, shipment } = await this.outbox.open({ ...ids, state: 'queued', request, meta: { node: this.o.queue } }, this.worker.queueEntry());
         queued = created;
         if (!created) {

@@ -481,12 +481,15 @@ export class PgLedger implements Ledger {
   }
 
   async putInbox(entry: InboxInput): Promise<{ created: boolean }> {
-    const r = await this.q(
-      `INSERT INTO ${this.s}.inbox (id, webform_id, payload, received_at) VALUES ($1,$2,$3, COALESCE($4::timestamptz, clock_timestamp()))
-       ON CONFLICT (id) DO NOTHING`,
-      [entry.id, entry.webformId ?? null, JSON.stringify(entry.payload ?? null), entry.receivedAt ?? null],
-    );
+    const r = await this.q(this.inboxInsert(1), inboxValues(entry));
     return { created: r.rowCount === 1 };
+  }
+
+  /** Inserts the inbox entry in parameters $n… (inboxValues), once per row of `from` (none: once); an existing id is kept. */
+  private inboxInsert(n: number, from = ''): string {
+    return `INSERT INTO ${this.s}.inbox (id, webform_id, payload, received_at)
+       SELECT $${n}::text, $${n + 1}::text, $${n + 2}::jsonb, COALESCE($${n + 3}::timestamptz, clock_timestamp()) ${from}
+       ON CONFLICT (id) DO NOTHING`;
   }
 
   async ackInbox(id: string): Promise<void> {
@@ -578,14 +581,10 @@ export class PgLedger implements Ledger {
     const values: unknown[] = expectVersion === 0 ? [key, text] : [key, text, expectVersion];
     if (!inbox) return (await this.q(write, values)).rowCount === 1;
     // one statement, so one transaction: the inbox entry only beside the record's write
-    const n = values.length;
     const { rows } = await this.q(
-      `WITH rec AS (${write} RETURNING 1),
-       box AS (INSERT INTO ${s}.inbox (id, webform_id, payload, received_at)
-         SELECT $${n + 1}::text, $${n + 2}::text, $${n + 3}::jsonb, COALESCE($${n + 4}::timestamptz, clock_timestamp()) FROM rec
-         ON CONFLICT (id) DO NOTHING)
+      `WITH rec AS (${write} RETURNING 1), box AS (${this.inboxInsert(values.length + 1, 'FROM rec')})
        SELECT count(*)::int AS written FROM rec`,
-      [...values, inbox.id, inbox.webformId ?? null, JSON.stringify(inbox.payload ?? null), inbox.receivedAt ?? null],
+      [...values, ...inboxValues(inbox)],
     );
     return rows[0].written === 1;
   }
@@ -745,3 +744,8 @@ const PG_ROWS: Rows.RowCodec = { time: iso, json: <T>(v: unknown) => v as T };
 const toReceiptRow = (r: Record<string, unknown>) => Rows.receiptFromRow(r, PG_ROWS);
 const toWorkRow = (r: Record<string, unknown>) => Rows.workFromRow(r, PG_ROWS);
 const pgWhere = (filter: Omit<ShipmentFilter, 'limit' | 'offset' | 'includeBodies'>) => Rows.shipmentWhere(filter, (n) => `$${n}`);
+
+/** An inbox entry's parameters, in the order of PgLedger's inboxInsert. */
+function inboxValues(e: InboxInput): unknown[] {
+  return [e.id, e.webformId ?? null, JSON.stringify(e.payload ?? null), e.receivedAt ?? null];
+}

@@ -206,7 +206,8 @@ async function receive(o: PushReceiverOptions, req: IncomingMessage, res: Res): 
   }
   let decision: Decision;
   try {
-    // a submission passed on is kept in the inbox in the same write as its intake record (one commit before the 202)
+    // a submission passed on is kept in the inbox in the same write as its intake record (one commit for the submission;
+    // a timestamped signature's claim above is another)
     decision = await intake.take(submission, state, (d) => {
       if (d.revision > 0) submission.submission.revision = d.revision;
       return keepInbox ? { id: inboxIdOf(submission), webformId: submission.webform?.id, payload: toInbox(submission) } : undefined;

@@ -2,8 +2,8 @@
  * The outbox's worker: the delivery loop on top of a Ledger's durable work queue — what `fordeling out` needs to be exactly-once-ish and
  * resilient without keeping retries in memory:
  *
- *   createShipment (idempotent) → submit(id) → [claim with lease → bulkhead → breaker → timeout → send]
- *     → ok: attempt + state 'sent' (or what send returns) + leave the queue → onDelivered
+ *   createShipment (idempotent; queued in the same write: queueEntry + kick, or submit(id) after) → [claim with lease → bulkhead → breaker → timeout → send]
+ *     → ok: attempt + state 'sent' (or what send returns) + leave the queue, in one write → onDelivered
  *     → transient: attempt + back in the queue at now + full-jitter backoff → onRetry
  *     → permanent or attempts used up: attempt + state 'dead-letter' + leave the queue → onDeadLetter (every attempt's error)
  *     → refused as a duplicate (`isDuplicateRefusal`): the platform has it from an earlier send whose answer was lost →
@@ -160,7 +160,8 @@ export class DeliveryWorker {
 
   /** Queues a shipment for sending now and wakes the worker. The shipment must exist (createShipment first). */
   async submit(transactionId: string): Promise<void> {
-    await this.o.ledger.enqueue(transactionId, new Date(this.clock.now()), this.queue);
+    const { queue, notBefore } = this.queueEntry();
+    await this.o.ledger.enqueue(transactionId, notBefore, queue);
     this.kick();
   }
 
