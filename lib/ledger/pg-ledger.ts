@@ -20,6 +20,7 @@ import type {
   InboxEntry,
   InboxInput,
   QueueEntry,
+  QueueRelease,
   Ledger,
   PurgeResult,
   ReceiptEffect,
@@ -328,7 +329,7 @@ export class PgLedger implements Ledger {
     return this.toShipment(r.rows[0], this.attemptsOf(r.rows[0]));
   }
 
-  async addAttempt(transactionId: string, a: AttemptRecord, move?: ShipmentMove, release?: { owner: string }): Promise<ShipmentRecord> {
+  async addAttempt(transactionId: string, a: AttemptRecord, move?: ShipmentMove, release?: QueueRelease): Promise<ShipmentRecord> {
     const s = this.s;
     // One statement: touch the shipment and add the attempt only if it exists.
     const r = await this.q(

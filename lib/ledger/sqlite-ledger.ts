@@ -44,6 +44,7 @@ import type {
   InboxEntry,
   InboxInput,
   QueueEntry,
+  QueueRelease,
   ReceiptRecord,
   ShipmentChange,
   ShipmentMove,
@@ -371,7 +372,7 @@ export class SqliteLedger implements Ledger {
     }
   }
 
-  addAttempt(transactionId: string, attempt: AttemptRecord, move?: ShipmentMove, release?: { owner: string }): Promise<ShipmentRecord> {
+  addAttempt(transactionId: string, attempt: AttemptRecord, move?: ShipmentMove, release?: QueueRelease): Promise<ShipmentRecord> {
     return this.write(() => {
       // in the same savepoint: the move, the attempt and the queue item's release are stored all or none
       let row = move ? this.patchSync(transactionId, move.patch, move.guard) : undefined;
@@ -653,7 +654,11 @@ export class SqliteLedger implements Ledger {
     if (!inbox) return this.writeStatement(put, text.length);
     // the record and the inbox entry in one savepoint of the shared commit: both or neither
     const payload = JSON.stringify(inbox.payload ?? null);
-    return this.write(() => put() && (this.insertInbox(inbox, payload), true), text.length + payload.length);
+    return this.write(() => {
+      if (!put()) return false;
+      this.insertInbox(inbox, payload);
+      return true;
+    }, text.length + payload.length);
   }
 
   takeLease(name: string, owner: string, ms: number, now?: Date): Promise<boolean> {

@@ -124,6 +124,11 @@ export interface QueueEntry {
   notBefore?: Date;
 }
 
+/** A queue item given back by the worker holding its lease (Ledger.release without a time: it leaves the queue). */
+export interface QueueRelease {
+  owner: string;
+}
+
 /** An inbox entry as written (`receivedAt` defaults to now). */
 export type InboxInput = Omit<InboxEntry, 'receivedAt'> & { receivedAt?: string };
 
@@ -226,7 +231,7 @@ export interface Ledger {
    * shipment's queue item then leaves the queue if `release.owner` holds it (as `release` without a time): on the
    * embedded engine in the same transaction, on PostgreSQL as a write of its own after the others.
    */
-  addAttempt(transactionId: string, attempt: AttemptRecord, move?: ShipmentMove, release?: { owner: string }): Promise<ShipmentRecord>;
+  addAttempt(transactionId: string, attempt: AttemptRecord, move?: ShipmentMove, release?: QueueRelease): Promise<ShipmentRecord>;
   /** With its request and response, unless `{ bodies: false }` (a lookup that needs only the row). */
   getShipment(transactionId: string, options?: { bodies?: boolean }): Promise<ShipmentRecord | undefined>;
   /**

@@ -5,7 +5,17 @@
  * write, so two instances sharing a PostgreSQL ledger cannot undo each other's moves. No Node-RED dependency.
  */
 import type { Kvittering } from '../sf2900/receipts';
-import type { AttemptRecord, Ledger, QueueEntry, ReceiptRecord, ShipmentChange, ShipmentMove, ShipmentRecord, ShipmentState } from '../ledger/types';
+import type {
+  AttemptRecord,
+  Ledger,
+  QueueEntry,
+  QueueRelease,
+  ReceiptRecord,
+  ShipmentChange,
+  ShipmentMove,
+  ShipmentRecord,
+  ShipmentState,
+} from '../ledger/types';
 import { canMove, statesBlocking } from './states';
 
 /**
@@ -81,7 +91,7 @@ export class Outbox {
     attempt: AttemptRecord,
     to: ShipmentState,
     patch: ShipmentPatch = {},
-    release?: { owner: string },
+    release?: QueueRelease,
   ): Promise<{ shipment: ShipmentRecord; moved: boolean }> {
     const shipment = await this.ledger.addAttempt(transactionId, attempt, moveTo(to, patch), release);
     return { shipment, moved: shipment.state === to };
